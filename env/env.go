@@ -1,0 +1,74 @@
+// Package env is the seam between a Seshat node and the world outside its
+// memory. A node reads the clock, draws randomness, sends peer messages,
+// touches the disk and logs only through these interfaces, so the same node
+// code runs over real TCP and Pebble on disk (package env/realenv) and over
+// the seeded, breakable in-memory world of package sim.
+//
+// The host that owns a node has three duties, in this order of importance:
+//
+//  1. Call into the node from one goroutine at a time. The node is not safe
+//     for concurrent use and never starts a goroutine of its own.
+//  2. Call Node.Tick once every tick interval of the node's own Clock.
+//     Ticks are the node's only notion of elapsing time: raft elections,
+//     heartbeats and request deadlines all count them.
+//  3. Deliver every peer message handed to the node's Transport, or drop
+//     it. Raft tolerates loss, duplication and reordering; it does not
+//     tolerate a message that is altered in flight.
+package env
+
+import (
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Env bundles what one node may use of the outside world. Every field is
+// required.
+type Env struct {
+	Clock     Clock
+	Rand      Rand
+	Transport Transport
+	FS        vfs.FS
+	Log       Logger
+}
+
+// Clock tells a node what time it believes it is.
+//
+// Contract: Now never blocks. Successive calls never go backwards on one
+// node, but two nodes' clocks may disagree by any amount (skew) and advance
+// at different rates (drift): a node must never compare its time with a
+// timestamp that came from another node.
+type Clock interface {
+	Now() time.Time
+}
+
+// Rand is the only source of randomness a node may use.
+//
+// Contract: in the simulator it is seeded, so a seed replays the same draws;
+// in production it is seeded from the operating system. Never blocks.
+type Rand interface {
+	// Uint64 returns a uniformly distributed 64-bit value.
+	Uint64() uint64
+}
+
+// Transport carries peer messages, as opaque bytes, to other nodes.
+//
+// Contract: Send never blocks and never fails loudly. It may drop, delay,
+// duplicate or reorder a message: the caller (raft) recovers from all four.
+// The Transport owns msg after the call; the caller must not reuse it.
+// Delivery in the other direction is the host's job: it calls Node.Step
+// with the bytes that arrived.
+type Transport interface {
+	Send(to uint64, msg []byte)
+}
+
+// Logger receives a node's structured log lines.
+//
+// Contract: never blocks for long and never fails. Keys are strings and
+// are followed by their values, as in log/slog.
+type Logger interface {
+	Debug(msg string, keyvals ...any)
+	Info(msg string, keyvals ...any)
+	Warn(msg string, keyvals ...any)
+	Error(msg string, keyvals ...any)
+}

@@ -1,0 +1,91 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Config is one node's settings. Times are counted in ticks: the host
+// calls Node.Tick once per tick interval of the node's clock.
+type Config struct {
+	// ID is this node's raft id, never 0.
+	ID uint64
+	// Peers lists the voters, this node included, of a new cluster. It is
+	// read only when the data directory is empty.
+	Peers []uint64
+	// Dir is the data directory inside the env's filesystem.
+	Dir string
+
+	ElectionTicks  int // a follower campaigns after this many ticks without a leader (raft randomizes up to twice this)
+	HeartbeatTicks int // the leader's heartbeat period
+
+	RequestTimeoutTicks int // a client request not done after this long fails
+	ReadRetryTicks      int // a ReadIndex with no answer after this long is asked again, with a new context
+	RequestsInflightMax int // client requests waiting at once; more get ErrBusy
+	UncommittedBytesMax uint64
+	MessageBytesMax     uint64
+	MessagesInflightMax int
+	DisableCheckQuorum  bool // TEST ONLY: lets an isolated leader believe it still leads
+	UnsafeLocalReads    bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
+	// OnApply, if set, sees every entry this node applies, in order: the
+	// simulator checks with it that a committed entry never changes.
+	OnApply func(index, term uint64, data []byte)
+}
+
+// Defaults fills zero fields with the product's defaults: a 100 ms tick
+// gives a 100 ms heartbeat and a 500 to 1000 ms election timeout.
+func (c Config) Defaults() Config {
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = 5
+	}
+	if c.HeartbeatTicks == 0 {
+		c.HeartbeatTicks = 1
+	}
+	if c.RequestTimeoutTicks == 0 {
+		c.RequestTimeoutTicks = 300
+	}
+	if c.ReadRetryTicks == 0 {
+		c.ReadRetryTicks = 2 * c.ElectionTicks
+	}
+	if c.RequestsInflightMax == 0 {
+		c.RequestsInflightMax = 10000
+	}
+	if c.UncommittedBytesMax == 0 {
+		c.UncommittedBytesMax = 64 << 20
+	}
+	if c.MessageBytesMax == 0 {
+		c.MessageBytesMax = 1 << 20
+	}
+	if c.MessagesInflightMax == 0 {
+		c.MessagesInflightMax = 256
+	}
+	return c
+}
+
+// Validate names the first field that is wrong.
+func (c Config) Validate() error {
+	switch {
+	case c.ID == 0:
+		return errors.New("node: id must not be 0")
+	case c.Dir == "":
+		return errors.New("node: dir must be set")
+	case c.ElectionTicks <= c.HeartbeatTicks || c.HeartbeatTicks <= 0:
+		return fmt.Errorf("node: election ticks (%d) must exceed heartbeat ticks (%d), which must be positive", c.ElectionTicks, c.HeartbeatTicks)
+	case c.RequestTimeoutTicks <= 0 || c.ReadRetryTicks <= 0 || c.RequestsInflightMax <= 0:
+		return errors.New("node: request timeout, read retry and inflight limits must be positive")
+	}
+	if len(c.Peers) > 0 {
+		if !slices.Contains(c.Peers, c.ID) {
+			return fmt.Errorf("node: peers %v do not include this node's id %d", c.Peers, c.ID)
+		}
+		sorted := slices.Sorted(slices.Values(c.Peers))
+		if len(slices.Compact(sorted)) != len(c.Peers) {
+			return fmt.Errorf("node: peers %v hold a duplicate id", c.Peers)
+		}
+		if slices.Contains(c.Peers, 0) {
+			return errors.New("node: peer id 0 is not allowed")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/seshat-db/seshat/env"
+)
+
+// raftLogger passes raft's log lines to the env's logger. Raft expects
+// Fatal and Panic never to return.
+type raftLogger struct{ log env.Logger }
+
+func (l raftLogger) Debug(v ...any) { l.log.Debug("raft: " + fmt.Sprint(v...)) }
+func (l raftLogger) Debugf(format string, v ...any) {
+	l.log.Debug("raft: " + fmt.Sprintf(format, v...))
+}
+func (l raftLogger) Info(v ...any)                 { l.log.Debug("raft: " + fmt.Sprint(v...)) }
+func (l raftLogger) Infof(format string, v ...any) { l.log.Debug("raft: " + fmt.Sprintf(format, v...)) }
+func (l raftLogger) Warning(v ...any)              { l.log.Warn("raft: " + fmt.Sprint(v...)) }
+func (l raftLogger) Warningf(format string, v ...any) {
+	l.log.Warn("raft: " + fmt.Sprintf(format, v...))
+}
+func (l raftLogger) Error(v ...any) { l.log.Error("raft: " + fmt.Sprint(v...)) }
+func (l raftLogger) Errorf(format string, v ...any) {
+	l.log.Error("raft: " + fmt.Sprintf(format, v...))
+}
+func (l raftLogger) Fatal(v ...any)                 { panic("raft: " + fmt.Sprint(v...)) }
+func (l raftLogger) Fatalf(format string, v ...any) { panic("raft: " + fmt.Sprintf(format, v...)) }
+func (l raftLogger) Panic(v ...any)                 { panic("raft: " + fmt.Sprint(v...)) }
+func (l raftLogger) Panicf(format string, v ...any) { panic("raft: " + fmt.Sprintf(format, v...)) }

@@ -1,0 +1,462 @@
+// Package node is one Seshat replica: a raft RawNode, its Pebble storage,
+// the key-value state machine, and the client requests waiting on them.
+//
+// A Node is a deterministic state machine driven from outside. It never
+// blocks, sleeps, reads the wall clock or starts a goroutine; everything it
+// needs of the world comes through env.Env. The host's duties:
+//
+//  1. Call Tick once per tick interval of the env's clock.
+//  2. Hand every peer message that arrives to Step.
+//  3. Hand client operations to Submit; each one's done callback is called
+//     exactly once, from inside a later call into the node (or the same one).
+//  4. After any batch of the calls above, call Process. It persists what
+//     raft decided (one synced Pebble batch), then sends messages, then
+//     answers clients, then advances raft.
+//
+// All calls come from one goroutine at a time.
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/storage"
+)
+
+// Node is one replica. Use Open to make one.
+type Node struct {
+	cfg   Config
+	env   env.Env
+	store *storage.Store
+	rn    *raft.RawNode
+
+	incarnation uint64
+	ticks       uint64
+	nextSeq     uint64
+	lead        uint64
+	stopped     error
+
+	writes     map[uint64]*request // by seq, until applied or expired
+	reads      map[uint64]*request // by ReadIndex context, until served or expired
+	inflight   []*request          // every live request, oldest first: expiry order
+	readsReady []readyRead         // confirmed reads waiting for apply to catch up
+	replies    []reply             // answers to give once the current batch is durable
+}
+
+type request struct {
+	op       kv.Op
+	done     func(kv.Result)
+	deadline uint64 // tick
+	retryAt  uint64 // tick: reads only
+	key      uint64 // its key in writes or reads
+	isWrite  bool
+	finished bool
+}
+
+type readyRead struct {
+	index uint64
+	req   *request
+}
+
+type reply struct {
+	req *request
+	res kv.Result
+}
+
+// Open opens the node's storage (bootstrapping a new cluster from
+// cfg.Peers when it is empty) and its raft state.
+func Open(cfg Config, e env.Env) (*Node, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log)
+	if err != nil {
+		return nil, err
+	}
+	n, err := open(cfg, e, store)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
+	if store.IsEmpty() {
+		if len(cfg.Peers) == 0 {
+			return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
+		}
+		if err := store.Bootstrap(cfg.Peers); err != nil {
+			return nil, err
+		}
+	}
+	incarnation, err := store.NextIncarnation()
+	if err != nil {
+		return nil, err
+	}
+	rn, err := raft.NewRawNode(&raft.Config{
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   store,
+		Applied:                   store.Applied(),
+		MaxSizePerMsg:             cfg.MessageBytesMax,
+		MaxCommittedSizePerReady:  4 * cfg.MessageBytesMax,
+		MaxUncommittedEntriesSize: cfg.UncommittedBytesMax,
+		MaxInflightMsgs:           cfg.MessagesInflightMax,
+		CheckQuorum:               !cfg.DisableCheckQuorum,
+		PreVote:                   true,
+		ReadOnlyOption:            raft.ReadOnlySafe,
+		Logger:                    raftLogger{log: e.Log},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	return &Node{
+		cfg:         cfg,
+		env:         e,
+		store:       store,
+		rn:          rn,
+		incarnation: incarnation,
+		writes:      map[uint64]*request{},
+		reads:       map[uint64]*request{},
+	}, nil
+}
+
+// Close closes the node's storage. Requests still waiting are dropped
+// without an answer: the host is going away with them.
+func (n *Node) Close() error { return n.store.Close() }
+
+// Tick advances the node's time by one tick.
+func (n *Node) Tick() {
+	if n.stopped != nil {
+		return
+	}
+	n.ticks++
+	n.rn.Tick()
+	n.expire()
+}
+
+// Step hands the node a message that arrived from a peer.
+func (n *Node) Step(data []byte) error {
+	if n.stopped != nil {
+		return n.stopped
+	}
+	m := &pb.Message{}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("node: malformed peer message: %w", err)
+	}
+	if m.GetTo() != n.cfg.ID {
+		return fmt.Errorf("node: message for node %d delivered to node %d", m.GetTo(), n.cfg.ID)
+	}
+	if raft.IsLocalMsg(m.GetType()) {
+		return fmt.Errorf("node: peer sent local message type %s", m.GetType())
+	}
+	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
+		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
+	}
+	return nil
+}
+
+// Submit starts a client operation. done is called exactly once with its
+// result, from inside this or a later call into the node.
+func (n *Node) Submit(op kv.Op, done func(kv.Result)) {
+	switch {
+	case n.stopped != nil:
+		done(kv.Result{Err: ErrStopped})
+		return
+	case len(n.inflight) >= n.cfg.RequestsInflightMax:
+		done(kv.Result{Err: ErrBusy})
+		return
+	}
+	if op.Kind.IsRead() && n.cfg.UnsafeLocalReads {
+		n.serveRead(&request{op: op, done: done})
+		return
+	}
+	if n.lead == raft.None {
+		done(kv.Result{Err: ErrNoQuorum})
+		return
+	}
+	req := &request{op: op, done: done, deadline: n.ticks + uint64(n.cfg.RequestTimeoutTicks)}
+	if op.Kind.IsRead() {
+		n.askReadIndex(req)
+	} else if !n.propose(req) {
+		return
+	}
+	n.inflight = append(n.inflight, req)
+}
+
+func (n *Node) propose(req *request) bool {
+	n.nextSeq++
+	seq := n.nextSeq
+	data := encodeEntry(n.sessionID(), seq, req.op)
+	if err := n.rn.Propose(data); err != nil {
+		// Dropped before it reached any log: it did not happen.
+		if n.lead == raft.None {
+			req.done(kv.Result{Err: ErrNoQuorum})
+		} else {
+			req.done(kv.Result{Err: ErrBusy})
+		}
+		return false
+	}
+	req.isWrite = true
+	req.key = seq
+	n.writes[seq] = req
+	return true
+}
+
+func (n *Node) askReadIndex(req *request) {
+	n.nextSeq++
+	delete(n.reads, req.key)
+	req.key = n.nextSeq
+	n.reads[n.nextSeq] = req
+	req.retryAt = n.ticks + uint64(n.cfg.ReadRetryTicks)
+	n.rn.ReadIndex(binary.BigEndian.AppendUint64(nil, n.nextSeq))
+}
+
+// expire fails requests past their deadline and asks again for reads that
+// got no ReadIndex answer.
+func (n *Node) expire() {
+	live := n.inflight[:0]
+	for _, req := range n.inflight {
+		switch {
+		case req.finished:
+			continue
+		case n.ticks >= req.deadline && req.isWrite:
+			n.finish(req, kv.Result{Err: ErrOutcomeUnknown})
+			continue
+		case n.ticks >= req.deadline:
+			n.finish(req, kv.Result{Err: ErrReadTimeout})
+			continue
+		case !req.isWrite && n.ticks >= req.retryAt:
+			n.askReadIndex(req)
+		}
+		live = append(live, req)
+	}
+	clear(n.inflight[len(live):])
+	n.inflight = live
+}
+
+// finish answers a request once. Map entries that still point at it are
+// dropped lazily: a finished request ignores later answers.
+func (n *Node) finish(req *request, res kv.Result) {
+	if req.finished {
+		return
+	}
+	req.finished = true
+	if req.isWrite {
+		delete(n.writes, req.key)
+	} else {
+		delete(n.reads, req.key)
+	}
+	req.done(res)
+}
+
+// failAll answers every live request: reads did not happen; writes may
+// have. Called when the leader is lost or the node stops.
+func (n *Node) failAll(readErr, writeErr error) {
+	for _, req := range n.inflight {
+		if req.isWrite {
+			n.finish(req, kv.Result{Err: writeErr})
+		} else {
+			n.finish(req, kv.Result{Err: readErr})
+		}
+	}
+	clear(n.inflight)
+	n.inflight = n.inflight[:0]
+	clear(n.writes)
+	clear(n.reads)
+	n.readsReady = nil
+}
+
+// Process drains raft's Ready: it persists entries, hard state and the
+// effects of committed entries in one synced batch, then sends messages,
+// answers clients and advances raft. A returned error is a storage
+// failure: the node has stopped and every later request fails.
+func (n *Node) Process() error {
+	if n.stopped != nil {
+		return n.stopped
+	}
+	for n.rn.HasReady() {
+		if err := n.processReady(n.rn.Ready()); err != nil {
+			n.stopped = err
+			n.env.Log.Error("node stopped: storage failed", "node", n.cfg.ID, "err", err)
+			n.failAll(ErrStopped, ErrOutcomeUnknown)
+			return err
+		}
+	}
+	n.compactInflight()
+	return nil
+}
+
+func (n *Node) processReady(rd raft.Ready) error {
+	if rd.SoftState != nil {
+		n.noteLeader(rd.SoftState.Lead)
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		return fmt.Errorf("node: snapshot install is not supported yet (snapshot at %d)", rd.Snapshot.GetMetadata().GetIndex())
+	}
+	batch := n.store.NewBatch()
+	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil {
+		batch.SetHardState(rd.HardState)
+	}
+	if err := batch.Append(rd.Entries); err != nil {
+		return err
+	}
+	if err := n.apply(batch, rd.CommittedEntries); err != nil {
+		return err
+	}
+	if err := batch.Commit(); err != nil {
+		return err
+	}
+	// Durable from here on: tell peers, then clients.
+	for _, m := range rd.Messages {
+		data, err := proto.Marshal(m)
+		assert.That(err == nil, "marshal raft message: %v", err)
+		n.env.Transport.Send(m.GetTo(), data)
+	}
+	for _, r := range n.replies {
+		n.finish(r.req, r.res)
+	}
+	clear(n.replies)
+	n.replies = n.replies[:0]
+	for _, rs := range rd.ReadStates {
+		n.readConfirmed(rs)
+	}
+	n.serveReadyReads()
+	n.rn.Advance(rd)
+	return nil
+}
+
+func (n *Node) noteLeader(lead uint64) {
+	if lead == n.lead {
+		return
+	}
+	old := n.lead
+	n.lead = lead
+	n.env.Log.Info("leader changed", "node", n.cfg.ID, "from", old, "to", lead, "term", n.rn.BasicStatus().GetTerm())
+	if old != raft.None {
+		// Whatever was in flight through the old leader may be lost or
+		// may still commit: say so now rather than after a long timeout.
+		n.failAll(ErrNoQuorum, ErrOutcomeUnknown)
+	}
+}
+
+// apply applies committed entries into batch, in log order, and queues the
+// answers for requests this node proposed.
+func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
+	for _, e := range entries {
+		assert.That(e.GetIndex() == batch.Applied()+1, "applying entry %d after %d", e.GetIndex(), batch.Applied())
+		switch e.GetType() {
+		case pb.EntryType_EntryNormal:
+			if len(e.GetData()) > 0 {
+				if err := n.applyNormal(batch, e.GetData()); err != nil {
+					return fmt.Errorf("node: apply entry %d: %w", e.GetIndex(), err)
+				}
+			}
+		default:
+			return fmt.Errorf("node: entry %d has type %s, which this version does not apply", e.GetIndex(), e.GetType())
+		}
+		batch.SetApplied(e.GetIndex())
+		if n.cfg.OnApply != nil {
+			n.cfg.OnApply(e.GetIndex(), e.GetTerm(), e.GetData())
+		}
+	}
+	return nil
+}
+
+func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
+	ent, err := decodeEntry(data)
+	if err != nil {
+		return err
+	}
+	fresh, err := admitOnce(batch, ent.session, ent.seq)
+	if err != nil {
+		return err
+	}
+	var res kv.Result
+	if fresh {
+		if res, err = kv.Apply(batch, ent.op); err != nil {
+			return err
+		}
+	} else {
+		// A duplicate (the network delivered a proposal twice) or a
+		// proposal too old to tell: it has no effect now.
+		res = kv.Result{Err: ErrOutcomeUnknown}
+	}
+	if ent.session == n.sessionID() {
+		if req, ok := n.writes[ent.seq]; ok {
+			delete(n.writes, ent.seq)
+			n.replies = append(n.replies, reply{req: req, res: res})
+		}
+	}
+	return nil
+}
+
+// readConfirmed records that a read may be served once the node has
+// applied rs.Index.
+func (n *Node) readConfirmed(rs raft.ReadState) {
+	if len(rs.RequestCtx) != 8 {
+		return
+	}
+	ctx := binary.BigEndian.Uint64(rs.RequestCtx)
+	req, ok := n.reads[ctx]
+	if !ok {
+		return
+	}
+	delete(n.reads, ctx)
+	if req.finished {
+		return
+	}
+	n.readsReady = append(n.readsReady, readyRead{index: rs.Index, req: req})
+}
+
+func (n *Node) serveReadyReads() {
+	waiting := n.readsReady[:0]
+	for _, r := range n.readsReady {
+		if r.req.finished {
+			continue
+		}
+		if r.index <= n.store.Applied() {
+			n.serveRead(r.req)
+			continue
+		}
+		waiting = append(waiting, r)
+	}
+	clear(n.readsReady[len(waiting):])
+	n.readsReady = waiting
+}
+
+func (n *Node) serveRead(req *request) {
+	res, err := kv.Apply(n.store.DataView(), req.op)
+	if err != nil {
+		n.stopped = fmt.Errorf("node: read: %w", err)
+		n.finish(req, kv.Result{Err: ErrStopped})
+		return
+	}
+	n.finish(req, res)
+}
+
+// compactInflight drops finished requests so the list stays bounded.
+func (n *Node) compactInflight() {
+	live := n.inflight[:0]
+	for _, req := range n.inflight {
+		if !req.finished {
+			live = append(live, req)
+		}
+	}
+	clear(n.inflight[len(live):])
+	n.inflight = live
+}
+
+// sessionID names this incarnation of this node as a proposer.
+func (n *Node) sessionID() session { return session{origin: n.cfg.ID, incarnation: n.incarnation} }

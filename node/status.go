@@ -1,0 +1,49 @@
+package node
+
+import (
+	"go.etcd.io/raft/v3"
+)
+
+// Status is a snapshot of a node's view, for the simulator's checks, INFO
+// and metrics.
+type Status struct {
+	ID       uint64
+	Term     uint64
+	Lead     uint64
+	IsLeader bool
+	Commit   uint64
+	Applied  uint64
+	Stopped  bool
+	Inflight int
+}
+
+// Status returns the node's current view.
+func (n *Node) Status() Status {
+	bs := n.rn.BasicStatus()
+	return Status{
+		ID:       n.cfg.ID,
+		Term:     bs.GetTerm(),
+		Lead:     bs.Lead,
+		IsLeader: bs.RaftState == raft.StateLeader,
+		Commit:   bs.GetCommit(),
+		Applied:  n.store.Applied(),
+		Stopped:  n.stopped != nil,
+		Inflight: len(n.inflight),
+	}
+}
+
+// DataDigest returns a hash of every key and value the node holds, with
+// the applied index it reflects: replicas at one index must agree.
+func (n *Node) DataDigest() (applied uint64, digest uint64, err error) {
+	h := uint64(14695981039346656037)
+	mix := func(b []byte) {
+		for _, c := range b {
+			h ^= uint64(c)
+			h *= 1099511628211
+		}
+		h ^= uint64(len(b))
+		h *= 1099511628211
+	}
+	err = n.store.ScanData(func(k, v []byte) { mix(k); mix(v) })
+	return n.store.Applied(), h, err
+}

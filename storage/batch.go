@@ -1,0 +1,147 @@
+package storage
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/node/kv"
+)
+
+// Batch gathers everything one raft Ready changes, so that it reaches the
+// disk atomically with one sync. It is also the kv.Store that committed
+// entries are applied to: its reads see its own earlier writes.
+type Batch struct {
+	s     *Store
+	batch *pebble.Batch
+
+	hardState *pb.HardState
+	lastIndex uint64
+	applied   uint64
+	keyCount  int64
+}
+
+var _ kv.Store = (*Batch)(nil)
+
+// NewBatch starts the batch for one Ready.
+func (s *Store) NewBatch() *Batch {
+	return &Batch{
+		s:         s,
+		batch:     s.db.NewIndexedBatch(),
+		lastIndex: s.lastIndex,
+		applied:   s.applied,
+		keyCount:  s.keyCount,
+	}
+}
+
+// Append writes entries to the log, replacing any entries at or after the
+// first one's index (raft truncates a conflicting suffix this way).
+func (b *Batch) Append(entries []*pb.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	first := entries[0].GetIndex()
+	assert.That(first > b.s.base.GetIndex(), "append at %d, at or below the log base %d", first, b.s.base.GetIndex())
+	assert.That(first <= b.lastIndex+1, "append at %d leaves a gap after %d", first, b.lastIndex)
+	for i, e := range entries {
+		assert.That(e.GetIndex() == first+uint64(i), "appended entries are not consecutive")
+		data, err := proto.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if err := b.batch.Set(logKey(e.GetIndex()), data, nil); err != nil {
+			return err
+		}
+	}
+	last := entries[len(entries)-1].GetIndex()
+	if last < b.lastIndex {
+		if err := b.batch.DeleteRange(logKey(last+1), logKey(b.lastIndex+1), nil); err != nil {
+			return err
+		}
+	}
+	b.lastIndex = last
+	return nil
+}
+
+// SetHardState records raft's term, vote and commit index.
+func (b *Batch) SetHardState(hs *pb.HardState) {
+	b.hardState = proto.Clone(hs).(*pb.HardState)
+	b.setProto(keyHardState, b.hardState)
+}
+
+// SetApplied records that every entry up to index has been applied into
+// this batch.
+func (b *Batch) SetApplied(index uint64) {
+	assert.That(index >= b.applied, "applied index going back from %d to %d", b.applied, index)
+	b.applied = index
+}
+
+func (b *Batch) setProto(key []byte, m proto.Message) {
+	if m == nil {
+		return
+	}
+	data, err := proto.Marshal(m)
+	assert.That(err == nil, "marshal %q: %v", key, err)
+	_ = b.batch.Set(key, data, nil)
+}
+
+// Get implements kv.Store.Get.
+func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.batch, dataKey(key)) }
+
+// Put implements kv.Store.Put.
+func (b *Batch) Put(key, value []byte, existed bool) error {
+	if !existed {
+		b.keyCount++
+	}
+	return b.batch.Set(dataKey(key), value, nil)
+}
+
+// Delete implements kv.Store.Delete.
+func (b *Batch) Delete(key []byte) error {
+	b.keyCount--
+	assert.That(b.keyCount >= 0, "key count below zero")
+	return b.batch.Delete(dataKey(key), nil)
+}
+
+// Len implements kv.Store.Len.
+func (b *Batch) Len() (int64, error) { return b.keyCount, nil }
+
+// Commit writes the batch with Sync and, once that returned, updates what
+// raft's reads see. After a failed commit the store is stopped for good.
+func (b *Batch) Commit() error {
+	defer b.batch.Close()
+	if b.s.failed != nil {
+		return b.s.failed
+	}
+	if b.applied != b.s.applied {
+		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
+		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
+	}
+	if err := b.batch.Commit(pebble.Sync); err != nil {
+		b.s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		return b.s.failed
+	}
+	if b.hardState != nil {
+		b.s.hardState = b.hardState
+	}
+	b.s.lastIndex = b.lastIndex
+	b.s.applied = b.applied
+	b.s.keyCount = b.keyCount
+	return nil
+}
+
+// Session returns the stored state of a client session, as last Put.
+func (b *Batch) Session(id []byte) ([]byte, bool, error) {
+	return get(b.batch, append(append([]byte{}, prefixSession...), id...))
+}
+
+// PutSession stores the state of a client session.
+func (b *Batch) PutSession(id, state []byte) error {
+	return b.batch.Set(append(append([]byte{}, prefixSession...), id...), state, nil)
+}
+
+// Applied returns the index of the last entry applied into the batch.
+func (b *Batch) Applied() uint64 { return b.applied }

@@ -1,0 +1,348 @@
+// Package storage keeps one node's durable state in Pebble, over the
+// vfs.FS that env hands it: the raft log, hard state and log base
+// (snapshot metadata), the applied index and the key-value data, each under
+// its own key prefix (keys.go).
+//
+// Duties of the caller (package node), per raft Ready:
+//
+//  1. Open a Batch, write the Ready's entries, hard state and the effects
+//     of applying its committed entries into it, then Commit it. Commit
+//     syncs: nothing counts as durable before it returns.
+//  2. Only after Commit returns, send messages and answer clients.
+//  3. After a failed Commit, stop: the store refuses every later write
+//     (fail-stop), because what reached the disk is no longer known.
+//
+// Store implements raft.Storage over what has been committed.
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/internal/assert"
+)
+
+// ErrFailed is returned by every write after one failed: the disk's state
+// is unknown, so the store stops rather than risk acknowledging data that
+// is not durable.
+var ErrFailed = errors.New("storage: stopped after a failed write")
+
+// Store is one node's Pebble database. It is used from one goroutine.
+type Store struct {
+	db     *pebble.DB
+	failed error
+
+	// Cached copies of what is durable, so raft's reads do not hit Pebble.
+	hardState *pb.HardState
+	base      *pb.SnapshotMetadata // the log starts right after base.Index
+	lastIndex uint64
+	applied   uint64
+	keyCount  int64
+}
+
+var _ raft.Storage = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir on fs.
+func Open(fs vfs.FS, dir string, log env.Logger) (*Store, error) {
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	opts := &pebble.Options{
+		FS:     fs,
+		Logger: pebbleLogger{log},
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+	}
+	s := &Store{db: db}
+	if err := s.load(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("storage: %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// load reads the cached state, checking the schema version first.
+func (s *Store) load() error {
+	version, found, err := s.getUint64(keySchema)
+	if err != nil {
+		return err
+	}
+	if found && version > SchemaVersion {
+		return fmt.Errorf("data has schema version %d, newer than this binary's %d; refusing to open it", version, SchemaVersion)
+	}
+	s.hardState = &pb.HardState{}
+	if err := s.getProto(keyHardState, s.hardState); err != nil {
+		return err
+	}
+	s.base = &pb.SnapshotMetadata{ConfState: &pb.ConfState{}}
+	if err := s.getProto(keySnapshot, s.base); err != nil {
+		return err
+	}
+	if s.base.ConfState == nil {
+		s.base.ConfState = &pb.ConfState{}
+	}
+	if s.applied, _, err = s.getUint64(keyApplied); err != nil {
+		return err
+	}
+	count, _, err := s.getUint64(keyKeyCount)
+	if err != nil {
+		return err
+	}
+	s.keyCount = int64(count)
+	s.lastIndex = s.base.GetIndex()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(0), UpperBound: logKey(1<<64 - 1)})
+	if err != nil {
+		return err
+	}
+	if it.Last() {
+		s.lastIndex = binary.BigEndian.Uint64(it.Key()[len(prefixLog):])
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	assert.That(s.applied <= s.lastIndex || s.applied == s.base.GetIndex(), "applied index %d beyond the log's last %d", s.applied, s.lastIndex)
+	return nil
+}
+
+// Close closes the database. Unsynced writes are lost; there are none,
+// since every batch commits with Sync.
+func (s *Store) Close() error { return s.db.Close() }
+
+// IsEmpty reports whether the store has never been bootstrapped.
+func (s *Store) IsEmpty() bool {
+	return s.base.GetIndex() == 0 && s.lastIndex == 0 && len(s.base.GetConfState().GetVoters()) == 0
+}
+
+// Bootstrap makes an empty store the first state of a new cluster whose
+// voters are given: a log base at index 1, term 1. Every member of a new
+// cluster bootstraps the same way, so they agree from the start.
+func (s *Store) Bootstrap(voters []uint64) error {
+	assert.That(s.IsEmpty(), "bootstrap of a store that is not empty")
+	base := &pb.SnapshotMetadata{
+		Index:     proto.Uint64(1),
+		Term:      proto.Uint64(1),
+		ConfState: &pb.ConfState{Voters: append([]uint64{}, voters...)},
+	}
+	hs := &pb.HardState{Term: proto.Uint64(1), Commit: proto.Uint64(1)}
+	b := s.NewBatch()
+	b.batch.Set(keySchema, uint64Value(SchemaVersion), nil)
+	b.setProto(keySnapshot, base)
+	b.SetHardState(hs)
+	b.SetApplied(1)
+	if err := b.Commit(); err != nil {
+		return err
+	}
+	s.base = base
+	s.lastIndex = 1
+	return nil
+}
+
+// Applied returns the index of the last entry whose effects are durable.
+func (s *Store) Applied() uint64 { return s.applied }
+
+// ConfState returns the membership recorded at the log's base.
+func (s *Store) ConfState() *pb.ConfState { return s.base.GetConfState() }
+
+// InitialState implements raft.Storage.
+func (s *Store) InitialState() (*pb.HardState, *pb.ConfState, error) {
+	return proto.Clone(s.hardState).(*pb.HardState), proto.Clone(s.base.GetConfState()).(*pb.ConfState), nil
+}
+
+// FirstIndex implements raft.Storage.
+func (s *Store) FirstIndex() (uint64, error) { return s.base.GetIndex() + 1, nil }
+
+// LastIndex implements raft.Storage.
+func (s *Store) LastIndex() (uint64, error) { return s.lastIndex, nil }
+
+// Term implements raft.Storage.
+func (s *Store) Term(i uint64) (uint64, error) {
+	switch {
+	case i == s.base.GetIndex():
+		return s.base.GetTerm(), nil
+	case i < s.base.GetIndex():
+		return 0, raft.ErrCompacted
+	case i > s.lastIndex:
+		return 0, raft.ErrUnavailable
+	}
+	e, err := s.entry(i)
+	if err != nil {
+		return 0, err
+	}
+	return e.GetTerm(), nil
+}
+
+// Entries implements raft.Storage.
+func (s *Store) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
+	if lo <= s.base.GetIndex() {
+		return nil, raft.ErrCompacted
+	}
+	if hi > s.lastIndex+1 {
+		return nil, raft.ErrUnavailable
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(lo), UpperBound: logKey(hi)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*pb.Entry
+	var size uint64
+	next := lo
+	for valid := it.First(); valid; valid = it.Next() {
+		e := &pb.Entry{}
+		if err := proto.Unmarshal(it.Value(), e); err != nil {
+			return nil, fmt.Errorf("storage: log entry %d: %w", next, err)
+		}
+		assert.That(e.GetIndex() == next, "log entry at index %d has index %d", next, e.GetIndex())
+		size += uint64(proto.Size(e))
+		if len(out) > 0 && size > maxSize {
+			break
+		}
+		out = append(out, e)
+		next++
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 || (next < hi && size <= maxSize) {
+		return nil, raft.ErrUnavailable
+	}
+	return out, nil
+}
+
+// Snapshot implements raft.Storage. Until log compaction exists, the only
+// snapshot is the log's base, which every member already holds.
+func (s *Store) Snapshot() (*pb.Snapshot, error) {
+	return &pb.Snapshot{Metadata: proto.Clone(s.base).(*pb.SnapshotMetadata)}, nil
+}
+
+func (s *Store) entry(i uint64) (*pb.Entry, error) {
+	e := &pb.Entry{}
+	if err := s.getProto(logKey(i), e); err != nil {
+		return nil, err
+	}
+	if e.Index == nil {
+		return nil, fmt.Errorf("storage: log entry %d missing", i)
+	}
+	return e, nil
+}
+
+// Get reads one user key from what is committed. The value is a copy.
+func (s *Store) Get(key []byte) ([]byte, bool, error) {
+	return get(s.db, dataKey(key))
+}
+
+// DataView returns a read-only kv.Store over the committed data, for
+// serving reads.
+func (s *Store) DataView() ReadView { return ReadView{s} }
+
+// Len returns how many user keys are stored.
+func (s *Store) Len() int64 { return s.keyCount }
+
+// ScanData calls fn for every user key and value in key order.
+func (s *Store) ScanData(fn func(key, value []byte)) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		fn(it.Key()[len(prefixData):], it.Value())
+	}
+	if err := it.Error(); err != nil {
+		_ = it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+type getter interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+func get(g getter, key []byte) ([]byte, bool, error) {
+	v, closer, err := g.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append([]byte{}, v...)
+	return out, true, closer.Close()
+}
+
+func (s *Store) getUint64(key []byte) (uint64, bool, error) {
+	v, found, err := get(s.db, key)
+	if err != nil || !found {
+		return 0, found, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("storage: %q holds %d bytes, want 8", key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+func (s *Store) getProto(key []byte, m proto.Message) error {
+	v, found, err := get(s.db, key)
+	if err != nil || !found {
+		return err
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		return fmt.Errorf("storage: %q: %w", key, err)
+	}
+	return nil
+}
+
+// ReadView is a read-only kv.Store over committed data.
+type ReadView struct{ s *Store }
+
+// Get implements kv.Store.Get.
+func (r ReadView) Get(key []byte) ([]byte, bool, error) { return r.s.Get(key) }
+
+// Put implements kv.Store.Put; a read never writes.
+func (r ReadView) Put(key, value []byte, existed bool) error {
+	panic("storage: write through a read view")
+}
+
+// Delete implements kv.Store.Delete; a read never writes.
+func (r ReadView) Delete(key []byte) error { panic("storage: write through a read view") }
+
+// Len implements kv.Store.Len.
+func (r ReadView) Len() (int64, error) { return r.s.keyCount, nil }
+
+type pebbleLogger struct{ log env.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	panic("pebble: " + fmt.Sprintf(format, args...))
+}
+
+// NextIncarnation durably counts one more opening of the store and
+// returns the new count.
+func (s *Store) NextIncarnation() (uint64, error) {
+	n, _, err := s.getUint64(keyIncarnation)
+	if err != nil {
+		return 0, err
+	}
+	n++
+	if err := s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync); err != nil {
+		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		return 0, s.failed
+	}
+	return n, nil
+}
