@@ -26,6 +26,7 @@ type Config struct {
 	UncommittedBytesMax uint64
 	MessageBytesMax     uint64
 	MessagesInflightMax int
+	MemTableBytes        uint64 // Pebble's memtable size; 0 is Pebble's default
 	DisableCheckQuorum  bool // TEST ONLY: lets an isolated leader believe it still leads
 	UnsafeLocalReads    bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
 	// OnApply, if set, sees every entry this node applies, in order: the
