@@ -21,10 +21,11 @@ var (
 	ErrTooBigInline           = errors.New("ERR Protocol error: too big inline request")
 	ErrUnbalancedQuotes       = errors.New("ERR Protocol error: unbalanced quotes in request")
 	// ErrMissingCRLF is ours: Redis skips the two bytes after a bulk
-	// string without looking at them. We refuse them unless they are CRLF,
-	// because a client that gets this wrong has lost its framing and
-	// every later command it sends would be misread.
-	ErrMissingCRLF = errors.New("ERR Protocol error: expected CRLF after bulk data")
+	// string, and the byte after a header's CR, without looking at them.
+	// We refuse them unless they are CRLF, because a client that gets
+	// this wrong has lost its framing and every later command it sends
+	// would be misread.
+	ErrMissingCRLF = errors.New("ERR Protocol error: expected CRLF")
 )
 
 // errExpectedDollar builds Redis's error for an array element that is not

@@ -57,6 +57,14 @@ func (e *Executor) checkKeys(keys [][]byte) string {
 	return ""
 }
 
+// checkKeyValue checks the key args[1] and the value args[2].
+func (e *Executor) checkKeyValue(args [][]byte) string {
+	if msg := e.checkKeys(args[1:2]); msg != "" {
+		return msg
+	}
+	return e.checkValue(args[2])
+}
+
 func (e *Executor) checkValue(v []byte) string {
 	if len(v) > e.limits.ValueBytesMax {
 		return errValueTooLarge
@@ -132,7 +140,7 @@ func (e *Executor) decrby(args [][]byte, reply func([]byte)) {
 }
 
 func (e *Executor) append(args [][]byte, reply func([]byte)) {
-	if msg := e.checkValue(args[2]); msg != "" {
+	if msg := e.checkKeyValue(args); msg != "" {
 		replyErr(reply, msg)
 		return
 	}
@@ -200,7 +208,7 @@ func (e *Executor) mset(args [][]byte, reply func([]byte)) {
 }
 
 func (e *Executor) setnx(args [][]byte, reply func([]byte)) {
-	if msg := e.checkValue(args[2]); msg != "" {
+	if msg := e.checkKeyValue(args); msg != "" {
 		replyErr(reply, msg)
 		return
 	}
@@ -270,7 +278,7 @@ func (e *Executor) set(args [][]byte, reply func([]byte)) {
 		replyErr(reply, errExpireNotSupp)
 		return
 	}
-	if msg := e.checkValue(args[2]); msg != "" {
+	if msg := e.checkKeyValue(args); msg != "" {
 		replyErr(reply, msg)
 		return
 	}

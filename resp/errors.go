@@ -5,18 +5,18 @@ import "strings"
 // Error replies, without the leading "-". Those marked "ours" are
 // Seshat's; every other text is Redis 7.0's, byte for byte.
 const (
-	errSyntax         = "ERR syntax error"
-	errNotInteger     = "ERR value is not an integer or out of range"
-	errDecrOverflow   = "ERR decrement would overflow"
-	errDBIndex        = "ERR DB index is out of range"
-	errIntRange       = "ERR value is out of range, value must between -2147483648 and 2147483647"
-	errNoProto        = "NOPROTO unsupported protocol version"
-	errProtoNotInt    = "ERR Protocol version is not an integer or out of range"
-	errWrongPass      = "WRONGPASS invalid username-password pair or user is disabled."
-	errClientName     = "ERR Client names cannot contain spaces, newlines or special characters."
-	errKeyTooLarge    = "ERR key too large"                                   // ours
-	errValueTooLarge  = "ERR value too large"                                 // ours, the same text as kv.ErrValueTooLarge
-	errExpireNotSupp  = "ERR expiration options are not supported by seshat" // ours
+	errSyntax        = "ERR syntax error"
+	errNotInteger    = "ERR value is not an integer or out of range"
+	errDecrOverflow  = "ERR decrement would overflow"
+	errDBIndex       = "ERR DB index is out of range"
+	errIntRange      = "ERR value is out of range, value must between -2147483648 and 2147483647"
+	errNoProto       = "NOPROTO unsupported protocol version"
+	errProtoNotInt   = "ERR Protocol version is not an integer or out of range"
+	errWrongPass     = "WRONGPASS invalid username-password pair or user is disabled."
+	errClientName    = "ERR Client names cannot contain spaces, newlines or special characters."
+	errKeyTooLarge   = "ERR key too large"                                  // ours
+	errValueTooLarge = "ERR value too large"                                // ours, the same text as kv.ErrValueTooLarge
+	errExpireNotSupp = "ERR expiration options are not supported by seshat" // ours
 )
 
 // wrongArity is Redis's reply to a command with too many or too few

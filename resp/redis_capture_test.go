@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/format"
 	"net"
 	"os"
 	"strconv"
@@ -164,7 +165,11 @@ func TestGenerateCommandTable(t *testing.T) {
 		fmt.Fprintf(&out, "\t%q: %s,\n", name, strconv.Quote(string(AppendReply(nil, doc))))
 	}
 	out.WriteString("}\n")
-	if err := os.WriteFile("commandtable_gen.go", out.Bytes(), 0o644); err != nil {
+	src, err := format.Source(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("commandtable_gen.go", src, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
