@@ -44,6 +44,9 @@ type Node struct {
 	lead        uint64
 	stopped     error
 
+	snapshotsTaken     int
+	snapshotsInstalled int
+
 	writes     map[uint64]*request // by seq, until applied or expired
 	reads      map[uint64]*request // by ReadIndex context, until served or expired
 	inflight   []*request          // every live request, oldest first: expiry order

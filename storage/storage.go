@@ -170,6 +170,12 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	return nil
 }
 
+// SnapshotIndex returns the index the log starts after.
+func (s *Store) SnapshotIndex() uint64 { return s.base.GetIndex() }
+
+// LastIndexCached returns the index of the log's last entry.
+func (s *Store) LastIndexCached() uint64 { return s.lastIndex }
+
 // Applied returns the index of the last entry whose effects are durable.
 func (s *Store) Applied() uint64 { return s.applied }
 
