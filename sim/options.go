@@ -31,6 +31,7 @@ type Options struct {
 	CrashEvery       time.Duration // mean time between crashes (0: never)
 	DowntimeMax      time.Duration // a crashed node restarts within this
 	UnsyncedPercent  int           // upper bound of the share of unsynced writes a crash keeps
+	SnapshotEntries  uint64        // nodes compact their log every this many entries
 	PartitionEvery   time.Duration // mean time between partitions (0: never)
 	PartitionMax     time.Duration // a partition heals within this
 	SkewMax          time.Duration // each node's clock is off by up to this
@@ -94,6 +95,10 @@ func (o Options) FromSeed() Options {
 	}
 	pick(&o.CrashEvery, 3*time.Second, 20*time.Second)
 	pick(&o.DowntimeMax, 500*time.Millisecond, 5*time.Second)
+	if o.SnapshotEntries == 0 {
+		// Small, so runs compact often and followers catch up by snapshot.
+		o.SnapshotEntries = uint64(50 + r.IntN(500))
+	}
 	if o.UnsyncedPercent == 0 {
 		o.UnsyncedPercent = r.IntN(101)
 	}

@@ -98,6 +98,8 @@ func (s *simNode) config() node.Config {
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
 		MemTableBytes:       64 << 10,
+		SnapshotEntries:     o.SnapshotEntries,
+		SnapshotChunkBytes:  4 << 10,
 		OnApply:             func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 	}
 }
@@ -140,6 +142,7 @@ func (s *simNode) crash() {
 	crashRNG := rand.New(rand.NewPCG(s.w.rng.Uint64(), s.w.rng.Uint64()))
 	crashed := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: crashRNG})
 	// NB: the clone is taken before Close, which could sync more.
+	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil
 	s.fs = crashed

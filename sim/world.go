@@ -52,21 +52,23 @@ type World struct {
 
 // Stats counts what happened in a run.
 type Stats struct {
-	Events         int
-	MessagesSent   int
-	MessagesLost   int
-	Crashes        int
-	Partitions     int
-	LeaderChanges  int
-	OpsOK          int
-	OpsFailed      int
-	OpsUnknown     int
-	MaxTerm        uint64
-	LivenessAfter  time.Duration
-	CheckDuration  time.Duration
-	SimulatedTime  time.Duration
-	WallTime       time.Duration
-	HistoryEntries int
+	Events             int
+	MessagesSent       int
+	MessagesLost       int
+	Crashes            int
+	Partitions         int
+	LeaderChanges      int
+	OpsOK              int
+	OpsFailed          int
+	OpsUnknown         int
+	MaxTerm            uint64
+	LivenessAfter      time.Duration
+	CheckDuration      time.Duration
+	SimulatedTime      time.Duration
+	WallTime           time.Duration
+	HistoryEntries     int
+	SnapshotsTaken     int
+	SnapshotsInstalled int
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -381,9 +383,18 @@ func (w *World) nodeCrashed(s *simNode) {
 	w.probe.nodeCrashed(s.idx)
 }
 
+// countSnapshots adds a node process's snapshot counters to the stats,
+// before the process goes away.
+func (w *World) countSnapshots(s *simNode) {
+	st := s.n.Status()
+	w.stats.SnapshotsTaken += st.SnapshotsTaken
+	w.stats.SnapshotsInstalled += st.SnapshotsInstalled
+}
+
 func (w *World) closeAll() {
 	for _, s := range w.nodes {
 		if s.up() {
+			w.countSnapshots(s)
 			_ = s.n.Close()
 			s.n = nil
 		}

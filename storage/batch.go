@@ -137,6 +137,7 @@ func (b *Batch) Commit() error {
 		b.s.terms = b.s.terms[:first-b.s.base.GetIndex()-1]
 		for _, e := range b.appended {
 			b.s.terms = append(b.s.terms, e.GetTerm())
+			b.s.logBytes += uint64(proto.Size(e))
 		}
 	}
 	b.s.lastIndex = b.lastIndex

@@ -49,7 +49,9 @@ type Store struct {
 	keyCount  int64
 	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
 	// far more often than for entries.
-	terms []uint64
+	terms    []uint64
+	logBytes uint64  // about how many bytes the log holds past its base
+	pinned   *pinned // the data of the last snapshot raft asked for
 }
 
 var _ raft.Storage = (*Store)(nil)
@@ -77,7 +79,11 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
 	s := &Store{db: db}
-	if err := s.load(); err != nil {
+	err = s.load()
+	if err == nil {
+		err = s.resumeInstall()
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("storage: %s: %w", dir, err)
 	}
@@ -129,6 +135,7 @@ func (s *Store) load() error {
 		}
 		s.lastIndex = e.GetIndex()
 		s.terms = append(s.terms, e.GetTerm())
+		s.logBytes += uint64(len(it.Value()))
 	}
 	if err := it.Close(); err != nil {
 		return err
@@ -139,7 +146,10 @@ func (s *Store) load() error {
 
 // Close closes the database. Unsynced writes are lost; there are none,
 // since every batch commits with Sync.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.releasePinned()
+	return s.db.Close()
+}
 
 // IsEmpty reports whether the store has never been bootstrapped.
 func (s *Store) IsEmpty() bool {
@@ -169,6 +179,9 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	s.lastIndex = 1
 	return nil
 }
+
+// Failed reports whether a write failed, which stops the store for good.
+func (s *Store) Failed() bool { return s.failed != nil }
 
 // SnapshotIndex returns the index the log starts after.
 func (s *Store) SnapshotIndex() uint64 { return s.base.GetIndex() }
@@ -244,11 +257,6 @@ func (s *Store) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	return out, nil
 }
 
-// Snapshot implements raft.Storage. Until log compaction exists, the only
-// snapshot is the log's base, which every member already holds.
-func (s *Store) Snapshot() (*pb.Snapshot, error) {
-	return &pb.Snapshot{Metadata: proto.Clone(s.base).(*pb.SnapshotMetadata)}, nil
-}
 
 // Get reads one user key from what is committed. The value is a copy.
 func (s *Store) Get(key []byte) ([]byte, bool, error) {
