@@ -257,7 +257,6 @@ func (s *Store) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	return out, nil
 }
 
-
 // Get reads one user key from what is committed. The value is a copy.
 func (s *Store) Get(key []byte) ([]byte, bool, error) {
 	return get(s.db, dataKey(key))
