@@ -32,6 +32,7 @@ type Options struct {
 	DowntimeMax      time.Duration // a crashed node restarts within this
 	UnsyncedPercent  int           // upper bound of the share of unsynced writes a crash keeps
 	SnapshotEntries  uint64        // nodes compact their log every this many entries
+	NoDiskFaults     bool          // never make a disk fail (crashes still happen)
 	PartitionEvery   time.Duration // mean time between partitions (0: never)
 	PartitionMax     time.Duration // a partition heals within this
 	SkewMax          time.Duration // each node's clock is off by up to this

@@ -54,14 +54,7 @@ func (s *Store) Compact(index uint64) error {
 // commitRaw commits a batch built outside Batch, with the same fail-stop
 // rule.
 func (s *Store) commitRaw(b *pebble.Batch) error {
-	if s.failed != nil {
-		return s.failed
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
-		return s.failed
-	}
-	return nil
+	return s.guard(func() error { return b.Commit(pebble.Sync) })
 }
 
 // LogBytesSinceBase is about how many bytes of entries the log holds past
@@ -174,16 +167,9 @@ func (s *Store) Stage(pairs [][2][]byte) error {
 		}
 		_ = b.Set(append(append([]byte{}, prefixStaging...), kv[0]...), kv[1], nil)
 	}
-	if s.failed != nil {
-		return s.failed
-	}
 	// Not synced: a crash loses the transfer, which then starts over. The
 	// install's marker is synced, and syncs these with it.
-	if err := b.Commit(pebble.NoSync); err != nil {
-		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
-		return s.failed
-	}
-	return nil
+	return s.guard(func() error { return b.Commit(pebble.NoSync) })
 }
 
 func inSnapshotSpans(key []byte) bool {
@@ -232,11 +218,10 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 			// Bounded memory: commit the copy so far, unsynced; the final
 			// synced batch makes it all durable, and until then the marker
 			// says the copy must be redone.
-			if err := b.Commit(pebble.NoSync); err != nil {
+			if err := s.guard(func() error { return b.Commit(pebble.NoSync) }); err != nil {
 				_ = it.Close()
 				b.Close()
-				s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
-				return s.failed
+				return err
 			}
 			b.Close()
 			b = s.db.NewBatch()

@@ -146,8 +146,16 @@ func (s *Store) load() error {
 
 // Close closes the database. Unsynced writes are lost; there are none,
 // since every batch commits with Sync.
-func (s *Store) Close() error {
+func (s *Store) Close() (err error) {
 	s.releasePinned()
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(pebbleFatal); !ok {
+				panic(p)
+			}
+			err = fmt.Errorf("storage: close after a failure: %v", p)
+		}
+	}()
 	return s.db.Close()
 }
 
@@ -348,8 +356,40 @@ func (l pebbleLogger) Infof(format string, args ...any) {
 func (l pebbleLogger) Errorf(format string, args ...any) {
 	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
 }
+
+// Fatalf is how Pebble reports a failed WAL write or sync: the database
+// can no longer be trusted. It panics with a pebbleFatal, which the
+// store's commit turns into ErrFailed: the node stops, the process lives
+// on to say why.
 func (l pebbleLogger) Fatalf(format string, args ...any) {
-	panic("pebble: " + fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error("pebble: fatal: " + msg)
+	panic(pebbleFatal(msg))
+}
+
+type pebbleFatal string
+
+// guard runs a Pebble call that may hit Pebble's Fatalf, and turns that
+// into the store's fail-stop error.
+func (s *Store) guard(fn func() error) (err error) {
+	if s.failed != nil {
+		return s.failed
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			msg, ok := p.(pebbleFatal)
+			if !ok {
+				panic(p)
+			}
+			s.failed = fmt.Errorf("%w: %s", ErrFailed, string(msg))
+			err = s.failed
+		}
+	}()
+	if err := fn(); err != nil {
+		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		return s.failed
+	}
+	return nil
 }
 
 // NextIncarnation durably counts one more opening of the store and
@@ -360,9 +400,8 @@ func (s *Store) NextIncarnation() (uint64, error) {
 		return 0, err
 	}
 	n++
-	if err := s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync); err != nil {
-		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
-		return 0, s.failed
+	if err := s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) }); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
