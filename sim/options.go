@@ -41,6 +41,11 @@ type Options struct {
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
 	UnsafeLocalReads bool
+	// UnsafeNoSync makes nodes skip fsync. TEST ONLY: it exists to prove
+	// the checks catch what crashes then lose.
+	UnsafeNoSync bool
+	// DiskFailuresOnly makes every node failure a failing disk. TEST ONLY.
+	DiskFailuresOnly bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }

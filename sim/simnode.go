@@ -101,6 +101,7 @@ func (s *simNode) config() node.Config {
 		HeartbeatTicks:      1,
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
+		UnsafeNoSync:        o.UnsafeNoSync,
 		MemTableBytes:       64 << 10,
 		SnapshotEntries:     o.SnapshotEntries,
 		SnapshotChunkBytes:  4 << 10,

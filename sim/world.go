@@ -311,7 +311,11 @@ func (w *World) scheduleCrash() {
 // its next few WAL syncs: in the middle of a Ready, a compaction or a
 // snapshot install.
 func (w *World) breakNode(s *simNode) {
-	switch mode := w.rng.IntN(4); {
+	mode := w.rng.IntN(4)
+	if w.opts.DiskFailuresOnly {
+		mode = 0
+	}
+	switch {
 	case mode == 0 && !w.opts.NoDiskFaults:
 		s.disk.armFailure(1 + w.rng.IntN(8))
 		w.tracef("%s n%d: disk will fail soon", w.now, s.id)

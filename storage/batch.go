@@ -123,7 +123,7 @@ func (b *Batch) Commit() error {
 		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
-	if err := b.s.guard(func() error { return b.batch.Commit(pebble.Sync) }); err != nil {
+	if err := b.s.guard(func() error { return b.batch.Commit(b.s.syncMode) }); err != nil {
 		return err
 	}
 	if b.hardState != nil {

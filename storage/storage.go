@@ -52,6 +52,7 @@ type Store struct {
 	terms    []uint64
 	logBytes uint64  // about how many bytes the log holds past its base
 	pinned   *pinned // the data of the last snapshot raft asked for
+	syncMode *pebble.WriteOptions
 }
 
 var _ raft.Storage = (*Store)(nil)
@@ -62,6 +63,9 @@ type Options struct {
 	// simulator keeps it small: its in-memory disk copies a whole WAL file
 	// on every sync, and the WAL rolls over with the memtable.
 	MemTableBytes uint64
+	// UnsafeNoSync commits without fsync. TEST ONLY: it exists to show
+	// that the simulator catches the data loss it causes.
+	UnsafeNoSync bool
 }
 
 // Open opens (creating if needed) the store in dir on fs.
@@ -78,7 +82,10 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, syncMode: pebble.Sync}
+	if o.UnsafeNoSync {
+		s.syncMode = pebble.NoSync
+	}
 	err = s.load()
 	if err == nil {
 		err = s.resumeInstall()
