@@ -18,7 +18,7 @@ import (
 // mapStore is a kv.Store over a Go map. It fails the test when Apply
 // breaks the Store contract.
 type mapStore struct {
-	t    testing.TB
+	t    fataler
 	m    map[string][]byte
 	puts int
 	dels int
@@ -26,7 +26,12 @@ type mapStore struct {
 	failGet error
 }
 
-func newMapStore(t testing.TB, init map[string]string) *mapStore {
+// fataler is what mapStore needs of a *testing.T or a *rapid.T.
+type fataler interface {
+	Fatalf(format string, args ...any)
+}
+
+func newMapStore(t fataler, init map[string]string) *mapStore {
 	s := &mapStore{t: t, m: map[string][]byte{}}
 	for k, v := range init {
 		s.m[k] = []byte(v)
