@@ -125,7 +125,7 @@ func (b *Batch) Commit() error {
 		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
-	if err := b.batch.Commit(pebble.Sync); err != nil {
+	if err := syncWrite(func() error { return b.batch.Commit(pebble.Sync) }); err != nil {
 		b.s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
 		return b.s.failed
 	}

@@ -342,7 +342,28 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
 }
 func (l pebbleLogger) Fatalf(format string, args ...any) {
-	panic("pebble: " + fmt.Sprintf(format, args...))
+	panic(pebbleFatal("pebble: " + fmt.Sprintf(format, args...)))
+}
+
+// pebbleFatal is what pebbleLogger.Fatalf panics with.
+type pebbleFatal string
+
+// syncWrite runs a synced Pebble write and returns its failure as an
+// error. NB: Pebble does not return an error when the WAL write or sync
+// under a commit fails: it calls Logger.Fatalf ("fatal commit error"),
+// whose panic is recovered here, so that the store stops (ErrFailed)
+// rather than the process. The DB is not written to again after that.
+func syncWrite(write func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f, ok := p.(pebbleFatal)
+			if !ok {
+				panic(p)
+			}
+			err = errors.New(string(f))
+		}
+	}()
+	return write()
 }
 
 // NextIncarnation durably counts one more opening of the store and
@@ -353,7 +374,7 @@ func (s *Store) NextIncarnation() (uint64, error) {
 		return 0, err
 	}
 	n++
-	if err := s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync); err != nil {
+	if err := syncWrite(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) }); err != nil {
 		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
 		return 0, s.failed
 	}
