@@ -14,16 +14,19 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"testing/cryptotest"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/storage"
 )
 
 // message is one peer message in flight.
@@ -44,6 +47,10 @@ type cluster struct {
 	onSend func(m message)      // if set, sees each message as it is sent
 	// applied[i] lists the entry data node i+1 applied, in order.
 	applied [][][]byte
+	// failed records Process errors instead of failing the test, for the
+	// tests that break a disk on purpose.
+	failed         map[uint64]error
+	errorsExpected bool
 }
 
 type clusterTransport struct {
@@ -67,13 +74,20 @@ type seededRand struct{ r *rand.Rand }
 
 func (r seededRand) Uint64() uint64 { return r.r.Uint64() }
 
-// quietLog drops the log lines but fails the test on an error line.
-type quietLog struct{ t *testing.T }
+// quietLog drops the log lines but fails the test on an error line,
+// unless the test expects errors.
+type quietLog struct {
+	t        *testing.T
+	expected *bool
+}
 
 func (quietLog) Debug(string, ...any) {}
 func (quietLog) Info(string, ...any)  {}
 func (quietLog) Warn(string, ...any)  {}
 func (l quietLog) Error(msg string, kv ...any) {
+	if l.expected != nil && *l.expected {
+		return
+	}
 	l.t.Errorf("node logged an error: %s %v", msg, kv)
 }
 
@@ -131,7 +145,7 @@ func (c *cluster) start(id uint64) {
 		Rand:      seededRand{rand.New(rand.NewPCG(id, 7))},
 		Transport: clusterTransport{c, id},
 		FS:        c.fss[id-1],
-		Log:       quietLog{c.t},
+		Log:       quietLog{c.t, &c.errorsExpected},
 	}
 	n, err := Open(cfg, e)
 	if err != nil {
@@ -158,6 +172,10 @@ func (c *cluster) settle() {
 		for id := range c.nodes {
 			if n := c.nodes[id]; n != nil {
 				if err := n.Process(); err != nil {
+					if c.failed != nil {
+						c.failed[uint64(id+1)] = err
+						continue
+					}
 					c.t.Fatalf("process node %d: %v", id+1, err)
 				}
 			}
@@ -172,6 +190,9 @@ func (c *cluster) settle() {
 			continue
 		}
 		if err := n.Step(m.data); err != nil {
+			if c.failed[m.to] != nil && errors.Is(err, storage.ErrFailed) {
+				continue // a stopped node refuses messages
+			}
 			c.t.Fatalf("node %d stepping a message from %d: %v", m.to, m.from, err)
 		}
 	}
@@ -596,4 +617,50 @@ func TestDeterministic(t *testing.T) {
 	if a, b := trace(), trace(); !bytes.Equal(a, b) {
 		t.Fatal("two runs with one seed differ")
 	}
+}
+
+// TestDiskFailureStopsTheNode: when a node's disk fails under Process, the
+// node stops: Process returns the storage error, the write in flight ends
+// with ErrOutcomeUnknown, every later request gets ErrStopped, and the rest
+// of the cluster carries on.
+func TestDiskFailureStopsTheNode(t *testing.T) {
+	c := newCluster(t, 10, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	c.stop(f)
+	var broken atomic.Bool
+	c.fss[f-1] = errorfs.Wrap(c.fss[f-1], errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if broken.Load() && (op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo) {
+			return errorfs.ErrInjected
+		}
+		return nil
+	}))
+	c.start(f)
+	c.leader()
+	c.failed, c.errorsExpected = map[uint64]error{}, true
+	broken.Store(true)
+	cl := c.submit(f, set("a", "1"))
+	c.settle()
+	if !errors.Is(c.failed[f], storage.ErrFailed) {
+		t.Fatalf("Process on the broken node: %v, want storage.ErrFailed", c.failed[f])
+	}
+	if cl.n != 1 || !errors.Is(cl.res.Err, ErrOutcomeUnknown) {
+		t.Fatalf("write in flight: called %d times, %v; want ErrOutcomeUnknown", cl.n, cl.res.Err)
+	}
+	if !c.node(f).Status().Stopped {
+		t.Fatal("status does not say stopped")
+	}
+	if later := c.submit(f, get("a")); later.n != 1 || !errors.Is(later.res.Err, ErrStopped) {
+		t.Fatalf("request after the failure: %v, want ErrStopped", later.res.Err)
+	}
+	if err := c.node(f).Process(); !errors.Is(err, storage.ErrFailed) {
+		t.Fatalf("Process after the failure: %v", err)
+	}
+	c.ticks(3)
+	if res := c.do(lead, set("b", "2")); res.Err != nil {
+		t.Fatalf("the healthy majority stopped: %v", res.Err)
+	}
+	// Close reports the failure again; the harness must not trip on it.
+	_ = c.node(f).Close()
+	c.nodes[f-1] = nil
 }

@@ -52,7 +52,7 @@ func TestDecodeEntryRejects(t *testing.T) {
 
 func newBatch(t *testing.T) (*storage.Store, *storage.Batch) {
 	t.Helper()
-	s, err := storage.Open(vfs.NewMem(), "/d", quietLog{t}, storage.Options{})
+	s, err := storage.Open(vfs.NewMem(), "/d", quietLog{t: t}, storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +220,5 @@ type envForTest struct {
 
 func (e envForTest) env() env.Env {
 	c := &cluster{t: e.t}
-	return env.Env{Clock: clusterClock{c}, Rand: seededRand{rand.New(rand.NewPCG(1, 1))}, Transport: clusterTransport{c, 1}, FS: e.fs, Log: quietLog{e.t}}
+	return env.Env{Clock: clusterClock{c}, Rand: seededRand{rand.New(rand.NewPCG(1, 1))}, Transport: clusterTransport{c, 1}, FS: e.fs, Log: quietLog{t: e.t}}
 }
