@@ -490,8 +490,11 @@ func TestDuplicatedProposalAppliesOnce(t *testing.T) {
 	f := c.follower(lead)
 	var props int
 	c.onSend = func(m message) {
+		if m.data[0] != peerRaft {
+			return
+		}
 		var pm pb.Message
-		if err := proto.Unmarshal(m.data, &pm); err != nil {
+		if err := proto.Unmarshal(m.data[1:], &pm); err != nil {
 			t.Fatal(err)
 		}
 		if pm.GetType() == pb.MessageType_MsgProp {
@@ -571,11 +574,7 @@ func TestStepRejects(t *testing.T) {
 	c.leader()
 	n := c.node(1)
 	marshal := func(m *pb.Message) []byte {
-		b, err := proto.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return encodeRaft(m)
 	}
 	cases := map[string][]byte{
 		"malformed":      {0xff, 0xff, 0xff},

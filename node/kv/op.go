@@ -149,10 +149,34 @@ func Decode(b []byte) (Op, error) {
 	if op.Values, b, err = decodeSlices(b); err != nil {
 		return op, err
 	}
-	if len(b) != 0 {
+	if len(b) != 0 || !op.wellFormed() {
 		return op, errCorrupt
 	}
 	return op, nil
+}
+
+// wellFormed reports whether op has the keys and values its kind needs, so
+// that Apply never meets an operation it cannot perform: a malformed entry
+// from a buggy or hostile peer is refused at decoding, on every replica
+// alike.
+func (op *Op) wellFormed() bool {
+	keys, values := len(op.Keys), len(op.Values)
+	if op.Flags != 0 && op.Kind != Set {
+		return false
+	}
+	switch op.Kind {
+	case Get, GetDel, StrLen, IncrBy:
+		return keys == 1 && values == 0
+	case Exists, Del, MGet:
+		return keys >= 1 && values == 0
+	case DBSize:
+		return keys == 0 && values == 0
+	case Set, Append:
+		return keys == 1 && values == 1
+	case MSet:
+		return keys >= 1 && values == keys
+	}
+	return false
 }
 
 // canonical reports whether the varint that took the first n bytes of b

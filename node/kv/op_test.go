@@ -57,6 +57,14 @@ func TestOpRoundTrip(t *testing.T) {
 			t.Fatalf("Encode overwrote dst's bytes")
 		}
 		got, err := Decode(enc[len(prefix):])
+		if !op.wellFormed() {
+			// An op with the wrong keys or values for its kind must never
+			// reach Apply: Decode refuses it.
+			if err == nil {
+				t.Fatalf("Decode accepted the ill-formed %+v", op)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("Decode(Encode(%+v)): %v", op, err)
 		}
@@ -102,6 +110,12 @@ func TestDecodeArbitraryBytes(t *testing.T) {
 		}
 		if err != nil {
 			return
+		}
+		if !op.wellFormed() {
+			t.Fatalf("Decode accepted the ill-formed %+v", op)
+		}
+		if _, applyErr := Apply(newMapStore(t, nil), op); applyErr != nil {
+			t.Fatalf("Apply of a decoded op failed: %v", applyErr)
 		}
 		if re := op.Encode(nil); !bytes.Equal(re, b) {
 			t.Fatalf("Decode accepted %x as %+v, which encodes as %x", b, op, re)
