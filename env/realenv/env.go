@@ -73,4 +73,3 @@ func (l Logger) Warn(msg string, kv ...any) { l.L.Warn(msg, kv...) }
 
 // Error implements env.Logger.Error.
 func (l Logger) Error(msg string, kv ...any) { l.L.Error(msg, kv...) }
-
