@@ -268,12 +268,27 @@ func (c *serverConn) writeLoop() {
 	defer c.s.wg.Done()
 	defer c.finish()
 	w := bufio.NewWriterSize(c.nc, 64<<10)
-	for slot := range c.slots {
+	for {
+		var slot *replySlot
+		var ok bool
+		select {
+		case slot, ok = <-c.slots:
+		default:
+			// Nothing more is queued: send what is buffered before waiting.
+			if w.Flush() != nil {
+				return
+			}
+			slot, ok = <-c.slots
+		}
+		if !ok {
+			_ = w.Flush()
+			return
+		}
 		var b []byte
 		select {
 		case b = <-slot.ch:
 		default:
-			// Not ready: send what is ready before waiting.
+			// Not ready (it waits on raft): send what is ready first.
 			if w.Flush() != nil {
 				return
 			}
@@ -294,7 +309,6 @@ func (c *serverConn) writeLoop() {
 			return
 		}
 	}
-	_ = w.Flush()
 }
 
 // protocolError is a malformed request; its text follows
