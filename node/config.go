@@ -26,8 +26,15 @@ type Config struct {
 	UncommittedBytesMax uint64
 	MessageBytesMax     uint64
 	MessagesInflightMax int
-	DisableCheckQuorum  bool // TEST ONLY: lets an isolated leader believe it still leads
-	UnsafeLocalReads    bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
+	MemTableBytes       uint64 // Pebble's memtable size; 0 is Pebble's default
+	// SnapshotEntries: a snapshot is taken, and the log before it
+	// compacted, once this many entries were applied since the last one.
+	SnapshotEntries uint64
+	// SnapshotLogBytes: likewise once the log since the last snapshot holds
+	// this many bytes.
+	SnapshotLogBytes   uint64
+	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
+	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)
@@ -56,6 +63,12 @@ func (c Config) Defaults() Config {
 	}
 	if c.MessageBytesMax == 0 {
 		c.MessageBytesMax = 1 << 20
+	}
+	if c.SnapshotEntries == 0 {
+		c.SnapshotEntries = 10000
+	}
+	if c.SnapshotLogBytes == 0 {
+		c.SnapshotLogBytes = 100_000_000
 	}
 	if c.MessagesInflightMax == 0 {
 		c.MessagesInflightMax = 256

@@ -44,6 +44,9 @@ type Node struct {
 	lead        uint64
 	stopped     error
 
+	snapshotsTaken     int
+	snapshotsInstalled int
+
 	writes     map[uint64]*request // by seq, until applied or expired
 	reads      map[uint64]*request // by ReadIndex context, until served or expired
 	inflight   []*request          // every live request, oldest first: expiry order
@@ -78,7 +81,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log)
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,11 @@ type Status struct {
 	Applied  uint64
 	Stopped  bool
 	Inflight int
+
+	SnapshotIndex      uint64 // the log starts after this index
+	SnapshotsTaken     int    // by this process, since it opened
+	SnapshotsInstalled int    // received from a leader, by this process
+	LogEntries         uint64 // entries in the log after the snapshot
 }
 
 // Status returns the node's current view.
@@ -29,6 +34,11 @@ func (n *Node) Status() Status {
 		Applied:  n.store.Applied(),
 		Stopped:  n.stopped != nil,
 		Inflight: len(n.inflight),
+
+		SnapshotIndex:      n.store.SnapshotIndex(),
+		SnapshotsTaken:     n.snapshotsTaken,
+		SnapshotsInstalled: n.snapshotsInstalled,
+		LogEntries:         n.store.LastIndexCached() - n.store.SnapshotIndex(),
 	}
 }
 

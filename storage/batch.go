@@ -22,6 +22,7 @@ type Batch struct {
 	lastIndex uint64
 	applied   uint64
 	keyCount  int64
+	appended  []*pb.Entry
 }
 
 var _ kv.Store = (*Batch)(nil)
@@ -63,6 +64,7 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 		}
 	}
 	b.lastIndex = last
+	b.appended = entries
 	return nil
 }
 
@@ -116,6 +118,9 @@ func (b *Batch) Commit() error {
 	if b.s.failed != nil {
 		return b.s.failed
 	}
+	if b.batch.Empty() && b.applied == b.s.applied {
+		return nil // nothing to make durable: spare the sync
+	}
 	if b.applied != b.s.applied {
 		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
@@ -127,7 +132,15 @@ func (b *Batch) Commit() error {
 	if b.hardState != nil {
 		b.s.hardState = b.hardState
 	}
+	if len(b.appended) > 0 {
+		first := b.appended[0].GetIndex()
+		b.s.terms = b.s.terms[:first-b.s.base.GetIndex()-1]
+		for _, e := range b.appended {
+			b.s.terms = append(b.s.terms, e.GetTerm())
+		}
+	}
 	b.s.lastIndex = b.lastIndex
+	assert.That(uint64(len(b.s.terms)) == b.s.lastIndex-b.s.base.GetIndex(), "term cache out of step with the log")
 	b.s.applied = b.applied
 	b.s.keyCount = b.keyCount
 	return nil

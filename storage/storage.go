@@ -47,18 +47,30 @@ type Store struct {
 	lastIndex uint64
 	applied   uint64
 	keyCount  int64
+	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
+	// far more often than for entries.
+	terms []uint64
 }
 
 var _ raft.Storage = (*Store)(nil)
 
+// Options tune the Pebble database under a store.
+type Options struct {
+	// MemTableBytes is Pebble's memtable size (0: Pebble's default). The
+	// simulator keeps it small: its in-memory disk copies a whole WAL file
+	// on every sync, and the WAL rolls over with the memtable.
+	MemTableBytes uint64
+}
+
 // Open opens (creating if needed) the store in dir on fs.
-func Open(fs vfs.FS, dir string, log env.Logger) (*Store, error) {
+func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
 	}
 	opts := &pebble.Options{
-		FS:     fs,
-		Logger: pebbleLogger{log},
+		FS:           fs,
+		Logger:       pebbleLogger{log},
+		MemTableSize: o.MemTableBytes,
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
@@ -105,8 +117,18 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
-	if it.Last() {
-		s.lastIndex = binary.BigEndian.Uint64(it.Key()[len(prefixLog):])
+	for valid := it.First(); valid; valid = it.Next() {
+		e := &pb.Entry{}
+		if err := proto.Unmarshal(it.Value(), e); err != nil {
+			_ = it.Close()
+			return fmt.Errorf("log entry %x: %w", it.Key(), err)
+		}
+		if e.GetIndex() != s.lastIndex+1 {
+			_ = it.Close()
+			return fmt.Errorf("log entry %d follows entry %d: the log has a gap", e.GetIndex(), s.lastIndex)
+		}
+		s.lastIndex = e.GetIndex()
+		s.terms = append(s.terms, e.GetTerm())
 	}
 	if err := it.Close(); err != nil {
 		return err
@@ -148,6 +170,12 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	return nil
 }
 
+// SnapshotIndex returns the index the log starts after.
+func (s *Store) SnapshotIndex() uint64 { return s.base.GetIndex() }
+
+// LastIndexCached returns the index of the log's last entry.
+func (s *Store) LastIndexCached() uint64 { return s.lastIndex }
+
 // Applied returns the index of the last entry whose effects are durable.
 func (s *Store) Applied() uint64 { return s.applied }
 
@@ -175,11 +203,7 @@ func (s *Store) Term(i uint64) (uint64, error) {
 	case i > s.lastIndex:
 		return 0, raft.ErrUnavailable
 	}
-	e, err := s.entry(i)
-	if err != nil {
-		return 0, err
-	}
-	return e.GetTerm(), nil
+	return s.terms[i-s.base.GetIndex()-1], nil
 }
 
 // Entries implements raft.Storage.
@@ -224,17 +248,6 @@ func (s *Store) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 // snapshot is the log's base, which every member already holds.
 func (s *Store) Snapshot() (*pb.Snapshot, error) {
 	return &pb.Snapshot{Metadata: proto.Clone(s.base).(*pb.SnapshotMetadata)}, nil
-}
-
-func (s *Store) entry(i uint64) (*pb.Entry, error) {
-	e := &pb.Entry{}
-	if err := s.getProto(logKey(i), e); err != nil {
-		return nil, err
-	}
-	if e.Index == nil {
-		return nil, fmt.Errorf("storage: log entry %d missing", i)
-	}
-	return e, nil
 }
 
 // Get reads one user key from what is committed. The value is a copy.

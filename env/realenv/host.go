@@ -99,9 +99,10 @@ func (h *Host) Deliver(msg []byte) {
 }
 
 // Submit posts a client operation to the host goroutine; done is called
-// exactly once, on the host goroutine, so it must not block. Submit blocks
-// while the queue is full (backpressure on the connection that sent it),
-// and answers ErrShuttingDown once the host is closing.
+// exactly once, on the host goroutine, so it must not block. Submit itself
+// never blocks (resp.Backend's contract): when the queue is full the op is
+// refused at once with node.ErrBusy, and once the host is closing with
+// ErrShuttingDown. Neither happened, so a client may retry.
 func (h *Host) Submit(op kv.Op, done func(kv.Result)) {
 	select {
 	case <-h.quit:
@@ -111,8 +112,8 @@ func (h *Host) Submit(op kv.Op, done func(kv.Result)) {
 	}
 	select {
 	case h.events <- event{kind: evOp, op: op, done: done, start: time.Now()}:
-	case <-h.quit:
-		done(kv.Result{Err: ErrShuttingDown})
+	default:
+		done(kv.Result{Err: node.ErrBusy})
 	}
 }
 

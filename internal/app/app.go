@@ -229,7 +229,8 @@ func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 	return mux
 }
 
-// serverInfo answers INFO.
+// serverInfo answers INFO with the sections after the executor's own
+// Server section.
 type serverInfo struct {
 	cfg     Config
 	host    *realenv.Host
@@ -243,17 +244,8 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 	if st.IsLeader {
 		role = "master"
 	}
-	_, port, _ := net.SplitHostPort(i.cfg.Node.ClientAddr)
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	return []resp.InfoSection{
-		{Name: "Server", Fields: [][2]string{
-			{"redis_version", "7.0.0"},
-			{"seshat_version", Version},
-			{"redis_mode", "standalone"},
-			{"process_id", strconv.Itoa(os.Getpid())},
-			{"tcp_port", port},
-			{"uptime_in_seconds", strconv.FormatInt(int64(time.Since(i.started).Seconds()), 10)},
-		}},
 		{Name: "Clients", Fields: [][2]string{
 			{"connected_clients", strconv.FormatInt(i.srv.Clients(), 10)},
 			{"maxclients", strconv.Itoa(i.cfg.Limits.MaxConcurrentClientConnections)},
@@ -269,6 +261,8 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 			{"raft_applied_index", u(st.Applied)},
 			{"raft_stopped", strconv.FormatBool(st.Stopped)},
 			{"cluster_id", i.cfg.Cluster.ClusterID},
+			{"seshat_version", Version},
+			{"uptime_in_seconds", strconv.FormatInt(int64(time.Since(i.started).Seconds()), 10)},
 		}},
 	}
 }

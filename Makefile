@@ -1,0 +1,45 @@
+# Seshat's make targets. `make test` is what CI runs (through .ci/run).
+
+GO          ?= go
+SEEDS       ?= 100
+SEED        ?=
+JOBS        ?= 2
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test unit lint sim sweep cluster bench build clean
+
+## test: everything CI checks: lint, unit and property tests, 100 simulator
+## seeds, the determinism test and the end-to-end tests.
+test: lint unit
+
+unit:
+	$(GO) test -count=1 -timeout 20m ./...
+	$(if $(filter-out 100,$(SEEDS)),$(GO) test -count=1 ./sim -run "TestSim$$$$" -seeds=$(SEEDS))
+
+## lint: gofmt, go vet and staticcheck must all be clean.
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## sim: replay one seed (make sim SEED=N) or sweep SEEDS seeds in JOBS
+## parallel processes (make sim SEEDS=1000).
+sim:
+ifneq ($(SEED),)
+	$(GO) test ./sim -run 'TestSim$$' -count=1 -v -seed=$(SEED)
+else
+	./scripts/sweep.sh $(SEEDS) $(JOBS)
+endif
+
+## cluster: a local 3-node cluster on loopback, in the foreground.
+cluster:
+	$(GO) run ./cmd/seshat-cluster
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+clean:
+	rm -rf bin sim-failures

@@ -1,0 +1,31 @@
+// Package resp is Seshat's Redis command layer: a RESP2 codec and an
+// Executor that turns client commands into key-value operations and
+// Redis 7.0's replies, byte for byte. It does no I/O, reads no clock,
+// draws no randomness and starts no goroutines, so the same code serves
+// redis-cli in production and the simulated clients of package sim.
+//
+// Expected usage, for each client connection:
+//
+//	e := resp.NewExecutor(node, resp.Limits{}, info) // one per connection
+//	e.ClientID = id
+//	for {
+//		args, rest, err := resp.ParseCommand(buf)
+//		if err == resp.ErrIncomplete { break } // read more bytes
+//		if err != nil { reply "-" + err.Error() + "\r\n"; close }
+//		e.Execute(args, queueReply)
+//		if resp.IsQuit(args) { close once the reply is written }
+//		buf = rest
+//	}
+//
+// The caller's duties:
+//
+//  1. Call Execute for one connection from one goroutine (or simulator
+//     event) at a time; the Executor holds the connection's state.
+//  2. Send replies in the order the commands arrived. reply may be called
+//     later than Execute returns (after a raft commit), so a reply that is
+//     still pending holds back the ones behind it.
+//  3. Keep args' bytes unchanged until Execute returns; Execute copies
+//     what it keeps.
+//  4. Bound what is buffered: ParseCommand bounds one command, the caller
+//     bounds the pipeline depth and the bytes of pending replies.
+package resp

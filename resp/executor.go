@@ -1,0 +1,210 @@
+package resp
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/seshat-db/seshat/node/kv"
+)
+
+// Backend runs key-value operations. *node.Node implements it.
+//
+// Submit must not block. It calls done exactly once, either before it
+// returns or later, with the operation's result or with Result.Err set to
+// an error whose text starts with a Redis error code. It may keep op until
+// then; the Executor never reuses an op's memory.
+type Backend interface {
+	Submit(op kv.Op, done func(kv.Result))
+}
+
+// Limits bounds the keys and values clients may store. A zero field takes
+// its default.
+type Limits struct {
+	KeyBytesMax   int // default 256
+	ValueBytesMax int // default 65536
+}
+
+// The default Limits, the product's.
+const (
+	KeyBytesMaxDefault   = 256
+	ValueBytesMaxDefault = 64 << 10
+)
+
+// ServerInfo lets INFO describe the node that serves the connection.
+type ServerInfo interface {
+	// InfoSections returns the sections INFO lists after its own Server
+	// section, in order. It is called on every INFO and must not block.
+	InfoSections() []InfoSection
+}
+
+// InfoSection is one "# Name" block of INFO's reply: one "key:value"
+// line per field, in order.
+type InfoSection struct {
+	Name   string
+	Fields [][2]string
+}
+
+// Executor runs the commands of one client connection. It holds the
+// connection's state (its id and name), so a server makes one per
+// connection; it is cheap. It is not safe for concurrent use: the server
+// calls Execute from one goroutine (or one simulator event) at a time.
+type Executor struct {
+	// ClientID is the connection's id, reported by CLIENT ID and HELLO.
+	// The server sets it after NewExecutor, before the first Execute.
+	ClientID int64
+
+	backend Backend
+	limits  Limits
+	info    ServerInfo
+	name    string // set by CLIENT SETNAME and HELLO SETNAME
+	libName string // set by CLIENT SETINFO LIB-NAME
+	libVer  string // set by CLIENT SETINFO LIB-VER
+}
+
+// NewExecutor returns an Executor for one connection that runs key-value
+// operations on b. info may be nil.
+func NewExecutor(b Backend, l Limits, info ServerInfo) *Executor {
+	if l.KeyBytesMax <= 0 {
+		l.KeyBytesMax = KeyBytesMaxDefault
+	}
+	if l.ValueBytesMax <= 0 {
+		l.ValueBytesMax = ValueBytesMaxDefault
+	}
+	return &Executor{backend: b, limits: l, info: info}
+}
+
+// ClientName returns the name the client gave itself, or "".
+func (e *Executor) ClientName() string { return e.name }
+
+// Execute runs one command: args[0] is its name, in any case. reply is
+// called exactly once with the complete RESP2 reply, either before Execute
+// returns or later from inside a Backend callback. The reply slice is the
+// callee's to keep. Execute never blocks, and keeps nothing of args after
+// it returns: the operation it submits owns copies.
+//
+// An empty args (which ParseCommand never returns) gets an empty reply,
+// because Redis answers an empty command with nothing at all.
+func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
+	if len(args) == 0 {
+		reply(nil)
+		return
+	}
+	cmd := lookup(commands, args[0])
+	if cmd == nil {
+		reply(AppendError(nil, unknownCommand(args)))
+		return
+	}
+	// NB: Redis 7.0 answers QUIT before it looks at the arguments.
+	if cmd.name != "quit" && !arityOK(cmd.arity, len(args)) {
+		reply(AppendError(nil, wrongArity(cmd.name)))
+		return
+	}
+	if cmd.subcommands != nil && len(args) >= 2 {
+		sub := lookup(cmd.subcommands, args[1])
+		if sub == nil {
+			reply(AppendError(nil, unknownSubcommand(cmd.name, args[1])))
+			return
+		}
+		if !arityOK(sub.arity, len(args)) {
+			reply(AppendError(nil, wrongArity(cmd.name+"|"+sub.name)))
+			return
+		}
+		cmd = sub
+	}
+	cmd.run(e, args, reply)
+}
+
+// IsQuit reports whether args is a QUIT command. The server sends QUIT's
+// reply (+OK) and then closes the connection.
+func IsQuit(args [][]byte) bool {
+	return len(args) > 0 && strings.EqualFold(string(args[0]), "quit")
+}
+
+// command is one entry of the command table.
+type command struct {
+	name  string // lower case, as Redis names it in errors
+	arity int    // Redis's: n means exactly n arguments, -n at least n
+	// run executes a command whose arity has been checked.
+	run         func(e *Executor, args [][]byte, reply func([]byte))
+	subcommands []*command
+}
+
+func arityOK(arity, n int) bool {
+	if arity >= 0 {
+		return n == arity
+	}
+	return n >= -arity
+}
+
+func lookup(table []*command, name []byte) *command {
+	// The tables are small; a linear scan avoids a map, and with it any
+	// question of iteration order.
+	for _, c := range table {
+		if len(c.name) == len(name) && strings.EqualFold(c.name, string(name)) {
+			return c
+		}
+	}
+	return nil
+}
+
+// commands is the command table, in the order COMMAND lists it. It is
+// filled in by init because its entries refer to functions that read it.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{name: "append", arity: 3, run: (*Executor).append},
+		{name: "client", arity: -2, subcommands: []*command{
+			{name: "getname", arity: 2, run: (*Executor).clientGetName},
+			{name: "id", arity: 2, run: (*Executor).clientID},
+			{name: "setinfo", arity: 4, run: (*Executor).clientSetInfo},
+			{name: "setname", arity: 3, run: (*Executor).clientSetName},
+		}},
+		{name: "command", arity: -1, run: (*Executor).commandList, subcommands: []*command{
+			{name: "count", arity: 2, run: (*Executor).commandCount},
+			{name: "docs", arity: -2, run: (*Executor).commandDocs},
+			{name: "info", arity: -2, run: (*Executor).commandInfo},
+			{name: "list", arity: -2, run: (*Executor).commandNames},
+		}},
+		{name: "config", arity: -2, subcommands: []*command{
+			{name: "get", arity: -3, run: (*Executor).configGet},
+		}},
+		{name: "dbsize", arity: 1, run: (*Executor).dbsize},
+		{name: "decr", arity: 2, run: (*Executor).decr},
+		{name: "decrby", arity: 3, run: (*Executor).decrby},
+		{name: "del", arity: -2, run: (*Executor).del},
+		{name: "echo", arity: 2, run: (*Executor).echo},
+		{name: "exists", arity: -2, run: (*Executor).exists},
+		{name: "get", arity: 2, run: (*Executor).get},
+		{name: "getdel", arity: 2, run: (*Executor).getdel},
+		{name: "hello", arity: -1, run: (*Executor).hello},
+		{name: "incr", arity: 2, run: (*Executor).incr},
+		{name: "incrby", arity: 3, run: (*Executor).incrby},
+		{name: "info", arity: -1, run: (*Executor).infoCmd},
+		{name: "mget", arity: -2, run: (*Executor).mget},
+		{name: "mset", arity: -3, run: (*Executor).mset},
+		{name: "ping", arity: -1, run: (*Executor).ping},
+		{name: "quit", arity: -1, run: (*Executor).quit},
+		{name: "select", arity: 2, run: (*Executor).selectDB},
+		{name: "set", arity: -3, run: (*Executor).set},
+		{name: "setnx", arity: 3, run: (*Executor).setnx},
+		{name: "strlen", arity: 2, run: (*Executor).strlen},
+	}
+}
+
+// cString returns b up to its first NUL byte, as C's printf would print
+// it: Redis formats its error messages that way.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// truncate returns at most n bytes of b.
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}

@@ -1,0 +1,278 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/resp"
+)
+
+// Failure classes, as TigerBeetle's simulator sorts them: what broke
+// decides who should look first.
+const (
+	classSafety          = "safety"          // an invariant broke while running
+	classLinearizability = "linearizability" // the history has no legal order
+	classLiveness        = "liveness"        // the healed cluster did not serve in time
+	classCrash           = "crash"           // a panic: an assertion or a bug
+)
+
+// Failure says what broke in a run.
+type Failure struct {
+	Class   string
+	Message string
+	At      time.Duration // virtual time
+}
+
+func (f *Failure) Error() string { return fmt.Sprintf("%s failure at %s: %s", f.Class, f.At, f.Message) }
+
+// fail records the run's first failure; the run stops at the next event.
+func (w *World) fail(class, format string, args ...any) {
+	if w.failure != nil {
+		return
+	}
+	w.failure = &Failure{Class: class, Message: fmt.Sprintf(format, args...), At: w.now}
+	w.tracef("%s FAILURE (%s): %s", w.now, class, w.failure.Message)
+}
+
+type committedEntry struct {
+	term   uint64
+	digest uint64
+	node   uint64
+}
+
+type appliedDigest struct {
+	digest uint64
+	node   uint64
+}
+
+// checker holds what the running checks have seen so far.
+type checker struct {
+	w           *World
+	leaders     map[uint64]uint64 // term -> the one leader seen in it
+	committed   map[uint64]committedEntry
+	digests     map[uint64]appliedDigest // applied index -> data digest there
+	leaderLog   []leaderChange
+}
+
+type leaderChange struct {
+	at     time.Duration
+	term   uint64
+	leader uint64
+}
+
+func (c *checker) init(w *World) {
+	c.w = w
+	c.leaders = map[uint64]uint64{}
+	c.committed = map[uint64]committedEntry{}
+	c.digests = map[uint64]appliedDigest{}
+}
+
+// checkApplied is the node's OnApply hook: an index, once committed, holds
+// the same entry on every node, forever.
+func (w *World) checkApplied(s *simNode, index, term uint64, data []byte) {
+	d := digestBytes(data)
+	c := &w.checks
+	if prev, ok := c.committed[index]; ok {
+		if prev.term != term || prev.digest != d {
+			w.fail(classSafety, "committed entry %d changed: n%d applied term %d, n%d applied term %d (data differs: %v)",
+				index, prev.node, prev.term, s.id, term, prev.digest != d)
+		}
+		return
+	}
+	c.committed[index] = committedEntry{term: term, digest: d, node: s.id}
+}
+
+// observe checks one node after it processed an event.
+func (c *checker) observe(s *simNode) {
+	w := c.w
+	if !s.up() {
+		return
+	}
+	st := s.n.Status()
+	w.stats.MaxTerm = max(w.stats.MaxTerm, st.Term)
+	if st.IsLeader {
+		if other, ok := c.leaders[st.Term]; ok && other != s.id {
+			w.fail(classSafety, "two leaders in term %d: n%d and n%d", st.Term, other, s.id)
+			return
+		}
+		if _, ok := c.leaders[st.Term]; !ok {
+			c.leaders[st.Term] = s.id
+			w.stats.LeaderChanges++
+			c.leaderLog = append(c.leaderLog, leaderChange{at: w.now, term: st.Term, leader: s.id})
+			w.tracef("%s n%d became leader of term %d", w.now, s.id, st.Term)
+		}
+	}
+}
+
+// compareData checks that replicas which applied the same index hold the
+// same data. A full scan is costly, so it runs once a simulated second and
+// at the end rather than after every event.
+func (c *checker) compareData() {
+	w := c.w
+	for _, s := range w.nodes {
+		if !s.up() {
+			continue
+		}
+		applied, digest, err := s.n.DataDigest()
+		assert.That(err == nil, "digest of n%d: %v", s.id, err)
+		if prev, ok := c.digests[applied]; ok && prev.digest != digest {
+			w.fail(classSafety, "replicas diverged: n%d and n%d hold different data at applied index %d", prev.node, s.id, applied)
+			return
+		}
+		c.digests[applied] = appliedDigest{digest: digest, node: s.id}
+	}
+}
+
+func (w *World) scheduleDataCheck() {
+	w.schedule(time.Second, evCheck, -1, 0, func() {
+		w.checks.compareData()
+		w.scheduleDataCheck()
+	})
+}
+
+// probe is the liveness phase's client: once faults end, it must get a
+// write committed and read it back, through any nodes, within the bound.
+type probe struct {
+	w        *World
+	deadline time.Duration
+	value    string
+	wrote    bool
+	done     bool
+	pending  *pendingOp
+	attempt  int
+}
+
+const probeKey = "liveness-probe"
+
+func (w *World) startLivenessProbe() {
+	w.probe = &probe{w: w, deadline: w.now + w.opts.LivenessBound}
+	w.schedule(w.opts.LivenessBound, evLiveness, -1, 0, func() {
+		if !w.probe.done {
+			w.fail(classLiveness, "no write and read served within %s after faults ended (leaders by term: %v)", w.opts.LivenessBound, w.checks.leaderLog)
+		}
+	})
+	w.probe.try()
+}
+
+func (p *probe) try() {
+	w := p.w
+	if p.done || w.failure != nil {
+		return
+	}
+	p.attempt++
+	s := w.nodes[w.rng.IntN(len(w.nodes))]
+	in := opInput{Cmd: "get", Key: probeKey}
+	if !p.wrote {
+		p.value = fmt.Sprintf("probe.%d", p.attempt)
+		in = opInput{Cmd: "set", Key: probeKey, Value: p.value}
+	}
+	args := [][]byte{[]byte(in.Cmd), []byte(in.Key)}
+	if in.Value != "" {
+		args = append(args, []byte(in.Value))
+	}
+	op := &pendingOp{in: in, call: w.now, node: s.idx}
+	p.pending = op
+	clientID := w.opts.Clients
+	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
+	exec.Execute(args, func(reply []byte) {
+		if p.pending != op || op.done {
+			return
+		}
+		op.done = true
+		p.pending = nil
+		out, oc, err := parseOutput(in, reply)
+		if err != nil {
+			w.fail(classSafety, "liveness probe got a malformed reply %q: %v", reply, err)
+			return
+		}
+		switch oc {
+		case outcomeDone:
+			w.hist.add(clientID, in, out, op.call, w.now)
+			if in.Cmd == "set" {
+				p.wrote = true
+			} else if !out.Nil && out.Value == p.value {
+				p.done = true
+				w.stats.LivenessAfter = w.now - (p.deadline - w.opts.LivenessBound)
+				return
+			}
+		case outcomeUnknown:
+			w.hist.add(clientID, in, out, op.call, -1)
+		}
+		w.schedule(100*time.Millisecond, evLiveness, -1, 1, p.try)
+	})
+	w.afterNodeEvent(s)
+}
+
+func (p *probe) nodeCrashed(idx int) {
+	if p == nil || p.pending == nil || p.pending.done || p.pending.node != idx {
+		return
+	}
+	op := p.pending
+	op.done = true
+	p.pending = nil
+	if isWrite(op.in.Cmd) {
+		p.w.hist.add(p.w.opts.Clients, op.in, opOutput{Unknown: true}, op.call, -1)
+	}
+	p.w.schedule(100*time.Millisecond, evLiveness, -1, 1, p.try)
+}
+
+// finalChecks run once the run is over: liveness, then linearizability.
+func (w *World) finalChecks() {
+	if w.probe == nil || !w.probe.done {
+		w.fail(classLiveness, "the run ended before the liveness phase completed (run %s, faults end %s)", w.opts.Run, w.opts.FaultsEnd)
+		return
+	}
+	w.checks.compareData()
+	if w.failure != nil {
+		return
+	}
+	start := time.Now()
+	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, 60*time.Second)
+	w.stats.CheckDuration = time.Since(start)
+	switch res {
+	case porcupine.Illegal:
+		w.fail(classLinearizability, "the history of %d operations is not linearizable", len(w.hist.ops))
+	case porcupine.Unknown:
+		w.fail(classLinearizability, "the linearizability check of %d operations timed out", len(w.hist.ops))
+	}
+}
+
+// faultWindow is a stretch of virtual time when a fault was on, for the
+// visualization.
+type faultWindow struct {
+	desc       string
+	start, end time.Duration
+}
+
+func (w *World) addFault(desc string, start, end time.Duration) {
+	w.faults = append(w.faults, faultWindow{desc: desc, start: start, end: end})
+	w.tracef("%s fault: %s until %s", w.now, desc, end)
+}
+
+type annotation = porcupine.Annotation
+
+func (w *World) annotations() []annotation {
+	var out []annotation
+	for _, f := range w.faults {
+		out = append(out, annotation{Tag: "faults", Start: int64(f.start), End: int64(f.end), Description: f.desc, BackgroundColor: "#f4c7c3"})
+	}
+	for _, l := range w.checks.leaderLog {
+		out = append(out, annotation{Tag: "leaders", Start: int64(l.at), End: int64(l.at), Description: fmt.Sprintf("n%d leads term %d", l.leader, l.term), BackgroundColor: "#c3e6f4"})
+	}
+	out = append(out, annotation{Tag: "phases", Start: int64(w.opts.FaultsEnd), End: int64(w.opts.Run), Description: "faults healed; liveness phase"})
+	return out
+}
+
+// WriteVisualization writes porcupine's HTML view of the run's history,
+// with fault windows and leader changes as annotations, to path.
+func (r Result) WriteVisualization(path string) error {
+	_, info := porcupine.CheckOperationsVerbose(kvModel, r.hist.ops, 60*time.Second)
+	info.AddAnnotations(r.annots)
+	return porcupine.VisualizePath(kvModel, info, path)
+}
+
+var _ = kv.Get

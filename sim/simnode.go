@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/node"
+)
+
+// simNode is one simulated machine: a disk that outlives crashes, a clock
+// of its own, and the node process while it is up.
+type simNode struct {
+	w     *World
+	idx   int
+	id    uint64
+	fs    *vfs.MemFS
+	rng   *rand.Rand // the node's own env.Rand
+	skew  time.Duration
+	drift float64 // rate error: +0.001 runs 0.1% fast
+	n     *node.Node
+	epoch int // bumped at every crash and restart: stale events check it
+	downs int
+}
+
+func (s *simNode) up() bool { return s.n != nil }
+
+// localTime is what this node's clock reads at virtual time t.
+func (s *simNode) localTime(t time.Duration) time.Duration {
+	return s.skew + time.Duration(float64(t)*(1+s.drift))
+}
+
+// tickPeriod is how much virtual time one tick of this node's clock takes.
+func (s *simNode) tickPeriod() time.Duration {
+	return time.Duration(float64(s.w.opts.Tick) / (1 + s.drift))
+}
+
+var simEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// The node's env, backed by the world.
+type simClock struct{ s *simNode }
+
+func (c simClock) Now() time.Time { return simEpoch.Add(c.s.localTime(c.s.w.now)) }
+
+type simRand struct{ s *simNode }
+
+func (r simRand) Uint64() uint64 { return r.s.rng.Uint64() }
+
+type simTransport struct{ s *simNode }
+
+func (t simTransport) Send(to uint64, msg []byte) { t.s.w.send(t.s.idx, int(to)-1, msg) }
+
+type simLogger struct{ s *simNode }
+
+func (l simLogger) log(level, msg string, kv []any) {
+	if !l.s.w.opts.Verbose {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s n%d %s %s", l.s.w.now, l.s.id, level, msg)
+	for i := 0; i+1 < len(kv); i += 2 {
+		fmt.Fprintf(&b, " %v=%v", kv[i], kv[i+1])
+	}
+	l.s.w.tracef("%s", b.String())
+}
+func (l simLogger) Debug(msg string, kv ...any) { l.log("DEBUG", msg, kv) }
+func (l simLogger) Info(msg string, kv ...any)  { l.log("INFO", msg, kv) }
+func (l simLogger) Warn(msg string, kv ...any)  { l.log("WARN", msg, kv) }
+func (l simLogger) Error(msg string, kv ...any) { l.log("ERROR", msg, kv) }
+
+var (
+	_ env.Clock     = simClock{}
+	_ env.Rand      = simRand{}
+	_ env.Transport = simTransport{}
+	_ env.Logger    = simLogger{}
+)
+
+func (s *simNode) env() env.Env {
+	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.fs, Log: simLogger{s}}
+}
+
+func (s *simNode) config() node.Config {
+	peers := make([]uint64, s.w.opts.Nodes)
+	for i := range peers {
+		peers[i] = uint64(i + 1)
+	}
+	o := s.w.opts
+	return node.Config{
+		ID:                  s.id,
+		Peers:               peers,
+		Dir:                 "/data",
+		ElectionTicks:       o.ElectionTicks,
+		HeartbeatTicks:      1,
+		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
+		UnsafeLocalReads:    o.UnsafeLocalReads,
+		MemTableBytes:       64 << 10,
+		OnApply:             func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+	}
+}
+
+// start opens the node over its disk and starts its ticks.
+func (s *simNode) start() {
+	n, err := node.Open(s.config(), s.env())
+	if err != nil {
+		s.w.fail(classSafety, "node %d failed to open its data after a crash: %v", s.id, err)
+		return
+	}
+	s.n = n
+	s.epoch++
+	s.w.tracef("%s n%d up", s.w.now, s.id)
+	s.scheduleTick()
+}
+
+func (s *simNode) scheduleTick() {
+	epoch := s.epoch
+	s.w.schedule(s.tickPeriod(), evTick, s.idx, 0, func() {
+		if s.epoch != epoch || !s.up() {
+			return
+		}
+		s.n.Tick()
+		s.w.afterNodeEvent(s)
+		s.scheduleTick()
+	})
+}
+
+// crash kills the node: what it had not synced is lost, or partly kept,
+// as a real disk might.
+func (s *simNode) crash() {
+	if !s.up() {
+		return
+	}
+	keep := 0
+	if s.w.opts.UnsyncedPercent > 0 {
+		keep = s.w.rng.IntN(s.w.opts.UnsyncedPercent + 1)
+	}
+	crashRNG := rand.New(rand.NewPCG(s.w.rng.Uint64(), s.w.rng.Uint64()))
+	crashed := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: crashRNG})
+	// NB: the clone is taken before Close, which could sync more.
+	_ = s.n.Close()
+	s.n = nil
+	s.fs = crashed
+	s.epoch++
+	s.downs++
+	s.w.tracef("%s n%d crashed (keeping %d%% of unsynced data)", s.w.now, s.id, keep)
+	s.w.nodeCrashed(s)
+}
+
+// process lets the node persist, send and answer what its last events
+// caused.
+func (s *simNode) process() {
+	if !s.up() {
+		return
+	}
+	if err := s.n.Process(); err != nil {
+		s.w.tracef("%s n%d stopped: %v", s.w.now, s.id, err)
+	}
+}

@@ -1,0 +1,391 @@
+// Package sim is Seshat's deterministic simulator: a whole cluster, its
+// network, disks, clocks and clients, run on one goroutine in virtual
+// time from a seed. The same seed replays the same run, event for event.
+//
+// A run has two phases. Until FaultsEnd the world misbehaves: messages are
+// delayed, reordered, dropped and duplicated, nodes crash and lose what they
+// had not synced, the network partitions (one way too), clocks are skewed
+// and drift. Then the world heals and the liveness phase demands a leader,
+// a committed write and a read within a bound. Throughout, the checks in
+// check.go run: one leader per term, committed entries never change,
+// replicas at one applied index hold the same data; at the end porcupine
+// judges the clients' whole history for linearizability.
+package sim
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// World is one simulated run.
+type World struct {
+	opts   Options
+	rng    *rand.Rand // the world's own choices: faults, delays, workload
+	now    time.Duration
+	seq    uint64
+	queue  eventQueue
+	hash   uint64
+	events int
+
+	nodes   []*simNode
+	clients []*client
+	cut     [][]bool // cut[a][b]: messages from a to b are lost
+	cutGen  int      // which partition the cuts belong to: only its own heal lifts them
+	probe   *probe
+
+	hist    history
+	checks  checker
+	failure *Failure
+	faults  []faultWindow
+	stats   Stats
+
+	traceLines []string
+	keepTrace  bool
+	eventLog   []EventRecord // every event with the rolling hash after it, when kept
+}
+
+// Stats counts what happened in a run.
+type Stats struct {
+	Events         int
+	MessagesSent   int
+	MessagesLost   int
+	Crashes        int
+	Partitions     int
+	LeaderChanges  int
+	OpsOK          int
+	OpsFailed      int
+	OpsUnknown     int
+	MaxTerm        uint64
+	LivenessAfter  time.Duration
+	CheckDuration  time.Duration
+	SimulatedTime  time.Duration
+	WallTime       time.Duration
+	HistoryEntries int
+}
+
+// EventRecord describes one event of a run, for finding where two runs of
+// one seed parted.
+type EventRecord struct {
+	At    time.Duration
+	Kind  string
+	Node  int
+	Extra uint64
+	Hash  uint64
+}
+
+func (e EventRecord) String() string {
+	return fmt.Sprintf("%s %s node=%d payload=%016x hash=%016x", e.At, e.Kind, e.Node, e.Extra, e.Hash)
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Options Options
+	Hash    uint64 // of every event, in order: equal runs have equal hashes
+	Stats   Stats
+	Failure *Failure // nil when every check passed
+	// Trace holds the run's readable event log, when Options.Verbose or a
+	// failure asked for it.
+	Trace []string
+	// Events holds every event with the rolling hash after it, when asked
+	// for by the determinism test.
+	Events []EventRecord
+	// History and annotations, for the visualization of a failure.
+	hist   history
+	annots []annotation
+}
+
+// Run simulates one seed.
+func Run(opts Options) Result {
+	return run(opts.FromSeed(), false)
+}
+
+func run(opts Options, keepEventHashes bool) (res Result) {
+	start := time.Now()
+	w := &World{
+		opts:      opts,
+		rng:       rand.New(rand.NewPCG(opts.Seed, 0x5e5a7)),
+		hash:      hashSeed,
+		keepTrace: opts.Verbose,
+	}
+	w.checks.init(w)
+	withSeededCryptoRand(opts.Seed, func() {
+		defer func() {
+			if p := recover(); p != nil {
+				w.fail(classCrash, "panic at %s: %v\n%s", w.now, p, debug.Stack())
+			}
+			w.closeAll()
+		}()
+		w.keepHashes(keepEventHashes)
+		w.setup()
+		w.loop()
+		if w.failure == nil {
+			w.finalChecks()
+		}
+	})
+	w.stats.Events = w.events
+	w.stats.SimulatedTime = w.now
+	w.stats.WallTime = time.Since(start)
+	w.stats.HistoryEntries = len(w.hist.ops)
+	return Result{
+		Options: opts, Hash: w.hash, Stats: w.stats, Failure: w.failure,
+		Trace: w.traceLines, Events: w.eventLog, hist: w.hist, annots: w.annotations(),
+	}
+}
+
+func (w *World) keepHashes(keep bool) {
+	if keep {
+		w.eventLog = make([]EventRecord, 0, 1<<16)
+	}
+}
+
+func (w *World) setup() {
+	o := w.opts
+	w.cut = make([][]bool, o.Nodes)
+	for i := range o.Nodes {
+		w.cut[i] = make([]bool, o.Nodes)
+		s := &simNode{
+			w:   w,
+			idx: i,
+			id:  uint64(i + 1),
+			fs:  vfs.NewCrashableMem(),
+			rng: rand.New(rand.NewPCG(w.rng.Uint64(), w.rng.Uint64())),
+		}
+		if o.SkewMax > 0 {
+			s.skew = time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
+		}
+		if o.DriftMaxPPM > 0 {
+			s.drift = float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
+		}
+		w.nodes = append(w.nodes, s)
+	}
+	for _, s := range w.nodes {
+		// Nodes boot a little apart, as real processes do.
+		s := s
+		w.schedule(time.Duration(w.rng.Int64N(int64(o.Tick))), evRestart, s.idx, 0, s.start)
+	}
+	for i := range o.Clients {
+		c := &client{w: w, id: i, node: w.rng.IntN(o.Nodes)}
+		w.clients = append(w.clients, c)
+		w.schedule(time.Second+time.Duration(w.rng.Int64N(int64(time.Second))), evClientOp, -1, uint64(i), c.next)
+	}
+	if o.CrashEvery > 0 {
+		w.scheduleCrash()
+	}
+	if o.PartitionEvery > 0 {
+		w.schedulePartition()
+	}
+	w.schedule(o.FaultsEnd, evFaultsEnd, -1, 0, w.faultsEnd)
+	w.scheduleDataCheck()
+}
+
+func (w *World) loop() {
+	for w.queue.Len() > 0 && w.failure == nil {
+		ev := heap.Pop(&w.queue).(*event)
+		if ev.at > w.opts.Run {
+			break
+		}
+		w.now = ev.at
+		w.events++
+		w.hash = mixHash(w.hash, uint64(ev.at), ev.seq, uint64(ev.kind), uint64(int64(ev.node)), ev.extra)
+		if w.eventLog != nil {
+			w.eventLog = append(w.eventLog, EventRecord{At: ev.at, Kind: ev.kind.String(), Node: ev.node, Extra: ev.extra, Hash: w.hash})
+		}
+		ev.fn()
+	}
+}
+
+// schedule runs fn after delay. kind, node and extra describe the event
+// for the run's hash.
+func (w *World) schedule(delay time.Duration, kind eventKind, node int, extra uint64, fn func()) {
+	w.seq++
+	heap.Push(&w.queue, &event{at: w.now + delay, seq: w.seq, kind: kind, node: node, extra: extra, fn: fn})
+}
+
+func (w *World) tracef(format string, args ...any) {
+	if w.keepTrace {
+		w.traceLines = append(w.traceLines, fmt.Sprintf(format, args...))
+	}
+}
+
+// afterNodeEvent lets a node process what an event changed, then checks
+// the invariants that can be checked at once.
+func (w *World) afterNodeEvent(s *simNode) {
+	s.process()
+	w.checks.observe(s)
+}
+
+// send puts a message on the simulated network.
+func (w *World) send(from, to int, msg []byte) {
+	w.stats.MessagesSent++
+	if to < 0 || to >= len(w.nodes) {
+		w.stats.MessagesLost++
+		return
+	}
+	faulty := w.now < w.opts.FaultsEnd
+	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent) {
+		w.stats.MessagesLost++
+		return
+	}
+	copies := 1
+	if faulty && w.rng.Float64()*100 < w.opts.DupPercent {
+		copies = 2
+	}
+	digest := digestBytes(msg)
+	for range copies {
+		delay := w.opts.LatencyMin
+		if w.opts.LatencyJitterMax > 0 {
+			delay += time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
+		}
+		dst := w.nodes[to]
+		w.schedule(delay, evDeliver, to, digest, func() {
+			if !dst.up() {
+				return
+			}
+			if err := dst.n.Step(msg); err != nil {
+				w.tracef("%s n%d rejected a message: %v", w.now, dst.id, err)
+			}
+			w.afterNodeEvent(dst)
+		})
+	}
+}
+
+// leader returns the up node that believes it leads the highest term, or nil.
+func (w *World) leader() *simNode {
+	var best *simNode
+	var bestTerm uint64
+	for _, s := range w.nodes {
+		if !s.up() {
+			continue
+		}
+		if st := s.n.Status(); st.IsLeader && st.Term > bestTerm {
+			best, bestTerm = s, st.Term
+		}
+	}
+	return best
+}
+
+func (w *World) upCount() int {
+	n := 0
+	for _, s := range w.nodes {
+		if s.up() {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *World) scheduleCrash() {
+	delay := time.Duration(w.rng.Int64N(2*int64(w.opts.CrashEvery))) + 1
+	w.schedule(delay, evCrash, -1, 0, func() {
+		if w.now >= w.opts.FaultsEnd {
+			return
+		}
+		// Keep a majority up most of the time, so there is work to judge;
+		// a quorum loss still happens when a crash meets a partition.
+		down := len(w.nodes) - w.upCount()
+		if down < (len(w.nodes)-1)/2 || (down == (len(w.nodes)-1)/2 && w.rng.IntN(10) == 0) {
+			// Half the crashes go for the leader: its failure is the
+			// interesting one.
+			s := w.nodes[w.rng.IntN(len(w.nodes))]
+			if leader := w.leader(); leader != nil && w.rng.IntN(2) == 0 {
+				s = leader
+			}
+			if s.up() {
+				s.crash()
+				w.stats.Crashes++
+				downFor := time.Duration(w.rng.Int64N(int64(w.opts.DowntimeMax))) + time.Millisecond
+				w.addFault(fmt.Sprintf("n%d down", s.id), w.now, w.now+downFor)
+				w.schedule(downFor, evRestart, s.idx, 0, func() {
+					if !s.up() {
+						s.start()
+					}
+				})
+			}
+		}
+		w.scheduleCrash()
+	})
+}
+
+func (w *World) schedulePartition() {
+	delay := time.Duration(w.rng.Int64N(2*int64(w.opts.PartitionEvery))) + 1
+	w.schedule(delay, evPartition, -1, 0, func() {
+		if w.now >= w.opts.FaultsEnd {
+			return
+		}
+		n := len(w.nodes)
+		side := make([]bool, n)
+		for i := range side {
+			side[i] = w.rng.IntN(2) == 0
+		}
+		oneWay := w.rng.IntN(3) == 0
+		var desc strings.Builder
+		w.heal()
+		for a := range n {
+			for b := range n {
+				if side[a] && !side[b] {
+					w.cut[a][b] = true
+					if !oneWay {
+						w.cut[b][a] = true
+					}
+				}
+			}
+			if side[a] {
+				fmt.Fprintf(&desc, "n%d ", a+1)
+			}
+		}
+		how := "cut off from"
+		if oneWay {
+			how = "cannot send to"
+		}
+		heal := time.Duration(w.rng.Int64N(int64(w.opts.PartitionMax))) + time.Millisecond
+		w.stats.Partitions++
+		w.addFault(fmt.Sprintf("{%s} %s the rest", strings.TrimSpace(desc.String()), how), w.now, w.now+heal)
+		w.cutGen++
+		gen := w.cutGen
+		w.schedule(heal, evHeal, -1, 0, func() {
+			if gen == w.cutGen {
+				w.heal()
+			}
+		})
+		w.schedulePartition()
+	})
+}
+
+func (w *World) heal() {
+	for _, row := range w.cut {
+		clear(row)
+	}
+}
+
+// faultsEnd heals everything and starts the liveness phase.
+func (w *World) faultsEnd() {
+	w.heal()
+	for _, s := range w.nodes {
+		if !s.up() {
+			s.start()
+		}
+	}
+	w.startLivenessProbe()
+}
+
+func (w *World) nodeCrashed(s *simNode) {
+	for _, c := range w.clients {
+		c.nodeCrashed(s.idx)
+	}
+	w.probe.nodeCrashed(s.idx)
+}
+
+func (w *World) closeAll() {
+	for _, s := range w.nodes {
+		if s.up() {
+			_ = s.n.Close()
+			s.n = nil
+		}
+	}
+}
