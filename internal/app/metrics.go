@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/seshat-db/seshat/env/realenv"
 	"github.com/seshat-db/seshat/node/kv"
@@ -50,7 +51,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.ops, m.opLatency, m.commands, m.fsync, m.process,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
