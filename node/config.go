@@ -32,9 +32,16 @@ type Config struct {
 	SnapshotEntries uint64
 	// SnapshotLogBytes: likewise once the log since the last snapshot holds
 	// this many bytes.
-	SnapshotLogBytes   uint64
+	SnapshotLogBytes uint64
+	// SnapshotCatchUpEntries stay in the log behind a snapshot, so a
+	// follower a little behind catches up from the log.
+	SnapshotCatchUpEntries uint64
+	SnapshotChunkBytes     int // a snapshot travels in chunks of about this size
+	SnapshotRetryTicks     int // a chunk with no ack after this long is sent again
+
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
 	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
+	UnsafeNoSync       bool // TEST ONLY: commit raft state and data without fsync
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)
@@ -69,6 +76,15 @@ func (c Config) Defaults() Config {
 	}
 	if c.SnapshotLogBytes == 0 {
 		c.SnapshotLogBytes = 100_000_000
+	}
+	if c.SnapshotCatchUpEntries == 0 {
+		c.SnapshotCatchUpEntries = c.SnapshotEntries / 4
+	}
+	if c.SnapshotChunkBytes == 0 {
+		c.SnapshotChunkBytes = 1 << 20
+	}
+	if c.SnapshotRetryTicks == 0 {
+		c.SnapshotRetryTicks = 2 * c.ElectionTicks
 	}
 	if c.MessagesInflightMax == 0 {
 		c.MessagesInflightMax = 256

@@ -46,6 +46,8 @@ type Node struct {
 
 	snapshotsTaken     int
 	snapshotsInstalled int
+	sending            []*outgoingSnap // one per follower at most, oldest first
+	receiving          *incomingSnap
 
 	writes     map[uint64]*request // by seq, until applied or expired
 	reads      map[uint64]*request // by ReadIndex context, until served or expired
@@ -81,7 +83,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes})
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, UnsafeNoSync: cfg.UnsafeNoSync})
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +149,7 @@ func (n *Node) Tick() {
 	n.ticks++
 	n.rn.Tick()
 	n.expire()
+	n.retrySnapshots()
 }
 
 // Step hands the node a message that arrived from a peer.
@@ -154,8 +157,29 @@ func (n *Node) Step(data []byte) error {
 	if n.stopped != nil {
 		return n.stopped
 	}
+	if len(data) == 0 {
+		return errMalformedPeer
+	}
+	switch data[0] {
+	case peerRaft:
+	case peerSnapChunk:
+		c, err := decodeSnapChunk(data[1:])
+		if err != nil || c.to != n.cfg.ID {
+			return fmt.Errorf("node: bad snapshot chunk (to %d): %v", c.to, err)
+		}
+		return n.onSnapChunk(c)
+	case peerSnapAck:
+		a, err := decodeSnapAck(data[1:])
+		if err != nil || a.to != n.cfg.ID {
+			return fmt.Errorf("node: bad snapshot ack (to %d): %v", a.to, err)
+		}
+		n.onSnapAck(a)
+		return nil
+	default:
+		return fmt.Errorf("node: unknown peer message kind %d", data[0])
+	}
 	m := &pb.Message{}
-	if err := proto.Unmarshal(data, m); err != nil {
+	if err := proto.Unmarshal(data[1:], m); err != nil {
 		return fmt.Errorf("node: malformed peer message: %w", err)
 	}
 	if m.GetTo() != n.cfg.ID {
@@ -291,14 +315,28 @@ func (n *Node) Process() error {
 	}
 	for n.rn.HasReady() {
 		if err := n.processReady(n.rn.Ready()); err != nil {
-			n.stopped = err
-			n.env.Log.Error("node stopped: storage failed", "node", n.cfg.ID, "err", err)
-			n.failAll(ErrStopped, ErrOutcomeUnknown)
-			return err
+			return n.stop(err)
 		}
+	}
+	if err := n.maybeCompact(); err != nil {
+		return n.stop(err)
 	}
 	n.compactInflight()
 	return nil
+}
+
+// stop makes the node fail-stop: after a storage failure nothing it holds
+// in memory can be trusted to match the disk, so it answers nothing more.
+func (n *Node) stop(err error) error {
+	if n.stopped == nil {
+		n.stopped = err
+		n.env.Log.Error("node stopped: storage failed", "node", n.cfg.ID, "err", err)
+		n.failAll(ErrStopped, ErrOutcomeUnknown)
+		for len(n.sending) > 0 {
+			n.removeOutgoing(n.sending[0])
+		}
+	}
+	return n.stopped
 }
 
 func (n *Node) processReady(rd raft.Ready) error {
@@ -306,7 +344,9 @@ func (n *Node) processReady(rd raft.Ready) error {
 		n.noteLeader(rd.SoftState.Lead)
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		return fmt.Errorf("node: snapshot install is not supported yet (snapshot at %d)", rd.Snapshot.GetMetadata().GetIndex())
+		if err := n.installSnapshot(rd.Snapshot, rd.HardState); err != nil {
+			return err
+		}
 	}
 	batch := n.store.NewBatch()
 	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil {
@@ -323,9 +363,11 @@ func (n *Node) processReady(rd raft.Ready) error {
 	}
 	// Durable from here on: tell peers, then clients.
 	for _, m := range rd.Messages {
-		data, err := proto.Marshal(m)
-		assert.That(err == nil, "marshal raft message: %v", err)
-		n.env.Transport.Send(m.GetTo(), data)
+		if m.GetType() == pb.MessageType_MsgSnap {
+			n.startSnapshot(m)
+			continue
+		}
+		n.env.Transport.Send(m.GetTo(), encodeRaft(m))
 	}
 	for _, r := range n.replies {
 		n.finish(r.req, r.res)

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -27,7 +29,9 @@ type Failure struct {
 	At      time.Duration // virtual time
 }
 
-func (f *Failure) Error() string { return fmt.Sprintf("%s failure at %s: %s", f.Class, f.At, f.Message) }
+func (f *Failure) Error() string {
+	return fmt.Sprintf("%s failure at %s: %s", f.Class, f.At, f.Message)
+}
 
 // fail records the run's first failure; the run stops at the next event.
 func (w *World) fail(class, format string, args ...any) {
@@ -51,11 +55,11 @@ type appliedDigest struct {
 
 // checker holds what the running checks have seen so far.
 type checker struct {
-	w           *World
-	leaders     map[uint64]uint64 // term -> the one leader seen in it
-	committed   map[uint64]committedEntry
-	digests     map[uint64]appliedDigest // applied index -> data digest there
-	leaderLog   []leaderChange
+	w         *World
+	leaders   map[uint64]uint64 // term -> the one leader seen in it
+	committed map[uint64]committedEntry
+	digests   map[uint64]appliedDigest // applied index -> data digest there
+	leaderLog []leaderChange
 }
 
 type leaderChange struct {
@@ -114,8 +118,8 @@ func (c *checker) observe(s *simNode) {
 func (c *checker) compareData() {
 	w := c.w
 	for _, s := range w.nodes {
-		if !s.up() {
-			continue
+		if !s.up() || s.stoppedSeen {
+			continue // a fail-stopped node's disk is in doubt; it serves nothing
 		}
 		applied, digest, err := s.n.DataDigest()
 		assert.That(err == nil, "digest of n%d: %v", s.id, err)
@@ -230,6 +234,13 @@ func (w *World) finalChecks() {
 	if w.failure != nil {
 		return
 	}
+	// Writes still in flight when time ran out may have been applied
+	// already: they stay in the history with unknown outcomes.
+	for _, c := range w.clients {
+		if c.pending != nil && !c.pending.done {
+			c.recordUnknown(c.pending)
+		}
+	}
 	start := time.Now()
 	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, 60*time.Second)
 	w.stats.CheckDuration = time.Since(start)
@@ -276,3 +287,26 @@ func (r Result) WriteVisualization(path string) error {
 }
 
 var _ = kv.Get
+
+// IllegalKeys returns, for a linearizability failure, the keys whose own
+// histories have no legal order, each with its operations in call order:
+// the place to start reading.
+func (r Result) IllegalKeys() map[string][]string {
+	out := map[string][]string{}
+	for _, part := range kvModel.Partition(r.hist.ops) {
+		if porcupine.CheckOperations(kvModel, part) {
+			continue
+		}
+		ops := append([]porcupine.Operation{}, part...)
+		sort.Slice(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+		key := ops[0].Input.(opInput).Key
+		for _, op := range ops {
+			ret := "never"
+			if op.Return != math.MaxInt64 {
+				ret = time.Duration(op.Return).String()
+			}
+			out[key] = append(out[key], fmt.Sprintf("client %d  [%s, %s]  %s", op.ClientId, time.Duration(op.Call), ret, kvModel.DescribeOperation(op.Input, op.Output)))
+		}
+	}
+	return out
+}

@@ -31,6 +31,8 @@ type Options struct {
 	CrashEvery       time.Duration // mean time between crashes (0: never)
 	DowntimeMax      time.Duration // a crashed node restarts within this
 	UnsyncedPercent  int           // upper bound of the share of unsynced writes a crash keeps
+	SnapshotEntries  uint64        // nodes compact their log every this many entries
+	NoDiskFaults     bool          // never make a disk fail (crashes still happen)
 	PartitionEvery   time.Duration // mean time between partitions (0: never)
 	PartitionMax     time.Duration // a partition heals within this
 	SkewMax          time.Duration // each node's clock is off by up to this
@@ -39,6 +41,11 @@ type Options struct {
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
 	UnsafeLocalReads bool
+	// UnsafeNoSync makes nodes skip fsync. TEST ONLY: it exists to prove
+	// the checks catch what crashes then lose.
+	UnsafeNoSync bool
+	// DiskFailuresOnly makes every node failure a failing disk. TEST ONLY.
+	DiskFailuresOnly bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }
@@ -94,6 +101,10 @@ func (o Options) FromSeed() Options {
 	}
 	pick(&o.CrashEvery, 3*time.Second, 20*time.Second)
 	pick(&o.DowntimeMax, 500*time.Millisecond, 5*time.Second)
+	if o.SnapshotEntries == 0 {
+		// Small, so runs compact often and followers catch up by snapshot.
+		o.SnapshotEntries = uint64(50 + r.IntN(500))
+	}
 	if o.UnsyncedPercent == 0 {
 		o.UnsyncedPercent = r.IntN(101)
 	}

@@ -82,6 +82,9 @@ func reportFailure(t *testing.T, res Result) {
 	traced := res.Options
 	traced.Verbose = true
 	again := run(traced, false)
+	for key, ops := range res.IllegalKeys() {
+		_ = os.WriteFile(filepath.Join(dir, "illegal-"+key+".txt"), []byte(strings.Join(ops, "\n")+"\n"), 0o644)
+	}
 	tracePath := filepath.Join(dir, "trace.txt")
 	_ = os.WriteFile(tracePath, []byte(strings.Join(again.Trace, "\n")+"\n"), 0o644)
 	t.Errorf("seed %d: %v\n  options: %s\n  replay:  go test ./sim -run TestSim -seed=%d -sim.v\n  history: %s\n  trace:   %s",

@@ -18,13 +18,16 @@ type simNode struct {
 	w     *World
 	idx   int
 	id    uint64
-	fs    *vfs.MemFS
-	rng   *rand.Rand // the node's own env.Rand
+	fs    *vfs.MemFS  // the disk
+	disk  *diskFaults // the disk as the node sees it: it can break mid-write
+	rng   *rand.Rand  // the node's own env.Rand
 	skew  time.Duration
 	drift float64 // rate error: +0.001 runs 0.1% fast
 	n     *node.Node
 	epoch int // bumped at every crash and restart: stale events check it
 	downs int
+
+	stoppedSeen bool // the node fail-stopped and the world noticed
 }
 
 func (s *simNode) up() bool { return s.n != nil }
@@ -80,7 +83,8 @@ var (
 )
 
 func (s *simNode) env() env.Env {
-	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.fs, Log: simLogger{s}}
+	s.disk = newDiskFaults(s.fs)
+	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.disk.fs(), Log: simLogger{s}}
 }
 
 func (s *simNode) config() node.Config {
@@ -97,13 +101,17 @@ func (s *simNode) config() node.Config {
 		HeartbeatTicks:      1,
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
+		UnsafeNoSync:        o.UnsafeNoSync,
 		MemTableBytes:       64 << 10,
+		SnapshotEntries:     o.SnapshotEntries,
+		SnapshotChunkBytes:  4 << 10,
 		OnApply:             func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 	}
 }
 
 // start opens the node over its disk and starts its ticks.
 func (s *simNode) start() {
+	s.stoppedSeen = false
 	n, err := node.Open(s.config(), s.env())
 	if err != nil {
 		s.w.fail(classSafety, "node %d failed to open its data after a crash: %v", s.id, err)
@@ -113,6 +121,21 @@ func (s *simNode) start() {
 	s.epoch++
 	s.w.tracef("%s n%d up", s.w.now, s.id)
 	s.scheduleTick()
+}
+
+// crashMidWrite finishes a crash that diskFaults began inside a sync: the
+// process dies now, and the disk is what the crash left.
+func (s *simNode) crashMidWrite(image *vfs.MemFS) {
+	s.w.countSnapshots(s)
+	_ = s.n.Close()
+	s.n = nil
+	s.fs = image
+	s.epoch++
+	s.downs++
+	s.w.stats.Crashes++
+	s.w.tracef("%s n%d crashed in the middle of a write", s.w.now, s.id)
+	s.w.nodeCrashed(s)
+	s.w.scheduleRestart(s, "crashed mid-write")
 }
 
 func (s *simNode) scheduleTick() {
@@ -140,6 +163,7 @@ func (s *simNode) crash() {
 	crashRNG := rand.New(rand.NewPCG(s.w.rng.Uint64(), s.w.rng.Uint64()))
 	crashed := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: crashRNG})
 	// NB: the clone is taken before Close, which could sync more.
+	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil
 	s.fs = crashed
@@ -155,7 +179,17 @@ func (s *simNode) process() {
 	if !s.up() {
 		return
 	}
-	if err := s.n.Process(); err != nil {
+	if err := s.n.Process(); err != nil && !s.stoppedSeen {
+		s.stoppedSeen = true
 		s.w.tracef("%s n%d stopped: %v", s.w.now, s.id, err)
+		if s.disk.crashImage() == nil {
+			// A failed disk: the node fail-stopped; an operator restarts
+			// it after a while, on a disk that works again.
+			s.w.stats.DiskFailures++
+			s.w.scheduleRestart(s, "disk failed; node fail-stopped")
+		}
+	}
+	if image := s.disk.crashImage(); image != nil {
+		s.crashMidWrite(image)
 	}
 }

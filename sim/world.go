@@ -52,21 +52,24 @@ type World struct {
 
 // Stats counts what happened in a run.
 type Stats struct {
-	Events         int
-	MessagesSent   int
-	MessagesLost   int
-	Crashes        int
-	Partitions     int
-	LeaderChanges  int
-	OpsOK          int
-	OpsFailed      int
-	OpsUnknown     int
-	MaxTerm        uint64
-	LivenessAfter  time.Duration
-	CheckDuration  time.Duration
-	SimulatedTime  time.Duration
-	WallTime       time.Duration
-	HistoryEntries int
+	Events             int
+	MessagesSent       int
+	MessagesLost       int
+	Crashes            int
+	Partitions         int
+	LeaderChanges      int
+	OpsOK              int
+	OpsFailed          int
+	OpsUnknown         int
+	MaxTerm            uint64
+	LivenessAfter      time.Duration
+	CheckDuration      time.Duration
+	SimulatedTime      time.Duration
+	WallTime           time.Duration
+	HistoryEntries     int
+	SnapshotsTaken     int
+	SnapshotsInstalled int
+	DiskFailures       int
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -247,7 +250,7 @@ func (w *World) send(from, to int, msg []byte) {
 			if !dst.up() {
 				return
 			}
-			if err := dst.n.Step(msg); err != nil {
+			if err := dst.n.Step(msg); err != nil && !dst.stoppedSeen {
 				w.tracef("%s n%d rejected a message: %v", w.now, dst.id, err)
 			}
 			w.afterNodeEvent(dst)
@@ -297,18 +300,52 @@ func (w *World) scheduleCrash() {
 				s = leader
 			}
 			if s.up() {
-				s.crash()
-				w.stats.Crashes++
-				downFor := time.Duration(w.rng.Int64N(int64(w.opts.DowntimeMax))) + time.Millisecond
-				w.addFault(fmt.Sprintf("n%d down", s.id), w.now, w.now+downFor)
-				w.schedule(downFor, evRestart, s.idx, 0, func() {
-					if !s.up() {
-						s.start()
-					}
-				})
+				w.breakNode(s)
 			}
 		}
 		w.scheduleCrash()
+	})
+}
+
+// breakNode crashes s now, or arms its disk to crash or fail at one of
+// its next few WAL syncs: in the middle of a Ready, a compaction or a
+// snapshot install.
+func (w *World) breakNode(s *simNode) {
+	mode := w.rng.IntN(4)
+	if w.opts.DiskFailuresOnly {
+		mode = 0
+	}
+	switch {
+	case mode == 0 && !w.opts.NoDiskFaults:
+		s.disk.armFailure(1 + w.rng.IntN(8))
+		w.tracef("%s n%d: disk will fail soon", w.now, s.id)
+	case mode == 1:
+		keep := 0
+		if w.opts.UnsyncedPercent > 0 {
+			keep = w.rng.IntN(w.opts.UnsyncedPercent + 1)
+		}
+		s.disk.armCrash(1+w.rng.IntN(8), keep, w.rng.Uint64())
+		w.tracef("%s n%d: will crash in the middle of a write soon", w.now, s.id)
+	default:
+		s.crash()
+		w.stats.Crashes++
+		w.scheduleRestart(s, "crashed")
+	}
+}
+
+// scheduleRestart brings s back after a random downtime.
+func (w *World) scheduleRestart(s *simNode, why string) {
+	downFor := time.Duration(w.rng.Int64N(int64(w.opts.DowntimeMax))) + time.Millisecond
+	w.addFault(fmt.Sprintf("n%d down: %s", s.id, why), w.now, w.now+downFor)
+	epoch := s.epoch
+	w.schedule(downFor, evRestart, s.idx, 0, func() {
+		if s.epoch != epoch {
+			return
+		}
+		if s.up() {
+			s.crash() // a fail-stopped process is killed before the restart
+		}
+		s.start()
 	})
 }
 
@@ -381,9 +418,18 @@ func (w *World) nodeCrashed(s *simNode) {
 	w.probe.nodeCrashed(s.idx)
 }
 
+// countSnapshots adds a node process's snapshot counters to the stats,
+// before the process goes away.
+func (w *World) countSnapshots(s *simNode) {
+	st := s.n.Status()
+	w.stats.SnapshotsTaken += st.SnapshotsTaken
+	w.stats.SnapshotsInstalled += st.SnapshotsInstalled
+}
+
 func (w *World) closeAll() {
 	for _, s := range w.nodes {
 		if s.up() {
+			w.countSnapshots(s)
 			_ = s.n.Close()
 			s.n = nil
 		}

@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"fmt"
-
 	"github.com/cockroachdb/pebble/v2"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -125,9 +123,8 @@ func (b *Batch) Commit() error {
 		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
-	if err := b.batch.Commit(pebble.Sync); err != nil {
-		b.s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
-		return b.s.failed
+	if err := b.s.guard(func() error { return b.batch.Commit(b.s.syncMode) }); err != nil {
+		return err
 	}
 	if b.hardState != nil {
 		b.s.hardState = b.hardState
@@ -137,6 +134,7 @@ func (b *Batch) Commit() error {
 		b.s.terms = b.s.terms[:first-b.s.base.GetIndex()-1]
 		for _, e := range b.appended {
 			b.s.terms = append(b.s.terms, e.GetTerm())
+			b.s.logBytes += uint64(proto.Size(e))
 		}
 	}
 	b.s.lastIndex = b.lastIndex

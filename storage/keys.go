@@ -36,3 +36,14 @@ var keyIncarnation = []byte("m/incarnation")
 
 // prefixSession + 16 bytes of session id: the session's dedup window.
 var prefixSession = []byte("s/")
+
+// Snapshot transfer and install.
+var (
+	keyInstalling     = []byte("m/installing") // raftpb.SnapshotMetadata of an install under way
+	prefixStaging     = []byte("t/")           // + a d/ or s/ key: a snapshot being received
+	prefixStagingEnd  = []byte("t0")
+	prefixSessionEnd  = []byte("s0")
+	prefixLogEnd      = []byte("r/log0")
+	snapshotSpans     = [][2][]byte{{prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}}
+	stagingBatchBytes = 4 << 20 // an install copies in batches of about this size
+)

@@ -49,7 +49,10 @@ type Store struct {
 	keyCount  int64
 	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
 	// far more often than for entries.
-	terms []uint64
+	terms    []uint64
+	logBytes uint64  // about how many bytes the log holds past its base
+	pinned   *pinned // the data of the last snapshot raft asked for
+	syncMode *pebble.WriteOptions
 }
 
 var _ raft.Storage = (*Store)(nil)
@@ -60,6 +63,9 @@ type Options struct {
 	// simulator keeps it small: its in-memory disk copies a whole WAL file
 	// on every sync, and the WAL rolls over with the memtable.
 	MemTableBytes uint64
+	// UnsafeNoSync commits without fsync. TEST ONLY: it exists to show
+	// that the simulator catches the data loss it causes.
+	UnsafeNoSync bool
 }
 
 // Open opens (creating if needed) the store in dir on fs.
@@ -76,8 +82,15 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	s := &Store{db: db}
-	if err := s.load(); err != nil {
+	s := &Store{db: db, syncMode: pebble.Sync}
+	if o.UnsafeNoSync {
+		s.syncMode = pebble.NoSync
+	}
+	err = s.load()
+	if err == nil {
+		err = s.resumeInstall()
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("storage: %s: %w", dir, err)
 	}
@@ -129,6 +142,7 @@ func (s *Store) load() error {
 		}
 		s.lastIndex = e.GetIndex()
 		s.terms = append(s.terms, e.GetTerm())
+		s.logBytes += uint64(len(it.Value()))
 	}
 	if err := it.Close(); err != nil {
 		return err
@@ -139,7 +153,18 @@ func (s *Store) load() error {
 
 // Close closes the database. Unsynced writes are lost; there are none,
 // since every batch commits with Sync.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() (err error) {
+	s.releasePinned()
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(pebbleFatal); !ok {
+				panic(p)
+			}
+			err = fmt.Errorf("storage: close after a failure: %v", p)
+		}
+	}()
+	return s.db.Close()
+}
 
 // IsEmpty reports whether the store has never been bootstrapped.
 func (s *Store) IsEmpty() bool {
@@ -169,6 +194,9 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	s.lastIndex = 1
 	return nil
 }
+
+// Failed reports whether a write failed, which stops the store for good.
+func (s *Store) Failed() bool { return s.failed != nil }
 
 // SnapshotIndex returns the index the log starts after.
 func (s *Store) SnapshotIndex() uint64 { return s.base.GetIndex() }
@@ -242,12 +270,6 @@ func (s *Store) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 		return nil, raft.ErrUnavailable
 	}
 	return out, nil
-}
-
-// Snapshot implements raft.Storage. Until log compaction exists, the only
-// snapshot is the log's base, which every member already holds.
-func (s *Store) Snapshot() (*pb.Snapshot, error) {
-	return &pb.Snapshot{Metadata: proto.Clone(s.base).(*pb.SnapshotMetadata)}, nil
 }
 
 // Get reads one user key from what is committed. The value is a copy.
@@ -341,8 +363,40 @@ func (l pebbleLogger) Infof(format string, args ...any) {
 func (l pebbleLogger) Errorf(format string, args ...any) {
 	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
 }
+
+// Fatalf is how Pebble reports a failed WAL write or sync: the database
+// can no longer be trusted. It panics with a pebbleFatal, which the
+// store's commit turns into ErrFailed: the node stops, the process lives
+// on to say why.
 func (l pebbleLogger) Fatalf(format string, args ...any) {
-	panic("pebble: " + fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error("pebble: fatal: " + msg)
+	panic(pebbleFatal(msg))
+}
+
+type pebbleFatal string
+
+// guard runs a Pebble call that may hit Pebble's Fatalf, and turns that
+// into the store's fail-stop error.
+func (s *Store) guard(fn func() error) (err error) {
+	if s.failed != nil {
+		return s.failed
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			msg, ok := p.(pebbleFatal)
+			if !ok {
+				panic(p)
+			}
+			s.failed = fmt.Errorf("%w: %s", ErrFailed, string(msg))
+			err = s.failed
+		}
+	}()
+	if err := fn(); err != nil {
+		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		return s.failed
+	}
+	return nil
 }
 
 // NextIncarnation durably counts one more opening of the store and
@@ -353,9 +407,8 @@ func (s *Store) NextIncarnation() (uint64, error) {
 		return 0, err
 	}
 	n++
-	if err := s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync); err != nil {
-		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
-		return 0, s.failed
+	if err := s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) }); err != nil {
+		return 0, err
 	}
 	return n, nil
 }

@@ -133,12 +133,12 @@ func Decode(b []byte) (Op, error) {
 	}
 	b = b[3:]
 	delta, n := binary.Varint(b)
-	if n <= 0 {
+	if !canonical(b, n) {
 		return op, errCorrupt
 	}
 	op.Delta, b = delta, b[n:]
 	limit, n := binary.Uvarint(b)
-	if n <= 0 || limit > 1<<32-1 {
+	if !canonical(b, n) || limit > 1<<32-1 {
 		return op, errCorrupt
 	}
 	op.ValueBytesMax, b = uint32(limit), b[n:]
@@ -149,22 +149,53 @@ func Decode(b []byte) (Op, error) {
 	if op.Values, b, err = decodeSlices(b); err != nil {
 		return op, err
 	}
-	if len(b) != 0 {
+	if len(b) != 0 || !op.wellFormed() {
 		return op, errCorrupt
 	}
 	return op, nil
 }
 
+// wellFormed reports whether op has the keys and values its kind needs, so
+// that Apply never meets an operation it cannot perform: a malformed entry
+// from a buggy or hostile peer is refused at decoding, on every replica
+// alike.
+func (op *Op) wellFormed() bool {
+	keys, values := len(op.Keys), len(op.Values)
+	if op.Flags != 0 && op.Kind != Set {
+		return false
+	}
+	switch op.Kind {
+	case Get, GetDel, StrLen, IncrBy:
+		return keys == 1 && values == 0
+	case Exists, Del, MGet:
+		return keys >= 1 && values == 0
+	case DBSize:
+		return keys == 0 && values == 0
+	case Set, Append:
+		return keys == 1 && values == 1
+	case MSet:
+		return keys >= 1 && values == keys
+	}
+	return false
+}
+
+// canonical reports whether the varint that took the first n bytes of b
+// (n as binary.Uvarint or Varint returned it) is the shortest one for its
+// value, as Encode writes. A longer spelling ends in a zero byte.
+func canonical(b []byte, n int) bool {
+	return n == 1 || (n > 1 && b[n-1] != 0)
+}
+
 func decodeSlices(b []byte) ([][]byte, []byte, error) {
 	count, n := binary.Uvarint(b)
-	if n <= 0 || count > uint64(len(b)) {
+	if !canonical(b, n) || count > uint64(len(b)) {
 		return nil, nil, errCorrupt
 	}
 	b = b[n:]
 	out := make([][]byte, 0, count)
 	for range count {
 		size, n := binary.Uvarint(b)
-		if n <= 0 || size > uint64(len(b)-n) {
+		if !canonical(b, n) || size > uint64(len(b)-n) {
 			return nil, nil, errCorrupt
 		}
 		out = append(out, b[n:n+int(size):n+int(size)])

@@ -1,0 +1,665 @@
+// This file tests Node without the simulator, in a small deterministic
+// harness: three nodes in one goroutine, each with its own in-memory disk,
+// a fake clock and a seeded Rand, and one FIFO queue that carries every
+// peer message. Raft's election jitter reads crypto/rand, which each test
+// pins with cryptotest.SetGlobalRandom, so every run takes the same path.
+// The tests drive the harness tick by tick and check the client-visible
+// contract: writes and linearizable reads through any node, the errors a
+// request can end with and when, exactly-once application of a proposal
+// the network duplicated, and restart from disk.
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"testing/cryptotest"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/storage"
+)
+
+// message is one peer message in flight.
+type message struct {
+	from, to uint64
+	data     []byte
+}
+
+// cluster is the harness. Node i+1 is nodes[i]; a nil entry is down.
+type cluster struct {
+	t      *testing.T
+	nodes  []*Node
+	fss    []vfs.FS
+	cfg    Config
+	clock  time.Time
+	queue  []message
+	drop   func(m message) bool // if set and true, the message is lost
+	onSend func(m message)      // if set, sees each message as it is sent
+	// applied[i] lists the entry data node i+1 applied, in order.
+	applied [][][]byte
+	// failed records Process errors instead of failing the test, for the
+	// tests that break a disk on purpose.
+	failed         map[uint64]error
+	errorsExpected bool
+}
+
+type clusterTransport struct {
+	c    *cluster
+	from uint64
+}
+
+func (tr clusterTransport) Send(to uint64, msg []byte) {
+	m := message{from: tr.from, to: to, data: msg}
+	if tr.c.onSend != nil {
+		tr.c.onSend(m)
+	}
+	tr.c.queue = append(tr.c.queue, m)
+}
+
+type clusterClock struct{ c *cluster }
+
+func (k clusterClock) Now() time.Time { return k.c.clock }
+
+type seededRand struct{ r *rand.Rand }
+
+func (r seededRand) Uint64() uint64 { return r.r.Uint64() }
+
+// quietLog drops the log lines but fails the test on an error line,
+// unless the test expects errors.
+type quietLog struct {
+	t        *testing.T
+	expected *bool
+}
+
+func (quietLog) Debug(string, ...any) {}
+func (quietLog) Info(string, ...any)  {}
+func (quietLog) Warn(string, ...any)  {}
+func (l quietLog) Error(msg string, kv ...any) {
+	if l.expected != nil && *l.expected {
+		return
+	}
+	l.t.Errorf("node logged an error: %s %v", msg, kv)
+}
+
+var (
+	_ env.Transport = clusterTransport{}
+	_ env.Clock     = clusterClock{}
+	_ env.Rand      = seededRand{}
+	_ env.Logger    = quietLog{}
+)
+
+func testConfig() Config {
+	return Config{
+		Peers:               []uint64{1, 2, 3},
+		Dir:                 "/data",
+		ElectionTicks:       10,
+		HeartbeatTicks:      1,
+		RequestTimeoutTicks: 5,
+		MemTableBytes:       64 << 10,
+	}
+}
+
+func newCluster(t *testing.T, seed uint64, cfg Config) *cluster {
+	cryptotest.SetGlobalRandom(t, seed)
+	c := &cluster{t: t, cfg: cfg, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c.nodes = make([]*Node, len(cfg.Peers))
+	c.fss = make([]vfs.FS, len(cfg.Peers))
+	c.applied = make([][][]byte, len(cfg.Peers))
+	for i := range c.nodes {
+		c.fss[i] = vfs.NewMem()
+		c.start(uint64(i + 1))
+	}
+	t.Cleanup(func() {
+		for i, n := range c.nodes {
+			if n != nil {
+				if err := n.Close(); err != nil {
+					t.Errorf("close node %d: %v", i+1, err)
+				}
+			}
+		}
+	})
+	return c
+}
+
+func (c *cluster) node(id uint64) *Node { return c.nodes[id-1] }
+
+// start opens node id over its disk.
+func (c *cluster) start(id uint64) {
+	cfg := c.cfg
+	cfg.ID = id
+	cfg.OnApply = func(index, term uint64, data []byte) {
+		c.applied[id-1] = append(c.applied[id-1], append([]byte{}, data...))
+	}
+	e := env.Env{
+		Clock:     clusterClock{c},
+		Rand:      seededRand{rand.New(rand.NewPCG(id, 7))},
+		Transport: clusterTransport{c, id},
+		FS:        c.fss[id-1],
+		Log:       quietLog{c.t, &c.errorsExpected},
+	}
+	n, err := Open(cfg, e)
+	if err != nil {
+		c.t.Fatalf("open node %d: %v", id, err)
+	}
+	c.nodes[id-1] = n
+}
+
+// stop closes node id; messages to it are lost while it is down.
+func (c *cluster) stop(id uint64) {
+	if err := c.node(id).Close(); err != nil {
+		c.t.Fatalf("close node %d: %v", id, err)
+	}
+	c.nodes[id-1] = nil
+}
+
+// settle processes every node and delivers messages, FIFO, until the
+// queue is empty.
+func (c *cluster) settle() {
+	for i := 0; ; i++ {
+		if i > 100000 {
+			c.t.Fatal("the cluster never went quiet")
+		}
+		for id := range c.nodes {
+			if n := c.nodes[id]; n != nil {
+				if err := n.Process(); err != nil {
+					if c.failed != nil {
+						c.failed[uint64(id+1)] = err
+						continue
+					}
+					c.t.Fatalf("process node %d: %v", id+1, err)
+				}
+			}
+		}
+		if len(c.queue) == 0 {
+			return
+		}
+		m := c.queue[0]
+		c.queue = c.queue[1:]
+		n := c.node(m.to)
+		if n == nil || (c.drop != nil && c.drop(m)) {
+			continue
+		}
+		if err := n.Step(m.data); err != nil {
+			if c.failed[m.to] != nil && errors.Is(err, storage.ErrFailed) {
+				continue // a stopped node refuses messages
+			}
+			c.t.Fatalf("node %d stepping a message from %d: %v", m.to, m.from, err)
+		}
+	}
+}
+
+// tick advances every live node's time by one tick, then settles.
+func (c *cluster) tick() {
+	c.clock = c.clock.Add(100 * time.Millisecond)
+	for _, n := range c.nodes {
+		if n != nil {
+			n.Tick()
+		}
+	}
+	c.settle()
+}
+
+func (c *cluster) ticks(k int) {
+	for range k {
+		c.tick()
+	}
+}
+
+// leader ticks until every live node knows one leader, and returns it.
+func (c *cluster) leader() uint64 {
+	for range 200 {
+		var lead uint64
+		agreed := true
+		for _, n := range c.nodes {
+			if n == nil {
+				continue
+			}
+			st := n.Status()
+			if lead == 0 {
+				lead = st.Lead
+			}
+			if st.Lead == 0 || st.Lead != lead {
+				agreed = false
+			}
+		}
+		if agreed && c.node(lead) != nil && c.node(lead).Status().IsLeader {
+			return lead
+		}
+		c.tick()
+	}
+	c.t.Fatal("no leader after 200 ticks")
+	return 0
+}
+
+func (c *cluster) follower(lead uint64) uint64 {
+	for id := uint64(1); id <= uint64(len(c.nodes)); id++ {
+		if id != lead && c.node(id) != nil {
+			return id
+		}
+	}
+	c.t.Fatal("no live follower")
+	return 0
+}
+
+// call is one client request's outcome.
+type call struct {
+	n   int // times done was called: must end at exactly 1
+	res kv.Result
+}
+
+func (c *cluster) submit(id uint64, op kv.Op) *call {
+	cl := &call{}
+	c.node(id).Submit(op, func(r kv.Result) {
+		cl.n++
+		cl.res = r
+	})
+	return cl
+}
+
+// wait ticks until the call is done.
+func (c *cluster) wait(cl *call) kv.Result {
+	c.settle()
+	for range 100 {
+		if cl.n > 0 {
+			break
+		}
+		c.tick()
+	}
+	if cl.n != 1 {
+		c.t.Fatalf("request answered %d times, want once", cl.n)
+	}
+	return cl.res
+}
+
+// do submits op at node id and waits for its result.
+func (c *cluster) do(id uint64, op kv.Op) kv.Result {
+	return c.wait(c.submit(id, op))
+}
+
+func set(k, v string) kv.Op {
+	return kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte(k)}, Values: [][]byte{[]byte(v)}}
+}
+
+func get(k string) kv.Op { return kv.Op{Kind: kv.Get, Keys: [][]byte{[]byte(k)}} }
+
+func incr(k string) kv.Op { return kv.Op{Kind: kv.IncrBy, Keys: [][]byte{[]byte(k)}, Delta: 1} }
+
+func (c *cluster) mustGet(id uint64, k, want string) {
+	c.t.Helper()
+	res := c.do(id, get(k))
+	if res.Err != nil || res.Nil || string(res.Value) != want {
+		c.t.Fatalf("GET %s at node %d = %q (nil %v, err %v), want %q", k, id, res.Value, res.Nil, res.Err, want)
+	}
+}
+
+// converged ticks until every live node has applied the same index, and
+// checks that they hold the same data.
+func (c *cluster) converged() {
+	c.t.Helper()
+	for range 50 {
+		c.tick()
+		var applied, digest []uint64
+		for _, n := range c.nodes {
+			if n == nil {
+				continue
+			}
+			a, d, err := n.DataDigest()
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			applied, digest = append(applied, a), append(digest, d)
+		}
+		same := true
+		for i := range applied {
+			same = same && applied[i] == applied[0] && applied[i] == c.node(c.leader()).Status().Commit
+		}
+		if same {
+			for i := range digest {
+				if digest[i] != digest[0] {
+					c.t.Fatalf("nodes applied index %d but hold different data: digests %x", applied[0], digest)
+				}
+			}
+			return
+		}
+	}
+	c.t.Fatal("nodes did not converge")
+}
+
+func TestElectAndReplicate(t *testing.T) {
+	c := newCluster(t, 1, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	if res := c.do(lead, set("a", "1")); res.Err != nil || res.Nil {
+		t.Fatalf("SET via leader: %+v", res)
+	}
+	if res := c.do(f, set("b", "2")); res.Err != nil || res.Nil {
+		t.Fatalf("SET via follower: %+v", res)
+	}
+	c.converged()
+	for id := uint64(1); id <= 3; id++ {
+		c.mustGet(id, "a", "1")
+		c.mustGet(id, "b", "2")
+	}
+	for i, log := range c.applied {
+		var writes int
+		for _, d := range log {
+			if len(d) > 0 {
+				writes++
+			}
+		}
+		if writes != 2 {
+			t.Errorf("node %d applied %d writes, want 2", i+1, writes)
+		}
+	}
+}
+
+// TestFollowerReadSeesLatestWrite: a ReadIndex read through a follower
+// that has not yet received an acknowledged write still returns it: the
+// follower waits until it has applied the leader's commit index.
+func TestFollowerReadSeesLatestWrite(t *testing.T) {
+	c := newCluster(t, 2, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	for i := range 5 {
+		v := fmt.Sprint(i)
+		// The write commits through the other follower while f hears
+		// nothing.
+		c.drop = func(m message) bool { return m.to == f }
+		if res := c.do(lead, set("k", v)); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		c.drop = nil
+		if got, want := c.node(f).Status().Applied, c.node(lead).Status().Applied; got >= want {
+			t.Fatalf("follower applied %d, leader %d: the test needs a lagging follower", got, want)
+		}
+		c.mustGet(f, "k", v)
+	}
+}
+
+func TestNoLeaderFailsFast(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	for _, op := range []kv.Op{set("a", "1"), get("a")} {
+		cl := c.submit(1, op)
+		if cl.n != 1 || !errors.Is(cl.res.Err, ErrNoQuorum) {
+			t.Errorf("%s with no leader: called %d times, %v; want ErrNoQuorum at once", op.Kind, cl.n, cl.res.Err)
+		}
+	}
+	// Once the leader is gone, new requests fail fast again.
+	lead := c.leader()
+	c.stop(lead)
+	f := c.follower(lead)
+	for c.node(f).Status().Lead == lead {
+		c.tick()
+	}
+	if cl := c.submit(f, get("a")); cl.n != 1 || !errors.Is(cl.res.Err, ErrNoQuorum) {
+		t.Errorf("read after the leader died: called %d times, %v", cl.n, cl.res.Err)
+	}
+}
+
+// TestRequestTimeout: with every message lost, a write ends with
+// ErrOutcomeUnknown and a read with ErrReadTimeout exactly when
+// RequestTimeoutTicks have passed, long before the leader steps down.
+func TestRequestTimeout(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequestTimeoutTicks = 4
+	c := newCluster(t, 4, cfg)
+	lead := c.leader()
+	f := c.follower(lead)
+	c.drop = func(message) bool { return true }
+	calls := map[string]*call{
+		"leader write":   c.submit(lead, set("a", "1")),
+		"leader read":    c.submit(lead, get("a")),
+		"follower write": c.submit(f, set("b", "1")),
+		"follower read":  c.submit(f, get("b")),
+	}
+	c.settle()
+	for range cfg.RequestTimeoutTicks - 1 {
+		c.tick()
+	}
+	for name, cl := range calls {
+		if cl.n != 0 {
+			t.Fatalf("%s finished early: %v", name, cl.res.Err)
+		}
+	}
+	c.tick()
+	for name, cl := range calls {
+		want := ErrOutcomeUnknown
+		if name == "leader read" || name == "follower read" {
+			want = ErrReadTimeout
+		}
+		if cl.n != 1 || !errors.Is(cl.res.Err, want) {
+			t.Errorf("%s: called %d times, %v; want %v", name, cl.n, cl.res.Err, want)
+		}
+	}
+	if st := c.node(lead).Status(); !st.IsLeader || st.Inflight != 0 {
+		t.Errorf("leader status after the timeouts: %+v", st)
+	}
+	// The network heals. A write that timed out may or may not have
+	// happened: the leader's was in its log and now commits; the
+	// follower's forwarded proposal was lost.
+	c.drop = nil
+	if res := c.do(lead, set("c", "1")); res.Err != nil {
+		t.Fatalf("write after healing: %v", res.Err)
+	}
+	c.mustGet(f, "c", "1")
+	c.mustGet(f, "a", "1")
+	if res := c.do(f, get("b")); !res.Nil || res.Err != nil {
+		t.Errorf("the lost proposal happened: %+v", res)
+	}
+}
+
+func TestInflightLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequestsInflightMax = 2
+	c := newCluster(t, 5, cfg)
+	lead := c.leader()
+	c.drop = func(message) bool { return true }
+	a, b := c.submit(lead, set("a", "1")), c.submit(lead, get("a"))
+	third := c.submit(lead, set("c", "1"))
+	if a.n != 0 || b.n != 0 {
+		t.Fatal("requests finished with the network down")
+	}
+	if third.n != 1 || !errors.Is(third.res.Err, ErrBusy) {
+		t.Fatalf("third request: called %d times, %v; want ErrBusy", third.n, third.res.Err)
+	}
+	// Freed slots are reusable.
+	c.drop = nil
+	c.wait(a)
+	c.wait(b)
+	if res := c.do(lead, set("d", "1")); res.Err != nil {
+		t.Fatalf("after the backlog drained: %v", res.Err)
+	}
+}
+
+// TestDuplicatedProposalAppliesOnce: the network delivers a follower's
+// forwarded proposal to the leader twice, so the INCR is in the log twice;
+// the session dedup applies it once, on every node.
+func TestDuplicatedProposalAppliesOnce(t *testing.T) {
+	c := newCluster(t, 6, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	var props int
+	c.onSend = func(m message) {
+		if m.data[0] != peerRaft {
+			return
+		}
+		var pm pb.Message
+		if err := proto.Unmarshal(m.data[1:], &pm); err != nil {
+			t.Fatal(err)
+		}
+		if pm.GetType() == pb.MessageType_MsgProp {
+			props++
+			c.queue = append(c.queue, m) // the copy arrives too
+		}
+	}
+	res := c.do(f, incr("n"))
+	c.onSend = nil
+	if props != 1 {
+		t.Fatalf("saw %d MsgProp, want 1", props)
+	}
+	if res.Err != nil || res.Int != 1 {
+		t.Fatalf("INCR = %+v, want 1", res)
+	}
+	c.converged()
+	for i, log := range c.applied {
+		var copies int
+		for _, d := range log {
+			if ent, err := decodeEntry(d); err == nil && ent.op.Kind == kv.IncrBy {
+				copies++
+			}
+		}
+		if copies != 2 {
+			t.Fatalf("node %d applied the INCR entry %d times, want 2 (the test needs the duplicate in the log)", i+1, copies)
+		}
+	}
+	for id := uint64(1); id <= 3; id++ {
+		c.mustGet(id, "n", "1")
+	}
+	if res := c.do(f, incr("n")); res.Err != nil || res.Int != 2 {
+		t.Fatalf("second INCR = %+v, want 2", res)
+	}
+}
+
+// TestRestartKeepsDataAndRejoins: a node closed and reopened over its
+// disk keeps what it had, catches up on what it missed, and proposes
+// again under a new session.
+func TestRestartKeepsDataAndRejoins(t *testing.T) {
+	c := newCluster(t, 7, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	if res := c.do(f, incr("n")); res.Err != nil || res.Int != 1 {
+		t.Fatalf("INCR = %+v", res)
+	}
+	c.converged()
+	_, before, _ := c.node(f).DataDigest()
+	c.stop(f)
+	if res := c.do(lead, set("missed", "x")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	c.start(f)
+	_, after, err := c.node(f).DataDigest()
+	if err != nil || after != before {
+		t.Fatalf("data after reopen differs: %x vs %x (%v)", after, before, err)
+	}
+	c.leader()
+	c.converged()
+	c.mustGet(f, "missed", "x")
+	// Its first proposal of the new incarnation is seq 1 again: the dedup
+	// must not mistake it for the old session's seq 1.
+	if res := c.do(f, incr("n")); res.Err != nil || res.Int != 2 {
+		t.Fatalf("INCR after restart = %+v, want 2", res)
+	}
+	// Restart the leader too: the cluster elects and keeps everything.
+	c.stop(lead)
+	c.start(lead)
+	lead = c.leader()
+	c.converged()
+	for id := uint64(1); id <= 3; id++ {
+		c.mustGet(id, "n", "2")
+	}
+}
+
+func TestStepRejects(t *testing.T) {
+	c := newCluster(t, 8, testConfig())
+	c.leader()
+	n := c.node(1)
+	marshal := func(m *pb.Message) []byte {
+		return encodeRaft(m)
+	}
+	cases := map[string][]byte{
+		"malformed":      {0xff, 0xff, 0xff},
+		"for another":    marshal(&pb.Message{Type: pb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(2), To: proto.Uint64(3), Term: proto.Uint64(1)}),
+		"for nobody":     marshal(&pb.Message{Type: pb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(2), Term: proto.Uint64(1)}),
+		"local hup":      marshal(&pb.Message{Type: pb.MessageType_MsgHup.Enum(), From: proto.Uint64(2), To: proto.Uint64(1)}),
+		"local beat":     marshal(&pb.Message{Type: pb.MessageType_MsgBeat.Enum(), From: proto.Uint64(2), To: proto.Uint64(1)}),
+		"local unreach":  marshal(&pb.Message{Type: pb.MessageType_MsgUnreachable.Enum(), From: proto.Uint64(2), To: proto.Uint64(1)}),
+		"local snap st.": marshal(&pb.Message{Type: pb.MessageType_MsgSnapStatus.Enum(), From: proto.Uint64(2), To: proto.Uint64(1)}),
+		"local checkq":   marshal(&pb.Message{Type: pb.MessageType_MsgCheckQuorum.Enum(), From: proto.Uint64(2), To: proto.Uint64(1)}),
+	}
+	before := n.Status()
+	for name, data := range cases {
+		if err := n.Step(data); err == nil {
+			t.Errorf("%s: Step accepted it", name)
+		}
+	}
+	c.settle()
+	if after := n.Status(); after.Term != before.Term || after.Lead != before.Lead {
+		t.Errorf("rejected messages changed the node: %+v -> %+v", before, after)
+	}
+	if res := c.do(1, set("still", "works")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+}
+
+// TestDeterministic: the same seed gives the same leader and the same
+// message bytes.
+func TestDeterministic(t *testing.T) {
+	trace := func() []byte {
+		var out bytes.Buffer
+		c := newCluster(t, 9, testConfig())
+		c.onSend = func(m message) { fmt.Fprintf(&out, "%d>%d %x\n", m.from, m.to, m.data) }
+		fmt.Fprintf(&out, "leader %d\n", c.leader())
+		c.do(2, set("a", "1"))
+		c.do(3, get("a"))
+		return out.Bytes()
+	}
+	if a, b := trace(), trace(); !bytes.Equal(a, b) {
+		t.Fatal("two runs with one seed differ")
+	}
+}
+
+// TestDiskFailureStopsTheNode: when a node's disk fails under Process, the
+// node stops: Process returns the storage error, the write in flight ends
+// with ErrOutcomeUnknown, every later request gets ErrStopped, and the rest
+// of the cluster carries on.
+func TestDiskFailureStopsTheNode(t *testing.T) {
+	c := newCluster(t, 10, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	c.stop(f)
+	var broken atomic.Bool
+	c.fss[f-1] = errorfs.Wrap(c.fss[f-1], errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if broken.Load() && (op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo) {
+			return errorfs.ErrInjected
+		}
+		return nil
+	}))
+	c.start(f)
+	c.leader()
+	c.failed, c.errorsExpected = map[uint64]error{}, true
+	broken.Store(true)
+	cl := c.submit(f, set("a", "1"))
+	c.settle()
+	if !errors.Is(c.failed[f], storage.ErrFailed) {
+		t.Fatalf("Process on the broken node: %v, want storage.ErrFailed", c.failed[f])
+	}
+	if cl.n != 1 || !errors.Is(cl.res.Err, ErrOutcomeUnknown) {
+		t.Fatalf("write in flight: called %d times, %v; want ErrOutcomeUnknown", cl.n, cl.res.Err)
+	}
+	if !c.node(f).Status().Stopped {
+		t.Fatal("status does not say stopped")
+	}
+	if later := c.submit(f, get("a")); later.n != 1 || !errors.Is(later.res.Err, ErrStopped) {
+		t.Fatalf("request after the failure: %v, want ErrStopped", later.res.Err)
+	}
+	if err := c.node(f).Process(); !errors.Is(err, storage.ErrFailed) {
+		t.Fatalf("Process after the failure: %v", err)
+	}
+	c.ticks(3)
+	if res := c.do(lead, set("b", "2")); res.Err != nil {
+		t.Fatalf("the healthy majority stopped: %v", res.Err)
+	}
+	// Close reports the failure again; the harness must not trip on it.
+	_ = c.node(f).Close()
+	c.nodes[f-1] = nil
+}

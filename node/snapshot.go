@@ -1,0 +1,225 @@
+package node
+
+import (
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/storage"
+)
+
+// Snapshot transfer: a leader whose follower needs entries it compacted
+// away gets a MsgSnap from raft. Instead of sending the data in that one
+// message, the node streams it in chunks of SnapshotChunkBytes, one chunk
+// in flight per follower (stop and wait: the receiver's disk sets the
+// pace), resending a chunk that got no ack within SnapshotRetryTicks and
+// giving up after snapshotAttemptsMax tries. raft hears the outcome through
+// ReportSnapshot, and retries a failed transfer itself.
+
+const snapshotAttemptsMax = 10
+
+type outgoingSnap struct {
+	to       uint64
+	id       uint64
+	msg      []byte // the raft MsgSnap, sent with the last chunk
+	reader   *storage.SnapshotReader
+	chunk    []byte // the chunk in flight, for resending
+	seq      uint64
+	final    bool
+	sentAt   uint64 // tick
+	attempts int
+}
+
+type incomingSnap struct {
+	from  uint64
+	id    uint64
+	next  uint64 // the next chunk expected
+	index uint64 // set once the last chunk arrived
+	term  uint64
+}
+
+// startSnapshot begins streaming the data behind raft's MsgSnap m.
+func (n *Node) startSnapshot(m *pb.Message) {
+	to := m.GetTo()
+	n.dropOutgoing(to)
+	reader, err := n.store.OpenSnapshot(m.GetSnapshot().GetMetadata().GetIndex())
+	if err != nil {
+		n.env.Log.Warn("cannot send snapshot", "node", n.cfg.ID, "to", to, "err", err)
+		n.rn.ReportSnapshot(to, raft.SnapshotFailure)
+		return
+	}
+	n.nextSeq++
+	out := &outgoingSnap{to: to, id: n.incarnation<<40 | n.nextSeq, msg: encodeRaft(m)[1:], reader: reader}
+	n.sending = append(n.sending, out)
+	n.env.Log.Info("sending snapshot", "node", n.cfg.ID, "to", to, "index", m.GetSnapshot().GetMetadata().GetIndex())
+	n.sendNextChunk(out)
+}
+
+// sendNextChunk reads and sends the next chunk of out.
+func (n *Node) sendNextChunk(out *outgoingSnap) {
+	c := snapChunk{from: n.cfg.ID, to: out.to, id: out.id, seq: out.seq}
+	done, err := out.reader.Next(n.cfg.SnapshotChunkBytes, func(k, v []byte) {
+		c.pairs = append(c.pairs, [2][]byte{append([]byte{}, k...), append([]byte{}, v...)})
+	})
+	if err != nil {
+		n.env.Log.Error("reading snapshot failed", "node", n.cfg.ID, "to", out.to, "err", err)
+		n.finishOutgoing(out, raft.SnapshotFailure)
+		return
+	}
+	if done {
+		c.final = out.msg
+		out.final = true
+	}
+	out.chunk = c.encode()
+	out.attempts = 0
+	n.sendChunk(out)
+}
+
+func (n *Node) sendChunk(out *outgoingSnap) {
+	out.sentAt = n.ticks
+	out.attempts++
+	n.env.Transport.Send(out.to, append([]byte{}, out.chunk...))
+}
+
+// onSnapAck moves a transfer on by one chunk.
+func (n *Node) onSnapAck(a snapAck) {
+	for _, out := range n.sending {
+		if out.to != a.from || out.id != a.id || out.seq != a.seq {
+			continue
+		}
+		if out.final {
+			n.env.Log.Info("snapshot sent", "node", n.cfg.ID, "to", out.to, "chunks", out.seq+1)
+			n.finishOutgoing(out, raft.SnapshotFinish)
+			return
+		}
+		out.seq++
+		n.sendNextChunk(out)
+		return
+	}
+}
+
+// retrySnapshots resends chunks that got no ack, giving up on transfers
+// that tried too often.
+func (n *Node) retrySnapshots() {
+	for i := 0; i < len(n.sending); i++ {
+		out := n.sending[i]
+		if n.ticks-out.sentAt < uint64(n.cfg.SnapshotRetryTicks) {
+			continue
+		}
+		if out.attempts >= snapshotAttemptsMax {
+			n.env.Log.Warn("snapshot transfer failed", "node", n.cfg.ID, "to", out.to, "chunk", out.seq)
+			n.finishOutgoing(out, raft.SnapshotFailure)
+			i--
+			continue
+		}
+		n.sendChunk(out)
+	}
+}
+
+func (n *Node) finishOutgoing(out *outgoingSnap, status raft.SnapshotStatus) {
+	n.removeOutgoing(out)
+	n.rn.ReportSnapshot(out.to, status)
+}
+
+func (n *Node) dropOutgoing(to uint64) {
+	for _, out := range n.sending {
+		if out.to == to {
+			n.removeOutgoing(out)
+			return
+		}
+	}
+}
+
+func (n *Node) removeOutgoing(out *outgoingSnap) {
+	_ = out.reader.Close()
+	for i, o := range n.sending {
+		if o == out {
+			n.sending = append(n.sending[:i], n.sending[i+1:]...)
+			return
+		}
+	}
+}
+
+// onSnapChunk stages one chunk of an incoming snapshot and acknowledges
+// it. After the last chunk it hands raft the MsgSnap; raft then decides
+// whether to install it (Ready.Snapshot), which processReady does.
+func (n *Node) onSnapChunk(c snapChunk) error {
+	in := n.receiving
+	if in == nil || in.id != c.id || in.from != c.from {
+		if c.seq != 0 {
+			return nil // a chunk of a transfer we do not follow: the sender resends from its state
+		}
+		if err := n.store.ResetStaging(); err != nil {
+			return n.stop(err)
+		}
+		in = &incomingSnap{from: c.from, id: c.id}
+		n.receiving = in
+	}
+	switch {
+	case c.seq > in.next:
+		return nil
+	case c.seq < in.next:
+		n.ackChunk(c) // our ack was lost: say it again
+		return nil
+	}
+	if err := n.store.Stage(c.pairs); err != nil {
+		if n.stopped != nil || n.store.Failed() {
+			return n.stop(err)
+		}
+		return fmt.Errorf("node: snapshot chunk from %d: %w", c.from, err)
+	}
+	in.next++
+	n.ackChunk(c)
+	if c.final == nil {
+		return nil
+	}
+	m := &pb.Message{}
+	if err := proto.Unmarshal(c.final, m); err != nil || m.GetType() != pb.MessageType_MsgSnap || m.GetTo() != n.cfg.ID {
+		return fmt.Errorf("node: snapshot from %d ends with a bad raft message", c.from)
+	}
+	in.index, in.term = m.GetSnapshot().GetMetadata().GetIndex(), m.GetSnapshot().GetMetadata().GetTerm()
+	return n.rn.Step(m)
+}
+
+func (n *Node) ackChunk(c snapChunk) {
+	n.env.Transport.Send(c.from, snapAck{from: n.cfg.ID, to: c.from, id: c.id, seq: c.seq}.encode())
+}
+
+// installSnapshot swaps the staged snapshot in, as raft asked in a Ready.
+func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
+	meta := snap.GetMetadata()
+	in := n.receiving
+	if in == nil || in.index != meta.GetIndex() || in.term != meta.GetTerm() {
+		return fmt.Errorf("node: raft installs snapshot %d/%d, but the staged one is not it", meta.GetIndex(), meta.GetTerm())
+	}
+	if err := n.store.InstallSnapshot(meta, hs); err != nil {
+		return err
+	}
+	n.receiving = nil
+	n.snapshotsInstalled++
+	n.env.Log.Info("snapshot installed", "node", n.cfg.ID, "index", meta.GetIndex(), "term", meta.GetTerm())
+	return nil
+}
+
+// maybeCompact takes a snapshot, by compacting the log, once enough was
+// applied or the log grew large. The data in Pebble is the snapshot; the
+// log keeps SnapshotCatchUpEntries entries behind the applied index so a
+// follower a little behind catches up from the log, not a snapshot.
+func (n *Node) maybeCompact() error {
+	applied, base := n.store.Applied(), n.store.SnapshotIndex()
+	if applied-base < n.cfg.SnapshotEntries && n.store.LogBytesSinceBase() < n.cfg.SnapshotLogBytes {
+		return nil
+	}
+	keep := n.cfg.SnapshotCatchUpEntries
+	if applied <= base+keep {
+		return nil
+	}
+	if err := n.store.Compact(applied - keep); err != nil {
+		return err
+	}
+	n.snapshotsTaken++
+	n.env.Log.Info("log compacted", "node", n.cfg.ID, "through", applied-keep, "applied", applied)
+	return nil
+}

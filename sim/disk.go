@@ -1,0 +1,155 @@
+package sim
+
+import (
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+)
+
+// diskFaults sits between a node and its in-memory disk (errorfs) and
+// breaks the disk at a chosen write-ahead-log sync: it either crashes the
+// machine at that instant, keeping only part of what was not yet synced,
+// or makes the sync fail, as a dying disk does (fsyncgate).
+//
+// Only WAL syncs are counted: the node's own commits cause them, one per
+// synced batch, so the count is the same on every replay. Pebble's
+// background flushes and compactions sync other files at times that vary
+// from run to run.
+//
+// NB: Pebble calls MaybeError from its WAL writer goroutine, while the
+// simulator's goroutine waits for the commit; the mutex orders the two.
+type diskFaults struct {
+	mu        sync.Mutex
+	mem       *vfs.MemFS
+	crashIn   int // crash at this many WAL syncs from now (0: not armed)
+	failIn    int // fail this many WAL syncs from now (0: not armed)
+	keep      int // share of unsynced data the crash keeps, in percent
+	crashSeed uint64
+	image     *vfs.MemFS // the disk as the crash left it, once crashed
+	failed    bool
+}
+
+var errInjectedSync = errors.New("injected fsync failure (simulated dying disk)")
+
+func newDiskFaults(mem *vfs.MemFS) *diskFaults { return &diskFaults{mem: mem} }
+
+func (d *diskFaults) fs() vfs.FS { return faultFS{FS: errorfs.Wrap(d.mem, d), d: d} }
+
+// faultFS mends a gap in errorfs: its ReuseForWrite, which Pebble uses to
+// recycle WAL files, returns the file unwrapped, so faults would skip
+// every recycled WAL.
+type faultFS struct {
+	*errorfs.FS
+	d *diskFaults
+}
+
+func (f faultFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	file, err := f.FS.ReuseForWrite(oldname, newname, category)
+	if err != nil {
+		return nil, err
+	}
+	return errorfs.WrapFile(file, pathInjector{d: f.d, path: newname}), nil
+}
+
+// pathInjector tells the injector which file an operation is on, which
+// errorfs.WrapFile leaves blank.
+type pathInjector struct {
+	d    *diskFaults
+	path string
+}
+
+func (p pathInjector) String() string { return "sim disk faults on " + p.path }
+
+func (p pathInjector) MaybeError(op errorfs.Op) error {
+	op.Path = p.path
+	return p.d.MaybeError(op)
+}
+
+func (d *diskFaults) String() string { return "sim disk faults" }
+
+// MaybeError implements errorfs.Injector.
+func (d *diskFaults) MaybeError(op errorfs.Op) error {
+	if op.Kind != errorfs.OpFileSync && op.Kind != errorfs.OpFileSyncData {
+		return nil
+	}
+	if !strings.HasSuffix(op.Path, ".log") {
+		return nil
+	}
+	if closingWAL() {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.image != nil || d.failed {
+		return errInjectedSync // the machine is gone, or the disk is broken
+	}
+	if d.crashIn > 0 {
+		d.crashIn--
+		if d.crashIn == 0 {
+			// The power fails just before this sync completes.
+			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
+			d.image = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
+			return errInjectedSync
+		}
+	}
+	if d.failIn > 0 {
+		d.failIn--
+		if d.failIn == 0 {
+			d.failed = true
+			return errInjectedSync
+		}
+	}
+	return nil
+}
+
+// armCrash makes the machine crash at the n-th WAL sync from now.
+func (d *diskFaults) armCrash(n, keep int, seed uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.crashIn, d.keep, d.crashSeed = n, keep, seed
+}
+
+// armFailure makes the n-th WAL sync from now fail, and every one after.
+func (d *diskFaults) armFailure(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failIn = n
+}
+
+// crashImage returns the disk a mid-sync crash left, if one happened.
+func (d *diskFaults) crashImage() *vfs.MemFS {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.image
+}
+
+func (d *diskFaults) diskFailed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failed
+}
+
+// closingWAL reports whether the sync under way is Pebble closing a WAL
+// file as it rotates to the next. NB: Pebble answers a failure there with
+// a bare panic while its mutex is unlocked, which is a fatal runtime error
+// no recover can catch, so the simulator never breaks that sync; the next
+// commit's sync, a moment later, is broken instead. The count stays
+// deterministic: rotation is driven by the node's own writes.
+func closingWAL() bool {
+	var pcs [32]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs[:])])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, "(*LogWriter).closeInternal") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
