@@ -1,0 +1,41 @@
+// Command seshat-node runs one Seshat node: a Redis-compatible server
+// whose data is replicated with raft to the other members of its cluster.
+//
+// Configuration comes from, lowest precedence first: built-in defaults, a
+// TOML file (-config or SESHAT_CONFIG), SESHAT_* environment variables
+// (node.client_addr -> SESHAT_NODE_CLIENT_ADDR) and flags
+// (-node.client_addr). Run with -h for every setting.
+//
+// Exit codes: 0 after a clean shutdown (SIGINT or SIGTERM), 1 when the
+// node fails at run time, 2 when the configuration is refused.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/seshat-db/seshat/internal/app"
+)
+
+func main() {
+	cfg, err := app.Load(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "seshat-node:", err)
+		os.Exit(2)
+	}
+	log := app.NewLogger(cfg.Log, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, cfg, log, nil); err != nil {
+		log.Error("seshat-node failed", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,75 @@
+package realenv
+
+import (
+	crand "crypto/rand"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/seshat-db/seshat/env"
+)
+
+// New returns the production env.Env of one node: wall clock, OS-seeded
+// randomness, the given transport, filesystem and logger.
+func New(tr env.Transport, log *slog.Logger, fs vfs.FS) env.Env {
+	return env.Env{
+		Clock:     Clock{},
+		Rand:      NewRand(),
+		Transport: tr,
+		FS:        fs,
+		Log:       Logger{L: log},
+	}
+}
+
+// Clock is the wall clock.
+type Clock struct{}
+
+var _ env.Clock = Clock{}
+
+// Now implements env.Clock.Now.
+func (Clock) Now() time.Time { return time.Now() }
+
+// Rand is a ChaCha8 stream seeded from crypto/rand. It is safe for
+// concurrent use, although a node only draws from its host goroutine.
+type Rand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+var _ env.Rand = (*Rand)(nil)
+
+// NewRand seeds a new stream from the operating system.
+func NewRand() *Rand {
+	var seed [32]byte
+	// crypto/rand.Read never fails on the platforms Go supports (it
+	// crashes the program itself if the OS source is broken).
+	_, _ = crand.Read(seed[:])
+	return &Rand{r: rand.New(rand.NewChaCha8(seed))}
+}
+
+// Uint64 implements env.Rand.Uint64.
+func (r *Rand) Uint64() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.r.Uint64()
+}
+
+// Logger adapts a *slog.Logger to env.Logger.
+type Logger struct{ L *slog.Logger }
+
+var _ env.Logger = Logger{}
+
+// Debug implements env.Logger.Debug.
+func (l Logger) Debug(msg string, kv ...any) { l.L.Debug(msg, kv...) }
+
+// Info implements env.Logger.Info.
+func (l Logger) Info(msg string, kv ...any) { l.L.Info(msg, kv...) }
+
+// Warn implements env.Logger.Warn.
+func (l Logger) Warn(msg string, kv ...any) { l.L.Warn(msg, kv...) }
+
+// Error implements env.Logger.Error.
+func (l Logger) Error(msg string, kv ...any) { l.L.Error(msg, kv...) }

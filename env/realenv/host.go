@@ -1,0 +1,224 @@
+package realenv
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/node/kv"
+)
+
+// ErrShuttingDown answers client operations that arrive after Close began.
+var ErrShuttingDown = errors.New("ERR server is shutting down")
+
+// HostConfig tunes a Host. Zero fields take defaults.
+type HostConfig struct {
+	TickInterval   time.Duration // how often the node ticks; 100 ms
+	EventsQueueMax int           // events waiting for the host goroutine; 8192
+	BatchEventsMax int           // events handled before one Process (group commit); 1024
+	Log            *slog.Logger
+	// Hooks for metrics; each may be nil. They run on the host goroutine
+	// and must not block.
+	OnOpDone  func(kind kv.Kind, took time.Duration, err error)
+	OnProcess func(took time.Duration)
+}
+
+// Host is the one goroutine that owns a node.Node. Every event (a peer
+// message, a tick, a client op, shutdown) reaches the node through it, in
+// turn; after each drained batch it calls Process once, so many client
+// writes share one synced Pebble batch (group commit).
+type Host struct {
+	cfg    HostConfig
+	n      *node.Node
+	events chan event
+	quit   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	status   atomic.Pointer[node.Status]
+	failed   atomic.Pointer[error]
+	dropped  atomic.Uint64
+	closeErr error
+}
+
+type eventKind uint8
+
+const (
+	evPeer eventKind = iota + 1
+	evOp
+)
+
+type event struct {
+	kind  eventKind
+	msg   []byte
+	op    kv.Op
+	done  func(kv.Result)
+	start time.Time
+}
+
+// NewHost starts the goroutine that owns n. n must not be touched by
+// anyone else from now on.
+func NewHost(n *node.Node, cfg HostConfig) *Host {
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.EventsQueueMax <= 0 {
+		cfg.EventsQueueMax = 8192
+	}
+	if cfg.BatchEventsMax <= 0 {
+		cfg.BatchEventsMax = 1024
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	h := &Host{
+		cfg:    cfg,
+		n:      n,
+		events: make(chan event, cfg.EventsQueueMax),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	st := n.Status()
+	h.status.Store(&st)
+	go h.run()
+	return h
+}
+
+// Deliver hands the host a message that arrived from a peer. It never
+// blocks: when the queue is full the message is dropped, which raft
+// tolerates, rather than stall the transport's reader.
+func (h *Host) Deliver(msg []byte) {
+	select {
+	case h.events <- event{kind: evPeer, msg: msg}:
+	default:
+		h.dropped.Add(1)
+	}
+}
+
+// Submit posts a client operation to the host goroutine; done is called
+// exactly once, on the host goroutine, so it must not block. Submit itself
+// never blocks (resp.Backend's contract): when the queue is full the op is
+// refused at once with node.ErrBusy, and once the host is closing with
+// ErrShuttingDown. Neither happened, so a client may retry.
+func (h *Host) Submit(op kv.Op, done func(kv.Result)) {
+	select {
+	case <-h.quit:
+		done(kv.Result{Err: ErrShuttingDown})
+		return
+	default:
+	}
+	select {
+	case h.events <- event{kind: evOp, op: op, done: done, start: time.Now()}:
+	default:
+		done(kv.Result{Err: node.ErrBusy})
+	}
+}
+
+// Status returns the node's view as of the end of the last batch. Safe
+// from any goroutine.
+func (h *Host) Status() node.Status { return *h.status.Load() }
+
+// Failed returns the error that fail-stopped the node, or nil.
+func (h *Host) Failed() error {
+	if p := h.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// DroppedPeerMessages counts inbound peer messages dropped on a full queue.
+func (h *Host) DroppedPeerMessages() uint64 { return h.dropped.Load() }
+
+// Close stops the host goroutine, answers every queued client op with
+// ErrShuttingDown, and closes the node. Requests still inside the node
+// get no answer (node.Close drops them), so callers close client
+// connections first.
+func (h *Host) Close() error {
+	h.once.Do(func() {
+		close(h.quit)
+		<-h.done
+		h.closeErr = h.n.Close()
+	})
+	return h.closeErr
+}
+
+func (h *Host) run() {
+	defer close(h.done)
+	ticker := time.NewTicker(h.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		// Block for the first event of a batch ...
+		select {
+		case <-h.quit:
+			h.drainOnQuit()
+			return
+		case <-ticker.C:
+			h.n.Tick()
+		case ev := <-h.events:
+			h.handle(ev)
+		}
+		// ... then take whatever else is already queued, up to a bound,
+		// so one Process (one fsync) serves the whole batch.
+	drain:
+		for range h.cfg.BatchEventsMax {
+			select {
+			case ev := <-h.events:
+				h.handle(ev)
+			default:
+				break drain
+			}
+		}
+		h.process()
+	}
+}
+
+func (h *Host) handle(ev event) {
+	switch ev.kind {
+	case evPeer:
+		if err := h.n.Step(ev.msg); err != nil && h.Failed() == nil {
+			h.cfg.Log.Debug("peer message refused", "err", err)
+		}
+	case evOp:
+		done, kind, start := ev.done, ev.op.Kind, ev.start
+		h.n.Submit(ev.op, func(res kv.Result) {
+			if h.cfg.OnOpDone != nil {
+				h.cfg.OnOpDone(kind, time.Since(start), res.Err)
+			}
+			done(res)
+		})
+	}
+}
+
+func (h *Host) process() {
+	start := time.Now()
+	err := h.n.Process()
+	if h.cfg.OnProcess != nil {
+		h.cfg.OnProcess(time.Since(start))
+	}
+	if err != nil && h.Failed() == nil {
+		// Fail-stop: the node answers every later request with an
+		// error; the process stays up so operators can see why.
+		h.failed.Store(&err)
+		h.cfg.Log.Error("node fail-stopped: storage failure; answering clients with errors until restarted", "err", err)
+	}
+	st := h.n.Status()
+	h.status.Store(&st)
+}
+
+// drainOnQuit answers the client ops still queued, so no connection waits
+// for a reply that will never come.
+func (h *Host) drainOnQuit() {
+	for {
+		select {
+		case ev := <-h.events:
+			if ev.kind == evOp {
+				ev.done(kv.Result{Err: ErrShuttingDown})
+			}
+		default:
+			return
+		}
+	}
+}

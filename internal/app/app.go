@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/seshat-db/seshat/env/realenv"
+	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/resp"
+)
+
+// Version is reported by INFO and /status.
+const Version = "0.1.0"
+
+// NewLogger builds the slog logger a configuration asks for.
+func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run runs one node until ctx is cancelled, then shuts it down in order:
+// client connections, the node (its host goroutine and storage), peers,
+// the admin endpoint. ready, if not nil, is called once every port is
+// listening.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error {
+	log = log.With("node", cfg.Node.ID)
+	started := time.Now()
+	m := newMetrics()
+
+	peers := map[uint64]string{}
+	var ids []uint64
+	for _, mem := range cfg.Cluster.InitialMembers {
+		ids = append(ids, mem.ID)
+		if mem.ID != cfg.Node.ID {
+			peers[mem.ID] = mem.Addr
+		}
+	}
+	var host atomic.Pointer[realenv.Host]
+	tr, err := realenv.NewTransport(realenv.TransportConfig{
+		ID:           cfg.Node.ID,
+		ClusterID:    cfg.Cluster.ClusterID,
+		Peers:        peers,
+		Listen:       cfg.Node.InternalAddr,
+		WriteTimeout: time.Duration(cfg.Limits.RaftRPCTimeoutSecs) * time.Second,
+		Log:          log,
+		Deliver: func(msg []byte) {
+			// Frames that arrive before the host exists are dropped:
+			// raft retries.
+			if h := host.Load(); h != nil {
+				h.Deliver(msg)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	// Listen on every port before opening the node, so that a port
+	// conflict fails the start cleanly.
+	clientLn, err := net.Listen("tcp", cfg.Node.ClientAddr)
+	if err != nil {
+		return fmt.Errorf("listen for clients on %s: %w", cfg.Node.ClientAddr, err)
+	}
+	defer clientLn.Close()
+	var adminLn net.Listener
+	if cfg.Node.AdminAddr != "" {
+		if adminLn, err = net.Listen("tcp", cfg.Node.AdminAddr); err != nil {
+			return fmt.Errorf("listen for admin on %s: %w", cfg.Node.AdminAddr, err)
+		}
+		defer adminLn.Close()
+	}
+
+	fs := realenv.NewTimedFS(vfs.Default, func(d time.Duration) { m.fsync.Observe(d.Seconds()) })
+	tick := time.Duration(cfg.Raft.HeartbeatIntervalMs) * time.Millisecond
+	electionTicks := cfg.Raft.ElectionTimeoutMinMs / cfg.Raft.HeartbeatIntervalMs
+	if cfg.Raft.ElectionTimeoutMaxMs != 2*cfg.Raft.ElectionTimeoutMinMs {
+		log.Warn("raft draws its election timeout from [min, 2*min); election_timeout_max_ms is not used otherwise",
+			"election_timeout_min_ms", cfg.Raft.ElectionTimeoutMinMs, "election_timeout_max_ms", cfg.Raft.ElectionTimeoutMaxMs)
+	}
+	fresh := isEmptyDir(cfg.Node.DataDir)
+	n, err := node.Open(node.Config{
+		ID:                  cfg.Node.ID,
+		Peers:               ids,
+		Dir:                 cfg.Node.DataDir,
+		ElectionTicks:       electionTicks,
+		HeartbeatTicks:      1,
+		RequestTimeoutTicks: int(time.Duration(cfg.Limits.RequestTimeoutSecs) * time.Second / tick),
+	}, realenv.New(tr, log, fs))
+	if err != nil {
+		return fmt.Errorf("open node: %w", err)
+	}
+	if fresh {
+		log.Info("bootstrapped a new cluster member", "data_dir", cfg.Node.DataDir, "members", ids)
+	} else {
+		log.Info("restarted from existing data", "data_dir", cfg.Node.DataDir, "applied", n.Status().Applied)
+	}
+	h := realenv.NewHost(n, realenv.HostConfig{
+		TickInterval: tick,
+		Log:          log,
+		OnOpDone:     m.onOpDone,
+		OnProcess:    func(d time.Duration) { m.process.Observe(d.Seconds()) },
+	})
+	host.Store(h)
+	if err := tr.Start(); err != nil {
+		_ = h.Close()
+		return err
+	}
+
+	info := &serverInfo{cfg: cfg, host: h, started: started}
+	srv := resp.NewServer(resp.ServerConfig{
+		ClientsMax: cfg.Limits.MaxConcurrentClientConnections,
+		Limits:     resp.Limits{KeyBytesMax: cfg.Limits.MaxKeySizeBytes, ValueBytesMax: cfg.Limits.MaxValueSizeBytes},
+		Log:        log,
+		OnCommand:  m.onCommand,
+	}, h, info)
+	info.srv = srv
+	m.registerGauges(h, srv, tr)
+
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- srv.Serve(clientLn) }()
+	var admin *http.Server
+	if adminLn != nil {
+		admin = &http.Server{Handler: adminMux(h, m, cfg), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- err
+			}
+		}()
+	}
+	log.Info("seshat node serving", "version", Version, "clients", clientLn.Addr().String(),
+		"internal", tr.Addr().String(), "admin", cfg.Node.AdminAddr, "tick", tick, "election_ticks", electionTicks)
+	if ready != nil {
+		ready()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-serveErr:
+		log.Error("server failed; shutting down", "err", runErr)
+	}
+	_ = srv.Close()
+	if err := h.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close node: %w", err)
+	}
+	_ = tr.Close()
+	if admin != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = admin.Shutdown(sctx)
+		cancel()
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+func isEmptyDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err != nil || len(entries) == 0
+}
+
+// Status is the JSON that /status serves.
+type Status struct {
+	ID       uint64 `json:"id"`
+	Term     uint64 `json:"term"`
+	Leader   uint64 `json:"leader"`
+	IsLeader bool   `json:"is_leader"`
+	Commit   uint64 `json:"commit"`
+	Applied  uint64 `json:"applied"`
+	Stopped  bool   `json:"stopped"`
+	Ready    bool   `json:"ready"`
+}
+
+func statusOf(h *realenv.Host) Status {
+	st := h.Status()
+	return Status{
+		ID: st.ID, Term: st.Term, Leader: st.Lead, IsLeader: st.IsLeader, Commit: st.Commit,
+		Applied: st.Applied, Stopped: st.Stopped,
+		Ready: !st.Stopped && st.Lead != 0,
+	}
+}
+
+func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
+	mux := http.NewServeMux()
+	// /health: the process is up and its node has not fail-stopped.
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if err := h.Failed(); err != nil {
+			http.Error(w, "node stopped: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	// /ready: a member that knows a leader, so client requests can succeed.
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+		st := statusOf(h)
+		if !st.Ready {
+			reason := "no leader known"
+			if st.Stopped {
+				reason = "node stopped after a storage failure"
+			}
+			http.Error(w, "not ready: "+reason, http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready: leader "+strconv.FormatUint(st.Leader, 10)+"\n")
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(statusOf(h))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// serverInfo answers INFO with the sections after the executor's own
+// Server section.
+type serverInfo struct {
+	cfg     Config
+	host    *realenv.Host
+	srv     *resp.Server
+	started time.Time
+}
+
+func (i *serverInfo) InfoSections() []resp.InfoSection {
+	st := i.host.Status()
+	role := "slave"
+	if st.IsLeader {
+		role = "master"
+	}
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	return []resp.InfoSection{
+		{Name: "Clients", Fields: [][2]string{
+			{"connected_clients", strconv.FormatInt(i.srv.Clients(), 10)},
+			{"maxclients", strconv.Itoa(i.cfg.Limits.MaxConcurrentClientConnections)},
+		}},
+		{Name: "Replication", Fields: [][2]string{
+			{"role", role},
+		}},
+		{Name: "Raft", Fields: [][2]string{
+			{"raft_node_id", u(st.ID)},
+			{"raft_term", u(st.Term)},
+			{"raft_leader_id", u(st.Lead)},
+			{"raft_commit_index", u(st.Commit)},
+			{"raft_applied_index", u(st.Applied)},
+			{"raft_stopped", strconv.FormatBool(st.Stopped)},
+			{"cluster_id", i.cfg.Cluster.ClusterID},
+			{"seshat_version", Version},
+			{"uptime_in_seconds", strconv.FormatInt(int64(time.Since(i.started).Seconds()), 10)},
+		}},
+	}
+}

@@ -1,0 +1,346 @@
+// Package app wires one production Seshat node together from its
+// configuration: the TCP transport, the Pebble-backed node on its host
+// goroutine, the RESP server and the HTTP admin endpoints. cmd/seshat-node
+// runs one; cmd/seshat-cluster runs three in one process.
+package app
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is a node's configuration, in the shape of its TOML file.
+type Config struct {
+	Node    NodeConfig    `toml:"node"`
+	Cluster ClusterConfig `toml:"cluster"`
+	Raft    RaftConfig    `toml:"raft"`
+	Limits  LimitsConfig  `toml:"limits"`
+	Log     LogConfig     `toml:"log"`
+}
+
+// NodeConfig is the [node] section.
+type NodeConfig struct {
+	ID            uint64 `toml:"id"`
+	ClientAddr    string `toml:"client_addr"`
+	InternalAddr  string `toml:"internal_addr"`
+	AdminAddr     string `toml:"admin_addr"` // empty: no admin endpoint
+	DataDir       string `toml:"data_dir"`
+	AdvertiseAddr string `toml:"advertise_addr"` // informational for now: peers use initial_members' addr
+}
+
+// Member is one entry of [cluster] initial_members.
+type Member struct {
+	ID   uint64 `toml:"id"`
+	Addr string `toml:"addr"` // its internal (raft) address
+}
+
+// ClusterConfig is the [cluster] section.
+type ClusterConfig struct {
+	Bootstrap         bool     `toml:"bootstrap"`
+	InitialMembers    []Member `toml:"initial_members"`
+	ReplicationFactor int      `toml:"replication_factor"`
+	ClusterID         string   `toml:"cluster_id"`
+	JoinAddr          string   `toml:"join_addr"`
+}
+
+// RaftConfig is the [raft] section.
+type RaftConfig struct {
+	HeartbeatIntervalMs     int   `toml:"heartbeat_interval_ms"`
+	ElectionTimeoutMinMs    int   `toml:"election_timeout_min_ms"`
+	ElectionTimeoutMaxMs    int   `toml:"election_timeout_max_ms"`
+	SnapshotIntervalEntries int64 `toml:"snapshot_interval_entries"` // accepted, not used yet: no log compaction
+	SnapshotIntervalBytes   int64 `toml:"snapshot_interval_bytes"`   // accepted, not used yet
+}
+
+// LimitsConfig is the [limits] section.
+type LimitsConfig struct {
+	MaxKeySizeBytes                int `toml:"max_key_size_bytes"`
+	MaxValueSizeBytes              int `toml:"max_value_size_bytes"`
+	MaxConcurrentClientConnections int `toml:"max_concurrent_client_connections"`
+	RequestTimeoutSecs             int `toml:"request_timeout_secs"`
+	RaftRPCTimeoutSecs             int `toml:"raft_rpc_timeout_secs"`
+}
+
+// LogConfig is the [log] section.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Default returns the product's defaults.
+func Default() Config {
+	return Config{
+		Node: NodeConfig{
+			ClientAddr:   "0.0.0.0:6379",
+			InternalAddr: "0.0.0.0:7379",
+			AdminAddr:    "0.0.0.0:8379",
+		},
+		Cluster: ClusterConfig{Bootstrap: true, ReplicationFactor: 3, ClusterID: "seshat"},
+		Raft: RaftConfig{
+			HeartbeatIntervalMs:     100,
+			ElectionTimeoutMinMs:    500,
+			ElectionTimeoutMaxMs:    1000,
+			SnapshotIntervalEntries: 10000,
+			SnapshotIntervalBytes:   100000000,
+		},
+		Limits: LimitsConfig{
+			MaxKeySizeBytes:                256,
+			MaxValueSizeBytes:              64 << 10,
+			MaxConcurrentClientConnections: 10000,
+			RequestTimeoutSecs:             30,
+			RaftRPCTimeoutSecs:             5,
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// ConfigError is a configuration that must be refused; it names the field.
+type ConfigError struct {
+	Field string
+	Why   string
+}
+
+func (e *ConfigError) Error() string { return "config: " + e.Field + ": " + e.Why }
+
+func bad(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Why: fmt.Sprintf(format, args...)}
+}
+
+// override is one setting that an environment variable or a flag can
+// set: its name is "section.key" as in the TOML file.
+type override struct {
+	name  string
+	usage string
+	set   func(c *Config, v string) error
+}
+
+func overrides() []override {
+	str := func(get func(c *Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *get(c) = v; return nil }
+	}
+	num := func(get func(c *Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return err
+			}
+			*get(c) = n
+			return nil
+		}
+	}
+	return []override{
+		{"node.id", "this node's id (non-zero)", func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 64)
+			c.Node.ID = n
+			return err
+		}},
+		{"node.client_addr", "address for Redis clients", str(func(c *Config) *string { return &c.Node.ClientAddr })},
+		{"node.internal_addr", "address for raft peers", str(func(c *Config) *string { return &c.Node.InternalAddr })},
+		{"node.admin_addr", "address for /health, /ready, /metrics (empty: off)", str(func(c *Config) *string { return &c.Node.AdminAddr })},
+		{"node.data_dir", "data directory", str(func(c *Config) *string { return &c.Node.DataDir })},
+		{"node.advertise_addr", "address peers reach this node at", str(func(c *Config) *string { return &c.Node.AdvertiseAddr })},
+		{"cluster.bootstrap", "bootstrap a new cluster from initial_members when data_dir is empty", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Cluster.Bootstrap = b
+			return err
+		}},
+		{"cluster.initial_members", "members as id=host:port,id=host:port,...", func(c *Config, v string) error {
+			ms, err := ParseMembers(v)
+			c.Cluster.InitialMembers = ms
+			return err
+		}},
+		{"cluster.replication_factor", "replicas of the data (odd)", num(func(c *Config) *int { return &c.Cluster.ReplicationFactor })},
+		{"cluster.cluster_id", "cluster name; nodes of other clusters are refused", str(func(c *Config) *string { return &c.Cluster.ClusterID })},
+		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
+		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
+		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
+		{"limits.max_key_size_bytes", "longest key", num(func(c *Config) *int { return &c.Limits.MaxKeySizeBytes })},
+		{"limits.max_value_size_bytes", "longest value", num(func(c *Config) *int { return &c.Limits.MaxValueSizeBytes })},
+		{"limits.max_concurrent_client_connections", "client connections at once", num(func(c *Config) *int { return &c.Limits.MaxConcurrentClientConnections })},
+		{"limits.request_timeout_secs", "client request timeout", num(func(c *Config) *int { return &c.Limits.RequestTimeoutSecs })},
+		{"limits.raft_rpc_timeout_secs", "peer write timeout", num(func(c *Config) *int { return &c.Limits.RaftRPCTimeoutSecs })},
+		{"log.level", "debug, info, warn or error", str(func(c *Config) *string { return &c.Log.Level })},
+		{"log.format", "text or json", str(func(c *Config) *string { return &c.Log.Format })},
+	}
+}
+
+// EnvName is the environment variable that overrides a setting:
+// node.client_addr -> SESHAT_NODE_CLIENT_ADDR.
+func EnvName(name string) string {
+	return "SESHAT_" + strings.ToUpper(strings.ReplaceAll(name, ".", "_"))
+}
+
+// Load builds a node's configuration from, lowest precedence first: the
+// defaults, the TOML file named by -config (or SESHAT_CONFIG), SESHAT_*
+// environment variables, and flags. It validates the result.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("seshat-node", flag.ContinueOnError)
+	configPath := fs.String("config", getenv("SESHAT_CONFIG"), "TOML configuration file")
+	ovs := overrides()
+	flagValues := map[string]*string{}
+	for _, o := range ovs {
+		flagValues[o.name] = fs.String(o.name, "", o.usage+" (env "+EnvName(o.name)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	cfg := Default()
+	if *configPath != "" {
+		md, err := toml.DecodeFile(*configPath, &cfg)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", *configPath, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return Config{}, bad(und[0].String(), "unknown setting in %s", *configPath)
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, o := range ovs {
+		if v := getenv(EnvName(o.name)); v != "" {
+			if err := o.set(&cfg, v); err != nil {
+				return Config{}, bad(o.name, "environment variable %s=%q: %v", EnvName(o.name), v, err)
+			}
+		}
+	}
+	for _, o := range ovs {
+		if set[o.name] {
+			if err := o.set(&cfg, *flagValues[o.name]); err != nil {
+				return Config{}, bad(o.name, "flag -%s=%q: %v", o.name, *flagValues[o.name], err)
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// ParseMembers parses "1=host:port,2=host:port".
+func ParseMembers(s string) ([]Member, error) {
+	var out []Member
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		idStr, addr, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not id=host:port", part)
+		}
+		id, err := strconv.ParseUint(idStr, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: bad id: %v", part, err)
+		}
+		out = append(out, Member{ID: id, Addr: addr})
+	}
+	return out, nil
+}
+
+func checkAddr(field, addr string) error {
+	if addr == "" {
+		return bad(field, "must be set (host:port)")
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return bad(field, "%q is not host:port", addr)
+	}
+	return nil
+}
+
+// Validate refuses a configuration that cannot work, naming the field.
+func (c *Config) Validate() error {
+	n, cl, r, l := &c.Node, &c.Cluster, &c.Raft, &c.Limits
+	if n.ID == 0 {
+		return bad("node.id", "must be set to a non-zero id")
+	}
+	if err := checkAddr("node.client_addr", n.ClientAddr); err != nil {
+		return err
+	}
+	if err := checkAddr("node.internal_addr", n.InternalAddr); err != nil {
+		return err
+	}
+	if n.AdminAddr != "" {
+		if err := checkAddr("node.admin_addr", n.AdminAddr); err != nil {
+			return err
+		}
+	}
+	if n.DataDir == "" {
+		return bad("node.data_dir", "must be set")
+	}
+	if cl.ClusterID == "" {
+		return bad("cluster.cluster_id", "must not be empty")
+	}
+	if !cl.Bootstrap || cl.JoinAddr != "" {
+		return bad("cluster.join_addr", "joining a running cluster is not supported yet; set bootstrap = true and list every member in initial_members")
+	}
+	if len(cl.InitialMembers) < 3 {
+		return bad("cluster.initial_members", "needs at least 3 members, has %d", len(cl.InitialMembers))
+	}
+	ids := map[uint64]bool{}
+	addrs := map[string]bool{}
+	for i, m := range cl.InitialMembers {
+		field := fmt.Sprintf("cluster.initial_members[%d]", i)
+		if m.ID == 0 {
+			return bad(field+".id", "must be non-zero")
+		}
+		if ids[m.ID] {
+			return bad(field+".id", "duplicate id %d", m.ID)
+		}
+		ids[m.ID] = true
+		if err := checkAddr(field+".addr", m.Addr); err != nil {
+			return err
+		}
+		if addrs[m.Addr] {
+			return bad(field+".addr", "duplicate address %s", m.Addr)
+		}
+		addrs[m.Addr] = true
+	}
+	if !ids[n.ID] {
+		return bad("cluster.initial_members", "does not include this node (node.id = %d)", n.ID)
+	}
+	if cl.ReplicationFactor < 1 || cl.ReplicationFactor%2 == 0 {
+		return bad("cluster.replication_factor", "must be odd (a majority of an even count tolerates no more failures), is %d", cl.ReplicationFactor)
+	}
+	if cl.ReplicationFactor != len(cl.InitialMembers) {
+		return bad("cluster.replication_factor", "is %d but there are %d members; with one raft group every member holds a replica", cl.ReplicationFactor, len(cl.InitialMembers))
+	}
+	if r.HeartbeatIntervalMs <= 0 {
+		return bad("raft.heartbeat_interval_ms", "must be positive")
+	}
+	if r.ElectionTimeoutMinMs%r.HeartbeatIntervalMs != 0 {
+		return bad("raft.election_timeout_min_ms", "%d is not a multiple of heartbeat_interval_ms (%d): raft counts time in heartbeat ticks", r.ElectionTimeoutMinMs, r.HeartbeatIntervalMs)
+	}
+	if r.ElectionTimeoutMinMs < 2*r.HeartbeatIntervalMs {
+		return bad("raft.election_timeout_min_ms", "%d must be at least two heartbeats (%d)", r.ElectionTimeoutMinMs, 2*r.HeartbeatIntervalMs)
+	}
+	if r.ElectionTimeoutMaxMs < r.ElectionTimeoutMinMs {
+		return bad("raft.election_timeout_max_ms", "%d is below election_timeout_min_ms (%d)", r.ElectionTimeoutMaxMs, r.ElectionTimeoutMinMs)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"limits.max_key_size_bytes", l.MaxKeySizeBytes},
+		{"limits.max_value_size_bytes", l.MaxValueSizeBytes},
+		{"limits.max_concurrent_client_connections", l.MaxConcurrentClientConnections},
+		{"limits.request_timeout_secs", l.RequestTimeoutSecs},
+		{"limits.raft_rpc_timeout_secs", l.RaftRPCTimeoutSecs},
+	} {
+		if f.v <= 0 {
+			return bad(f.name, "must be positive, is %d", f.v)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		return bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	return nil
+}
