@@ -103,6 +103,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		ElectionTicks:       electionTicks,
 		HeartbeatTicks:      1,
 		RequestTimeoutTicks: int(time.Duration(cfg.Limits.RequestTimeoutSecs) * time.Second / tick),
+		SnapshotEntries:     uint64(cfg.Raft.SnapshotIntervalEntries),
+		SnapshotLogBytes:    uint64(cfg.Raft.SnapshotIntervalBytes),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
 		return fmt.Errorf("open node: %w", err)

@@ -54,8 +54,8 @@ type RaftConfig struct {
 	HeartbeatIntervalMs     int   `toml:"heartbeat_interval_ms"`
 	ElectionTimeoutMinMs    int   `toml:"election_timeout_min_ms"`
 	ElectionTimeoutMaxMs    int   `toml:"election_timeout_max_ms"`
-	SnapshotIntervalEntries int64 `toml:"snapshot_interval_entries"` // accepted, not used yet: no log compaction
-	SnapshotIntervalBytes   int64 `toml:"snapshot_interval_bytes"`   // accepted, not used yet
+	SnapshotIntervalEntries int64 `toml:"snapshot_interval_entries"` // compact the log every this many applied entries
+	SnapshotIntervalBytes   int64 `toml:"snapshot_interval_bytes"`   // or once the log holds this many bytes
 }
 
 // LimitsConfig is the [limits] section.
@@ -321,6 +321,12 @@ func (c *Config) Validate() error {
 	}
 	if r.ElectionTimeoutMaxMs < r.ElectionTimeoutMinMs {
 		return bad("raft.election_timeout_max_ms", "%d is below election_timeout_min_ms (%d)", r.ElectionTimeoutMaxMs, r.ElectionTimeoutMinMs)
+	}
+	if r.SnapshotIntervalEntries < 1 {
+		return bad("raft.snapshot_interval_entries", "%d must be at least 1", r.SnapshotIntervalEntries)
+	}
+	if r.SnapshotIntervalBytes < 1<<20 {
+		return bad("raft.snapshot_interval_bytes", "%d must be at least 1 MiB", r.SnapshotIntervalBytes)
 	}
 	for _, f := range []struct {
 		name string
