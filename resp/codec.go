@@ -1,6 +1,8 @@
 package resp
 
 import (
+	"github.com/seshat-db/seshat/node/kv"
+
 	"bytes"
 	"errors"
 	"strconv"
@@ -163,7 +165,7 @@ func (l CommandLimits) parseMultibulk(b []byte) ([][]byte, []byte, error) {
 // parseLen parses a RESP length as Redis's string2ll does, rejecting
 // anything beyond int32 like Redis's "ll > INT_MAX" check.
 func parseLen(b []byte) (int64, bool) {
-	n, ok := parseInt(b)
+	n, ok := kv.ParseInt(b)
 	return n, ok && n <= 1<<31-1
 }
 
@@ -387,13 +389,13 @@ func parseReply(b []byte, depth int) (Reply, []byte, error) {
 	case '-':
 		return Reply{Kind: KindError, Str: string(body)}, rest, nil
 	case ':':
-		n, ok := parseInt(body)
+		n, ok := kv.ParseInt(body)
 		if !ok {
 			return Reply{}, nil, errBadReply
 		}
 		return Reply{Kind: KindInt, Int: n}, rest, nil
 	case '$':
-		n, ok := parseInt(body)
+		n, ok := kv.ParseInt(body)
 		switch {
 		case ok && n == -1:
 			return Reply{Kind: KindBulk, Null: true}, rest, nil
@@ -406,7 +408,7 @@ func parseReply(b []byte, depth int) (Reply, []byte, error) {
 		}
 		return Reply{Kind: KindBulk, Str: string(rest[:n])}, rest[n+2:], nil
 	case '*':
-		n, ok := parseInt(body)
+		n, ok := kv.ParseInt(body)
 		switch {
 		case ok && n == -1:
 			return Reply{Kind: KindArray, Null: true}, rest, nil
@@ -427,39 +429,6 @@ func parseReply(b []byte, depth int) (Reply, []byte, error) {
 		return Reply{Kind: KindArray, Array: arr}, rest, nil
 	}
 	return Reply{}, nil, errBadReply
-}
-
-// parseInt parses b as Redis's string2ll does: an optional minus sign
-// and decimal digits with no leading zero, within int64.
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	digits := b
-	if neg {
-		digits = b[1:]
-	}
-	if len(digits) == 0 || digits[0] < '1' || digits[0] > '9' {
-		return 0, false
-	}
-	var u uint64
-	for _, c := range digits {
-		if c < '0' || c > '9' || u > (1<<64-1-9)/10 {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0')
-	}
-	switch {
-	case neg && u <= 1<<63:
-		return int64(-u), true // NB: -(1<<63) wraps to MinInt64, as wanted.
-	case !neg && u <= 1<<63-1:
-		return int64(u), true
-	}
-	return 0, false
 }
 
 // AppendSimple appends a simple string reply ("+OK"). CR and LF in s
