@@ -562,7 +562,7 @@ func TestRestartKeepsDataAndRejoins(t *testing.T) {
 	// Restart the leader too: the cluster elects and keeps everything.
 	c.stop(lead)
 	c.start(lead)
-	lead = c.leader()
+	c.leader()
 	c.converged()
 	for id := uint64(1); id <= 3; id++ {
 		c.mustGet(id, "n", "2")

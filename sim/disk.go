@@ -128,11 +128,6 @@ func (d *diskFaults) crashImage() *vfs.MemFS {
 	return d.image
 }
 
-func (d *diskFaults) diskFailed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.failed
-}
 
 // closingWAL reports whether the sync under way is Pebble closing a WAL
 // file as it rotates to the next. NB: Pebble answers a failure there with
