@@ -128,7 +128,6 @@ func (d *diskFaults) crashImage() *vfs.MemFS {
 	return d.image
 }
 
-
 // closingWAL reports whether the sync under way is Pebble closing a WAL
 // file as it rotates to the next. NB: Pebble answers a failure there with
 // a bare panic while its mutex is unlocked, which is a fatal runtime error
