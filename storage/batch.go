@@ -121,6 +121,8 @@ func (b *Batch) Commit() error {
 	}
 	if b.applied != b.s.applied {
 		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
+	}
+	if b.keyCount != b.s.keyCount {
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
 	if err := b.s.guard(func() error { return b.batch.Commit(b.s.syncMode) }); err != nil {
