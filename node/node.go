@@ -348,6 +348,18 @@ func (n *Node) processReady(rd raft.Ready) error {
 			return err
 		}
 	}
+	// A leader may send its appends before its own write is durable
+	// (Raft thesis 10.2.1): its followers then sync in parallel with it.
+	// This is safe because raft counts the leader's own copy toward a
+	// quorum only after Advance, which comes after the sync below.
+	sentEarly := n.rn.BasicStatus().RaftState == raft.StateLeader
+	if sentEarly {
+		for _, m := range rd.Messages {
+			if m.GetType() == pb.MessageType_MsgApp {
+				n.env.Transport.Send(m.GetTo(), encodeRaft(m))
+			}
+		}
+	}
 	batch := n.store.NewBatch()
 	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil {
 		batch.SetHardState(rd.HardState)
@@ -363,11 +375,13 @@ func (n *Node) processReady(rd raft.Ready) error {
 	}
 	// Durable from here on: tell peers, then clients.
 	for _, m := range rd.Messages {
-		if m.GetType() == pb.MessageType_MsgSnap {
+		switch {
+		case m.GetType() == pb.MessageType_MsgSnap:
 			n.startSnapshot(m)
-			continue
+		case sentEarly && m.GetType() == pb.MessageType_MsgApp:
+		default:
+			n.env.Transport.Send(m.GetTo(), encodeRaft(m))
 		}
-		n.env.Transport.Send(m.GetTo(), encodeRaft(m))
 	}
 	for _, r := range n.replies {
 		n.finish(r.req, r.res)
