@@ -28,6 +28,11 @@ var (
 	// this wrong has lost its framing and every later command it sends
 	// would be misread.
 	ErrMissingCRLF = errors.New("ERR Protocol error: expected CRLF")
+	// ErrTooBigCommand is ours too: a RESP array longer than
+	// CommandLimits.CommandBytesMax. Redis's nearest bound, its
+	// client-query-buffer-limit, closes the connection without a word;
+	// we say why first.
+	ErrTooBigCommand = errors.New("ERR Protocol error: command larger than the server's limit")
 )
 
 // errExpectedDollar builds Redis's error for an array element that is not
@@ -48,14 +53,23 @@ type CommandLimits struct {
 	// header line (for example "*3") searched for its CRLF
 	// (Redis's PROTO_INLINE_MAX_SIZE).
 	InlineBytesMax int
+	// CommandBytesMax is the most bytes one RESP array may take on the
+	// wire, headers and CRLFs included; zero means no bound beyond what
+	// the other limits imply. It bounds what a server buffers for one
+	// partial command: while ParseCommand answers ErrIncomplete, the
+	// partial command is at most max(CommandBytesMax, InlineBytesMax)
+	// bytes. An inline command is bounded by InlineBytesMax alone.
+	CommandBytesMax int
 }
 
 // DefaultCommandLimits are Redis's defaults, except ArrayLenMax: Redis
-// allows INT_MAX arguments, we allow one million.
+// allows INT_MAX arguments, we allow one million. CommandBytesMax is
+// Redis's client-query-buffer-limit.
 var DefaultCommandLimits = CommandLimits{
-	BulkBytesMax:   512 << 20,
-	ArrayLenMax:    1 << 20,
-	InlineBytesMax: 64 << 10,
+	BulkBytesMax:    512 << 20,
+	ArrayLenMax:     1 << 20,
+	InlineBytesMax:  64 << 10,
+	CommandBytesMax: 1 << 30,
 }
 
 // ParseCommand parses one command with DefaultCommandLimits.
@@ -73,7 +87,9 @@ func ParseCommand(b []byte) (args [][]byte, rest []byte, err error) {
 // overwrite those bytes while it uses them.
 //
 // A nil error means a command was parsed. ErrIncomplete means b holds
-// only part of one; any other error is a protocol error whose text is the
+// only part of one, and rest is that part (b without the empty commands
+// skipped before it): the caller keeps rest, appends more bytes to it and
+// parses again. Any other error is a protocol error whose text is the
 // reply to send before closing the connection. Memory allocated is bounded
 // by a small multiple of len(b), whatever lengths the input claims.
 func (l CommandLimits) ParseCommand(b []byte) (args [][]byte, rest []byte, err error) {
@@ -85,6 +101,9 @@ func (l CommandLimits) ParseCommand(b []byte) (args [][]byte, rest []byte, err e
 			args, rest, err = l.parseMultibulk(b)
 		} else {
 			args, rest, err = l.parseInline(b)
+		}
+		if err == ErrIncomplete {
+			return nil, b, err
 		}
 		if err != nil || len(args) > 0 {
 			return args, rest, err
@@ -113,8 +132,20 @@ func line(b []byte, lineBytesMax int, tooBig error) (body, rest []byte, err erro
 	return b[1:i], b[i+2:], nil
 }
 
+// parseMultibulk parses a RESP array. It checks CommandBytesMax twice:
+// against the lengths the client declares, so an oversized command is
+// refused before it arrives, and against the bytes present when the
+// command is incomplete, so header lines cannot grow it past the bound.
 func (l CommandLimits) parseMultibulk(b []byte) ([][]byte, []byte, error) {
-	body, b, err := line(b, l.InlineBytesMax, ErrTooBigMultibulkCount)
+	args, rest, err := l.parseMultibulkBody(b)
+	if err == ErrIncomplete && l.CommandBytesMax > 0 && len(b) > l.CommandBytesMax {
+		return nil, nil, ErrTooBigCommand
+	}
+	return args, rest, err
+}
+
+func (l CommandLimits) parseMultibulkBody(start []byte) ([][]byte, []byte, error) {
+	body, b, err := line(start, l.InlineBytesMax, ErrTooBigMultibulkCount)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,6 +180,9 @@ func (l CommandLimits) parseMultibulk(b []byte) ([][]byte, []byte, error) {
 		size, ok := parseLen(body)
 		if !ok || size < 0 || size > int64(l.BulkBytesMax) {
 			return nil, nil, ErrInvalidBulkLength
+		}
+		if l.CommandBytesMax > 0 && int64(len(start)-len(b))+size+2 > int64(l.CommandBytesMax) {
+			return nil, nil, ErrTooBigCommand
 		}
 		if int64(len(b)) < size+2 {
 			return nil, nil, ErrIncomplete

@@ -106,6 +106,52 @@ func TestCommandLimits(t *testing.T) {
 	}
 }
 
+// TestCommandBytesMax: a RESP array is held to CommandBytesMax bytes on
+// the wire, refused as soon as its declared lengths pass it, and an
+// incomplete one never holds more than that.
+func TestCommandBytesMax(t *testing.T) {
+	l := CommandLimits{BulkBytesMax: 100, ArrayLenMax: 100, InlineBytesMax: 8, CommandBytesMax: 24}
+	// "*2\r\n$3\r\nGET\r\n$5\r\nabcde\r\n" is 24 bytes: exactly the bound.
+	if args, _, err := l.ParseCommand([]byte("*2\r\n$3\r\nGET\r\n$5\r\nabcde\r\n")); err != nil || len(args) != 2 {
+		t.Errorf("at the bound: %q %v", args, err)
+	}
+	// The bound is per command: what follows one does not count.
+	if _, rest, err := l.ParseCommand([]byte("*2\r\n$3\r\nGET\r\n$5\r\nabcde\r\n*1\r\n")); err != nil || string(rest) != "*1\r\n" {
+		t.Errorf("followed by more: rest %q %v", rest, err)
+	}
+	for _, in := range []string{
+		"*2\r\n$3\r\nGET\r\n$6\r\n",                    // declared one byte over: refused before the data arrives
+		"*9\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n$0000000", // incomplete (22 bytes, then a header line still open) yet over the bound
+	} {
+		if _, _, err := l.ParseCommand([]byte(in)); !errors.Is(err, ErrTooBigCommand) {
+			t.Errorf("%q: err %v, want ErrTooBigCommand", in, err)
+		}
+	}
+	// Without a CommandBytesMax only the other bounds apply.
+	l.CommandBytesMax = 0
+	if _, _, err := l.ParseCommand([]byte("*2\r\n$3\r\nGET\r\n$60\r\n")); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("no CommandBytesMax: %v", err)
+	}
+}
+
+// TestIncompleteRest: on ErrIncomplete, rest is the partial command
+// without the empty commands skipped before it, so a caller that keeps
+// only rest does not keep an endless run of "*0" or blank lines.
+func TestIncompleteRest(t *testing.T) {
+	for _, tc := range []struct{ in, rest string }{
+		{"", ""},
+		{"*1\r\n$4\r\nPI", "*1\r\n$4\r\nPI"},
+		{"*0\r\n*-1\r\n\r\n\r\n", ""},
+		{"*0\r\n\r\n*1\r\n$4\r\nPI", "*1\r\n$4\r\nPI"},
+		{"\r\nPIN", "PIN"},
+	} {
+		_, rest, err := ParseCommand([]byte(tc.in))
+		if !errors.Is(err, ErrIncomplete) || string(rest) != tc.rest {
+			t.Errorf("%q: rest %q err %v, want rest %q and ErrIncomplete", tc.in, rest, err, tc.rest)
+		}
+	}
+}
+
 func strs(args [][]byte) []string {
 	var out []string
 	for _, a := range args {
@@ -312,6 +358,9 @@ func TestParseCommandNeverPanics(t *testing.T) {
 		}
 		if err == nil && (len(args) == 0 || len(rest) > len(b) || !bytes.HasSuffix(b, rest)) {
 			t.Fatalf("%q: args %q rest %q", b, args, rest)
+		}
+		if errors.Is(err, ErrIncomplete) && !bytes.HasSuffix(b, rest) {
+			t.Fatalf("%q: incomplete, rest %q is not a suffix", b, rest)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"path"
 	"strings"
 
 	"github.com/seshat-db/seshat/node/kv"
@@ -47,10 +48,56 @@ func (e *Executor) selectDB(args [][]byte, reply func([]byte)) {
 	}
 }
 
-// configGet answers every pattern with no parameters. redis-benchmark and
-// some clients ask for "save" or "appendonly" and accept an empty answer.
+// configParams are the parameters CONFIG GET knows, in the order it
+// lists them: the two that redis-benchmark and some client libraries ask
+// for to learn how the server persists. Seshat answers what a Redis with
+// its own persistence off (--save ” --appendonly no) answers, because
+// that is what Seshat is, as Redis sees it: a write is durable once the
+// raft log holding it is fsynced on a quorum, before it is acknowledged,
+// so there are no RDB snapshots (BGSAVE) and no AOF to configure or
+// wait for.
+var configParams = []struct{ name, value string }{
+	{"appendonly", "no"},
+	{"save", ""},
+}
+
+// configGet follows Redis 7.0's configGetCommand over configParams: each
+// argument is a name (any case; the reply repeats it as given) or a glob
+// pattern (matched without regard to case; the reply names the parameter),
+// each parameter is listed once, and an unknown name matches nothing.
+//
+// NB: Redis lists the matches in the order of a hash table; we list them
+// in configParams' order, which is the same for these two.
 func (e *Executor) configGet(args [][]byte, reply func([]byte)) {
-	reply(AppendArray(nil, 0))
+	names := make([]string, len(configParams)) // the name to reply with; "" if not matched
+	for _, a := range args[2:] {
+		pattern := strings.ToLower(string(a))
+		glob := strings.ContainsAny(pattern, "[*?")
+		for i, p := range configParams {
+			if names[i] != "" {
+				continue
+			}
+			if glob {
+				// NB: path.Match is Redis's stringmatch for names
+				// without '/'; a malformed pattern matches nothing.
+				if ok, _ := path.Match(pattern, p.name); ok {
+					names[i] = p.name
+				}
+			} else if pattern == p.name {
+				names[i] = string(a)
+			}
+		}
+	}
+	var out []byte
+	n := 0
+	for i, p := range configParams {
+		if names[i] != "" {
+			out = AppendBulkString(out, names[i])
+			out = AppendBulkString(out, p.value)
+			n++
+		}
+	}
+	reply(append(AppendArray(nil, 2*n), out...))
 }
 
 func (e *Executor) clientID(args [][]byte, reply func([]byte)) {

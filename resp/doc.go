@@ -9,8 +9,8 @@
 //	e := resp.NewExecutor(node, resp.Limits{}, info) // one per connection
 //	e.ClientID = id
 //	for {
-//		args, rest, err := resp.ParseCommand(buf)
-//		if err == resp.ErrIncomplete { break } // read more bytes
+//		args, rest, err := limits.ParseCommand(buf)
+//		if err == resp.ErrIncomplete { buf = rest; break } // read more bytes after rest
 //		if err != nil { reply "-" + err.Error() + "\r\n"; close }
 //		e.Execute(args, queueReply)
 //		if resp.IsQuit(args) { close once the reply is written }
@@ -26,6 +26,8 @@
 //     still pending holds back the ones behind it.
 //  3. Keep args' bytes unchanged until Execute returns; Execute copies
 //     what it keeps.
-//  4. Bound what is buffered: ParseCommand bounds one command, the caller
-//     bounds the pipeline depth and the bytes of pending replies.
+//  4. Bound what is buffered: ParseCommand bounds one command (with
+//     CommandBytesMax, a partial one too), the caller bounds the
+//     pipeline depth and the bytes of pending replies. Server does all
+//     of this for real sockets.
 package resp

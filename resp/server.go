@@ -4,7 +4,8 @@ package resp
 //
 // Each connection has two goroutines:
 //
-//  1. The reader parses commands with a bounded parser, hands each to the
+//  1. The reader reads into a bounded buffer, parses as many complete
+//     commands as it holds (CommandLimits.ParseCommand), hands each to the
 //     connection's Executor in order, and queues an ordered reply slot for
 //     it. The queue holds PipelineMax slots at most: a client that sends
 //     faster than it is answered is simply not read (TCP backpressure).
@@ -17,43 +18,62 @@ package resp
 // host goroutine), into a slot with room for exactly one reply, so the
 // answering goroutine never blocks on a slow client.
 //
-// NB: redcon's own connection loop is not used. Its reader grows its
-// buffer without bound while a command is incomplete, and a bulk length
-// near MaxInt overflows its bounds check and panics on redcon's goroutine,
-// which would take the whole process down. The parser here checks every
-// length before it allocates; redcon still parses inline (telnet-style)
-// commands, whose quoting rules it implements.
+// The read buffer holds the commands of one read and at most one partial
+// command, which the codec bounds by Command.CommandBytesMax (and
+// InlineBytesMax), so a connection buffers at most CommandBytesMax plus
+// one read, and drops back to a small buffer once a large command is
+// done.
+//
+// NB: redcon's connection loop is not used. Its reader grows its buffer
+// without bound while a command is incomplete, and a bulk length near
+// MaxInt overflows its bounds check and panics on redcon's goroutine,
+// which would take the whole process down.
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/tidwall/redcon"
+	"github.com/seshat-db/seshat/internal/assert"
 )
 
 // ServerConfig tunes a Server. Zero fields take defaults.
 type ServerConfig struct {
-	ClientsMax      int // connections open at once; 10,000 (Redis's maxclients)
-	PipelineMax     int // commands read but not yet answered, per connection; 1024
-	BulkBytesMax    int // longest bulk string; 1 MiB (longer: protocol error, connection closed)
-	ArgsMax         int // most arguments in one command; 1,048,576 (Redis's limit)
-	CommandBytesMax int // most bytes of arguments in one command; 64 MiB
-	InlineBytesMax  int // longest inline command or header line; 64 KiB
-	Limits          Limits
-	Log             *slog.Logger
+	ClientsMax  int // connections open at once; 10,000 (Redis's maxclients)
+	PipelineMax int // commands read but not yet answered, per connection; 1024
+	// Command bounds one command; a command beyond it is a protocol
+	// error that closes the connection. Zero fields take
+	// ServerCommandLimits'.
+	Command CommandLimits
+	Limits  Limits
+	Log     *slog.Logger
 	// OnCommand, if set, sees every command's lower-case name and whether
 	// its reply was an error, once the reply is known. Must not block.
 	OnCommand func(name string, isErr bool)
 }
+
+// ServerCommandLimits are a Server's default command limits: Redis's,
+// except that a bulk string holds at most 1 MiB (Seshat's values are far
+// smaller; see Limits) and a command at most 64 MiB.
+var ServerCommandLimits = CommandLimits{
+	BulkBytesMax:    1 << 20,
+	ArrayLenMax:     1 << 20,
+	InlineBytesMax:  64 << 10,
+	CommandBytesMax: 64 << 20,
+}
+
+// A connection's read buffer is readBufBytes between large commands, and
+// a read always gets at least readRoomBytesMin of it.
+const (
+	readBufBytes     = 64 << 10
+	readRoomBytesMin = 16 << 10
+)
 
 // Server accepts RESP2 clients.
 type Server struct {
@@ -80,17 +100,19 @@ func NewServer(cfg ServerConfig, b Backend, info ServerInfo) *Server {
 	if cfg.PipelineMax <= 0 {
 		cfg.PipelineMax = 1024
 	}
-	if cfg.BulkBytesMax <= 0 {
-		cfg.BulkBytesMax = 1 << 20
-	}
-	if cfg.ArgsMax <= 0 {
-		cfg.ArgsMax = 1 << 20
-	}
-	if cfg.CommandBytesMax <= 0 {
-		cfg.CommandBytesMax = 64 << 20
-	}
-	if cfg.InlineBytesMax <= 0 {
-		cfg.InlineBytesMax = 64 << 10
+	d := ServerCommandLimits
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{&cfg.Command.BulkBytesMax, d.BulkBytesMax},
+		{&cfg.Command.ArrayLenMax, d.ArrayLenMax},
+		{&cfg.Command.InlineBytesMax, d.InlineBytesMax},
+		{&cfg.Command.CommandBytesMax, d.CommandBytesMax},
+	} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -231,37 +253,68 @@ func (c *serverConn) enqueue(slot *replySlot) bool {
 func (c *serverConn) readLoop() {
 	defer c.s.wg.Done()
 	defer close(c.slots)
-	r := &commandReader{
-		r:   bufio.NewReaderSize(c.nc, 64<<10),
-		cfg: &c.s.cfg,
-	}
+	limits := c.s.cfg.Command
+	buf, held := make([]byte, readBufBytes), 0 // buf[:held] is unparsed input
 	for {
-		args, err := r.next()
-		if err != nil {
-			var perr protocolError
-			if errors.As(err, &perr) {
+		n, rerr := c.nc.Read(buf[held:])
+		held += n
+		pending := buf[:held]
+		// Run every complete command the buffer holds, in order.
+		for {
+			args, rest, err := limits.ParseCommand(pending)
+			if err == ErrIncomplete {
+				pending = rest
+				break
+			}
+			if err != nil {
 				// Answer after every earlier reply, then close, as Redis does.
 				c.s.cfg.Log.Debug("resp: protocol error; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
-				slot := &replySlot{name: "", ch: make(chan []byte, 1), last: true}
-				slot.ch <- []byte("-ERR Protocol error: " + string(perr) + "\r\n")
+				slot := &replySlot{ch: make(chan []byte, 1), last: true}
+				slot.ch <- AppendError(nil, err.Error())
 				c.enqueue(slot)
-			} else if !errors.Is(err, io.EOF) {
-				// A broken socket: nobody is left to answer.
+				return
+			}
+			slot := &replySlot{name: strings.ToLower(string(args[0])), ch: make(chan []byte, 1), last: IsQuit(args)}
+			if !c.enqueue(slot) {
+				return
+			}
+			// Execute copies what it keeps, so args may alias buf.
+			c.exec.Execute(args, func(b []byte) { slot.ch <- b })
+			if slot.last {
+				return
+			}
+			pending = rest
+		}
+		if rerr != nil {
+			// On EOF (the client may only have shut its write side, as
+			// `printf ... | nc` does) the writer still sends what is
+			// owed; a partial command is dropped. A broken socket
+			// leaves nobody to answer.
+			if !errors.Is(rerr, io.EOF) {
 				c.close()
 			}
-			// On EOF (the client may only have shut its write side, as
-			// `printf ... | nc` does) the writer still sends what is owed.
 			return
 		}
-		slot := &replySlot{name: strings.ToLower(string(args[0])), ch: make(chan []byte, 1), last: IsQuit(args)}
-		if !c.enqueue(slot) {
-			return
-		}
-		c.exec.Execute(args, func(b []byte) { slot.ch <- b })
-		if slot.last {
-			return
-		}
+		buf, held = readRoom(buf, pending, max(limits.CommandBytesMax, limits.InlineBytesMax))
 	}
+}
+
+// readRoom returns a buffer that starts with pending (a partial command,
+// or nothing; a suffix of buf) and has at least readRoomBytesMin bytes
+// free after it. The codec keeps a partial command within partialBytesMax, so
+// the buffer never grows past partialBytesMax plus one read; once the
+// partial command is small again, a large buffer is let go.
+func readRoom(buf, pending []byte, partialBytesMax int) ([]byte, int) {
+	assert.That(len(pending) <= partialBytesMax, "resp: the codec left a partial command of %d bytes, over %d", len(pending), partialBytesMax)
+	switch {
+	case len(buf) > readBufBytes && len(pending)+readRoomBytesMin <= readBufBytes:
+		buf = make([]byte, readBufBytes)
+	case len(buf)-len(pending) < readRoomBytesMin:
+		buf = make([]byte, min(max(2*len(buf), len(pending)+readRoomBytesMin), partialBytesMax+readRoomBytesMin))
+	case len(pending) > 0 && &pending[0] == &buf[0]:
+		return buf, len(pending) // already at the front: nothing to move
+	}
+	return buf, copy(buf, pending)
 }
 
 func (c *serverConn) writeLoop() {
@@ -309,125 +362,4 @@ func (c *serverConn) writeLoop() {
 			return
 		}
 	}
-}
-
-// protocolError is a malformed request; its text follows
-// "ERR Protocol error: " in the reply, as in Redis.
-type protocolError string
-
-func (e protocolError) Error() string { return "protocol error: " + string(e) }
-
-// commandReader parses RESP2 commands from a connection, checking every
-// length against the limits before it allocates for it.
-type commandReader struct {
-	r   *bufio.Reader
-	cfg *ServerConfig
-}
-
-// line reads one CRLF- (or LF-) terminated line of at most InlineBytesMax
-// bytes. The returned slice is valid until the next read.
-func (cr *commandReader) line() ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := cr.r.ReadSlice('\n')
-		if err == nil {
-			if buf != nil {
-				chunk = append(buf, chunk...)
-			}
-			if len(chunk) > cr.cfg.InlineBytesMax+2 {
-				return nil, protocolError("too big inline request")
-			}
-			return bytes.TrimSuffix(chunk[:len(chunk)-1], []byte("\r")), nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, err
-		}
-		buf = append(buf, chunk...)
-		if len(buf) > cr.cfg.InlineBytesMax {
-			return nil, protocolError("too big inline request")
-		}
-	}
-}
-
-func (cr *commandReader) next() ([][]byte, error) {
-	for {
-		first, err := cr.r.Peek(1)
-		if err != nil {
-			return nil, err
-		}
-		if first[0] != '*' {
-			args, err := cr.inline()
-			if err != nil || len(args) > 0 {
-				return args, err
-			}
-			continue // an empty line: Redis ignores it
-		}
-		return cr.array()
-	}
-}
-
-// inline parses a telnet-style command line with redcon's quoting rules.
-func (cr *commandReader) inline() ([][]byte, error) {
-	line, err := cr.line()
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil, nil
-	}
-	cmd, err := redcon.Parse(append(append([]byte{}, line...), '\r', '\n'))
-	if err != nil {
-		if strings.Contains(err.Error(), "quote") {
-			return nil, protocolError("unbalanced quotes in request")
-		}
-		return nil, protocolError(strings.TrimPrefix(err.Error(), "Protocol error: "))
-	}
-	return cmd.Args, nil
-}
-
-func (cr *commandReader) array() ([][]byte, error) {
-	hdr, err := cr.line()
-	if err != nil {
-		return nil, err
-	}
-	count, err := strconv.ParseInt(string(hdr[1:]), 10, 64)
-	if err != nil || count > int64(cr.cfg.ArgsMax) {
-		return nil, protocolError("invalid multibulk length")
-	}
-	if count <= 0 {
-		return nil, nil // Redis ignores "*0" and "*-1"
-	}
-	// Grow args as arguments arrive rather than trusting count up front.
-	args := make([][]byte, 0, min(count, 64))
-	total := 0
-	for range count {
-		hdr, err := cr.line()
-		if err != nil {
-			return nil, err
-		}
-		if len(hdr) == 0 || hdr[0] != '$' {
-			got := "\\n"
-			if len(hdr) > 0 {
-				got = string(hdr[0])
-			}
-			return nil, protocolError("expected '$', got '" + got + "'")
-		}
-		size, err := strconv.ParseInt(string(hdr[1:]), 10, 64)
-		if err != nil || size < 0 || size > int64(cr.cfg.BulkBytesMax) {
-			return nil, protocolError("invalid bulk length")
-		}
-		total += int(size)
-		if total > cr.cfg.CommandBytesMax {
-			return nil, protocolError("command larger than the server's limit")
-		}
-		arg := make([]byte, size+2)
-		if _, err := io.ReadFull(cr.r, arg); err != nil {
-			return nil, err
-		}
-		if arg[size] != '\r' || arg[size+1] != '\n' {
-			return nil, protocolError("expected CRLF after bulk data")
-		}
-		args = append(args, arg[:size:size])
-	}
-	return args, nil
 }

@@ -1,11 +1,14 @@
 // Tests the socket server with a backend whose answers the test releases
 // by hand: a reply that waits holds back the replies behind it on its
 // connection but not on others, and the connection limit answers the
-// excess client with Redis's error.
+// excess client with Redis's error. Then the reading side: commands split
+// across reads, pipelines larger than one read, the command limits, and
+// the read buffer's bound.
 package resp
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -113,5 +116,84 @@ func TestQuitClosesAfterReply(t *testing.T) {
 	}
 	if rest, err := r.ReadString('\n'); err == nil {
 		t.Fatalf("connection still open after QUIT, read %q", rest)
+	}
+}
+
+// TestCommandsAcrossReads: a command that arrives a byte at a time, and a
+// pipeline far larger than one read, are answered in full and in order.
+func TestCommandsAcrossReads(t *testing.T) {
+	addr := startServer(t, ServerConfig{}, &heldBackend{})
+	c, r := dial(t, addr)
+	for _, b := range []byte("*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n") {
+		c.Write([]byte{b})
+		time.Sleep(time.Millisecond)
+	}
+	if got, _ := r.ReadString('\n'); got != "$5\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	if got, _ := r.ReadString('\n'); got != "hello\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	const n = 20000 // 280 KB of commands: several reads
+	go c.Write([]byte(strings.Repeat("*1\r\n$4\r\nPING\r\n", n-1) + "ECHO last\r\n"))
+	for i := range n - 1 {
+		if got, err := r.ReadString('\n'); got != "+PONG\r\n" {
+			t.Fatalf("reply %d: %q %v", i, got, err)
+		}
+	}
+	if got, _ := r.ReadString('\n'); got != "$4\r\n" {
+		t.Fatalf("last reply: %q", got)
+	}
+}
+
+// TestCommandLimitsOnTheWire: a bulk string or a command over the
+// server's limits is answered with the protocol error and the connection
+// closes; one at the bulk limit is served.
+func TestCommandLimitsOnTheWire(t *testing.T) {
+	addr := startServer(t, ServerConfig{Command: CommandLimits{CommandBytesMax: 3 << 20}}, &heldBackend{})
+	big := strings.Repeat("x", 1<<20)
+	for _, tc := range []struct{ send, want string }{
+		{"*2\r\n$4\r\nECHO\r\n$1048576\r\n" + big + "\r\n", "$1048576\r\n" + big + "\r\n"},
+		{"*2\r\n$4\r\nECHO\r\n$1048577\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+		{"*4\r\n$4\r\nMGET\r\n$1048576\r\n" + big + "\r\n$1048576\r\n" + big + "\r\n$1048576\r\n", "-ERR Protocol error: command larger than the server's limit\r\n"},
+	} {
+		c, r := dial(t, addr)
+		go c.Write([]byte(tc.send))
+		got := make([]byte, len(tc.want))
+		if _, err := io.ReadFull(r, got); err != nil || string(got) != tc.want {
+			t.Fatalf("sent %.40q: got %.60q %v, want %.60q", tc.send, got, err, tc.want)
+		}
+		if strings.HasPrefix(tc.want, "-") {
+			if _, err := r.ReadByte(); err == nil {
+				t.Fatalf("sent %.40q: connection still open after the error", tc.send)
+			}
+		}
+	}
+}
+
+// TestReadRoom: the read buffer always has a read's room after the
+// partial command, grows no further than the partial command's bound
+// plus one read, and shrinks back once the partial command is small.
+func TestReadRoom(t *testing.T) {
+	const partialMax = 1 << 20
+	buf := make([]byte, readBufBytes)
+	held := 0
+	for held < partialMax {
+		held = min(len(buf), partialMax) // a read fills the buffer
+		buf, held = readRoom(buf, buf[:held], partialMax)
+		if len(buf)-held < readRoomBytesMin || len(buf) > partialMax+readRoomBytesMin {
+			t.Fatalf("holding %d: buffer %d", held, len(buf))
+		}
+	}
+	// A command ends mid-buffer: what follows it moves to the front.
+	buf[held-3], buf[held-2], buf[held-1] = 'a', 'b', 'c'
+	buf, held = readRoom(buf, buf[held-3:held], partialMax)
+	if len(buf) != readBufBytes || string(buf[:held]) != "abc" {
+		t.Fatalf("after a large command: buffer %d holding %q", len(buf), buf[:held])
+	}
+	// A partial command in the middle of a small buffer moves to its front.
+	copy(buf[100:], "xyz")
+	if buf2, held := readRoom(buf, buf[100:103], partialMax); &buf2[0] != &buf[0] || string(buf2[:held]) != "xyz" {
+		t.Fatalf("not moved to the front: %q", buf2[:held])
 	}
 }

@@ -189,14 +189,24 @@ type Status struct {
 	Applied  uint64 `json:"applied"`
 	Stopped  bool   `json:"stopped"`
 	Ready    bool   `json:"ready"`
+
+	// The log and its snapshots: the log starts after SnapshotIndex and
+	// holds LogEntries entries. SnapshotsTaken (log compactions) and
+	// SnapshotsInstalled (received from a leader) count since this
+	// process started.
+	SnapshotIndex      uint64 `json:"snapshot_index"`
+	LogEntries         uint64 `json:"log_entries"`
+	SnapshotsTaken     int    `json:"snapshots_taken"`
+	SnapshotsInstalled int    `json:"snapshots_installed"`
 }
 
 func statusOf(h *realenv.Host) Status {
 	st := h.Status()
 	return Status{
 		ID: st.ID, Term: st.Term, Leader: st.Lead, IsLeader: st.IsLeader, Commit: st.Commit,
-		Applied: st.Applied, Stopped: st.Stopped,
-		Ready: !st.Stopped && st.Lead != 0,
+		Applied: st.Applied, Stopped: st.Stopped, Ready: !st.Stopped && st.Lead != 0,
+		SnapshotIndex: st.SnapshotIndex, LogEntries: st.LogEntries,
+		SnapshotsTaken: st.SnapshotsTaken, SnapshotsInstalled: st.SnapshotsInstalled,
 	}
 }
 

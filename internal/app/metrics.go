@@ -116,12 +116,20 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.
 	gauge("seshat_raft_is_leader", "1 if this node is the raft leader.", func() float64 { return b2f(h.Status().IsLeader) })
 	gauge("seshat_raft_commit_index", "Raft commit index.", func() float64 { return float64(h.Status().Commit) })
 	gauge("seshat_raft_applied_index", "Index of the last entry applied (durably) to the state machine.", func() float64 { return float64(h.Status().Applied) })
+	gauge("seshat_raft_snapshot_index", "Index of the log's base: the last entry compacted into the state machine's snapshot.", func() float64 { return float64(h.Status().SnapshotIndex) })
+	gauge("seshat_raft_log_entries", "Entries in the raft log after the snapshot index.", func() float64 { return float64(h.Status().LogEntries) })
 	gauge("seshat_node_requests_inflight", "Client requests waiting inside the node.", func() float64 { return float64(h.Status().Inflight) })
 	gauge("seshat_node_stopped", "1 if the node fail-stopped after a storage failure.", func() float64 { return b2f(h.Status().Stopped) })
 	gauge("seshat_client_connections", "Open client connections.", func() float64 { return float64(srv.Clients()) })
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "seshat_client_connections_rejected_total", Help: "Client connections refused at the connection limit.",
 	}, func() float64 { return float64(srv.Rejected()) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "seshat_raft_snapshots_taken_total", Help: "Snapshots taken by compacting the log, since the process started.",
+	}, func() float64 { return float64(h.Status().SnapshotsTaken) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "seshat_raft_snapshots_installed_total", Help: "Snapshots received from a leader and installed, since the process started.",
+	}, func() float64 { return float64(h.Status().SnapshotsInstalled) }))
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "seshat_peer_inbound_dropped_total", Help: "Peer messages dropped because the host's queue was full.",
 	}, func() float64 { return float64(h.DroppedPeerMessages()) }))
