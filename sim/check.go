@@ -18,6 +18,7 @@ const (
 	classLinearizability = "linearizability" // the history has no legal order
 	classLiveness        = "liveness"        // the healed cluster did not serve in time
 	classCrash           = "crash"           // a panic: an assertion or a bug
+	classExpectation     = "expectation"     // a chaos scenario's own expectation failed
 )
 
 // Failure says what broke in a run.
@@ -176,7 +177,7 @@ func (p *probe) try() {
 	}
 	op := &pendingOp{in: in, call: w.now, node: s.idx}
 	p.pending = op
-	clientID := w.opts.Clients
+	clientID := probeClientID
 	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
 	exec.Execute(args, func(reply []byte) {
 		if p.pending != op || op.done {
@@ -215,7 +216,7 @@ func (p *probe) nodeCrashed(idx int) {
 	op.done = true
 	p.pending = nil
 	if isWrite(op.in.Cmd) {
-		p.w.hist.add(p.w.opts.Clients, op.in, opOutput{Unknown: true}, op.call, -1)
+		p.w.hist.add(probeClientID, op.in, opOutput{Unknown: true}, op.call, -1)
 	}
 	p.w.schedule(100*time.Millisecond, evLiveness, -1, 1, p.try)
 }

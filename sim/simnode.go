@@ -20,8 +20,11 @@ type simNode struct {
 	id    uint64
 	fs    *vfs.MemFS
 	rng   *rand.Rand // the node's own env.Rand
-	skew  time.Duration
-	drift float64 // rate error: +0.001 runs 0.1% fast
+	// The node's clock reads clockBase at virtual time clockAt and runs
+	// at rate 1+drift from there: +0.001 runs 0.1% fast.
+	clockBase time.Duration
+	clockAt   time.Duration
+	drift     float64
 	n     *node.Node
 	epoch int // bumped at every crash and restart: stale events check it
 	downs int
@@ -31,7 +34,17 @@ func (s *simNode) up() bool { return s.n != nil }
 
 // localTime is what this node's clock reads at virtual time t.
 func (s *simNode) localTime(t time.Duration) time.Duration {
-	return s.skew + time.Duration(float64(t)*(1+s.drift))
+	return s.clockBase + time.Duration(float64(t-s.clockAt)*(1+s.drift))
+}
+
+// skewBy moves the node's clock by d, at once.
+func (s *simNode) skewBy(d time.Duration) { s.clockBase += d }
+
+// setDrift changes the node's clock rate from now on, without a jump.
+func (s *simNode) setDrift(drift float64) {
+	s.clockBase = s.localTime(s.w.now)
+	s.clockAt = s.w.now
+	s.drift = drift
 }
 
 // tickPeriod is how much virtual time one tick of this node's clock takes.
@@ -97,6 +110,8 @@ func (s *simNode) config() node.Config {
 		HeartbeatTicks:      1,
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
+		DisableCheckQuorum:  o.DisableCheckQuorum,
+		SnapshotEntries:     o.SnapshotEntries,
 		MemTableBytes:       64 << 10,
 		OnApply:             func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 	}

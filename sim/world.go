@@ -35,9 +35,11 @@ type World struct {
 
 	nodes   []*simNode
 	clients []*client
-	cut     [][]bool // cut[a][b]: messages from a to b are lost
+	cut     [][]bool          // cut[a][b]: messages from a to b are lost
+	lat     [][]time.Duration // lat[a][b]: the one-way delay from a to b, before jitter
 	cutGen  int      // which partition the cuts belong to: only its own heal lifts them
 	probe   *probe
+	cluster *simCluster // the scenario's view, in scenario runs
 
 	hist    history
 	checks  checker
@@ -100,7 +102,8 @@ type Result struct {
 	annots []annotation
 }
 
-// Run simulates one seed.
+// Run simulates one seed: of the swarm (the seed picks the faults) when
+// opts.Scenario is empty or "swarm", else of the named chaos scenario.
 func Run(opts Options) Result {
 	return run(opts.FromSeed(), false)
 }
@@ -123,7 +126,11 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 		}()
 		w.keepHashes(keepEventHashes)
 		w.setup()
-		w.loop()
+		if scen, ok := opts.scenario(); ok {
+			w.runScenario(scen)
+		} else {
+			w.runUntil(w.opts.Run)
+		}
 		if w.failure == nil {
 			w.finalChecks()
 		}
@@ -147,8 +154,13 @@ func (w *World) keepHashes(keep bool) {
 func (w *World) setup() {
 	o := w.opts
 	w.cut = make([][]bool, o.Nodes)
+	w.lat = make([][]time.Duration, o.Nodes)
 	for i := range o.Nodes {
 		w.cut[i] = make([]bool, o.Nodes)
+		w.lat[i] = make([]time.Duration, o.Nodes)
+		for j := range w.lat[i] {
+			w.lat[i][j] = o.LatencyMin
+		}
 		s := &simNode{
 			w:   w,
 			idx: i,
@@ -157,7 +169,7 @@ func (w *World) setup() {
 			rng: rand.New(rand.NewPCG(w.rng.Uint64(), w.rng.Uint64())),
 		}
 		if o.SkewMax > 0 {
-			s.skew = time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
+			s.clockBase = time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
 		}
 		if o.DriftMaxPPM > 0 {
 			s.drift = float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
@@ -169,11 +181,11 @@ func (w *World) setup() {
 		s := s
 		w.schedule(time.Duration(w.rng.Int64N(int64(o.Tick))), evRestart, s.idx, 0, s.start)
 	}
-	for i := range o.Clients {
-		c := &client{w: w, id: i, node: w.rng.IntN(o.Nodes)}
-		w.clients = append(w.clients, c)
-		w.schedule(time.Second+time.Duration(w.rng.Int64N(int64(time.Second))), evClientOp, -1, uint64(i), c.next)
+	w.scheduleDataCheck()
+	if _, ok := o.scenario(); ok {
+		return // the scenario starts clients and faults itself
 	}
+	w.startClients(o.Clients, time.Second)
 	if o.CrashEvery > 0 {
 		w.scheduleCrash()
 	}
@@ -181,15 +193,28 @@ func (w *World) setup() {
 		w.schedulePartition()
 	}
 	w.schedule(o.FaultsEnd, evFaultsEnd, -1, 0, w.faultsEnd)
-	w.scheduleDataCheck()
 }
 
-func (w *World) loop() {
+// startClients starts n more clients, each within [after, 2*after).
+func (w *World) startClients(n int, after time.Duration) {
+	for range n {
+		i := len(w.clients)
+		c := &client{w: w, id: i, node: w.rng.IntN(len(w.nodes))}
+		w.clients = append(w.clients, c)
+		w.schedule(after+time.Duration(w.rng.Int64N(int64(after))), evClientOp, -1, uint64(i), c.next)
+	}
+}
+
+// runUntil runs every event up to virtual time t, or until stop (if not
+// nil) holds after an event, or until a check fails.
+func (w *World) runUntil(t time.Duration) { w.runWhile(t, nil) }
+
+func (w *World) runWhile(t time.Duration, stop func() bool) {
 	for w.queue.Len() > 0 && w.failure == nil {
-		ev := heap.Pop(&w.queue).(*event)
-		if ev.at > w.opts.Run {
+		if w.queue[0].at > t {
 			break
 		}
+		ev := heap.Pop(&w.queue).(*event)
 		w.now = ev.at
 		w.events++
 		w.hash = mixHash(w.hash, uint64(ev.at), ev.seq, uint64(ev.kind), uint64(int64(ev.node)), ev.extra)
@@ -197,6 +222,12 @@ func (w *World) loop() {
 			w.eventLog = append(w.eventLog, EventRecord{At: ev.at, Kind: ev.kind.String(), Node: ev.node, Extra: ev.extra, Hash: w.hash})
 		}
 		ev.fn()
+		if stop != nil && stop() {
+			return
+		}
+	}
+	if w.failure == nil && t > w.now {
+		w.now = t
 	}
 }
 
@@ -238,13 +269,18 @@ func (w *World) send(from, to int, msg []byte) {
 	}
 	digest := digestBytes(msg)
 	for range copies {
-		delay := w.opts.LatencyMin
+		delay := w.lat[from][to]
 		if w.opts.LatencyJitterMax > 0 {
 			delay += time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
 		}
 		dst := w.nodes[to]
 		w.schedule(delay, evDeliver, to, digest, func() {
 			if !dst.up() {
+				return
+			}
+			if w.cut[from][to] {
+				// A partition also loses what was on the wire.
+				w.stats.MessagesLost++
 				return
 			}
 			if err := dst.n.Step(msg); err != nil {
@@ -366,6 +402,11 @@ func (w *World) heal() {
 // faultsEnd heals everything and starts the liveness phase.
 func (w *World) faultsEnd() {
 	w.heal()
+	for _, row := range w.lat {
+		for j := range row {
+			row[j] = w.opts.LatencyMin
+		}
+	}
 	for _, s := range w.nodes {
 		if !s.up() {
 			s.start()
@@ -379,6 +420,7 @@ func (w *World) nodeCrashed(s *simNode) {
 		c.nodeCrashed(s.idx)
 	}
 	w.probe.nodeCrashed(s.idx)
+	w.cluster.nodeCrashed(s.idx)
 }
 
 func (w *World) closeAll() {
