@@ -28,7 +28,9 @@ type Failure struct {
 	At      time.Duration // virtual time
 }
 
-func (f *Failure) Error() string { return fmt.Sprintf("%s failure at %s: %s", f.Class, f.At, f.Message) }
+func (f *Failure) Error() string {
+	return fmt.Sprintf("%s failure at %s: %s", f.Class, f.At, f.Message)
+}
 
 // fail records the run's first failure; the run stops at the next event.
 func (w *World) fail(class, format string, args ...any) {
@@ -52,11 +54,11 @@ type appliedDigest struct {
 
 // checker holds what the running checks have seen so far.
 type checker struct {
-	w           *World
-	leaders     map[uint64]uint64 // term -> the one leader seen in it
-	committed   map[uint64]committedEntry
-	digests     map[uint64]appliedDigest // applied index -> data digest there
-	leaderLog   []leaderChange
+	w         *World
+	leaders   map[uint64]uint64 // term -> the one leader seen in it
+	committed map[uint64]committedEntry
+	digests   map[uint64]appliedDigest // applied index -> data digest there
+	leaderLog []leaderChange
 }
 
 type leaderChange struct {

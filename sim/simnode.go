@@ -15,19 +15,19 @@ import (
 // simNode is one simulated machine: a disk that outlives crashes, a clock
 // of its own, and the node process while it is up.
 type simNode struct {
-	w     *World
-	idx   int
-	id    uint64
-	fs    *vfs.MemFS
-	rng   *rand.Rand // the node's own env.Rand
+	w   *World
+	idx int
+	id  uint64
+	fs  *vfs.MemFS
+	rng *rand.Rand // the node's own env.Rand
 	// The node's clock reads clockBase at virtual time clockAt and runs
 	// at rate 1+drift from there: +0.001 runs 0.1% fast.
 	clockBase time.Duration
 	clockAt   time.Duration
 	drift     float64
-	n     *node.Node
-	epoch int // bumped at every crash and restart: stale events check it
-	downs int
+	n         *node.Node
+	epoch     int // bumped at every crash and restart: stale events check it
+	downs     int
 }
 
 func (s *simNode) up() bool { return s.n != nil }

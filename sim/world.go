@@ -37,7 +37,7 @@ type World struct {
 	clients []*client
 	cut     [][]bool          // cut[a][b]: messages from a to b are lost
 	lat     [][]time.Duration // lat[a][b]: the one-way delay from a to b, before jitter
-	cutGen  int      // which partition the cuts belong to: only its own heal lifts them
+	cutGen  int               // which partition the cuts belong to: only its own heal lifts them
 	probe   *probe
 	cluster *simCluster // the scenario's view, in scenario runs
 
