@@ -31,7 +31,7 @@ import (
 )
 
 type job struct {
-	scenario    string
+	scenario     string
 	seed0, seeds int
 }
 
