@@ -94,30 +94,45 @@ func (t *T) WaitFor(timeout time.Duration, cond func() bool) (time.Duration, boo
 	}
 }
 
-// WaitLeader waits for a leader that every other running node reachable
-// from it follows, so that the cluster agrees on it.
+// WaitLeader waits for a leader that a quorum of the nodes follows.
 func (t *T) WaitLeader(timeout time.Duration) (ID, time.Duration) {
-	var lead ID
-	took, ok := t.WaitFor(timeout, func() bool {
-		l, ok := t.Leader()
-		lead = l
-		return ok
-	})
+	lead, took, ok := t.WaitNewLeader(0, timeout)
 	if !ok {
 		t.Fatalf("no leader within %s", timeout)
 	}
 	return lead, took
 }
 
-// WaitNewLeader waits for a leader other than old.
+// WaitNewLeader waits for a leader other than old that a quorum of the
+// nodes follows: elected, and known to be.
 func (t *T) WaitNewLeader(old ID, timeout time.Duration) (ID, time.Duration, bool) {
 	var lead ID
 	took, ok := t.WaitFor(timeout, func() bool {
 		l, ok := t.Leader()
 		lead = l
-		return ok && l != old
+		return ok && l != old && t.followers(l) >= len(t.Nodes())/2+1
 	})
 	return lead, took, ok
+}
+
+// followers counts the running nodes that follow lead, itself included.
+func (t *T) followers(lead ID) int {
+	n := 0
+	for _, id := range t.Nodes() {
+		if st, ok := t.Status(id); ok && st.Lead == lead {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitKnowsLeader waits until id knows a leader.
+func (t *T) WaitKnowsLeader(id ID, timeout time.Duration) bool {
+	_, ok := t.WaitFor(timeout, func() bool {
+		st, up := t.Status(id)
+		return up && st.Lead != 0
+	})
+	return ok
 }
 
 // Term is the highest term any running node knows.

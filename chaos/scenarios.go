@@ -83,6 +83,7 @@ func writeAcked(t *T, prefix string, n int) []kv {
 	var out []kv
 	for i := range n {
 		id := t.Pick(upNodes(t))
+		t.Check(t.WaitKnowsLeader(id, ElectionBound), "n%d knows no leader after %s", id, ElectionBound)
 		k, v := fmt.Sprintf("%s-%d", prefix, i), fmt.Sprintf("v%d-%d", i, t.Rand().IntN(1000))
 		t.MustDo(id, "set", k, v)
 		out = append(out, kv{k, v})
@@ -178,6 +179,7 @@ func writeAckedWithin(t *T, prefix string, n int, bound time.Duration, via []ID)
 	var out []kv
 	for i := range n {
 		id := t.Pick(via)
+		t.Check(t.WaitKnowsLeader(id, ElectionBound), "n%d knows no leader after %s", id, ElectionBound)
 		k, v := fmt.Sprintf("%s-%d", prefix, i), fmt.Sprintf("v%d", i)
 		r := t.MustDo(id, "set", k, v)
 		if r.Took > bound {
@@ -392,7 +394,10 @@ var KillMidBurst = Scenario{
 		var count int64
 		for _, id := range t.Nodes() {
 			r := t.MustDo(id, "get", key)
-			n, err := strconv.ParseInt(r.Value, 10, 64)
+			n, err := int64(0), error(nil) // absent: no INCR happened
+			if !r.Nil {
+				n, err = strconv.ParseInt(r.Value, 10, 64)
+			}
 			t.Check(err == nil, "the counter reads %q via n%d", r.Value, id)
 			if id > 1 {
 				t.Check(n == count, "nodes disagree on the counter: %d and %d", count, n)

@@ -50,6 +50,10 @@ type Options struct {
 	// DisableCheckQuorum lets a leader that hears from no quorum go on
 	// believing it leads. TEST ONLY: it proves scenarios 3 to 6 notice.
 	DisableCheckQuorum bool
+	// LyingDisk makes the nodes' write-ahead logs ignore Sync, and crashes
+	// lose every unsynced write. TEST ONLY: it proves the durability
+	// scenarios notice acknowledged writes that were not on disk.
+	LyingDisk bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }
@@ -219,8 +223,8 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum)
+		o.SkewMax, o.DriftMaxPPM, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
 }

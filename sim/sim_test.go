@@ -34,7 +34,7 @@ var (
 	flagSeeds    = flag.Int("seeds", 100, "how many seeds TestSim sweeps when -seed is not given")
 	flagSeed0    = flag.Uint64("seed0", 1, "the first seed of a sweep")
 	flagScenario = flag.String("scenario", "", "the chaos scenario to run: a name, swarm, or all")
-	flagFew      = flag.Int("scenario.seeds", 3, "seeds per scenario when TestScenarios runs them all by default")
+	flagFew      = flag.Int("scenario.seeds", 5, "seeds per scenario when TestScenarios runs them all by default")
 	flagPending  = flag.Bool("pending", false, "run pending scenarios too in the default run")
 	flagVerbose  = flag.Bool("sim.v", false, "print the run's event trace")
 	flagOutDir   = flag.String("sim.out", "", "where failure artifacts go (default: a temporary directory)")
@@ -143,7 +143,7 @@ func runSeed(t *testing.T, opts Options) Result {
 // replayCommand is the command line that replays a run.
 func replayCommand(o Options) string {
 	cmd := fmt.Sprintf("go test ./sim -scenario=%s -seed=%d -sim.v", o.Scenario, o.Seed)
-	if o.UnsafeLocalReads || o.DisableCheckQuorum {
+	if o.UnsafeLocalReads || o.DisableCheckQuorum || o.LyingDisk || o.ElectionTicks != 0 && o.ElectionTicks != 5 || o.Nodes != 0 && o.Scenario != "swarm" && o.Nodes != 3 {
 		cmd += "   # with TEST ONLY switches, from a test: " + o.String()
 	}
 	return cmd

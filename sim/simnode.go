@@ -93,7 +93,11 @@ var (
 )
 
 func (s *simNode) env() env.Env {
-	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.fs, Log: simLogger{s}}
+	var fs vfs.FS = s.fs
+	if s.w.opts.LyingDisk {
+		fs = lyingFS{s.fs}
+	}
+	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: fs, Log: simLogger{s}}
 }
 
 func (s *simNode) config() node.Config {
@@ -149,7 +153,7 @@ func (s *simNode) crash() {
 		return
 	}
 	keep := 0
-	if s.w.opts.UnsyncedPercent > 0 {
+	if s.w.opts.UnsyncedPercent > 0 && !s.w.opts.LyingDisk {
 		keep = s.w.rng.IntN(s.w.opts.UnsyncedPercent + 1)
 	}
 	crashRNG := rand.New(rand.NewPCG(s.w.rng.Uint64(), s.w.rng.Uint64()))
