@@ -233,6 +233,7 @@ func (w *World) finalChecks() {
 	if w.failure != nil {
 		return
 	}
+	w.recordInflight()
 	start := time.Now()
 	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, 60*time.Second)
 	w.stats.CheckDuration = time.Since(start)
@@ -241,6 +242,28 @@ func (w *World) finalChecks() {
 		w.fail(classLinearizability, "the history of %d operations is not linearizable", len(w.hist.ops))
 	case porcupine.Unknown:
 		w.fail(classLinearizability, "the linearizability check of %d operations timed out", len(w.hist.ops))
+	}
+}
+
+// recordInflight puts the writes still waiting for a reply when the run
+// stops into the history, open-ended: they may yet take effect (a write
+// applied a moment before the end, whose reply never came, must be
+// explained by something in the history).
+func (w *World) recordInflight() {
+	for _, c := range w.clients {
+		if p := c.pending; p != nil && !p.done {
+			c.recordUnknown(p)
+			p.done = true
+		}
+	}
+	if p := w.probe; p != nil && p.pending != nil && !p.pending.done && isWrite(p.pending.in.Cmd) {
+		w.hist.add(probeClientID, p.pending.in, opOutput{Unknown: true}, p.pending.call, -1)
+		p.pending.done = true
+	}
+	if c := w.cluster; c != nil {
+		for len(c.calls) > 0 {
+			c.giveUp(c.calls[0], "the run ended")
+		}
 	}
 }
 
