@@ -10,6 +10,14 @@
 // check.go run: one leader per term, committed entries never change,
 // replicas at one applied index hold the same data; at the end porcupine
 // judges the clients' whole history for linearizability.
+//
+// What misbehaves, and when, comes from one of two places. The swarm
+// (Options.Scenario "swarm", the default) lets the seed switch each fault
+// on or off and pick how hard it hits, and schedules them at random. A chaos
+// scenario (package chaos) instead drives the world through simCluster
+// (cluster.go): its timeline kills, cuts, slows and skews at chosen moments
+// and checks its own expectations; when it returns, the world heals and the
+// same liveness phase and checks as the swarm's follow.
 package sim
 
 import (
