@@ -6,7 +6,7 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim sweep cluster bench build clean
+.PHONY: test unit lint sim chaos sweep cluster bench build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test and the end-to-end tests.
@@ -30,6 +30,13 @@ ifneq ($(SEED),)
 else
 	./scripts/sweep.sh $(SEEDS) $(JOBS)
 endif
+
+## chaos: sweep the eleven chaos scenarios and the swarm over SEEDS seeds
+## each, in JOBS parallel processes, with a progress line and a summary
+## table; failures leave folders under sim-failures/. Replay one with
+## go test ./sim -scenario=NAME -seed=N -sim.v
+chaos:
+	$(GO) run ./cmd/seshat-sweep -seeds=$(SEEDS) -jobs=$(JOBS)
 
 ## cluster: a local 3-node cluster on loopback, in the foreground.
 cluster:

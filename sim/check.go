@@ -20,6 +20,7 @@ const (
 	classLinearizability = "linearizability" // the history has no legal order
 	classLiveness        = "liveness"        // the healed cluster did not serve in time
 	classCrash           = "crash"           // a panic: an assertion or a bug
+	classExpectation     = "expectation"     // a chaos scenario's own expectation failed
 )
 
 // Failure says what broke in a run.
@@ -180,7 +181,7 @@ func (p *probe) try() {
 	}
 	op := &pendingOp{in: in, call: w.now, node: s.idx}
 	p.pending = op
-	clientID := w.opts.Clients
+	clientID := probeClientID
 	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
 	exec.Execute(args, func(reply []byte) {
 		if p.pending != op || op.done {
@@ -219,7 +220,7 @@ func (p *probe) nodeCrashed(idx int) {
 	op.done = true
 	p.pending = nil
 	if isWrite(op.in.Cmd) {
-		p.w.hist.add(p.w.opts.Clients, op.in, opOutput{Unknown: true}, op.call, -1)
+		p.w.hist.add(probeClientID, op.in, opOutput{Unknown: true}, op.call, -1)
 	}
 	p.w.schedule(100*time.Millisecond, evLiveness, -1, 1, p.try)
 }
@@ -234,13 +235,7 @@ func (w *World) finalChecks() {
 	if w.failure != nil {
 		return
 	}
-	// Writes still in flight when time ran out may have been applied
-	// already: they stay in the history with unknown outcomes.
-	for _, c := range w.clients {
-		if c.pending != nil && !c.pending.done {
-			c.recordUnknown(c.pending)
-		}
-	}
+	w.recordInflight()
 	start := time.Now()
 	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, 60*time.Second)
 	w.stats.CheckDuration = time.Since(start)
@@ -249,6 +244,28 @@ func (w *World) finalChecks() {
 		w.fail(classLinearizability, "the history of %d operations is not linearizable", len(w.hist.ops))
 	case porcupine.Unknown:
 		w.fail(classLinearizability, "the linearizability check of %d operations timed out", len(w.hist.ops))
+	}
+}
+
+// recordInflight puts the writes still waiting for a reply when the run
+// stops into the history, open-ended: they may yet take effect (a write
+// applied a moment before the end, whose reply never came, must be
+// explained by something in the history).
+func (w *World) recordInflight() {
+	for _, c := range w.clients {
+		if p := c.pending; p != nil && !p.done {
+			c.recordUnknown(p)
+			p.done = true
+		}
+	}
+	if p := w.probe; p != nil && p.pending != nil && !p.pending.done && isWrite(p.pending.in.Cmd) {
+		w.hist.add(probeClientID, p.pending.in, opOutput{Unknown: true}, p.pending.call, -1)
+		p.pending.done = true
+	}
+	if c := w.cluster; c != nil {
+		for len(c.calls) > 0 {
+			c.giveUp(c.calls[0], "the run ended")
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ type client struct {
 	node    int
 	count   int
 	pending *pendingOp
+	stopped bool // a scenario stopped the clients: no command after this one
 }
 
 type pendingOp struct {
@@ -57,7 +58,7 @@ func (c *client) pick() string {
 // next sends the client's next command.
 func (c *client) next() {
 	w := c.w
-	if c.pending != nil {
+	if c.pending != nil || c.stopped {
 		return
 	}
 	s := w.nodes[c.node]

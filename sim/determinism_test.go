@@ -9,6 +9,9 @@ import (
 )
 
 func TestDeterminism(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
 	seeds := 20
 	if testing.Short() {
 		seeds = 5
@@ -43,6 +46,9 @@ func firstDivergence(a, b []EventRecord) int {
 // TestDeterminismCatchesLeaks proves the comparison has teeth: with raft's
 // election randomness left unseeded, two runs of one seed must part.
 func TestDeterminismCatchesLeaks(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
 	opts := Options{Seed: 7, Run: 5 * time.Second, FaultsEnd: 3 * time.Second}.FromSeed()
 	a := run(opts, true)
 	unseededCryptoRand = true

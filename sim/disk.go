@@ -25,20 +25,24 @@ import (
 // simulator's goroutine waits for the commit; the mutex orders the two.
 type diskFaults struct {
 	mu        sync.Mutex
-	mem       *vfs.MemFS
-	crashIn   int // crash at this many WAL syncs from now (0: not armed)
-	failIn    int // fail this many WAL syncs from now (0: not armed)
-	keep      int // share of unsynced data the crash keeps, in percent
+	mem       *vfs.MemFS // the disk, for crash images
+	inner     vfs.FS     // what the node's writes go through to reach mem
+	crashIn   int        // crash at this many WAL syncs from now (0: not armed)
+	failIn    int        // fail this many WAL syncs from now (0: not armed)
+	keep      int        // share of unsynced data the crash keeps, in percent
 	crashSeed uint64
 	image     *vfs.MemFS // the disk as the crash left it, once crashed
 	failed    bool
+	failImage *vfs.MemFS // the disk as it stood when it failed
 }
 
 var errInjectedSync = errors.New("injected fsync failure (simulated dying disk)")
 
-func newDiskFaults(mem *vfs.MemFS) *diskFaults { return &diskFaults{mem: mem} }
+func newDiskFaults(mem *vfs.MemFS, inner vfs.FS) *diskFaults {
+	return &diskFaults{mem: mem, inner: inner}
+}
 
-func (d *diskFaults) fs() vfs.FS { return faultFS{FS: errorfs.Wrap(d.mem, d), d: d} }
+func (d *diskFaults) fs() vfs.FS { return faultFS{FS: errorfs.Wrap(d.inner, d), d: d} }
 
 // faultFS mends a gap in errorfs: its ReuseForWrite, which Pebble uses to
 // recycle WAL files, returns the file unwrapped, so faults would skip
@@ -101,6 +105,12 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 		d.failIn--
 		if d.failIn == 0 {
 			d.failed = true
+			// What the disk holds is fixed now. NB: Pebble has already put
+			// the failed batch in its memtable, and a background flush may
+			// or may not write it out before the node is restarted; taking
+			// the image here keeps replays identical.
+			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
+			d.failImage = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
 			return errInjectedSync
 		}
 	}
@@ -115,10 +125,19 @@ func (d *diskFaults) armCrash(n, keep int, seed uint64) {
 }
 
 // armFailure makes the n-th WAL sync from now fail, and every one after.
-func (d *diskFaults) armFailure(n int) {
+// The restart that follows finds the disk as it stood at the failure,
+// with keep percent of its unsynced data.
+func (d *diskFaults) armFailure(n, keep int, seed uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.failIn = n
+	d.failIn, d.keep, d.crashSeed = n, keep, seed
+}
+
+// failedImage returns the disk as it stood when it failed, if it did.
+func (d *diskFaults) failedImage() *vfs.MemFS {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failImage
 }
 
 // crashImage returns the disk a mid-sync crash left, if one happened.

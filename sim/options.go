@@ -4,16 +4,21 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/seshat-db/seshat/chaos"
 )
 
 // Options describe one simulated run. A seed and the options replay it
 // exactly; FromSeed derives everything that is not set from the seed.
 type Options struct {
-	Seed    uint64
-	Nodes   int           // 3 or 5
-	Clients int           // concurrent simulated Redis clients
-	Keys    int           // how many distinct keys the clients touch
-	Run     time.Duration // total simulated time
+	Seed uint64
+	// Scenario names the chaos scenario to run (package chaos); empty or
+	// "swarm" runs the swarm, where the seed picks the faults.
+	Scenario string
+	Nodes    int           // 3 or 5
+	Clients  int           // concurrent simulated Redis clients
+	Keys     int           // how many distinct keys the clients touch
+	Run      time.Duration // total simulated time
 	// Faults are injected in [0, FaultsEnd); after it the network heals,
 	// every node is restarted and the liveness phase begins.
 	FaultsEnd     time.Duration
@@ -30,8 +35,8 @@ type Options struct {
 	DupPercent       float64       // share of messages delivered twice
 	CrashEvery       time.Duration // mean time between crashes (0: never)
 	DowntimeMax      time.Duration // a crashed node restarts within this
-	UnsyncedPercent  int           // upper bound of the share of unsynced writes a crash keeps
-	SnapshotEntries  uint64        // nodes compact their log every this many entries
+	UnsyncedPercent  int           // the chance, in percent, that a crash keeps the writes not yet synced
+	SnapshotEntries  uint64        // nodes compact their log every this many entries (0: seed-drawn, or the scenario's)
 	NoDiskFaults     bool          // never make a disk fail (crashes still happen)
 	PartitionEvery   time.Duration // mean time between partitions (0: never)
 	PartitionMax     time.Duration // a partition heals within this
@@ -46,6 +51,13 @@ type Options struct {
 	UnsafeNoSync bool
 	// DiskFailuresOnly makes every node failure a failing disk. TEST ONLY.
 	DiskFailuresOnly bool
+	// DisableCheckQuorum lets a leader that hears from no quorum go on
+	// believing it leads. TEST ONLY: it proves scenarios 3 to 6 notice.
+	DisableCheckQuorum bool
+	// LyingDisk makes the nodes' write-ahead logs ignore Sync, and crashes
+	// lose every unsynced write. TEST ONLY: it proves the durability
+	// scenarios notice acknowledged writes that were not on disk.
+	LyingDisk bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }
@@ -53,8 +65,22 @@ type Options struct {
 // FromSeed fills every zero field of o from the seed: the seed chooses the
 // cluster size and how hard each fault hits. A negative fault setting
 // (rate, interval, skew) turns that fault off.
+//
+// A chaos scenario brings its own faults: FromSeed turns the random ones
+// off, gives the nodes the product's 30 s request timeout (so a quick error
+// can only come from the node noticing it has no quorum), and sizes the
+// cluster as the scenario asks. The swarm instead lets the seed switch each
+// fault on or off (each is off in about a quarter of the seeds) and pick
+// how hard it hits.
 func (o Options) FromSeed() Options {
 	r := rand.New(rand.NewPCG(o.Seed, 0x5e5a7))
+	if o.Scenario == "" {
+		o.Scenario = "swarm"
+	}
+	if s, ok := o.scenario(); ok {
+		o = o.scenarioDefaults(s, r)
+	}
+	given := o
 	pick := func(d *time.Duration, lo, hi time.Duration) {
 		if *d == 0 {
 			*d = lo + time.Duration(r.Int64N(int64(hi-lo)+1))
@@ -114,6 +140,31 @@ func (o Options) FromSeed() Options {
 	if o.DriftMaxPPM == 0 {
 		o.DriftMaxPPM = r.IntN(1001)
 	}
+	if o.Scenario == "swarm" {
+		// The seed decides which faults are on at all.
+		off := func(given bool) bool { return r.IntN(4) == 0 && given }
+		if off(given.CrashEvery == 0) {
+			o.CrashEvery = -1
+		}
+		if off(given.PartitionEvery == 0) {
+			o.PartitionEvery = -1
+		}
+		if off(given.DropPercent == 0) {
+			o.DropPercent = -1
+		}
+		if off(given.DupPercent == 0) {
+			o.DupPercent = -1
+		}
+		if off(given.LatencyJitterMax == 0) {
+			o.LatencyJitterMax = -1
+		}
+		if off(given.SkewMax == 0) {
+			o.SkewMax = -1
+		}
+		if off(given.DriftMaxPPM == 0) {
+			o.DriftMaxPPM = -1
+		}
+	}
 	// A negative setting asks for none of that fault.
 	for _, d := range []*time.Duration{&o.LatencyJitterMax, &o.CrashEvery, &o.PartitionEvery, &o.SkewMax} {
 		*d = max(*d, 0)
@@ -123,9 +174,65 @@ func (o Options) FromSeed() Options {
 	return o
 }
 
+// scenarioDefaults sets what a chaos scenario's run needs.
+func (o Options) scenarioDefaults(s chaos.Scenario, r *rand.Rand) Options {
+	if o.Nodes == 0 {
+		o.Nodes = s.Nodes
+	}
+	if o.SnapshotEntries == 0 {
+		o.SnapshotEntries = s.SnapshotEntries
+	}
+	if o.Keys == 0 {
+		o.Keys = 5
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 30 * time.Second // the product's default
+	}
+	if o.LatencyMin == 0 {
+		o.LatencyMin = 500*time.Microsecond + time.Duration(r.Int64N(int64(1500*time.Microsecond)))
+	}
+	if o.LatencyJitterMax == 0 {
+		o.LatencyJitterMax = time.Duration(r.Int64N(int64(3 * time.Millisecond)))
+	}
+	for _, d := range []*time.Duration{&o.CrashEvery, &o.PartitionEvery, &o.SkewMax} {
+		if *d == 0 {
+			*d = -1
+		}
+	}
+	for _, p := range []*float64{&o.DropPercent, &o.DupPercent} {
+		if *p == 0 {
+			*p = -1
+		}
+	}
+	if o.DriftMaxPPM == 0 {
+		o.DriftMaxPPM = -1
+	}
+	// The scenario decides when its faults end; FaultsEnd and Run are set
+	// when its timeline returns.
+	if o.FaultsEnd == 0 {
+		o.FaultsEnd = 1 << 62
+	}
+	if o.Run == 0 {
+		o.Run = 1 << 62
+	}
+	return o
+}
+
+// scenario returns the chaos scenario o names, if it names one.
+func (o Options) scenario() (chaos.Scenario, bool) {
+	if o.Scenario == "" || o.Scenario == "swarm" {
+		return chaos.Scenario{}, false
+	}
+	s, ok := chaos.Lookup(o.Scenario)
+	if !ok {
+		panic(fmt.Sprintf("sim: no chaos scenario %q", o.Scenario))
+	}
+	return s, true
+}
+
 func (o Options) String() string {
-	return fmt.Sprintf("seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm unsafe_local_reads=%v",
-		o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
+		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.UnsafeLocalReads)
+		o.SkewMax, o.DriftMaxPPM, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
 }

@@ -20,9 +20,10 @@ const (
 	evCheck
 	evLiveness
 	evFaultsEnd
+	evScenario
 )
 
-var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end"}
+var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario"}
 
 func (k eventKind) String() string { return eventKindNames[k] }
 

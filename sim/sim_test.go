@@ -1,47 +1,116 @@
 // The simulator's entry points. Each test drives whole simulated runs.
 //
-//	go test ./sim -run TestSim -seed=N       replays seed N (add -sim.v for its trace)
-//	go test ./sim -run TestSim -seeds=K      sweeps seeds 1..K (or -seeds=K -seed0=S)
+//	go test ./sim -scenario=NAME -seed=N   replays one chaos scenario's seed (add -sim.v for its trace)
+//	go test ./sim -scenario=all -seed=N    every scenario, and the swarm, on seed N
+//	go test ./sim -seed=N                  replays swarm seed N
+//	go test ./sim -run TestSim -seeds=K    sweeps swarm seeds 1..K (or -seeds=K -seed0=S)
+//	go test ./sim -run TestScenarios -scenario=NAME -seeds=K -seed0=S   sweeps one scenario
 //
-// A failing seed prints what broke, the command that replays it, and the
-// path of porcupine's HTML view of the history.
+// Without -scenario, TestScenarios runs every scenario that is not pending
+// on a few seeds, and TestSim sweeps 100 swarm seeds. A failing seed prints
+// what broke and the command that replays it, and leaves a folder with the
+// seed, the options, porcupine's HTML view of the history (fault windows
+// annotated), a readable event trace and that command.
+//
+// -sweep.lines makes every seed print one machine-readable line, for
+// cmd/seshat-sweep.
 package sim
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seshat-db/seshat/chaos"
 )
 
 var (
-	flagSeed    = flag.Uint64("seed", 0, "replay this one seed")
-	flagSeeds   = flag.Int("seeds", 100, "how many seeds TestSim sweeps when -seed is not given")
-	flagSeed0   = flag.Uint64("seed0", 1, "the first seed of a sweep")
-	flagVerbose = flag.Bool("sim.v", false, "print the run's event trace")
-	flagOutDir  = flag.String("sim.out", "", "where failure artifacts go (default: a temporary directory)")
+	flagSeed     = flag.Uint64("seed", 0, "replay this one seed")
+	flagSeeds    = flag.Int("seeds", 100, "how many seeds TestSim sweeps when -seed is not given")
+	flagSeed0    = flag.Uint64("seed0", 1, "the first seed of a sweep")
+	flagScenario = flag.String("scenario", "", "the chaos scenario to run: a name, swarm, or all")
+	flagFew      = flag.Int("scenario.seeds", 5, "seeds per scenario when TestScenarios runs them all by default")
+	flagPending  = flag.Bool("pending", false, "run pending scenarios too in the default run")
+	flagVerbose  = flag.Bool("sim.v", false, "print the run's event trace")
+	flagOutDir   = flag.String("sim.out", "", "where failure artifacts go (default: a temporary directory)")
+	flagLines    = flag.Bool("sweep.lines", false, "print one SWEEP line per seed")
 )
 
+// replaying says whether the command line asked for particular runs, so
+// the other tests stand aside.
+func replaying() bool { return *flagSeed != 0 || *flagScenario != "" }
+
 func TestSim(t *testing.T) {
+	if *flagScenario != "" && *flagScenario != "swarm" && *flagScenario != "all" {
+		t.Skip("a scenario was named")
+	}
+	sweep(t, "swarm")
+}
+
+func TestScenarios(t *testing.T) {
+	switch {
+	case *flagScenario == "swarm":
+		t.Skip("the swarm runs in TestSim")
+	case *flagScenario == "" && *flagSeed != 0:
+		t.Skip("-seed without -scenario replays the swarm")
+	case *flagScenario == "":
+		for _, s := range chaos.Scenarios() {
+			t.Run(s.Name, func(t *testing.T) {
+				if s.Pending != "" && !*flagPending {
+					t.Skipf("pending: waits for %s (run it with -scenario=%s)", s.Pending, s.Name)
+				}
+				for seed := uint64(1); seed <= uint64(*flagFew); seed++ {
+					runSeed(t, Options{Scenario: s.Name, Seed: seed})
+				}
+			})
+		}
+	case *flagScenario == "all":
+		for _, s := range chaos.Scenarios() {
+			t.Run(s.Name, func(t *testing.T) { sweep(t, s.Name) })
+		}
+	default:
+		if _, ok := chaos.Lookup(*flagScenario); !ok {
+			t.Fatalf("no scenario %q; there are: swarm %s", *flagScenario, scenarioNames())
+		}
+		sweep(t, *flagScenario)
+	}
+}
+
+func scenarioNames() string {
+	var names []string
+	for _, s := range chaos.Scenarios() {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, " ")
+}
+
+// sweep runs -seed, or -seeds seeds from -seed0, of one scenario.
+func sweep(t *testing.T, scenario string) {
 	if *flagSeed != 0 {
-		runSeed(t, Options{Seed: *flagSeed, Verbose: *flagVerbose})
+		runSeed(t, Options{Scenario: scenario, Seed: *flagSeed, Verbose: *flagVerbose})
 		return
 	}
 	start := time.Now()
 	var simulated time.Duration
+	failures := 0
 	for i := range *flagSeeds {
 		seed := *flagSeed0 + uint64(i)
-		res := runSeed(t, Options{Seed: seed})
+		res := runSeed(t, Options{Scenario: scenario, Seed: seed})
 		simulated += res.Stats.SimulatedTime
-		if t.Failed() {
-			return
+		if res.Failure != nil {
+			failures++
+			if !*flagLines {
+				return // one failure at a time, unless a sweep driver counts them
+			}
 		}
 		if (i+1)%25 == 0 || i+1 == *flagSeeds {
 			wall := time.Since(start)
-			t.Logf("%d/%d seeds clean; %.1f seeds/s; %.0f simulated s per wall s", i+1, *flagSeeds,
+			t.Logf("%s: %d/%d seeds, %d failed; %.1f seeds/s; %.0f simulated s per wall s", scenario, i+1, *flagSeeds, failures,
 				float64(i+1)/wall.Seconds(), simulated.Seconds()/wall.Seconds())
 		}
 	}
@@ -57,10 +126,27 @@ func runSeed(t *testing.T, opts Options) Result {
 			fmt.Println(line)
 		}
 	}
+	if *flagLines {
+		verdict, class := "ok", "-"
+		if res.Failure != nil {
+			verdict, class = "fail", res.Failure.Class
+		}
+		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d\n", res.Options.Scenario, res.Options.Seed,
+			verdict, class, res.Stats.WallTime.Milliseconds(), res.Stats.SimulatedTime.Milliseconds())
+	}
 	if res.Failure != nil {
 		reportFailure(t, res)
 	}
 	return res
+}
+
+// replayCommand is the command line that replays a run.
+func replayCommand(o Options) string {
+	cmd := fmt.Sprintf("go test ./sim -scenario=%s -seed=%d -sim.v", o.Scenario, o.Seed)
+	if o.UnsafeLocalReads || o.DisableCheckQuorum || o.LyingDisk || o.ElectionTicks != 0 && o.ElectionTicks != 5 || o.Nodes != 0 && o.Scenario != "swarm" && o.Nodes != 3 {
+		cmd += "   # with TEST ONLY switches, from a test: " + o.String()
+	}
+	return cmd
 }
 
 func reportFailure(t *testing.T, res Result) {
@@ -72,14 +158,15 @@ func reportFailure(t *testing.T, res Result) {
 			dir = d // outlives the test, so the files can be opened after
 		}
 	}
-	dir = filepath.Join(dir, fmt.Sprintf("seed-%d", res.Options.Seed))
+	o := res.Options
+	dir = filepath.Join(dir, fmt.Sprintf("%s-seed-%d", o.Scenario, o.Seed))
 	_ = os.MkdirAll(dir, 0o755)
 	viz := filepath.Join(dir, "history.html")
 	if err := res.WriteVisualization(viz); err != nil {
 		viz = "(visualization failed: " + err.Error() + ")"
 	}
 	// Replay with the trace on, for a readable log of the failure.
-	traced := res.Options
+	traced := o
 	traced.Verbose = true
 	again := run(traced, false)
 	for key, ops := range res.IllegalKeys() {
@@ -87,6 +174,20 @@ func reportFailure(t *testing.T, res Result) {
 	}
 	tracePath := filepath.Join(dir, "trace.txt")
 	_ = os.WriteFile(tracePath, []byte(strings.Join(again.Trace, "\n")+"\n"), 0o644)
-	t.Errorf("seed %d: %v\n  options: %s\n  replay:  go test ./sim -run TestSim -seed=%d -sim.v\n  history: %s\n  trace:   %s",
-		res.Options.Seed, res.Failure, res.Options, res.Options.Seed, viz, tracePath)
+	replay := replayCommand(o)
+	summary := fmt.Sprintf("scenario: %s\nseed:     %d\ncommit:   %s\nfailure:  %v\noptions:  %s\nstats:    %+v\nreplay:   %s\nhistory:  %s\ntrace:    %s\n",
+		o.Scenario, o.Seed, commit(), res.Failure, o, res.Stats, replay, viz, tracePath)
+	_ = os.WriteFile(filepath.Join(dir, "failure.txt"), []byte(summary), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "replay.sh"), []byte("#!/bin/sh\n# run from the repository root\n"+replay+"\n"), 0o755)
+	t.Errorf("%s seed %d: %v\n  options: %s\n  replay:  %s\n  history: %s\n  trace:   %s\n  folder:  %s",
+		o.Scenario, o.Seed, res.Failure, o, replay, viz, tracePath, dir)
+}
+
+// commit names the source a failure was found at, when git can tell.
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
 }

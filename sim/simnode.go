@@ -15,17 +15,20 @@ import (
 // simNode is one simulated machine: a disk that outlives crashes, a clock
 // of its own, and the node process while it is up.
 type simNode struct {
-	w     *World
-	idx   int
-	id    uint64
-	fs    *vfs.MemFS  // the disk
-	disk  *diskFaults // the disk as the node sees it: it can break mid-write
-	rng   *rand.Rand  // the node's own env.Rand
-	skew  time.Duration
-	drift float64 // rate error: +0.001 runs 0.1% fast
-	n     *node.Node
-	epoch int // bumped at every crash and restart: stale events check it
-	downs int
+	w    *World
+	idx  int
+	id   uint64
+	fs   *vfs.MemFS  // the disk
+	disk *diskFaults // the disk as the node sees it: it can break mid-write
+	rng  *rand.Rand  // the node's own env.Rand
+	// The node's clock reads clockBase at virtual time clockAt and runs
+	// at rate 1+drift from there: +0.001 runs 0.1% fast.
+	clockBase time.Duration
+	clockAt   time.Duration
+	drift     float64
+	n         *node.Node
+	epoch     int // bumped at every crash and restart: stale events check it
+	downs     int
 
 	stoppedSeen bool // the node fail-stopped and the world noticed
 }
@@ -34,7 +37,17 @@ func (s *simNode) up() bool { return s.n != nil }
 
 // localTime is what this node's clock reads at virtual time t.
 func (s *simNode) localTime(t time.Duration) time.Duration {
-	return s.skew + time.Duration(float64(t)*(1+s.drift))
+	return s.clockBase + time.Duration(float64(t-s.clockAt)*(1+s.drift))
+}
+
+// skewBy moves the node's clock by d, at once.
+func (s *simNode) skewBy(d time.Duration) { s.clockBase += d }
+
+// setDrift changes the node's clock rate from now on, without a jump.
+func (s *simNode) setDrift(drift float64) {
+	s.clockBase = s.localTime(s.w.now)
+	s.clockAt = s.w.now
+	s.drift = drift
 }
 
 // tickPeriod is how much virtual time one tick of this node's clock takes.
@@ -83,7 +96,11 @@ var (
 )
 
 func (s *simNode) env() env.Env {
-	s.disk = newDiskFaults(s.fs)
+	var fs vfs.FS = s.fs
+	if s.w.opts.LyingDisk {
+		fs = lyingFS{s.fs}
+	}
+	s.disk = newDiskFaults(s.fs, fs)
 	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.disk.fs(), Log: simLogger{s}}
 }
 
@@ -102,6 +119,7 @@ func (s *simNode) config() node.Config {
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
 		UnsafeNoSync:        o.UnsafeNoSync,
+		DisableCheckQuorum:  o.DisableCheckQuorum,
 		MemTableBytes:       64 << 10,
 		SnapshotEntries:     o.SnapshotEntries,
 		SnapshotChunkBytes:  4 << 10,
@@ -156,12 +174,12 @@ func (s *simNode) crash() {
 	if !s.up() {
 		return
 	}
-	keep := 0
-	if s.w.opts.UnsyncedPercent > 0 {
-		keep = s.w.rng.IntN(s.w.opts.UnsyncedPercent + 1)
-	}
+	keep := s.w.keepShare()
 	crashRNG := rand.New(rand.NewPCG(s.w.rng.Uint64(), s.w.rng.Uint64()))
 	crashed := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: crashRNG})
+	if failed := s.disk.failedImage(); failed != nil {
+		crashed = failed // the disk stopped changing when it failed
+	}
 	// NB: the clone is taken before Close, which could sync more.
 	s.w.countSnapshots(s)
 	_ = s.n.Close()

@@ -10,6 +10,14 @@
 // check.go run: one leader per term, committed entries never change,
 // replicas at one applied index hold the same data; at the end porcupine
 // judges the clients' whole history for linearizability.
+//
+// What misbehaves, and when, comes from one of two places. The swarm
+// (Options.Scenario "swarm", the default) lets the seed switch each fault
+// on or off and pick how hard it hits, and schedules them at random. A chaos
+// scenario (package chaos) instead drives the world through simCluster
+// (cluster.go): its timeline kills, cuts, slows and skews at chosen moments
+// and checks its own expectations; when it returns, the world heals and the
+// same liveness phase and checks as the swarm's follow.
 package sim
 
 import (
@@ -35,9 +43,11 @@ type World struct {
 
 	nodes   []*simNode
 	clients []*client
-	cut     [][]bool // cut[a][b]: messages from a to b are lost
-	cutGen  int      // which partition the cuts belong to: only its own heal lifts them
+	cut     [][]bool          // cut[a][b]: messages from a to b are lost
+	lat     [][]time.Duration // lat[a][b]: the one-way delay from a to b, before jitter
+	cutGen  int               // which partition the cuts belong to: only its own heal lifts them
 	probe   *probe
+	cluster *simCluster // the scenario's view, in scenario runs
 
 	hist    history
 	checks  checker
@@ -103,7 +113,8 @@ type Result struct {
 	annots []annotation
 }
 
-// Run simulates one seed.
+// Run simulates one seed: of the swarm (the seed picks the faults) when
+// opts.Scenario is empty or "swarm", else of the named chaos scenario.
 func Run(opts Options) Result {
 	return run(opts.FromSeed(), false)
 }
@@ -126,7 +137,11 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 		}()
 		w.keepHashes(keepEventHashes)
 		w.setup()
-		w.loop()
+		if scen, ok := opts.scenario(); ok {
+			w.runScenario(scen)
+		} else {
+			w.runUntil(w.opts.Run)
+		}
 		if w.failure == nil {
 			w.finalChecks()
 		}
@@ -150,8 +165,13 @@ func (w *World) keepHashes(keep bool) {
 func (w *World) setup() {
 	o := w.opts
 	w.cut = make([][]bool, o.Nodes)
+	w.lat = make([][]time.Duration, o.Nodes)
 	for i := range o.Nodes {
 		w.cut[i] = make([]bool, o.Nodes)
+		w.lat[i] = make([]time.Duration, o.Nodes)
+		for j := range w.lat[i] {
+			w.lat[i][j] = o.LatencyMin
+		}
 		s := &simNode{
 			w:   w,
 			idx: i,
@@ -160,7 +180,7 @@ func (w *World) setup() {
 			rng: rand.New(rand.NewPCG(w.rng.Uint64(), w.rng.Uint64())),
 		}
 		if o.SkewMax > 0 {
-			s.skew = time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
+			s.clockBase = time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
 		}
 		if o.DriftMaxPPM > 0 {
 			s.drift = float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
@@ -172,11 +192,11 @@ func (w *World) setup() {
 		s := s
 		w.schedule(time.Duration(w.rng.Int64N(int64(o.Tick))), evRestart, s.idx, 0, s.start)
 	}
-	for i := range o.Clients {
-		c := &client{w: w, id: i, node: w.rng.IntN(o.Nodes)}
-		w.clients = append(w.clients, c)
-		w.schedule(time.Second+time.Duration(w.rng.Int64N(int64(time.Second))), evClientOp, -1, uint64(i), c.next)
+	w.scheduleDataCheck()
+	if _, ok := o.scenario(); ok {
+		return // the scenario starts clients and faults itself
 	}
+	w.startClients(o.Clients, time.Second)
 	if o.CrashEvery > 0 {
 		w.scheduleCrash()
 	}
@@ -184,15 +204,28 @@ func (w *World) setup() {
 		w.schedulePartition()
 	}
 	w.schedule(o.FaultsEnd, evFaultsEnd, -1, 0, w.faultsEnd)
-	w.scheduleDataCheck()
 }
 
-func (w *World) loop() {
+// startClients starts n more clients, each within [after, 2*after).
+func (w *World) startClients(n int, after time.Duration) {
+	for range n {
+		i := len(w.clients)
+		c := &client{w: w, id: i, node: w.rng.IntN(len(w.nodes))}
+		w.clients = append(w.clients, c)
+		w.schedule(after+time.Duration(w.rng.Int64N(int64(after))), evClientOp, -1, uint64(i), c.next)
+	}
+}
+
+// runUntil runs every event up to virtual time t, or until stop (if not
+// nil) holds after an event, or until a check fails.
+func (w *World) runUntil(t time.Duration) { w.runWhile(t, nil) }
+
+func (w *World) runWhile(t time.Duration, stop func() bool) {
 	for w.queue.Len() > 0 && w.failure == nil {
-		ev := heap.Pop(&w.queue).(*event)
-		if ev.at > w.opts.Run {
+		if w.queue[0].at > t {
 			break
 		}
+		ev := heap.Pop(&w.queue).(*event)
 		w.now = ev.at
 		w.events++
 		w.hash = mixHash(w.hash, uint64(ev.at), ev.seq, uint64(ev.kind), uint64(int64(ev.node)), ev.extra)
@@ -200,6 +233,12 @@ func (w *World) loop() {
 			w.eventLog = append(w.eventLog, EventRecord{At: ev.at, Kind: ev.kind.String(), Node: ev.node, Extra: ev.extra, Hash: w.hash})
 		}
 		ev.fn()
+		if stop != nil && stop() {
+			return
+		}
+	}
+	if w.failure == nil && t > w.now {
+		w.now = t
 	}
 }
 
@@ -241,13 +280,18 @@ func (w *World) send(from, to int, msg []byte) {
 	}
 	digest := digestBytes(msg)
 	for range copies {
-		delay := w.opts.LatencyMin
+		delay := w.lat[from][to]
 		if w.opts.LatencyJitterMax > 0 {
 			delay += time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
 		}
 		dst := w.nodes[to]
 		w.schedule(delay, evDeliver, to, digest, func() {
 			if !dst.up() {
+				return
+			}
+			if w.cut[from][to] {
+				// A partition also loses what was on the wire.
+				w.stats.MessagesLost++
 				return
 			}
 			if err := dst.n.Step(msg); err != nil && !dst.stoppedSeen {
@@ -317,20 +361,30 @@ func (w *World) breakNode(s *simNode) {
 	}
 	switch {
 	case mode == 0 && !w.opts.NoDiskFaults:
-		s.disk.armFailure(1 + w.rng.IntN(8))
+		s.disk.armFailure(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64())
 		w.tracef("%s n%d: disk will fail soon", w.now, s.id)
 	case mode == 1:
-		keep := 0
-		if w.opts.UnsyncedPercent > 0 {
-			keep = w.rng.IntN(w.opts.UnsyncedPercent + 1)
-		}
-		s.disk.armCrash(1+w.rng.IntN(8), keep, w.rng.Uint64())
+		s.disk.armCrash(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64())
 		w.tracef("%s n%d: will crash in the middle of a write soon", w.now, s.id)
 	default:
 		s.crash()
 		w.stats.Crashes++
 		w.scheduleRestart(s, "crashed")
 	}
+}
+
+// keepShare draws whether a crash keeps the writes that were not yet
+// synced (100) or loses them (0). NB: all or nothing, because Pebble's
+// CrashClone draws its per-block choices while ranging over a map, so a
+// share in between would differ from replay to replay.
+func (w *World) keepShare() int {
+	if w.opts.UnsyncedPercent <= 0 || w.opts.LyingDisk {
+		return 0
+	}
+	if w.rng.IntN(100) < w.opts.UnsyncedPercent {
+		return 100
+	}
+	return 0
 }
 
 // scheduleRestart brings s back after a random downtime.
@@ -403,6 +457,11 @@ func (w *World) heal() {
 // faultsEnd heals everything and starts the liveness phase.
 func (w *World) faultsEnd() {
 	w.heal()
+	for _, row := range w.lat {
+		for j := range row {
+			row[j] = w.opts.LatencyMin
+		}
+	}
 	for _, s := range w.nodes {
 		if !s.up() {
 			s.start()
@@ -416,6 +475,7 @@ func (w *World) nodeCrashed(s *simNode) {
 		c.nodeCrashed(s.idx)
 	}
 	w.probe.nodeCrashed(s.idx)
+	w.cluster.nodeCrashed(s.idx)
 }
 
 // countSnapshots adds a node process's snapshot counters to the stats,

@@ -1,0 +1,249 @@
+// Command seshat-sweep sweeps the chaos scenarios and the swarm over many
+// seeds, in parallel processes, and sums up.
+//
+//	go run ./cmd/seshat-sweep -seeds=100 -jobs=2          (make chaos SEEDS=100)
+//	go run ./cmd/seshat-sweep -seeds=2000 -scenarios=swarm
+//
+// It builds the simulator's test binary once and runs it in -jobs processes
+// at a time, each on a chunk of one scenario's seeds. Raft's election
+// randomness is seeded through the process-wide crypto/rand.Reader, so a
+// process runs its seeds one after another and parallelism comes from
+// processes. It prints a progress line (seeds done, seeds per second,
+// failures so far) and a table at the end. Every failure leaves a folder
+// under -out with the seed, the options, the history's HTML view, the event
+// trace and the replay command. A scenario marked pending in package chaos
+// is swept too, but its failures do not fail the sweep.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seshat-db/seshat/chaos"
+)
+
+type job struct {
+	scenario     string
+	seed0, seeds int
+}
+
+type tally struct {
+	seeds, failed int
+	wall          time.Duration
+	classes       map[string]int
+	failedSeeds   []string
+}
+
+func main() {
+	seeds := flag.Int("seeds", 100, "seeds per scenario")
+	seed0 := flag.Int("seed0", 1, "the first seed")
+	jobs := flag.Int("jobs", 2, "processes at once")
+	chunk := flag.Int("chunk", 10, "seeds per process")
+	only := flag.String("scenarios", "", "comma-separated scenarios (default: all eleven and swarm)")
+	swarmSeeds := flag.Int("swarm-seeds", 0, "seeds for the swarm (default: -seeds)")
+	out := flag.String("out", "sim-failures", "where failure folders and logs go")
+	flag.Parse()
+
+	pending := map[string]bool{}
+	names := []string{}
+	for _, s := range chaos.Scenarios() {
+		names = append(names, s.Name)
+		pending[s.Name] = s.Pending != ""
+	}
+	names = append(names, "swarm")
+	if *only != "" {
+		names = strings.Split(*only, ",")
+	}
+	if *swarmSeeds == 0 {
+		*swarmSeeds = *seeds
+	}
+	logs := filepath.Join(*out, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		fail(err)
+	}
+	bin := filepath.Join("bin", "sim.test")
+	build := exec.Command("go", "test", "-c", "-o", bin, "./sim")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fail(fmt.Errorf("building the simulator: %w", err))
+	}
+
+	// Interleave the scenarios' chunks, so progress is representative early.
+	var queue []job
+	total := 0
+	for first := 0; ; first += *chunk {
+		added := false
+		for _, name := range names {
+			n := *seeds
+			if name == "swarm" {
+				n = *swarmSeeds
+			}
+			if first >= n {
+				continue
+			}
+			c := min(*chunk, n-first)
+			queue = append(queue, job{scenario: name, seed0: *seed0 + first, seeds: c})
+			total += c
+			added = true
+		}
+		if !added {
+			break
+		}
+	}
+
+	var mu sync.Mutex
+	tallies := map[string]*tally{}
+	for _, name := range names {
+		tallies[name] = &tally{classes: map[string]int{}}
+	}
+	done, failures := 0, 0
+	start := time.Now()
+	progress := func() {
+		el := time.Since(start).Seconds()
+		fmt.Printf("progress: %d/%d seeds, %.1f seeds/s, %d failures so far, %.0fs\n", done, total, float64(done)/el, failures, el)
+	}
+
+	jobsC := make(chan job)
+	var wg sync.WaitGroup
+	for range *jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobsC {
+				runJob(bin, *out, logs, j, func(scenario string, seed int, ok bool, class string, wall time.Duration) {
+					mu.Lock()
+					defer mu.Unlock()
+					t := tallies[scenario]
+					if t == nil {
+						return
+					}
+					t.seeds++
+					t.wall += wall
+					done++
+					if !ok {
+						t.failed++
+						t.classes[class]++
+						t.failedSeeds = append(t.failedSeeds, fmt.Sprint(seed))
+						if !pending[scenario] {
+							failures++
+						}
+						fmt.Printf("FAIL %s seed %d (%s): %s\n", scenario, seed, class, filepath.Join(*out, fmt.Sprintf("%s-seed-%d", scenario, seed)))
+					}
+				})
+			}
+		}()
+	}
+	ticker := time.NewTicker(5 * time.Second)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ticker.C:
+				mu.Lock()
+				progress()
+				mu.Unlock()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for _, j := range queue {
+		jobsC <- j
+	}
+	close(jobsC)
+	wg.Wait()
+	ticker.Stop()
+	close(stop)
+
+	mu.Lock()
+	defer mu.Unlock()
+	progress()
+	fmt.Printf("\n%-22s %7s %7s %10s  %s\n", "scenario", "seeds", "failed", "ms/seed", "failure classes / seeds")
+	for _, name := range names {
+		t := tallies[name]
+		mean := int64(0)
+		if t.seeds > 0 {
+			mean = t.wall.Milliseconds() / int64(t.seeds)
+		}
+		var classes []string
+		for c, n := range t.classes {
+			classes = append(classes, fmt.Sprintf("%s:%d", c, n))
+		}
+		sort.Strings(classes)
+		note := strings.Join(classes, " ")
+		if len(t.failedSeeds) > 0 {
+			shown := t.failedSeeds
+			if len(shown) > 10 {
+				shown = append(shown[:10:10], "...")
+			}
+			note += " seeds " + strings.Join(shown, ",")
+		}
+		label := name
+		if pending[name] {
+			label += " (pending)"
+		}
+		fmt.Printf("%-22s %7d %7d %10d  %s\n", label, t.seeds, t.failed, mean, note)
+	}
+	fmt.Printf("\nswept %d seeds in %s with %d processes: ", done, time.Since(start).Round(time.Second), *jobs)
+	if failures > 0 || done < total {
+		fmt.Printf("%d FAILURES (pending scenarios not counted), see %s/\n", failures, *out)
+		if done < total {
+			fmt.Printf("%d seeds did not report: see %s\n", total-done, logs)
+		}
+		os.Exit(1)
+	}
+	fmt.Println("clean (pending scenarios not counted)")
+}
+
+// runJob runs one chunk of seeds in a process of its own and reports each
+// seed's SWEEP line.
+func runJob(bin, out, logs string, j job, report func(string, int, bool, string, time.Duration)) {
+	logPath := filepath.Join(logs, fmt.Sprintf("%s-%d.log", j.scenario, j.seed0))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		fail(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "-test.run", "^(TestSim|TestScenarios)$", "-test.v", "-test.timeout", "0",
+		"-scenario="+j.scenario, fmt.Sprintf("-seed0=%d", j.seed0), fmt.Sprintf("-seeds=%d", j.seeds),
+		"-sweep.lines", "-sim.out="+out)
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		fail(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		fail(err)
+	}
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(logf, line)
+		if !strings.HasPrefix(line, "SWEEP ") {
+			continue
+		}
+		var scenario, result, class string
+		var seed int
+		var wallMS, simMS int64
+		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d", &scenario, &seed, &result, &class, &wallMS, &simMS); err != nil {
+			fmt.Fprintf(os.Stderr, "unreadable line %q: %v\n", line, err)
+			continue
+		}
+		report(scenario, seed, result == "ok", class, time.Duration(wallMS)*time.Millisecond)
+	}
+	_ = cmd.Wait() // a failing seed fails the process; the lines tell which
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "seshat-sweep:", err)
+	os.Exit(2)
+}
