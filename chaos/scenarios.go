@@ -487,7 +487,6 @@ var Compaction = Scenario{
 	Doc:             "log compaction under load: snapshots are taken, a follower that fell behind catches up by snapshot, the log stays bounded",
 	Nodes:           3,
 	SnapshotEntries: CompactionEntries,
-	Pending:         "snapshots (node/storage: SnapshotEntries, SnapshotsTaken, SnapshotsInstalled)",
 	Run: func(t *T) {
 		lead := warmUp(t, 16)
 		behind := t.Follower(lead)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Config is one node's settings. Times are counted in ticks: the host
@@ -47,17 +48,25 @@ type Config struct {
 	OnApply func(index, term uint64, data []byte)
 }
 
-// Defaults fills zero fields with the product's defaults: a 100 ms tick
-// gives a 100 ms heartbeat and a 500 to 1000 ms election timeout.
+// TickInterval is the tick the defaults assume. It is fine-grained so
+// that raft's randomized election timeout (a whole number of ticks in
+// [ElectionTicks, 2*ElectionTicks)) has fifty values to choose from rather
+// than five: with coarse ticks two followers time out together often, and
+// split votes repeat.
+const TickInterval = 10 * time.Millisecond
+
+// Defaults fills zero fields with the product's defaults: with a 10 ms
+// tick, a 100 ms heartbeat, a 500 to 1000 ms election timeout and a 30 s
+// request timeout.
 func (c Config) Defaults() Config {
 	if c.ElectionTicks == 0 {
-		c.ElectionTicks = 5
+		c.ElectionTicks = 50
 	}
 	if c.HeartbeatTicks == 0 {
-		c.HeartbeatTicks = 1
+		c.HeartbeatTicks = 10
 	}
 	if c.RequestTimeoutTicks == 0 {
-		c.RequestTimeoutTicks = 300
+		c.RequestTimeoutTicks = 3000
 	}
 	if c.ReadRetryTicks == 0 {
 		c.ReadRetryTicks = 2 * c.ElectionTicks

@@ -22,7 +22,7 @@ func TestScenarioTeeth(t *testing.T) {
 		seedsMax int
 	}{
 		{"slow elections", "leader-killed", "a 3 to 6 s election timeout instead of 0.5 to 1 s",
-			Options{ElectionTicks: 30}, "no new leader within 2s", 3},
+			Options{ElectionTicks: 300}, "no new leader within 2s", 3},
 		{"no spare replica", "follower-killed", "a 2-node cluster, which a single failure stops",
 			Options{Nodes: 2}, "want success", 3},
 		{"minority leader keeps leading", "partition-2-1", "CheckQuorum: a leader cut off in the minority never steps down",

@@ -170,6 +170,11 @@ func (p *probe) try() {
 	}
 	p.attempt++
 	s := w.nodes[w.rng.IntN(len(w.nodes))]
+	if !s.up() {
+		// Connection refused: another node, a moment later.
+		w.schedule(100*time.Millisecond, evLiveness, -1, 1, p.try)
+		return
+	}
 	in := opInput{Cmd: "get", Key: probeKey}
 	if !p.wrote {
 		p.value = fmt.Sprintf("probe.%d", p.attempt)
@@ -181,6 +186,17 @@ func (p *probe) try() {
 	}
 	op := &pendingOp{in: in, call: w.now, node: s.idx}
 	p.pending = op
+	w.schedule(w.opts.ClientTimeout, evLiveness, -1, 2, func() {
+		if p.pending == op && !op.done {
+			// The node went silent: the write's fate is unknown.
+			op.done = true
+			p.pending = nil
+			if isWrite(in.Cmd) {
+				w.hist.add(probeClientID, in, opOutput{Unknown: true}, op.call, -1)
+			}
+			p.try()
+		}
+	})
 	clientID := probeClientID
 	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
 	exec.Execute(args, func(reply []byte) {

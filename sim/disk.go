@@ -140,6 +140,13 @@ func (d *diskFaults) failedImage() *vfs.MemFS {
 	return d.failImage
 }
 
+// disarm cancels a crash or failure that has not happened yet.
+func (d *diskFaults) disarm() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.crashIn, d.failIn = 0, 0
+}
+
 // crashImage returns the disk a mid-sync crash left, if one happened.
 func (d *diskFaults) crashImage() *vfs.MemFS {
 	d.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seshat-db/seshat/chaos"
+	"github.com/seshat-db/seshat/node"
 )
 
 // Options describe one simulated run. A seed and the options replay it
@@ -26,6 +27,7 @@ type Options struct {
 
 	Tick             time.Duration // one raft tick of a node's own clock
 	ElectionTicks    int
+	HeartbeatTicks   int
 	RequestTimeout   time.Duration // the node's own deadline for a client request
 	ClientTimeout    time.Duration // when a client gives up waiting on a node that went silent
 	ThinkTimeMax     time.Duration // a client's pause between requests
@@ -105,10 +107,13 @@ func (o Options) FromSeed() Options {
 		o.LivenessBound = 10 * time.Second
 	}
 	if o.Tick == 0 {
-		o.Tick = 100 * time.Millisecond
+		o.Tick = node.TickInterval
 	}
 	if o.ElectionTicks == 0 {
-		o.ElectionTicks = 5
+		o.ElectionTicks = 50
+	}
+	if o.HeartbeatTicks == 0 {
+		o.HeartbeatTicks = 10
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 5 * time.Second

@@ -115,7 +115,7 @@ func (s *simNode) config() node.Config {
 		Peers:               peers,
 		Dir:                 "/data",
 		ElectionTicks:       o.ElectionTicks,
-		HeartbeatTicks:      1,
+		HeartbeatTicks:      o.HeartbeatTicks,
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
 		UnsafeNoSync:        o.UnsafeNoSync,

@@ -463,6 +463,12 @@ func (w *World) faultsEnd() {
 		}
 	}
 	for _, s := range w.nodes {
+		if s.disk != nil {
+			s.disk.disarm() // no fault may strike in the liveness phase
+		}
+		if s.up() && s.stoppedSeen {
+			s.crash() // a fail-stopped node is restarted, as an operator would
+		}
 		if !s.up() {
 			s.start()
 		}

@@ -89,8 +89,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	}
 
 	fs := realenv.NewTimedFS(vfs.Default, func(d time.Duration) { m.fsync.Observe(d.Seconds()) })
-	tick := time.Duration(cfg.Raft.HeartbeatIntervalMs) * time.Millisecond
-	electionTicks := cfg.Raft.ElectionTimeoutMinMs / cfg.Raft.HeartbeatIntervalMs
+	tick := node.TickInterval
+	electionTicks := int(time.Duration(cfg.Raft.ElectionTimeoutMinMs) * time.Millisecond / tick)
+	heartbeatTicks := int(time.Duration(cfg.Raft.HeartbeatIntervalMs) * time.Millisecond / tick)
 	if cfg.Raft.ElectionTimeoutMaxMs != 2*cfg.Raft.ElectionTimeoutMinMs {
 		log.Warn("raft draws its election timeout from [min, 2*min); election_timeout_max_ms is not used otherwise",
 			"election_timeout_min_ms", cfg.Raft.ElectionTimeoutMinMs, "election_timeout_max_ms", cfg.Raft.ElectionTimeoutMaxMs)
@@ -101,7 +102,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		Peers:               ids,
 		Dir:                 cfg.Node.DataDir,
 		ElectionTicks:       electionTicks,
-		HeartbeatTicks:      1,
+		HeartbeatTicks:      heartbeatTicks,
 		RequestTimeoutTicks: int(time.Duration(cfg.Limits.RequestTimeoutSecs) * time.Second / tick),
 		SnapshotEntries:     uint64(cfg.Raft.SnapshotIntervalEntries),
 		SnapshotLogBytes:    uint64(cfg.Raft.SnapshotIntervalBytes),

@@ -310,8 +310,8 @@ func (c *Config) Validate() error {
 	if cl.ReplicationFactor != len(cl.InitialMembers) {
 		return bad("cluster.replication_factor", "is %d but there are %d members; with one raft group every member holds a replica", cl.ReplicationFactor, len(cl.InitialMembers))
 	}
-	if r.HeartbeatIntervalMs <= 0 {
-		return bad("raft.heartbeat_interval_ms", "must be positive")
+	if r.HeartbeatIntervalMs <= 0 || r.HeartbeatIntervalMs%10 != 0 {
+		return bad("raft.heartbeat_interval_ms", "%d must be a positive multiple of 10: raft counts time in 10 ms ticks", r.HeartbeatIntervalMs)
 	}
 	if r.ElectionTimeoutMinMs%r.HeartbeatIntervalMs != 0 {
 		return bad("raft.election_timeout_min_ms", "%d is not a multiple of heartbeat_interval_ms (%d): raft counts time in heartbeat ticks", r.ElectionTimeoutMinMs, r.HeartbeatIntervalMs)
