@@ -78,7 +78,11 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		Logger:       pebbleLogger{log},
 		MemTableSize: o.MemTableBytes,
 	}
-	db, err := pebble.Open(dir, opts)
+	var db *pebble.DB
+	err := recoverFatal(func() (err error) {
+		db, err = pebble.Open(dir, opts)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
@@ -86,15 +90,33 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if o.UnsafeNoSync {
 		s.syncMode = pebble.NoSync
 	}
-	err = s.load()
-	if err == nil {
-		err = s.resumeInstall()
-	}
+	err = recoverFatal(func() error {
+		if err := s.load(); err != nil {
+			return err
+		}
+		return s.resumeInstall()
+	})
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("storage: %s: %w", dir, err)
+		_ = s.Close()
+		return nil, fmt.Errorf("storage: %s: refusing to start: %w", dir, err)
 	}
 	return s, nil
+}
+
+// recoverFatal runs fn and turns Pebble's Fatalf (corruption found by a
+// checksum, a failed write) into an error: at open, a damaged file must
+// stop the node with a message that names it, not crash the process.
+func recoverFatal(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg, ok := p.(pebbleFatal)
+			if !ok {
+				panic(p)
+			}
+			err = errors.New(string(msg))
+		}
+	}()
+	return fn()
 }
 
 // load reads the cached state, checking the schema version first.
@@ -147,7 +169,15 @@ func (s *Store) load() error {
 	if err := it.Close(); err != nil {
 		return err
 	}
-	assert.That(s.applied <= s.lastIndex || s.applied == s.base.GetIndex(), "applied index %d beyond the log's last %d", s.applied, s.lastIndex)
+	// Synced state that is gone means a damaged or truncated file: Pebble
+	// reads a WAL only up to its first bad record. Refuse to start rather
+	// than let raft run on a log that forgot what it acknowledged.
+	if s.hardState.GetCommit() > s.lastIndex {
+		return fmt.Errorf("the log ends at index %d but entries up to %d were committed: a data file was damaged or truncated", s.lastIndex, s.hardState.GetCommit())
+	}
+	if s.applied > s.lastIndex {
+		return fmt.Errorf("entries up to %d were applied but the log ends at %d: a data file was damaged or truncated", s.applied, s.lastIndex)
+	}
 	return nil
 }
 
@@ -234,8 +264,18 @@ func (s *Store) Term(i uint64) (uint64, error) {
 	return s.terms[i-s.base.GetIndex()-1], nil
 }
 
-// Entries implements raft.Storage.
-func (s *Store) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
+// Entries implements raft.Storage. NB: raft panics on any error but
+// ErrCompacted and ErrUnavailable, so a damaged log still stops the
+// process; the panic's message names the file.
+func (s *Store) Entries(lo, hi, maxSize uint64) (entries []*pb.Entry, err error) {
+	err = recoverFatal(func() error {
+		entries, err = s.entries(lo, hi, maxSize)
+		return err
+	})
+	return entries, err
+}
+
+func (s *Store) entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	if lo <= s.base.GetIndex() {
 		return nil, raft.ErrCompacted
 	}
@@ -286,25 +326,40 @@ func (s *Store) Len() int64 { return s.keyCount }
 
 // ScanData calls fn for every user key and value in key order.
 func (s *Store) ScanData(fn func(key, value []byte)) error {
+	return recoverFatal(func() error { return s.scanData(fn) })
+}
+
+func (s *Store) scanData(fn func(key, value []byte)) (err error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd})
 	if err != nil {
 		return err
 	}
+	// Deferred, so the iterator is released even when Pebble's Fatalf
+	// unwinds through here: a leaked iterator would make Close panic.
+	defer func() {
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	for valid := it.First(); valid; valid = it.Next() {
 		fn(it.Key()[len(prefixData):], it.Value())
 	}
-	if err := it.Error(); err != nil {
-		_ = it.Close()
-		return err
-	}
-	return it.Close()
+	return it.Error()
 }
 
 type getter interface {
 	Get(key []byte) ([]byte, io.Closer, error)
 }
 
-func get(g getter, key []byte) ([]byte, bool, error) {
+func get(g getter, key []byte) (value []byte, found bool, err error) {
+	err = recoverFatal(func() error {
+		value, found, err = getUnguarded(g, key)
+		return err
+	})
+	return value, found, err
+}
+
+func getUnguarded(g getter, key []byte) ([]byte, bool, error) {
 	v, closer, err := g.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
