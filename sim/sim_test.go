@@ -92,7 +92,8 @@ func scenarioNames() string {
 // sweep runs -seed, or -seeds seeds from -seed0, of one scenario.
 func sweep(t *testing.T, scenario string) {
 	if *flagSeed != 0 {
-		runSeed(t, Options{Scenario: scenario, Seed: *flagSeed, Verbose: *flagVerbose})
+		res := runSeed(t, Options{Scenario: scenario, Seed: *flagSeed, Verbose: *flagVerbose})
+		t.Logf("%s\n%+v", res.Options, res.Stats)
 		return
 	}
 	start := time.Now()

@@ -71,6 +71,9 @@ func TestModelCountsIncrements(t *testing.T) {
 // state and data that nodes already acknowledged, and the checks must say
 // so within a bounded number of seeds.
 func TestCheckerFindsLostWrites(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
 	const seedsMax = 30
 	for seed := uint64(1); seed <= seedsMax; seed++ {
 		res := Run(Options{Seed: seed, UnsafeNoSync: true, UnsyncedPercent: -1, NoDiskFaults: true, CrashEvery: 2 * time.Second, Run: 30 * time.Second, FaultsEnd: 15 * time.Second})
@@ -87,6 +90,9 @@ func TestCheckerFindsLostWrites(t *testing.T) {
 // acknowledge nothing it had not made durable; the cluster must stay
 // linearizable and live.
 func TestFsyncFailureNeverLosesAcknowledgedWrites(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
 	failures := 0
 	for seed := uint64(1); seed <= 10; seed++ {
 		res := Run(Options{Seed: seed, DiskFailuresOnly: true, CrashEvery: 3 * time.Second, Run: 30 * time.Second, FaultsEnd: 15 * time.Second})
