@@ -103,25 +103,31 @@ func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
 }
 
 // shiftWindow moves every bit up by n places (older), dropping those that
-// fall off the end.
+// fall off the end. Bit i is bit i%8 of byte i/8, so the window is a
+// little-endian 1024-bit number and the shift is a multiplication by 2^n,
+// done a 64-bit word at a time.
 func shiftWindow(bits []byte, n uint64) {
 	if n >= dedupWindow {
 		clear(bits)
 		return
 	}
-	for i := uint64(dedupWindow) - 1; ; i-- {
-		var set bool
-		if i >= n {
-			j := i - n
-			set = bits[j/8]&(1<<(j%8)) != 0
+	const words = dedupWindow / 64
+	var w [words]uint64
+	for k := range words {
+		w[k] = binary.LittleEndian.Uint64(bits[8*k:])
+	}
+	wordShift, bitShift := int(n/64), n%64
+	for k := words - 1; k >= 0; k-- {
+		var v uint64
+		if src := k - wordShift; src >= 0 {
+			v = w[src] << bitShift
+			if bitShift > 0 && src > 0 {
+				v |= w[src-1] >> (64 - bitShift)
+			}
 		}
-		if set {
-			bits[i/8] |= 1 << (i % 8)
-		} else {
-			bits[i/8] &^= 1 << (i % 8)
-		}
-		if i == 0 {
-			break
-		}
+		w[k] = v
+	}
+	for k := range words {
+		binary.LittleEndian.PutUint64(bits[8*k:], w[k])
 	}
 }

@@ -132,6 +132,7 @@ func (b *Batch) Commit() error {
 		b.s.hardState = b.hardState
 	}
 	if len(b.appended) > 0 {
+		b.s.recent.append(b.appended)
 		first := b.appended[0].GetIndex()
 		b.s.terms = b.s.terms[:first-b.s.base.GetIndex()-1]
 		for _, e := range b.appended {

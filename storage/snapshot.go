@@ -46,6 +46,7 @@ func (s *Store) Compact(index uint64) error {
 		return err
 	}
 	s.terms = append(s.terms[:0], s.terms[index-s.base.GetIndex():]...)
+	s.recent.dropThrough(index)
 	s.logBytes = 0
 	s.base = base
 	return nil
@@ -256,6 +257,7 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.hardState = hs
 	s.lastIndex = meta.GetIndex()
 	s.terms = s.terms[:0]
+	s.recent = entryCache{}
 	s.logBytes = 0
 	s.applied = meta.GetIndex()
 	s.keyCount = keys

@@ -50,7 +50,8 @@ type Store struct {
 	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
 	// far more often than for entries.
 	terms    []uint64
-	logBytes uint64  // about how many bytes the log holds past its base
+	recent   entryCache // the newest entries, so raft rarely reads Pebble
+	logBytes uint64     // about how many bytes the log holds past its base
 	pinned   *pinned // the data of the last snapshot raft asked for
 	syncMode *pebble.WriteOptions
 }
@@ -281,6 +282,9 @@ func (s *Store) entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	}
 	if hi > s.lastIndex+1 {
 		return nil, raft.ErrUnavailable
+	}
+	if out, ok := s.recent.slice(lo, hi, maxSize); ok {
+		return out, nil
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(lo), UpperBound: logKey(hi)})
 	if err != nil {
