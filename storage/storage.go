@@ -52,7 +52,7 @@ type Store struct {
 	terms    []uint64
 	recent   entryCache // the newest entries, so raft rarely reads Pebble
 	logBytes uint64     // about how many bytes the log holds past its base
-	pinned   *pinned // the data of the last snapshot raft asked for
+	pinned   *pinned    // the data of the last snapshot raft asked for
 	syncMode *pebble.WriteOptions
 }
 
