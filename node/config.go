@@ -43,6 +43,7 @@ type Config struct {
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
 	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
 	UnsafeNoSync       bool // TEST ONLY: commit raft state and data without fsync
+	UnsafeNoDedup      bool // TEST ONLY: apply a proposal the network delivered twice, twice
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)

@@ -442,6 +442,7 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
 	if err != nil {
 		return err
 	}
+	fresh = fresh || n.cfg.UnsafeNoDedup
 	var res kv.Result
 	if fresh {
 		if res, err = kv.Apply(batch, ent.op); err != nil {

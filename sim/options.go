@@ -51,6 +51,9 @@ type Options struct {
 	// UnsafeNoSync makes nodes skip fsync. TEST ONLY: it exists to prove
 	// the checks catch what crashes then lose.
 	UnsafeNoSync bool
+	// UnsafeNoDedup applies duplicated proposals twice. TEST ONLY: it
+	// proves scenario 7's INCR counts notice.
+	UnsafeNoDedup bool
 	// DiskFailuresOnly makes every node failure a failing disk. TEST ONLY.
 	DiskFailuresOnly bool
 	// DisableCheckQuorum lets a leader that hears from no quorum go on

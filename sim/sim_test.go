@@ -144,7 +144,7 @@ func runSeed(t *testing.T, opts Options) Result {
 // replayCommand is the command line that replays a run.
 func replayCommand(o Options) string {
 	cmd := fmt.Sprintf("go test ./sim -scenario=%s -seed=%d -sim.v", o.Scenario, o.Seed)
-	if o.UnsafeLocalReads || o.DisableCheckQuorum || o.LyingDisk || o.ElectionTicks != 0 && o.ElectionTicks != 50 || o.Nodes != 0 && o.Scenario != "swarm" && o.Nodes != 3 {
+	if o.UnsafeLocalReads || o.DisableCheckQuorum || o.LyingDisk || o.UnsafeNoDedup || o.ElectionTicks != 0 && o.ElectionTicks != 50 || o.Nodes != 0 && o.Scenario != "swarm" && o.Nodes != 3 {
 		cmd += "   # with TEST ONLY switches, from a test: " + o.String()
 	}
 	return cmd

@@ -119,6 +119,7 @@ func (s *simNode) config() node.Config {
 		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:    o.UnsafeLocalReads,
 		UnsafeNoSync:        o.UnsafeNoSync,
+		UnsafeNoDedup:       o.UnsafeNoDedup,
 		DisableCheckQuorum:  o.DisableCheckQuorum,
 		MemTableBytes:       64 << 10,
 		SnapshotEntries:     o.SnapshotEntries,
