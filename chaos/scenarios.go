@@ -103,6 +103,17 @@ func checkPresent(t *T, want []kv) {
 	}
 }
 
+// checkAbsent checks, through node id, that none of the keys prefix-0 to
+// prefix-(n-1), written only through a node without a quorum, exists.
+func checkAbsent(t *T, id ID, prefix string, n int, where string) {
+	for i := range n {
+		key := fmt.Sprintf("%s-%d", prefix, i)
+		if r := t.MustDo(id, "get", key); !r.Nil {
+			t.Errorf("a write sent to %s took effect: %s = %q", where, key, r.Value)
+		}
+	}
+}
+
 func upNodes(t *T) []ID {
 	var ups []ID
 	for _, id := range t.Nodes() {
@@ -221,12 +232,7 @@ var Partition21 = Scenario{
 		waitCaughtUp(t, minority)
 		checkPresent(t, acked)
 		// Nothing sent to the minority took effect: it never reached a quorum.
-		for i := range 3 {
-			key := fmt.Sprintf("minority-%d", i)
-			if r := t.MustDo(t.Pick(majority), "get", key); !r.Nil {
-				t.Errorf("a write sent to the minority took effect: %s = %q", key, r.Value)
-			}
-		}
+		checkAbsent(t, t.Pick(majority), "minority", 3, "the minority")
 	},
 }
 
@@ -303,12 +309,7 @@ var LeaderIsolated = Scenario{
 		}
 		t.Heal()
 		waitCaughtUp(t, old)
-		for i := range calls {
-			key := fmt.Sprintf("isolated-%d", i)
-			if r := t.MustDo(lead, "get", key); !r.Nil {
-				t.Errorf("a write sent to the isolated leader took effect: %s = %q", key, r.Value)
-			}
-		}
+		checkAbsent(t, lead, "isolated", len(calls), "the isolated leader")
 	},
 }
 
