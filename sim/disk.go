@@ -89,8 +89,8 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 	if d.crashIn == 0 && d.failIn == 0 && d.image == nil && !d.failed {
 		return nil // nothing armed: the common case, kept cheap
 	}
-	if closingWAL() {
-		return nil
+	if (d.crashIn == 1 || d.failIn == 1) && rotatingWAL() {
+		return nil // strike at the next sync instead
 	}
 	if d.image != nil || d.failed {
 		return errInjectedSync // the machine is gone, or the disk is broken
@@ -157,22 +157,21 @@ func (d *diskFaults) crashImage() *vfs.MemFS {
 	return d.image
 }
 
-// closingWAL reports whether the sync under way is Pebble closing a WAL
-// file as it rotates to the next. NB: Pebble answers a failure there with
-// a bare panic while its mutex is unlocked, which is a fatal runtime error
-// no recover can catch, so the simulator never breaks that sync; the next
-// commit's sync, a moment later, is broken instead. The count stays
-// deterministic: rotation is driven by the node's own writes.
-func closingWAL() bool {
-	var pcs [32]uintptr
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs[:])])
+// rotatingWAL reports whether Pebble is switching to a new WAL file
+// right now. NB: Pebble answers a failed sync or write there with a bare
+// panic while its mutex is unlocked: a fatal runtime error that no recover
+// catches, which would kill the simulator. The sync that rotation causes
+// runs on Pebble's WAL goroutine while the committing goroutine waits in
+// rotateWAL, so only a look at every goroutine's stack tells. It runs
+// only when a fault is about to strike, and rotation is driven by the
+// node's own writes, so the choice replays.
+func rotatingWAL() bool {
+	buf := make([]byte, 1<<20)
 	for {
-		f, more := frames.Next()
-		if strings.HasSuffix(f.Function, "(*LogWriter).closeInternal") {
-			return true
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Contains(string(buf[:n]), "(*DB).rotateWAL")
 		}
-		if !more {
-			return false
-		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
