@@ -188,6 +188,11 @@ func (n *Node) Step(data []byte) error {
 	if raft.IsLocalMsg(m.GetType()) {
 		return fmt.Errorf("node: peer sent local message type %s", m.GetType())
 	}
+	if m.GetType() == pb.MessageType_MsgSnap {
+		// A snapshot arrives only as staged chunks; a bare MsgSnap has no
+		// data behind it, and installing it would fail the node.
+		return fmt.Errorf("node: peer %d sent a bare MsgSnap; snapshots travel in chunks", m.GetFrom())
+	}
 	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
 	}
