@@ -42,6 +42,7 @@ type Node struct {
 	ticks       uint64
 	nextSeq     uint64
 	lead        uint64
+	isLeader    bool // as of the last SoftState raft reported
 	stopped     error
 
 	snapshotsTaken     int
@@ -206,7 +207,7 @@ func (n *Node) Submit(op kv.Op, done func(kv.Result)) {
 	case n.stopped != nil:
 		done(kv.Result{Err: ErrStopped})
 		return
-	case len(n.inflight) >= n.cfg.RequestsInflightMax:
+	case len(n.inflight) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
 		done(kv.Result{Err: ErrBusy})
 		return
 	}
@@ -326,7 +327,6 @@ func (n *Node) Process() error {
 	if err := n.maybeCompact(); err != nil {
 		return n.stop(err)
 	}
-	n.compactInflight()
 	return nil
 }
 
@@ -346,6 +346,7 @@ func (n *Node) stop(err error) error {
 
 func (n *Node) processReady(rd raft.Ready) error {
 	if rd.SoftState != nil {
+		n.isLeader = rd.SoftState.RaftState == raft.StateLeader
 		n.noteLeader(rd.SoftState.Lead)
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
@@ -357,7 +358,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	// (Raft thesis 10.2.1): its followers then sync in parallel with it.
 	// This is safe because raft counts the leader's own copy toward a
 	// quorum only after Advance, which comes after the sync below.
-	sentEarly := n.rn.BasicStatus().RaftState == raft.StateLeader
+	sentEarly := n.isLeader
 	if sentEarly {
 		for _, m := range rd.Messages {
 			if m.GetType() == pb.MessageType_MsgApp {
@@ -511,8 +512,10 @@ func (n *Node) serveRead(req *request) {
 	n.finish(req, res)
 }
 
-// compactInflight drops finished requests so the list stays bounded.
-func (n *Node) compactInflight() {
+// compactInflight drops finished requests and returns how many are left.
+// Tick's expire does the same; this runs only when the list looks full,
+// so Process stays free of a scan per Ready.
+func (n *Node) compactInflight() int {
 	live := n.inflight[:0]
 	for _, req := range n.inflight {
 		if !req.finished {
@@ -521,6 +524,7 @@ func (n *Node) compactInflight() {
 	}
 	clear(n.inflight[len(live):])
 	n.inflight = live
+	return len(n.inflight)
 }
 
 // sessionID names this incarnation of this node as a proposer.

@@ -145,16 +145,21 @@ func (s *simNode) start() {
 // crashMidWrite finishes a crash that diskFaults began inside a sync: the
 // process dies now, and the disk is what the crash left.
 func (s *simNode) crashMidWrite(image *vfs.MemFS) {
+	s.die(image, "crashed in the middle of a write")
+	s.w.stats.Crashes++
+	s.w.scheduleRestart(s, "crashed mid-write")
+}
+
+// die ends the node's process and leaves image as its disk.
+func (s *simNode) die(image *vfs.MemFS, how string) {
 	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil
 	s.fs = image
 	s.epoch++
 	s.downs++
-	s.w.stats.Crashes++
-	s.w.tracef("%s n%d crashed in the middle of a write", s.w.now, s.id)
+	s.w.tracef("%s n%d %s", s.w.now, s.id, how)
 	s.w.nodeCrashed(s)
-	s.w.scheduleRestart(s, "crashed mid-write")
 }
 
 func (s *simNode) scheduleTick() {
@@ -169,8 +174,8 @@ func (s *simNode) scheduleTick() {
 	})
 }
 
-// crash kills the node: what it had not synced is lost, or partly kept,
-// as a real disk might.
+// crash kills the node: what it had not synced is lost, or all kept, as
+// the seed decides (see keepShare).
 func (s *simNode) crash() {
 	if !s.up() {
 		return
@@ -182,14 +187,7 @@ func (s *simNode) crash() {
 		crashed = failed // the disk stopped changing when it failed
 	}
 	// NB: the clone is taken before Close, which could sync more.
-	s.w.countSnapshots(s)
-	_ = s.n.Close()
-	s.n = nil
-	s.fs = crashed
-	s.epoch++
-	s.downs++
-	s.w.tracef("%s n%d crashed (keeping %d%% of unsynced data)", s.w.now, s.id, keep)
-	s.w.nodeCrashed(s)
+	s.die(crashed, fmt.Sprintf("crashed (keeping %d%% of unsynced data)", keep))
 }
 
 // process lets the node persist, send and answer what its last events
