@@ -34,6 +34,9 @@ type Cluster interface {
 	Kill(id ID)
 	// Restart starts a killed node again over what its disk kept.
 	Restart(id ID)
+	// Wipe erases a killed node's disk, as a disk replacement would: its
+	// next Restart finds an empty data directory.
+	Wipe(id ID)
 	// Up says whether a node's process is running.
 	Up(id ID) bool
 

@@ -187,7 +187,8 @@ func (t *T) Follower(leader ID) ID {
 	return t.Pick(ups)
 }
 
-// Scenarios is the chaos matrix, in the product's order.
+// Scenarios is the chaos matrix, in the product's order, and then the
+// scenarios that go beyond it.
 func Scenarios() []Scenario {
 	return []Scenario{
 		LeaderKilled,
@@ -201,6 +202,7 @@ func Scenarios() []Scenario {
 		SlowNetwork,
 		Compaction,
 		ClockSkew,
+		DiskWiped,
 	}
 }
 

@@ -549,3 +549,43 @@ var ClockSkew = Scenario{
 		waitCaughtUp(t, ahead)
 	},
 }
+
+// DiskWiped goes beyond the matrix (issue 5): a node restarted with an
+// empty data directory rejoins, by snapshot, under a new identity.
+var DiskWiped = Scenario{
+	Name:            "disk-wiped",
+	Doc:             "a follower, then the leader, lose their disks: each rejoins by snapshot as a voter, and no acknowledged write is lost",
+	Nodes:           3,
+	SnapshotEntries: CompactionEntries,
+	Run: func(t *T) {
+		lead := warmUp(t, 6)
+		acked := writeAcked(t, "before-wipe", 10)
+		for round, victim := range []ID{t.Follower(lead), 0} {
+			if round == 1 {
+				victim, _ = t.WaitLeader(ElectionBound) // the leader at this point
+			}
+			t.Kill(victim)
+			t.Wipe(victim)
+			if round == 1 {
+				_, _, ok := t.WaitNewLeader(victim, ElectionBound)
+				t.Check(ok, "no new leader within %s of killing leader n%d", ElectionBound, victim)
+			}
+			acked = append(acked, writeAckedWithin(t, fmt.Sprintf("wiped-n%d", victim), 10, ClearErrorBound, t.Others(victim))...)
+			t.Restart(victim)
+			took, ok := t.WaitFor(CatchUpBound, func() bool {
+				st, up := t.Status(victim)
+				return up && st.Role == "voter" && st.Identity != 0
+			})
+			st, _ := t.Status(victim)
+			t.Check(ok, "n%d did not rejoin as a voter within %s: %+v", victim, CatchUpBound, st)
+			t.Check(st.SnapshotsInstalled > 0, "n%d rejoined without installing a snapshot (path not exercised)", victim)
+			t.Logf("n%d rejoined as identity %x in %s", victim, st.Identity, took)
+			waitCaughtUp(t, victim)
+			checkPresent(t, acked)
+		}
+		for _, id := range t.Nodes() {
+			st, _ := t.Status(id)
+			t.Check(len(st.Voters) == 3 && len(st.Learners) == 0, "n%d ends with voters %v and learners %v", id, st.Voters, st.Learners)
+		}
+	},
+}

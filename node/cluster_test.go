@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/cryptotest"
@@ -40,6 +41,7 @@ type cluster struct {
 	t      *testing.T
 	nodes  []*Node
 	fss    []vfs.FS
+	rands  []*rand.Rand // one per node, kept across restarts like a machine's entropy
 	cfg    Config
 	clock  time.Time
 	queue  []message
@@ -114,6 +116,9 @@ func newCluster(t *testing.T, seed uint64, cfg Config) *cluster {
 	c := &cluster{t: t, cfg: cfg, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c.nodes = make([]*Node, len(cfg.Peers))
 	c.fss = make([]vfs.FS, len(cfg.Peers))
+	for i := range cfg.Peers {
+		c.rands = append(c.rands, rand.New(rand.NewPCG(uint64(i+1), 7)))
+	}
 	c.applied = make([][][]byte, len(cfg.Peers))
 	for i := range c.nodes {
 		c.fss[i] = vfs.NewMem()
@@ -142,7 +147,7 @@ func (c *cluster) start(id uint64) {
 	}
 	e := env.Env{
 		Clock:     clusterClock{c},
-		Rand:      seededRand{rand.New(rand.NewPCG(id, 7))},
+		Rand:      seededRand{c.rands[id-1]},
 		Transport: clusterTransport{c, id},
 		FS:        c.fss[id-1],
 		Log:       quietLog{c.t, &c.errorsExpected},
@@ -490,11 +495,12 @@ func TestDuplicatedProposalAppliesOnce(t *testing.T) {
 	f := c.follower(lead)
 	var props int
 	c.onSend = func(m message) {
-		if m.data[0] != peerRaft {
+		hdr, body, err := decodeEnvelope(m.data)
+		if err != nil || hdr.kind != peerRaft {
 			return
 		}
 		var pm pb.Message
-		if err := proto.Unmarshal(m.data[1:], &pm); err != nil {
+		if err := proto.Unmarshal(body, &pm); err != nil {
 			t.Fatal(err)
 		}
 		if pm.GetType() == pb.MessageType_MsgProp {
@@ -574,7 +580,7 @@ func TestStepRejects(t *testing.T) {
 	c.leader()
 	n := c.node(1)
 	marshal := func(m *pb.Message) []byte {
-		return encodeRaft(m)
+		return envelope{kind: peerRaft, from: m.GetFrom()}.encode(marshalRaft(m))
 	}
 	cases := map[string][]byte{
 		"malformed":      {0xff, 0xff, 0xff},
@@ -662,4 +668,81 @@ func TestDiskFailureStopsTheNode(t *testing.T) {
 	// Close reports the failure again; the harness must not trip on it.
 	_ = c.node(f).Close()
 	c.nodes[f-1] = nil
+}
+
+// waitRole ticks until node id reports role, and returns its status.
+func (c *cluster) waitRole(id uint64, role string) Status {
+	c.t.Helper()
+	for range 500 {
+		if st := c.node(id).Status(); st.Role == role {
+			return st
+		}
+		c.tick()
+	}
+	c.t.Fatalf("node %d is %q after 500 ticks, want %q", id, c.node(id).Status().Role, role)
+	return Status{}
+}
+
+// wipe stops node id, replaces its disk with an empty one, and starts it.
+func (c *cluster) wipe(id uint64) {
+	c.stop(id)
+	c.fss[id-1] = vfs.NewMem()
+	c.start(id)
+}
+
+// TestWipedNodeRejoins: a node whose disk was wiped does not bootstrap a
+// second cluster; it rejoins under a new identity (removed, added back as
+// a learner, caught up by snapshot, promoted), serves everything the
+// cluster holds, and proposes under sessions that do not collide with
+// its former self's. Then the leader is wiped, and a rejoined node again.
+func TestWipedNodeRejoins(t *testing.T) {
+	c := newCluster(t, 11, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	for range 3 {
+		if res := c.do(f, incr("n")); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	c.converged()
+
+	c.wipe(f)
+	if st := c.node(f).Status(); st.Role != "discovering" {
+		t.Fatalf("a wiped node starts as %q, want discovering", st.Role)
+	}
+	if res := c.do(f, get("n")); !errors.Is(res.Err, ErrNoQuorum) && !errors.Is(res.Err, ErrJoining) {
+		t.Fatalf("GET on a node with no data = %+v, want NOQUORUM or LOADING", res)
+	}
+	st := c.waitRole(f, "voter")
+	if st.Identity == 0 || st.SnapshotsInstalled != 1 {
+		t.Fatalf("rejoined node: %+v, want a new identity and one snapshot installed", st)
+	}
+	if ls := c.node(c.leader()).Status(); !slices.Equal(ls.Voters, []uint64{1, 2, 3}) || len(ls.Learners) != 0 || ls.MembershipChanges != 3 {
+		t.Fatalf("leader after the rejoin: %+v, want voters 1 2 3 after three membership changes", ls)
+	}
+	c.converged()
+	c.mustGet(f, "n", "3")
+	// Its former self proposed under incarnation 1; so would it, if it
+	// did not number its sessions past the ones in the snapshot.
+	if res := c.do(f, incr("n")); res.Err != nil || res.Int != 4 {
+		t.Fatalf("INCR on the rejoined node = %+v, want 4", res)
+	}
+
+	lead = c.leader()
+	c.wipe(lead)
+	c.waitRole(lead, "voter")
+	c.converged()
+	c.mustGet(lead, "n", "4")
+
+	c.wipe(f) // a second wipe: the identity it rejoined under is replaced
+	if again := c.waitRole(f, "voter"); again.Identity == st.Identity {
+		t.Fatalf("second rejoin kept identity %x", st.Identity)
+	}
+	c.converged()
+	for id := uint64(1); id <= 3; id++ {
+		c.mustGet(id, "n", "4")
+	}
+	if res := c.do(f, incr("n")); res.Err != nil || res.Int != 5 {
+		t.Fatalf("INCR after the second rejoin = %+v, want 5", res)
+	}
 }

@@ -14,4 +14,6 @@ var (
 	ErrOutcomeUnknown = errors.New("UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied")
 	ErrBusy           = errors.New("TRYAGAIN too many requests in flight on this node; retry later")
 	ErrStopped        = errors.New("ERR node stopped after a storage failure")
+	// ErrJoining uses Redis's LOADING code, which clients know to retry.
+	ErrJoining = errors.New("LOADING this node has no data yet: it is joining the cluster; the request was not executed")
 )

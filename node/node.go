@@ -47,6 +47,7 @@ type Node struct {
 
 	snapshotsTaken     int
 	snapshotsInstalled int
+	membershipChanges  int
 	sending            []*outgoingSnap // one per follower at most, oldest first
 	receiving          *incomingSnap
 
@@ -55,6 +56,16 @@ type Node struct {
 	inflight   []*request          // every live request, oldest first: expiry order
 	readsReady []readyRead         // confirmed reads waiting for apply to catch up
 	replies    []reply             // answers to give once the current batch is durable
+
+	// Membership (membership.go). rn is nil while an empty node probes
+	// its peers.
+	probeAnswers   []peerStage       // by position in others()
+	nextProbe      uint64            // tick
+	nextWaitLog    uint64            // tick
+	nextJoinAsk    uint64            // tick
+	confProposedAt uint64            // tick of this leader's last membership change
+	learned        map[uint64]uint64 // a joiner's view of peer identities until its snapshot
+	droppedStale   int               // messages dropped for naming a wrong identity
 }
 
 type request struct {
@@ -97,24 +108,45 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 }
 
 func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
-	if store.IsEmpty() {
-		if len(cfg.Peers) == 0 {
-			return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
-		}
+	n := &Node{
+		cfg:    cfg,
+		env:    e,
+		store:  store,
+		writes: map[uint64]*request{},
+		reads:  map[uint64]*request{},
+	}
+	if !store.IsEmpty() || store.IsJoining() {
+		return n, n.startRaft()
+	}
+	switch len(cfg.Peers) {
+	case 0:
+		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
+	case 1:
+		// A cluster of one: there is nobody to ask and nobody to agree with.
 		if err := store.Bootstrap(cfg.Peers); err != nil {
 			return nil, err
 		}
+		return n, n.startRaft()
 	}
-	incarnation, err := store.NextIncarnation()
+	// An empty disk: ask the peers before bootstrapping (membership.go).
+	n.probeAnswers = make([]peerStage, len(cfg.Peers)-1)
+	return n, nil
+}
+
+// startRaft starts raft over the store, which holds a bootstrapped or
+// restored state, or nothing at all for a joiner.
+func (n *Node) startRaft() error {
+	incarnation, err := n.store.NextIncarnation()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	cfg := n.cfg
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTicks,
 		HeartbeatTick:             cfg.HeartbeatTicks,
-		Storage:                   store,
-		Applied:                   store.Applied(),
+		Storage:                   n.store,
+		Applied:                   n.store.Applied(),
 		MaxSizePerMsg:             cfg.MessageBytesMax,
 		MaxCommittedSizePerReady:  4 * cfg.MessageBytesMax,
 		MaxUncommittedEntriesSize: cfg.UncommittedBytesMax,
@@ -122,20 +154,15 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		CheckQuorum:               !cfg.DisableCheckQuorum,
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
-		Logger:                    raftLogger{log: e.Log},
+		Logger:                    raftLogger{log: n.env.Log},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
+		return fmt.Errorf("node: %w", err)
 	}
-	return &Node{
-		cfg:         cfg,
-		env:         e,
-		store:       store,
-		rn:          rn,
-		incarnation: incarnation,
-		writes:      map[uint64]*request{},
-		reads:       map[uint64]*request{},
-	}, nil
+	n.rn = rn
+	n.incarnation = incarnation
+	n.probeAnswers = nil
+	return nil
 }
 
 // Close closes the node's storage. Requests still waiting are dropped
@@ -148,9 +175,14 @@ func (n *Node) Tick() {
 		return
 	}
 	n.ticks++
+	if n.rn == nil {
+		n.discover()
+		return
+	}
 	n.rn.Tick()
 	n.expire()
 	n.retrySnapshots()
+	n.askToJoin()
 }
 
 // Step hands the node a message that arrived from a peer.
@@ -158,30 +190,51 @@ func (n *Node) Step(data []byte) error {
 	if n.stopped != nil {
 		return n.stopped
 	}
-	if len(data) == 0 {
-		return errMalformedPeer
+	hdr, body, err := decodeEnvelope(data)
+	if err != nil {
+		return err
 	}
-	switch data[0] {
+	switch {
+	case hdr.kind == peerProbe:
+		n.onProbe(hdr.from)
+		return nil
+	case hdr.kind == peerProbeReply:
+		return n.onProbeReply(hdr.from, body)
+	case n.rn == nil:
+		return nil // nothing to take part in yet
+	case hdr.kind == peerJoin:
+		n.onJoin(hdr.from, hdr.fromIdentity)
+		return nil
+	case !n.knows(hdr):
+		// Meant for a former self of this node, or sent by a former self
+		// of the peer (or by a peer that does not know a change yet).
+		n.droppedStale++
+		return nil
+	}
+	switch hdr.kind {
 	case peerRaft:
 	case peerSnapChunk:
-		c, err := decodeSnapChunk(data[1:])
-		if err != nil || c.to != n.cfg.ID {
+		c, err := decodeSnapChunk(body)
+		if err != nil || c.to != n.cfg.ID || c.from != hdr.from {
 			return fmt.Errorf("node: bad snapshot chunk (to %d): %v", c.to, err)
 		}
 		return n.onSnapChunk(c)
 	case peerSnapAck:
-		a, err := decodeSnapAck(data[1:])
-		if err != nil || a.to != n.cfg.ID {
+		a, err := decodeSnapAck(body)
+		if err != nil || a.to != n.cfg.ID || a.from != hdr.from {
 			return fmt.Errorf("node: bad snapshot ack (to %d): %v", a.to, err)
 		}
 		n.onSnapAck(a)
 		return nil
 	default:
-		return fmt.Errorf("node: unknown peer message kind %d", data[0])
+		return fmt.Errorf("node: unknown peer message kind %d", hdr.kind)
 	}
 	m := &pb.Message{}
-	if err := proto.Unmarshal(data[1:], m); err != nil {
+	if err := proto.Unmarshal(body, m); err != nil {
 		return fmt.Errorf("node: malformed peer message: %w", err)
+	}
+	if m.GetFrom() != hdr.from {
+		return fmt.Errorf("node: message from %d says it is from %d", hdr.from, m.GetFrom())
 	}
 	if m.GetTo() != n.cfg.ID {
 		return fmt.Errorf("node: message for node %d delivered to node %d", m.GetTo(), n.cfg.ID)
@@ -206,6 +259,12 @@ func (n *Node) Submit(op kv.Op, done func(kv.Result)) {
 	switch {
 	case n.stopped != nil:
 		done(kv.Result{Err: ErrStopped})
+		return
+	case n.rn == nil:
+		done(kv.Result{Err: ErrNoQuorum}) // no cluster yet: still asking the peers
+		return
+	case n.store.IsJoining():
+		done(kv.Result{Err: ErrJoining})
 		return
 	case len(n.inflight) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
 		done(kv.Result{Err: ErrBusy})
@@ -319,6 +378,9 @@ func (n *Node) Process() error {
 	if n.stopped != nil {
 		return n.stopped
 	}
+	if n.rn == nil {
+		return nil
+	}
 	for n.rn.HasReady() {
 		if err := n.processReady(n.rn.Ready()); err != nil {
 			return n.stop(err)
@@ -362,7 +424,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	if sentEarly {
 		for _, m := range rd.Messages {
 			if m.GetType() == pb.MessageType_MsgApp {
-				n.env.Transport.Send(m.GetTo(), encodeRaft(m))
+				n.sendRaft(m)
 			}
 		}
 	}
@@ -386,7 +448,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 			n.startSnapshot(m)
 		case sentEarly && m.GetType() == pb.MessageType_MsgApp:
 		default:
-			n.env.Transport.Send(m.GetTo(), encodeRaft(m))
+			n.sendRaft(m)
 		}
 	}
 	for _, r := range n.replies {
@@ -427,6 +489,10 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 				if err := n.applyNormal(batch, e.GetData()); err != nil {
 					return fmt.Errorf("node: apply entry %d: %w", e.GetIndex(), err)
 				}
+			}
+		case pb.EntryType_EntryConfChange, pb.EntryType_EntryConfChangeV2:
+			if err := n.applyConfChange(batch, e); err != nil {
+				return fmt.Errorf("node: apply membership change %d: %w", e.GetIndex(), err)
 			}
 		default:
 			return fmt.Errorf("node: entry %d has type %s, which this version does not apply", e.GetIndex(), e.GetType())

@@ -9,22 +9,59 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Peer messages are bytes, the same in the simulator and on the wire. The
-// first byte says what follows:
+// Peer messages are bytes, the same in the simulator and on the wire: an
+// envelope, then a body. The envelope is the kind (one byte), then as
+// uvarints the sender's node id, the sender's identity and the identity
+// the sender believes the receiver has (see membership.go: a node whose
+// disk was wiped rejoins under a new identity, and messages meant for or
+// sent by its former self are dropped on arrival). The kind says what the
+// body is:
 //
-//	peerRaft:      a raft message (protobuf)
-//	peerSnapChunk: one chunk of a snapshot transfer (snapChunk)
-//	peerSnapAck:   the receiver's acknowledgement of a chunk (snapAck)
+//	peerRaft:       a raft message (protobuf)
+//	peerSnapChunk:  one chunk of a snapshot transfer (snapChunk)
+//	peerSnapAck:    the receiver's acknowledgement of a chunk (snapAck)
+//	peerProbe:      a node with an empty disk asks what the peer holds (empty body)
+//	peerProbeReply: the answer (one uvarint: a peerStage)
+//	peerJoin:       a node rejoining under a new identity asks to be admitted (empty body)
 const (
-	peerRaft      byte = 1
-	peerSnapChunk byte = 2
-	peerSnapAck   byte = 3
+	peerRaft       byte = 1
+	peerSnapChunk  byte = 2
+	peerSnapAck    byte = 3
+	peerProbe      byte = 4
+	peerProbeReply byte = 5
+	peerJoin       byte = 6
 )
 
 var errMalformedPeer = errors.New("node: malformed peer message")
 
-func encodeRaft(m *pb.Message) []byte {
-	data, err := proto.MarshalOptions{}.MarshalAppend([]byte{peerRaft}, m)
+// envelope is the header every peer message starts with.
+type envelope struct {
+	kind         byte
+	from         uint64
+	fromIdentity uint64
+	toIdentity   uint64
+}
+
+func (e envelope) encode(body []byte) []byte {
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(body))
+	b = append(b, e.kind)
+	b = binary.AppendUvarint(b, e.from)
+	b = binary.AppendUvarint(b, e.fromIdentity)
+	b = binary.AppendUvarint(b, e.toIdentity)
+	return append(b, body...)
+}
+
+func decodeEnvelope(data []byte) (envelope, []byte, error) {
+	if len(data) == 0 {
+		return envelope{}, nil, errMalformedPeer
+	}
+	r := byteReader{b: data[1:]}
+	e := envelope{kind: data[0], from: r.uvarint(), fromIdentity: r.uvarint(), toIdentity: r.uvarint()}
+	return e, r.b, r.err
+}
+
+func marshalRaft(m *pb.Message) []byte {
+	data, err := proto.Marshal(m)
 	if err != nil {
 		panic(fmt.Sprintf("node: marshal raft message: %v", err))
 	}
@@ -43,7 +80,7 @@ type snapChunk struct {
 }
 
 func (c *snapChunk) encode() []byte {
-	b := []byte{peerSnapChunk}
+	var b []byte
 	for _, v := range []uint64{c.from, c.to, c.id, c.seq, uint64(len(c.final))} {
 		b = binary.AppendUvarint(b, v)
 	}
@@ -109,7 +146,7 @@ type snapAck struct {
 }
 
 func (a snapAck) encode() []byte {
-	b := []byte{peerSnapAck}
+	var b []byte
 	for _, v := range []uint64{a.from, a.to, a.id, a.seq} {
 		b = binary.AppendUvarint(b, v)
 	}

@@ -51,7 +51,7 @@ func (n *Node) startSnapshot(m *pb.Message) {
 		return
 	}
 	n.nextSeq++
-	out := &outgoingSnap{to: to, id: n.incarnation<<40 | n.nextSeq, msg: encodeRaft(m)[1:], reader: reader}
+	out := &outgoingSnap{to: to, id: n.incarnation<<40 | n.nextSeq, msg: marshalRaft(m), reader: reader}
 	n.sending = append(n.sending, out)
 	n.env.Log.Info("sending snapshot", "node", n.cfg.ID, "to", to, "index", m.GetSnapshot().GetMetadata().GetIndex())
 	n.sendNextChunk(out)
@@ -80,7 +80,7 @@ func (n *Node) sendNextChunk(out *outgoingSnap) {
 func (n *Node) sendChunk(out *outgoingSnap) {
 	out.sentAt = n.ticks
 	out.attempts++
-	n.env.Transport.Send(out.to, append([]byte{}, out.chunk...))
+	n.send(out.to, peerSnapChunk, out.chunk)
 }
 
 // onSnapAck moves a transfer on by one chunk.
@@ -184,7 +184,7 @@ func (n *Node) onSnapChunk(c snapChunk) error {
 }
 
 func (n *Node) ackChunk(c snapChunk) {
-	n.env.Transport.Send(c.from, snapAck{from: n.cfg.ID, to: c.from, id: c.id, seq: c.seq}.encode())
+	n.send(c.from, peerSnapAck, snapAck{from: n.cfg.ID, to: c.from, id: c.id, seq: c.seq}.encode())
 }
 
 // installSnapshot swaps the staged snapshot in, as raft asked in a Ready.
@@ -194,8 +194,24 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 	if in == nil || in.index != meta.GetIndex() || in.term != meta.GetTerm() {
 		return fmt.Errorf("node: raft installs snapshot %d/%d, but the staged one is not it", meta.GetIndex(), meta.GetTerm())
 	}
+	wasJoining := n.store.IsJoining()
 	if err := n.store.InstallSnapshot(meta, hs); err != nil {
 		return err
+	}
+	if wasJoining {
+		// The data may hold sessions of this node's wiped former self,
+		// under the same incarnation numbers: number ours past them.
+		last, err := n.store.LastSessionIncarnation(n.cfg.ID)
+		if err != nil {
+			return err
+		}
+		if last >= n.incarnation {
+			n.incarnation = last + 1
+			if err := n.store.SetIncarnationAtLeast(n.incarnation); err != nil {
+				return err
+			}
+		}
+		n.learned = nil
 	}
 	n.receiving = nil
 	n.snapshotsInstalled++

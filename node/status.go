@@ -20,13 +20,34 @@ type Status struct {
 	SnapshotsTaken     int    // by this process, since it opened
 	SnapshotsInstalled int    // received from a leader, by this process
 	LogEntries         uint64 // entries in the log after the snapshot
+
+	// Role is "discovering" (an empty node asking its peers), "joining"
+	// (rejoining, no data yet), "learner", "voter", "removed", or
+	// "replaced" (another node joined under this node's id).
+	Role              string
+	Identity          uint64 // this node's identity: 0 for a first-configuration member
+	Voters            []uint64
+	Learners          []uint64
+	MembershipChanges int // applied by this process, since it opened
+	DroppedStale      int // peer messages dropped for naming a former identity
 }
 
 // Status returns the node's current view.
 func (n *Node) Status() Status {
-	bs := n.rn.BasicStatus()
+	var bs raft.BasicStatus
+	if n.rn != nil {
+		bs = n.rn.BasicStatus()
+	}
+	cs := n.store.ConfState()
 	return Status{
-		ID:       n.cfg.ID,
+		ID:                n.cfg.ID,
+		Role:              n.role(),
+		Identity:          n.store.Identity(),
+		Voters:            append([]uint64(nil), cs.GetVoters()...),
+		Learners:          append([]uint64(nil), cs.GetLearners()...),
+		MembershipChanges: n.membershipChanges,
+		DroppedStale:      n.droppedStale,
+
 		Term:     bs.GetTerm(),
 		Lead:     bs.Lead,
 		IsLeader: bs.RaftState == raft.StateLeader,

@@ -125,6 +125,17 @@ func (c *simCluster) Restart(id chaos.ID) {
 	s.start()
 }
 
+// Wipe implements chaos.Cluster.Wipe.
+func (c *simCluster) Wipe(id chaos.ID) {
+	s := c.node(id)
+	if s.up() {
+		c.w.fail(classSafety, "scenario wiped n%d while it was running", id)
+		return
+	}
+	c.Logf("wipe n%d's disk", id)
+	s.wipe()
+}
+
 // Up implements chaos.Cluster.Up.
 func (c *simCluster) Up(id chaos.ID) bool { return c.node(id).up() }
 

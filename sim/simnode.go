@@ -162,6 +162,13 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 	s.w.nodeCrashed(s)
 }
 
+// wipe replaces the disk of a node that is down with an empty one.
+func (s *simNode) wipe() {
+	s.fs = vfs.NewCrashableMem()
+	s.w.stats.Wipes++
+	s.w.tracef("%s n%d disk wiped", s.w.now, s.id)
+}
+
 func (s *simNode) scheduleTick() {
 	epoch := s.epoch
 	s.w.schedule(s.tickPeriod(), evTick, s.idx, 0, func() {

@@ -66,6 +66,7 @@ type Stats struct {
 	MessagesSent       int
 	MessagesLost       int
 	Crashes            int
+	Wipes              int // disks replaced by empty ones
 	Partitions         int
 	LeaderChanges      int
 	OpsOK              int
@@ -359,6 +360,13 @@ func (w *World) breakNode(s *simNode) {
 	if w.opts.DiskFailuresOnly {
 		mode = 0
 	}
+	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe() {
+		s.crash()
+		s.wipe()
+		w.stats.Crashes++
+		w.scheduleRestart(s, "disk wiped")
+		return
+	}
 	switch {
 	case mode == 0 && !w.opts.NoDiskFaults:
 		s.disk.armFailure(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64())
@@ -371,6 +379,24 @@ func (w *World) breakNode(s *simNode) {
 		w.stats.Crashes++
 		w.scheduleRestart(s, "crashed")
 	}
+}
+
+// wipeSafe reports whether a disk may be wiped now: every node is up and
+// a voter under its own identity, so the wiped node will be the only
+// member rejoining. Two members rejoining at once in a cluster of three
+// would leave no quorum that still holds the data, and the cluster would
+// rightly wait forever.
+func (w *World) wipeSafe() bool {
+	for _, s := range w.nodes {
+		if !s.up() {
+			return false
+		}
+		st := s.n.Status()
+		if st.Stopped || st.Role != "voter" || len(st.Voters) != len(w.nodes) || len(st.Learners) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // keepShare draws whether a crash keeps the writes that were not yet

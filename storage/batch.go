@@ -21,6 +21,10 @@ type Batch struct {
 	applied   uint64
 	keyCount  int64
 	appended  []*pb.Entry
+
+	conf        *pb.ConfState
+	members     map[uint64]uint64
+	memberOrder []uint64
 }
 
 var _ kv.Store = (*Batch)(nil)
@@ -144,6 +148,7 @@ func (b *Batch) Commit() error {
 	assert.That(uint64(len(b.s.terms)) == b.s.lastIndex-b.s.base.GetIndex(), "term cache out of step with the log")
 	b.s.applied = b.applied
 	b.s.keyCount = b.keyCount
+	b.commitMembership()
 	return nil
 }
 

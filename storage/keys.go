@@ -44,6 +44,6 @@ var (
 	prefixStagingEnd  = []byte("t0")
 	prefixSessionEnd  = []byte("s0")
 	prefixLogEnd      = []byte("r/log0")
-	snapshotSpans     = [][2][]byte{{prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}}
+	snapshotSpans     = [][2][]byte{{prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}}
 	stagingBatchBytes = 4 << 20 // an install copies in batches of about this size
 )

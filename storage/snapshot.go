@@ -36,7 +36,7 @@ func (s *Store) Compact(index uint64) error {
 	if err != nil {
 		return err
 	}
-	base := &pb.SnapshotMetadata{Index: proto.Uint64(index), Term: proto.Uint64(term), ConfState: proto.Clone(s.base.GetConfState()).(*pb.ConfState)}
+	base := &pb.SnapshotMetadata{Index: proto.Uint64(index), Term: proto.Uint64(term), ConfState: proto.Clone(s.conf).(*pb.ConfState)}
 	b := s.db.NewBatch()
 	defer b.Close()
 	data, _ := proto.Marshal(base)
@@ -82,7 +82,7 @@ func (s *Store) Snapshot() (*pb.Snapshot, error) {
 	}
 	return &pb.Snapshot{Metadata: &pb.SnapshotMetadata{
 		Index: proto.Uint64(s.applied), Term: proto.Uint64(term),
-		ConfState: proto.Clone(s.base.GetConfState()).(*pb.ConfState),
+		ConfState: proto.Clone(s.conf).(*pb.ConfState),
 	}}, nil
 }
 
@@ -201,8 +201,9 @@ func (s *Store) InstallSnapshot(meta *pb.SnapshotMetadata, hs *pb.HardState) err
 // is idempotent, so a restart can run it again.
 func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error {
 	b := s.db.NewBatch()
-	_ = b.DeleteRange(prefixData, prefixDataEnd, nil)
-	_ = b.DeleteRange(prefixSession, prefixSessionEnd, nil)
+	for _, span := range snapshotSpans {
+		_ = b.DeleteRange(span[0], span[1], nil)
+	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixStaging, UpperBound: prefixStagingEnd})
 	if err != nil {
 		b.Close()
@@ -240,6 +241,9 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	}
 	data, _ := proto.Marshal(meta)
 	_ = b.Set(keySnapshot, data, nil)
+	conf := proto.Clone(meta.GetConfState()).(*pb.ConfState)
+	confData, _ := proto.Marshal(conf)
+	_ = b.Set(keyConfState, confData, nil)
 	hsData, _ := proto.Marshal(hs)
 	_ = b.Set(keyHardState, hsData, nil)
 	_ = b.DeleteRange(logKey(0), prefixLogEnd, nil)
@@ -261,7 +265,8 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.logBytes = 0
 	s.applied = meta.GetIndex()
 	s.keyCount = keys
-	return nil
+	s.conf = conf
+	return s.loadMembers()
 }
 
 // resumeInstall finishes an install that a crash interrupted.

@@ -54,6 +54,10 @@ type Store struct {
 	logBytes uint64     // about how many bytes the log holds past its base
 	pinned   *pinned    // the data of the last snapshot raft asked for
 	syncMode *pebble.WriteOptions
+
+	conf     *pb.ConfState     // membership as of the applied index
+	members  map[uint64]uint64 // node id -> identity, as of the applied index (membership.go)
+	identity uint64            // this store's own identity
 }
 
 var _ raft.Storage = (*Store)(nil)
@@ -140,6 +144,9 @@ func (s *Store) load() error {
 	if s.base.ConfState == nil {
 		s.base.ConfState = &pb.ConfState{}
 	}
+	if err := s.loadMembership(); err != nil {
+		return err
+	}
 	if s.applied, _, err = s.getUint64(keyApplied); err != nil {
 		return err
 	}
@@ -199,7 +206,7 @@ func (s *Store) Close() (err error) {
 
 // IsEmpty reports whether the store has never been bootstrapped.
 func (s *Store) IsEmpty() bool {
-	return s.base.GetIndex() == 0 && s.lastIndex == 0 && len(s.base.GetConfState().GetVoters()) == 0
+	return s.base.GetIndex() == 0 && s.lastIndex == 0 && len(s.conf.GetVoters()) == 0
 }
 
 // Bootstrap makes an empty store the first state of a new cluster whose
@@ -216,6 +223,7 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	b := s.NewBatch()
 	b.batch.Set(keySchema, uint64Value(SchemaVersion), nil)
 	b.setProto(keySnapshot, base)
+	b.SetConfState(base.GetConfState())
 	b.SetHardState(hs)
 	b.SetApplied(1)
 	if err := b.Commit(); err != nil {
@@ -238,12 +246,11 @@ func (s *Store) LastIndexCached() uint64 { return s.lastIndex }
 // Applied returns the index of the last entry whose effects are durable.
 func (s *Store) Applied() uint64 { return s.applied }
 
-// ConfState returns the membership recorded at the log's base.
-func (s *Store) ConfState() *pb.ConfState { return s.base.GetConfState() }
-
-// InitialState implements raft.Storage.
+// InitialState implements raft.Storage. The ConfState is the one as of
+// the applied index: raft is restarted with Applied set to it, and
+// re-applies (ApplyConfChange) only the entries after it.
 func (s *Store) InitialState() (*pb.HardState, *pb.ConfState, error) {
-	return proto.Clone(s.hardState).(*pb.HardState), proto.Clone(s.base.GetConfState()).(*pb.ConfState), nil
+	return proto.Clone(s.hardState).(*pb.HardState), proto.Clone(s.conf).(*pb.ConfState), nil
 }
 
 // FirstIndex implements raft.Storage.
@@ -387,14 +394,19 @@ func (s *Store) getUint64(key []byte) (uint64, bool, error) {
 }
 
 func (s *Store) getProto(key []byte, m proto.Message) error {
+	_, err := s.getProtoFound(key, m)
+	return err
+}
+
+func (s *Store) getProtoFound(key []byte, m proto.Message) (bool, error) {
 	v, found, err := get(s.db, key)
 	if err != nil || !found {
-		return err
+		return false, err
 	}
 	if err := proto.Unmarshal(v, m); err != nil {
-		return fmt.Errorf("storage: %q: %w", key, err)
+		return false, fmt.Errorf("storage: %q: %w", key, err)
 	}
-	return nil
+	return true, nil
 }
 
 // ReadView is a read-only kv.Store over committed data.

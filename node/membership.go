@@ -1,0 +1,308 @@
+package node
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
+	"google.golang.org/protobuf/proto"
+)
+
+// Membership: how a node with an empty disk finds its place.
+//
+// A node that forgot its raft state must not take part in raft as if it
+// had never voted or acknowledged anything: it could vote twice in one
+// term, or help elect a leader that lacks an entry it once acknowledged.
+// So an empty node never bootstraps blindly. It first probes its peers
+// (peerProbe), and
+//
+//   - bootstraps the first configuration if every peer answers that it
+//     holds nothing either (stageFresh). Then no vote was ever cast and no
+//     entry ever acknowledged, so there is nothing it could have forgotten.
+//     This is why the first start of a cluster needs every member up;
+//   - otherwise, once any peer answers that the cluster has history
+//     (stageFormed), becomes a joiner: it takes a new random identity,
+//     records it durably, and asks the leader to admit it (peerJoin).
+//
+// The leader admits a joiner in three membership changes, one at a time,
+// each a simple raft ConfChangeV2 committed by the members that still hold
+// their state:
+//
+//  1. remove the node's old self (its progress, with its stale match
+//     index, goes with it);
+//  2. add the node back as a learner, under its new identity: it catches
+//     up by snapshot, then from the log, and votes in nothing;
+//  3. promote the learner to voter once it is close behind the leader.
+//
+// Identities keep the old and new selves apart. Every message carries the
+// sender's identity and the identity the sender believes the receiver has
+// (as of the sender's applied membership); a message that names a wrong
+// identity on either side is dropped. The old self's delayed messages
+// therefore never count for the new one, and the new self ignores its
+// peers until they know it by its new name.
+type peerStage uint64
+
+const (
+	stageFresh   peerStage = 1 // no data, or bootstrapped and never past term 1 / index 1
+	stageFormed  peerStage = 2 // the cluster has history
+	stageJoining peerStage = 3 // rejoining, with no data yet
+)
+
+// joinCatchUpEntries is how far behind the leader's commit index a learner
+// may be and still be promoted: close enough that it will not hold back a
+// quorum for long.
+const joinCatchUpEntries = 256
+
+// send wraps body in this node's envelope and hands it to the transport.
+func (n *Node) send(to uint64, kind byte, body []byte) {
+	e := envelope{kind: kind, from: n.cfg.ID, fromIdentity: n.store.Identity(), toIdentity: n.peerIdentity(to)}
+	n.env.Transport.Send(to, e.encode(body))
+}
+
+// peerIdentity is the identity this node believes peer id has.
+func (n *Node) peerIdentity(id uint64) uint64 {
+	if n.store.IsJoining() {
+		return n.learned[id]
+	}
+	return n.store.MemberIdentity(id)
+}
+
+// knows reports whether a message's envelope names this node's identity
+// and the sender's current one. A joiner has no membership yet: it trusts
+// any sender that names its new identity, since only a peer that applied
+// its admission knows that name, and learns the sender's identity from it.
+func (n *Node) knows(hdr envelope) bool {
+	if hdr.toIdentity != n.store.Identity() {
+		return false
+	}
+	if n.store.IsJoining() {
+		if n.learned == nil {
+			n.learned = map[uint64]uint64{}
+		}
+		n.learned[hdr.from] = hdr.fromIdentity
+		return true
+	}
+	return hdr.fromIdentity == n.store.MemberIdentity(hdr.from)
+}
+
+func (n *Node) sendRaft(m *pb.Message) { n.send(m.GetTo(), peerRaft, marshalRaft(m)) }
+
+// others are the configured peers other than this node, in id order.
+func (n *Node) others() []uint64 {
+	out := make([]uint64, 0, len(n.cfg.Peers))
+	for _, id := range slices.Sorted(slices.Values(n.cfg.Peers)) {
+		if id != n.cfg.ID {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// stage is what this node answers a probe.
+func (n *Node) stage() peerStage {
+	switch {
+	case n.rn == nil:
+		return stageFresh
+	case n.store.IsJoining():
+		return stageJoining
+	}
+	hs, _, _ := n.store.InitialState()
+	if hs.GetTerm() <= 1 && n.store.LastIndexCached() <= 1 {
+		return stageFresh
+	}
+	return stageFormed
+}
+
+// discover runs on every tick while the node has no raft state: it probes
+// the peers it has no answer from.
+func (n *Node) discover() {
+	if n.ticks < n.nextProbe {
+		return
+	}
+	n.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
+	for i, id := range n.others() {
+		if n.probeAnswers[i] != stageFresh {
+			n.send(id, peerProbe, nil)
+		}
+	}
+	if n.ticks >= n.nextWaitLog {
+		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
+		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.others(), "answers", n.probeAnswers)
+	}
+}
+
+func (n *Node) onProbe(from uint64) {
+	if n.stopped != nil {
+		return
+	}
+	n.send(from, peerProbeReply, binary.AppendUvarint(nil, uint64(n.stage())))
+}
+
+// onProbeReply records a peer's answer and, once the answers decide it,
+// bootstraps or becomes a joiner.
+func (n *Node) onProbeReply(from uint64, body []byte) error {
+	if n.rn != nil {
+		return nil
+	}
+	r := byteReader{b: body}
+	stage := peerStage(r.uvarint())
+	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining {
+		return fmt.Errorf("node: malformed probe reply from %d", from)
+	}
+	i := slices.Index(n.others(), from)
+	if i < 0 {
+		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
+	}
+	n.probeAnswers[i] = stage
+	if stage == stageFormed {
+		identity := n.env.Rand.Uint64() | 1 // never 0, which names a first-configuration member
+		n.env.Log.Warn("empty data directory, but the cluster has history: rejoining under a new identity", "node", n.cfg.ID, "identity", identity, "told_by", from)
+		if err := n.store.BecomeJoiner(identity); err != nil {
+			return n.stop(err)
+		}
+		return n.startRaft()
+	}
+	for _, s := range n.probeAnswers {
+		if s != stageFresh {
+			return nil
+		}
+	}
+	n.env.Log.Info("every peer is empty: bootstrapping a new cluster", "node", n.cfg.ID, "voters", n.cfg.Peers)
+	if err := n.store.Bootstrap(n.cfg.Peers); err != nil {
+		return n.stop(err)
+	}
+	return n.startRaft()
+}
+
+// joining reports whether this node still waits to be a voter under its
+// own identity.
+func (n *Node) joining() bool {
+	id := n.store.Identity()
+	return id != 0 && (n.store.MemberIdentity(n.cfg.ID) != id || !slices.Contains(n.store.ConfState().GetVoters(), n.cfg.ID))
+}
+
+// askToJoin runs on every tick of a joiner: it asks every peer, since it
+// cannot know the leader before the leader admits it.
+func (n *Node) askToJoin() {
+	if n.ticks < n.nextJoinAsk || !n.joining() {
+		return
+	}
+	n.nextJoinAsk = n.ticks + uint64(n.cfg.ElectionTicks)/2
+	for _, id := range n.others() {
+		n.send(id, peerJoin, nil)
+	}
+}
+
+// onJoin is a leader's next step in admitting a joiner: remove its old
+// self, add it as a learner, or promote it. Each step is computed from the
+// applied membership, and raft accepts a membership change only when none
+// is pending, so each applies to the membership it was computed from.
+func (n *Node) onJoin(from, identity uint64) {
+	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) {
+		return
+	}
+	if n.confProposedAt != 0 && n.ticks-n.confProposedAt < uint64(n.cfg.ElectionTicks) {
+		return // one change at a time; the joiner will ask again
+	}
+	cs := n.store.ConfState()
+	if len(cs.GetVotersOutgoing()) > 0 {
+		return // raft is leaving a joint configuration by itself
+	}
+	isVoter, isLearner := slices.Contains(cs.GetVoters(), from), slices.Contains(cs.GetLearners(), from)
+	known := n.store.MemberIdentity(from) == identity
+	var change *pb.ConfChangeSingle
+	var context []byte
+	switch {
+	case (isVoter || isLearner) && !known:
+		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(from)}
+	case !isVoter && !isLearner:
+		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddLearnerNode.Enum(), NodeId: proto.Uint64(from)}
+		context = binary.BigEndian.AppendUint64(nil, identity)
+	case isLearner && n.caughtUp(from):
+		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddNode.Enum(), NodeId: proto.Uint64(from)}
+	default:
+		return // a voter already, or a learner still catching up
+	}
+	cc := &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{change}, Context: context}
+	if err := n.rn.ProposeConfChange(cc); err != nil {
+		n.env.Log.Warn("membership change not proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "err", err)
+		return
+	}
+	n.confProposedAt = n.ticks
+	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identity)
+}
+
+// caughtUp reports whether the learner id is close behind the commit index.
+func (n *Node) caughtUp(id uint64) bool {
+	commit := n.rn.BasicStatus().GetCommit()
+	var match uint64
+	n.rn.WithProgress(func(pid uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if pid == id {
+			match = pr.Match
+		}
+	})
+	return match > 0 && match+joinCatchUpEntries >= commit
+}
+
+// applyConfChange applies a committed membership change: to raft, and to
+// the membership kept in the batch (the ConfState that snapshots carry,
+// and the identities). A snapshot made from here on describes the new
+// membership: snapshots are made on demand, from the applied state.
+func (n *Node) applyConfChange(batch batchMembership, e *pb.Entry) error {
+	var cc pb.ConfChangeI
+	if e.GetType() == pb.EntryType_EntryConfChange {
+		v1 := &pb.ConfChange{}
+		if err := proto.Unmarshal(e.GetData(), v1); err != nil {
+			return err
+		}
+		cc = v1
+	} else {
+		v2 := &pb.ConfChangeV2{}
+		if err := proto.Unmarshal(e.GetData(), v2); err != nil {
+			return err
+		}
+		cc = v2
+	}
+	v2 := cc.AsV2()
+	for _, ch := range v2.GetChanges() {
+		switch ch.GetType() {
+		case pb.ConfChangeType_ConfChangeRemoveNode:
+			batch.SetMemberIdentity(ch.GetNodeId(), 0)
+		case pb.ConfChangeType_ConfChangeAddLearnerNode:
+			if ctx := v2.GetContext(); len(ctx) == 8 && len(v2.GetChanges()) == 1 {
+				batch.SetMemberIdentity(ch.GetNodeId(), binary.BigEndian.Uint64(ctx))
+			}
+		}
+	}
+	cs := n.rn.ApplyConfChange(cc)
+	batch.SetConfState(cs)
+	n.membershipChanges++
+	n.env.Log.Info("membership changed", "node", n.cfg.ID, "index", e.GetIndex(), "changes", v2.GetChanges(), "voters", cs.GetVoters(), "learners", cs.GetLearners())
+	return nil
+}
+
+// batchMembership is the part of storage.Batch a membership change writes.
+type batchMembership interface {
+	SetMemberIdentity(id, identity uint64)
+	SetConfState(cs *pb.ConfState)
+}
+
+// role names what this node is in the cluster, for Status.
+func (n *Node) role() string {
+	switch {
+	case n.rn == nil:
+		return "discovering"
+	case n.store.IsJoining():
+		return "joining"
+	case n.store.MemberIdentity(n.cfg.ID) != n.store.Identity():
+		return "replaced"
+	case slices.Contains(n.store.ConfState().GetVoters(), n.cfg.ID):
+		return "voter"
+	case slices.Contains(n.store.ConfState().GetLearners(), n.cfg.ID):
+		return "learner"
+	}
+	return "removed"
+}

@@ -1,0 +1,171 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Membership is state-machine state, kept with the data it governs:
+//
+//   - m/conf holds raft's ConfState as of the applied index. raft reads it
+//     back through InitialState at restart, and every snapshot carries it,
+//     so a snapshot made after a membership change describes the new
+//     members (a learner refuses a snapshot that does not list it).
+//   - c/<be64 node id> holds the identity of the incarnation that node has
+//     in the cluster. A node whose disk was wiped comes back with a new
+//     identity, and peers drop messages that name the old one. Members
+//     of the first configuration have identity 0, so nothing is written
+//     for them.
+//   - m/identity is this store's own identity: 0 for a store made by
+//     bootstrap, a random non-zero value for one made to rejoin.
+var (
+	keyConfState      = []byte("m/conf")
+	keyIdentity       = []byte("m/identity")
+	prefixMember      = []byte("c/")
+	prefixMemberEnd   = []byte("c0")
+	memberKeyLen      = len(prefixMember) + 8
+	errMemberKeyShape = fmt.Errorf("storage: member key is not %d bytes", memberKeyLen)
+)
+
+func memberKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte{}, prefixMember...), id)
+}
+
+// loadMembership reads the applied ConfState, the member identities and
+// the store's own identity.
+func (s *Store) loadMembership() error {
+	s.conf = &pb.ConfState{}
+	found, err := s.getProtoFound(keyConfState, s.conf)
+	if err != nil {
+		return err
+	}
+	if !found {
+		// Written before m/conf existed: membership never changed then,
+		// so the log base's is the current one.
+		s.conf = proto.Clone(s.base.GetConfState()).(*pb.ConfState)
+	}
+	if s.identity, _, err = s.getUint64(keyIdentity); err != nil {
+		return err
+	}
+	return s.loadMembers()
+}
+
+func (s *Store) loadMembers() error {
+	s.members = map[uint64]uint64{}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixMember, UpperBound: prefixMemberEnd})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		if len(it.Key()) != memberKeyLen || len(it.Value()) != 8 {
+			_ = it.Close()
+			return fmt.Errorf("%w: %x=%x", errMemberKeyShape, it.Key(), it.Value())
+		}
+		s.members[binary.BigEndian.Uint64(it.Key()[len(prefixMember):])] = binary.BigEndian.Uint64(it.Value())
+	}
+	return it.Close()
+}
+
+// AppliedConfState returns the membership as of the applied index.
+func (s *Store) ConfState() *pb.ConfState { return s.conf }
+
+// MemberIdentity returns the identity the cluster knows node id by, as of
+// the applied index: 0 for a member of the first configuration.
+func (s *Store) MemberIdentity(id uint64) uint64 { return s.members[id] }
+
+// Identity returns this store's identity: 0 if it was bootstrapped.
+func (s *Store) Identity() uint64 { return s.identity }
+
+// IsJoining reports whether the store was made to rejoin a cluster and
+// has not yet received its first snapshot.
+func (s *Store) IsJoining() bool { return s.identity != 0 && s.IsEmpty() }
+
+// BecomeJoiner marks an empty store as one that rejoins an existing
+// cluster under identity, which must not be 0. The mark is durable, so a
+// restart keeps rejoining under the same identity instead of
+// bootstrapping.
+func (s *Store) BecomeJoiner(identity uint64) error {
+	if !s.IsEmpty() || identity == 0 {
+		return fmt.Errorf("storage: only an empty store can become a joiner, with a non-zero identity")
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(keySchema, uint64Value(SchemaVersion), nil)
+	_ = b.Set(keyIdentity, uint64Value(identity), nil)
+	if err := s.commitRaw(b); err != nil {
+		return err
+	}
+	s.identity = identity
+	return nil
+}
+
+// LastSessionIncarnation returns the highest incarnation among the
+// sessions of proposer origin that the state machine remembers (0 if
+// none). A store that received its data from a peer must number its own
+// sessions past these: they may be from a wiped incarnation of itself.
+func (s *Store) LastSessionIncarnation(origin uint64) (uint64, error) {
+	lo := binary.BigEndian.AppendUint64(append([]byte{}, prefixSession...), origin)
+	hi := binary.BigEndian.AppendUint64(append([]byte{}, prefixSession...), origin+1)
+	var last uint64
+	err := recoverFatal(func() error {
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return err
+		}
+		if it.Last() && len(it.Key()) == len(lo)+8 {
+			last = binary.BigEndian.Uint64(it.Key()[len(lo):])
+		}
+		return it.Close()
+	})
+	return last, err
+}
+
+// SetIncarnationAtLeast makes the incarnation counter at least n.
+func (s *Store) SetIncarnationAtLeast(n uint64) error {
+	cur, _, err := s.getUint64(keyIncarnation)
+	if err != nil || cur >= n {
+		return err
+	}
+	return s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) })
+}
+
+// SetConfState records the membership that applying this batch's entries
+// produced.
+func (b *Batch) SetConfState(cs *pb.ConfState) {
+	b.conf = proto.Clone(cs).(*pb.ConfState)
+	b.setProto(keyConfState, b.conf)
+}
+
+// SetMemberIdentity records the identity node id now has in the cluster;
+// 0 forgets it (the node left).
+func (b *Batch) SetMemberIdentity(id, identity uint64) {
+	if b.members == nil {
+		b.members = map[uint64]uint64{}
+	}
+	b.members[id] = identity
+	b.memberOrder = append(b.memberOrder, id)
+	if identity == 0 {
+		_ = b.batch.Delete(memberKey(id), nil)
+		return
+	}
+	_ = b.batch.Set(memberKey(id), uint64Value(identity), nil)
+}
+
+// commitMembership makes the batch's membership changes visible once it
+// is durable.
+func (b *Batch) commitMembership() {
+	if b.conf != nil {
+		b.s.conf = b.conf
+	}
+	for _, id := range b.memberOrder {
+		if identity := b.members[id]; identity == 0 {
+			delete(b.s.members, id)
+		} else {
+			b.s.members[id] = identity
+		}
+	}
+}
