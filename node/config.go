@@ -44,6 +44,10 @@ type Config struct {
 	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
 	UnsafeNoSync       bool // TEST ONLY: commit raft state and data without fsync
 	UnsafeNoDedup      bool // TEST ONLY: apply a proposal the network delivered twice, twice
+	// UnsafeBlindBootstrap makes a node with an empty disk bootstrap at
+	// once, without asking its peers. TEST ONLY: it shows that a wiped
+	// node that forgets it was a member breaks the cluster.
+	UnsafeBlindBootstrap bool
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)

@@ -118,10 +118,10 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 	if !store.IsEmpty() || store.IsJoining() {
 		return n, n.startRaft()
 	}
-	switch len(cfg.Peers) {
-	case 0:
+	switch {
+	case len(cfg.Peers) == 0:
 		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
-	case 1:
+	case len(cfg.Peers) == 1 || cfg.UnsafeBlindBootstrap:
 		// A cluster of one: there is nobody to ask and nobody to agree with.
 		if err := store.Bootstrap(cfg.Peers); err != nil {
 			return nil, err

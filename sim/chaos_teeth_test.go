@@ -46,6 +46,8 @@ func TestScenarioTeeth(t *testing.T) {
 			Options{SnapshotEntries: 1 << 40}, "log entries, over", 3},
 		{"lying disk", "full-restart", "fsync: the write-ahead log acknowledges before data is durable",
 			Options{LyingDisk: true}, "", 3},
+		{"amnesiac node", "disk-wiped", "probing before bootstrap: a wiped node bootstraps as if it had never been a member",
+			Options{UnsafeBlindBootstrap: true}, "", 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

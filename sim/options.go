@@ -63,6 +63,10 @@ type Options struct {
 	// lose every unsynced write. TEST ONLY: it proves the durability
 	// scenarios notice acknowledged writes that were not on disk.
 	LyingDisk bool
+	// UnsafeBlindBootstrap makes a node with an empty disk bootstrap
+	// without asking its peers. TEST ONLY: it proves the disk-wiped
+	// scenario notices a wiped node that forgot it was a member.
+	UnsafeBlindBootstrap bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }

@@ -111,20 +111,21 @@ func (s *simNode) config() node.Config {
 	}
 	o := s.w.opts
 	return node.Config{
-		ID:                  s.id,
-		Peers:               peers,
-		Dir:                 "/data",
-		ElectionTicks:       o.ElectionTicks,
-		HeartbeatTicks:      o.HeartbeatTicks,
-		RequestTimeoutTicks: int(o.RequestTimeout / o.Tick),
-		UnsafeLocalReads:    o.UnsafeLocalReads,
-		UnsafeNoSync:        o.UnsafeNoSync,
-		UnsafeNoDedup:       o.UnsafeNoDedup,
-		DisableCheckQuorum:  o.DisableCheckQuorum,
-		MemTableBytes:       64 << 10,
-		SnapshotEntries:     o.SnapshotEntries,
-		SnapshotChunkBytes:  4 << 10,
-		OnApply:             func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		ID:                   s.id,
+		Peers:                peers,
+		Dir:                  "/data",
+		ElectionTicks:        o.ElectionTicks,
+		HeartbeatTicks:       o.HeartbeatTicks,
+		RequestTimeoutTicks:  int(o.RequestTimeout / o.Tick),
+		UnsafeLocalReads:     o.UnsafeLocalReads,
+		UnsafeNoSync:         o.UnsafeNoSync,
+		UnsafeNoDedup:        o.UnsafeNoDedup,
+		UnsafeBlindBootstrap: o.UnsafeBlindBootstrap,
+		DisableCheckQuorum:   o.DisableCheckQuorum,
+		MemTableBytes:        64 << 10,
+		SnapshotEntries:      o.SnapshotEntries,
+		SnapshotChunkBytes:   4 << 10,
+		OnApply:              func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 	}
 }
 
