@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -111,7 +112,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		return fmt.Errorf("open node: %w", err)
 	}
 	if fresh {
-		log.Info("bootstrapped a new cluster member", "data_dir", cfg.Node.DataDir, "members", ids)
+		log.Info("empty data directory: asking the peers whether the cluster exists before bootstrapping it", "data_dir", cfg.Node.DataDir, "members", ids)
 	} else {
 		log.Info("restarted from existing data", "data_dir", cfg.Node.DataDir, "applied", n.Status().Applied)
 	}
@@ -191,6 +192,16 @@ type Status struct {
 	Stopped  bool   `json:"stopped"`
 	Ready    bool   `json:"ready"`
 
+	// Membership: Role is discovering (empty disk, asking the peers),
+	// joining (rejoining under a new identity, no data yet), learner,
+	// voter, removed or replaced. Identity is 0 for a member of the first
+	// configuration, and new each time the node rejoins with an empty disk.
+	Role              string   `json:"role"`
+	Identity          string   `json:"identity"`
+	Voters            []uint64 `json:"voters"`
+	Learners          []uint64 `json:"learners"`
+	MembershipChanges int      `json:"membership_changes"`
+
 	// The log and its snapshots: the log starts after SnapshotIndex and
 	// holds LogEntries entries. SnapshotsTaken (log compactions) and
 	// SnapshotsInstalled (received from a leader) count since this
@@ -205,7 +216,10 @@ func statusOf(h *realenv.Host) Status {
 	st := h.Status()
 	return Status{
 		ID: st.ID, Term: st.Term, Leader: st.Lead, IsLeader: st.IsLeader, Commit: st.Commit,
-		Applied: st.Applied, Stopped: st.Stopped, Ready: !st.Stopped && st.Lead != 0,
+		Applied: st.Applied, Stopped: st.Stopped,
+		Ready: !st.Stopped && st.Lead != 0 && (st.Role == "voter" || st.Role == "learner"),
+		Role:  st.Role, Identity: fmt.Sprintf("%016x", st.Identity),
+		Voters: st.Voters, Learners: st.Learners, MembershipChanges: st.MembershipChanges,
 		SnapshotIndex: st.SnapshotIndex, LogEntries: st.LogEntries,
 		SnapshotsTaken: st.SnapshotsTaken, SnapshotsInstalled: st.SnapshotsInstalled,
 	}
@@ -226,8 +240,11 @@ func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 		st := statusOf(h)
 		if !st.Ready {
 			reason := "no leader known"
-			if st.Stopped {
+			switch {
+			case st.Stopped:
 				reason = "node stopped after a storage failure"
+			case st.Role != "voter" && st.Role != "learner":
+				reason = "node is " + st.Role
 			}
 			http.Error(w, "not ready: "+reason, http.StatusServiceUnavailable)
 			return
@@ -273,9 +290,21 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 			{"raft_commit_index", u(st.Commit)},
 			{"raft_applied_index", u(st.Applied)},
 			{"raft_stopped", strconv.FormatBool(st.Stopped)},
+			{"raft_role", st.Role},
+			{"raft_identity", fmt.Sprintf("%016x", st.Identity)},
+			{"raft_voters", joinIDs(st.Voters)},
+			{"raft_learners", joinIDs(st.Learners)},
 			{"cluster_id", i.cfg.Cluster.ClusterID},
 			{"seshat_version", Version},
 			{"uptime_in_seconds", strconv.FormatInt(int64(time.Since(i.started).Seconds()), 10)},
 		}},
 	}
+}
+
+func joinIDs(ids []uint64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(parts, ",")
 }

@@ -119,6 +119,8 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.
 	gauge("seshat_raft_snapshot_index", "Index of the log's base: the last entry compacted into the state machine's snapshot.", func() float64 { return float64(h.Status().SnapshotIndex) })
 	gauge("seshat_raft_log_entries", "Entries in the raft log after the snapshot index.", func() float64 { return float64(h.Status().LogEntries) })
 	gauge("seshat_node_requests_inflight", "Client requests waiting inside the node.", func() float64 { return float64(h.Status().Inflight) })
+	gauge("seshat_raft_is_voter", "1 if this node is a voting member under its own identity.", func() float64 { return b2f(h.Status().Role == "voter") })
+	gauge("seshat_raft_voters", "Voters in the membership this node has applied.", func() float64 { return float64(len(h.Status().Voters)) })
 	gauge("seshat_node_stopped", "1 if the node fail-stopped after a storage failure.", func() float64 { return b2f(h.Status().Stopped) })
 	gauge("seshat_client_connections", "Open client connections.", func() float64 { return float64(srv.Clients()) })
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -130,6 +132,12 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "seshat_raft_snapshots_installed_total", Help: "Snapshots received from a leader and installed, since the process started.",
 	}, func() float64 { return float64(h.Status().SnapshotsInstalled) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "seshat_raft_membership_changes_total", Help: "Membership changes applied, since the process started.",
+	}, func() float64 { return float64(h.Status().MembershipChanges) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "seshat_peer_stale_identity_dropped_total", Help: "Peer messages dropped because they named a former identity of the sender or of this node.",
+	}, func() float64 { return float64(h.Status().DroppedStale) }))
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "seshat_peer_inbound_dropped_total", Help: "Peer messages dropped because the host's queue was full.",
 	}, func() float64 { return float64(h.DroppedPeerMessages()) }))
