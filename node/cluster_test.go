@@ -746,3 +746,51 @@ func TestWipedNodeRejoins(t *testing.T) {
 		t.Fatalf("INCR after the second rejoin = %+v, want 5", res)
 	}
 }
+
+// TestFirstStartWaitsForEveryPeer: empty nodes bootstrap only once every
+// peer has answered that it is empty too; with one peer missing they wait
+// (and tell clients there is no quorum) rather than risk being a wiped
+// member that forgot its votes.
+func TestFirstStartWaitsForEveryPeer(t *testing.T) {
+	c := newCluster(t, 12, testConfig())
+	c.stop(3)
+	c.ticks(100)
+	for id := uint64(1); id <= 2; id++ {
+		if st := c.node(id).Status(); st.Role != "discovering" || st.Lead != 0 {
+			t.Fatalf("node %d with a peer missing: %+v, want discovering with no leader", id, st)
+		}
+	}
+	if res := c.do(1, set("k", "v")); !errors.Is(res.Err, ErrNoQuorum) {
+		t.Fatalf("SET while discovering = %+v, want NOQUORUM", res)
+	}
+	c.start(3)
+	c.leader()
+	for id := uint64(1); id <= 3; id++ {
+		if st := c.node(id).Status(); st.Role != "voter" || st.Identity != 0 || st.MembershipChanges != 0 {
+			t.Fatalf("node %d after forming: %+v, want a first-configuration voter", id, st)
+		}
+	}
+}
+
+// TestStaleIdentityDropped: a message that names a former identity of
+// its receiver, or of its sender, is dropped before raft sees it.
+func TestStaleIdentityDropped(t *testing.T) {
+	c := newCluster(t, 13, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	st := c.node(lead).Status()
+	hb := marshalRaft(&pb.Message{Type: pb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(lead), To: proto.Uint64(f), Term: proto.Uint64(st.Term + 5)})
+	for name, hdr := range map[string]envelope{
+		"to a former self":   {kind: peerRaft, from: lead, toIdentity: 99},
+		"from a former self": {kind: peerRaft, from: lead, fromIdentity: 99},
+	} {
+		before := c.node(f).Status()
+		if err := c.node(f).Step(hdr.encode(hb)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		after := c.node(f).Status()
+		if after.DroppedStale != before.DroppedStale+1 || after.Term != before.Term {
+			t.Fatalf("%s: dropped %d -> %d, term %d -> %d; want it dropped unseen", name, before.DroppedStale, after.DroppedStale, before.Term, after.Term)
+		}
+	}
+}
