@@ -136,7 +136,7 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 // startRaft starts raft over the store, which holds a bootstrapped or
 // restored state, or nothing at all for a joiner.
 func (n *Node) startRaft() error {
-	incarnation, err := n.store.NextIncarnation()
+	incarnation, err := n.store.NextIncarnation(n.cfg.ID)
 	if err != nil {
 		return err
 	}

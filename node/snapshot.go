@@ -200,17 +200,13 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 	}
 	if wasJoining {
 		// The data may hold sessions of this node's wiped former self,
-		// under the same incarnation numbers: number ours past them.
-		last, err := n.store.LastSessionIncarnation(n.cfg.ID)
+		// under the numbers this process proposes with: take a new
+		// incarnation past them (NextIncarnation counts them).
+		incarnation, err := n.store.NextIncarnation(n.cfg.ID)
 		if err != nil {
 			return err
 		}
-		if last >= n.incarnation {
-			n.incarnation = last + 1
-			if err := n.store.SetIncarnationAtLeast(n.incarnation); err != nil {
-				return err
-			}
-		}
+		n.incarnation = incarnation
 		n.learned = nil
 	}
 	n.receiving = nil

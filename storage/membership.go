@@ -124,15 +124,6 @@ func (s *Store) LastSessionIncarnation(origin uint64) (uint64, error) {
 	return last, err
 }
 
-// SetIncarnationAtLeast makes the incarnation counter at least n.
-func (s *Store) SetIncarnationAtLeast(n uint64) error {
-	cur, _, err := s.getUint64(keyIncarnation)
-	if err != nil || cur >= n {
-		return err
-	}
-	return s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) })
-}
-
 // SetConfState records the membership that applying this batch's entries
 // produced.
 func (b *Batch) SetConfState(cs *pb.ConfState) {

@@ -134,5 +134,13 @@ func TestLastSessionIncarnation(t *testing.T) {
 			t.Errorf("origin %d: %d, %v; want %d", origin, got, err, want)
 		}
 	}
+	// A store whose own count is behind the sessions it holds (they came
+	// in a snapshot, from a wiped former self) numbers past them.
+	if n, err := s.NextIncarnation(2); err != nil || n != 301 {
+		t.Fatalf("NextIncarnation(2) = %d, %v; want 301", n, err)
+	}
+	if n, err := s.NextIncarnation(4); err != nil || n != 302 {
+		t.Fatalf("NextIncarnation(4) = %d, %v; want 302 (the store's own count)", n, err)
+	}
 	_ = s.Close()
 }

@@ -470,14 +470,20 @@ func (s *Store) guard(fn func() error) (err error) {
 	return nil
 }
 
-// NextIncarnation durably counts one more opening of the store and
-// returns the new count.
-func (s *Store) NextIncarnation() (uint64, error) {
+// NextIncarnation durably counts one more opening of the store by
+// proposer origin and returns the new count. The count also passes every
+// session of origin that the state machine remembers: those may be from a
+// wiped former self of this node, whose numbers this store never counted.
+func (s *Store) NextIncarnation(origin uint64) (uint64, error) {
 	n, _, err := s.getUint64(keyIncarnation)
 	if err != nil {
 		return 0, err
 	}
-	n++
+	last, err := s.LastSessionIncarnation(origin)
+	if err != nil {
+		return 0, err
+	}
+	n = max(n, last) + 1
 	if err := s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) }); err != nil {
 		return 0, err
 	}
