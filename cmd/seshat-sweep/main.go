@@ -47,7 +47,7 @@ func main() {
 	seed0 := flag.Int("seed0", 1, "the first seed")
 	jobs := flag.Int("jobs", 2, "processes at once")
 	chunk := flag.Int("chunk", 10, "seeds per process")
-	only := flag.String("scenarios", "", "comma-separated scenarios (default: all eleven and swarm)")
+	only := flag.String("scenarios", "", "comma-separated scenarios (default: every scenario and swarm)")
 	swarmSeeds := flag.Int("swarm-seeds", 0, "seeds for the swarm (default: -seeds)")
 	out := flag.String("out", "sim-failures", "where failure folders and logs go")
 	flag.Parse()
