@@ -58,8 +58,11 @@ const joinCatchUpEntries = 256
 
 // send wraps body in this node's envelope and hands it to the transport.
 func (n *Node) send(to uint64, kind byte, body []byte) {
-	e := envelope{kind: kind, from: n.cfg.ID, fromIdentity: n.store.Identity(), toIdentity: n.peerIdentity(to)}
-	n.env.Transport.Send(to, e.encode(body))
+	n.env.Transport.Send(to, n.envelopeTo(to, kind).encode(body))
+}
+
+func (n *Node) envelopeTo(to uint64, kind byte) envelope {
+	return envelope{kind: kind, from: n.cfg.ID, fromIdentity: n.store.Identity(), toIdentity: n.peerIdentity(to)}
 }
 
 // peerIdentity is the identity this node believes peer id has.
@@ -88,7 +91,15 @@ func (n *Node) knows(hdr envelope) bool {
 	return hdr.fromIdentity == n.store.MemberIdentity(hdr.from)
 }
 
-func (n *Node) sendRaft(m *pb.Message) { n.send(m.GetTo(), peerRaft, marshalRaft(m)) }
+// sendRaft marshals m straight after its envelope, sparing a copy of
+// what may be a megabyte of entries.
+func (n *Node) sendRaft(m *pb.Message) {
+	b, err := proto.MarshalOptions{}.MarshalAppend(n.envelopeTo(m.GetTo(), peerRaft).header(proto.Size(m)), m)
+	if err != nil {
+		panic(fmt.Sprintf("node: marshal raft message: %v", err))
+	}
+	n.env.Transport.Send(m.GetTo(), b)
+}
 
 // others are the configured peers other than this node, in id order.
 func (n *Node) others() []uint64 {

@@ -43,12 +43,16 @@ type envelope struct {
 }
 
 func (e envelope) encode(body []byte) []byte {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(body))
+	return append(e.header(len(body)), body...)
+}
+
+// header returns the envelope's bytes, with room for a body of size bytes.
+func (e envelope) header(size int) []byte {
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+size)
 	b = append(b, e.kind)
 	b = binary.AppendUvarint(b, e.from)
 	b = binary.AppendUvarint(b, e.fromIdentity)
-	b = binary.AppendUvarint(b, e.toIdentity)
-	return append(b, body...)
+	return binary.AppendUvarint(b, e.toIdentity)
 }
 
 func decodeEnvelope(data []byte) (envelope, []byte, error) {
