@@ -109,7 +109,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		SnapshotLogBytes:    uint64(cfg.Raft.SnapshotIntervalBytes),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
-		return fmt.Errorf("open node: %w", err)
+		return fmt.Errorf("open node: %w (if the data is damaged, move %s away and start the node again: it rejoins from its peers, by snapshot)", err, cfg.Node.DataDir)
 	}
 	if fresh {
 		log.Info("empty data directory: asking the peers whether the cluster exists before bootstrapping it", "data_dir", cfg.Node.DataDir, "members", ids)

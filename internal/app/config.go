@@ -277,7 +277,7 @@ func (c *Config) Validate() error {
 		return bad("cluster.cluster_id", "must not be empty")
 	}
 	if !cl.Bootstrap || cl.JoinAddr != "" {
-		return bad("cluster.join_addr", "joining a running cluster is not supported yet; set bootstrap = true and list every member in initial_members")
+		return bad("cluster.join_addr", "adding a node that is not in initial_members is not supported yet; set bootstrap = true and list every member in initial_members (a listed member whose data directory is empty asks its peers and rejoins by itself)")
 	}
 	if len(cl.InitialMembers) < 3 {
 		return bad("cluster.initial_members", "needs at least 3 members, has %d", len(cl.InitialMembers))
