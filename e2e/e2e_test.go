@@ -155,6 +155,27 @@ func (c *cluster) start(p *proc) {
 	go func() { _ = p.cmd.Wait(); logf.Close() }()
 }
 
+// startAll starts every node and waits until they agree on a leader; it
+// returns that leader's index in c.nodes.
+func (c *cluster) startAll() int {
+	c.t.Helper()
+	for _, p := range c.nodes {
+		c.start(p)
+	}
+	return c.waitReady(c.nodes...)
+}
+
+// without returns every node but skip.
+func (c *cluster) without(skip *proc) []*proc {
+	var out []*proc
+	for _, p := range c.nodes {
+		if p != skip {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (p *proc) kill() {
 	if p.cmd != nil && p.cmd.Process != nil {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
@@ -269,10 +290,7 @@ func TestCluster(t *testing.T) {
 	}
 	ctx := context.Background()
 	c := newCluster(t, buildBinary(t))
-	for _, p := range c.nodes {
-		c.start(p)
-	}
-	c.waitReady(c.nodes...)
+	c.startAll()
 	clients := make([]*redis.Client, 3)
 	for i, p := range c.nodes {
 		clients[i] = client(p)
@@ -434,17 +452,9 @@ func TestSnapshotCatchUp(t *testing.T) {
 	}
 	c := newCluster(t, buildBinary(t))
 	c.args = []string{"-config", conf}
-	for _, p := range c.nodes {
-		c.start(p)
-	}
-	lead := c.waitReady(c.nodes...)
+	lead := c.startAll()
 	follower := c.nodes[(lead+1)%3]
-	var live []*proc
-	for _, p := range c.nodes {
-		if p != follower {
-			live = append(live, p)
-		}
-	}
+	live := c.without(follower)
 	before, err := c.nodes[lead].status()
 	if err != nil {
 		t.Fatal(err)
@@ -527,17 +537,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestWipedNodeRejoins(t *testing.T) {
 	ctx := context.Background()
 	c := newCluster(t, buildBinary(t))
-	for _, p := range c.nodes {
-		c.start(p)
-	}
-	lead := c.waitReady(c.nodes...)
+	lead := c.startAll()
 	victim := c.nodes[(lead+1)%3]
-	var live []*proc
-	for _, p := range c.nodes {
-		if p != victim {
-			live = append(live, p)
-		}
-	}
+	live := c.without(victim)
 	r := client(live[0])
 	defer r.Close()
 	for i := range 100 {
