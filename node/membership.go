@@ -139,6 +139,9 @@ func (n *Node) discover() {
 			n.send(id, peerProbe, nil)
 		}
 	}
+	if n.nextWaitLog == 0 {
+		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*2 // quiet unless it takes a while
+	}
 	if n.ticks >= n.nextWaitLog {
 		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
 		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.others(), "answers", n.probeAnswers)
