@@ -34,11 +34,13 @@ import (
 // All integers are big-endian. The frame body is exactly what the node
 // handed to env.Transport.Send.
 //
-// NB: raft snapshots (MsgSnap) are not supported yet: they would travel as
-// ordinary frames, bounded by FrameBytesMax, but node refuses to install
-// them anyway until log compaction exists.
+// Snapshots need nothing special here: node streams them as ordinary
+// messages, in chunks far below FrameBytesMax.
+//
+// protocolVersion 2: every node message starts with an identity envelope
+// (node/peer.go), which version 1 nodes cannot read.
 const (
-	protocolVersion = 1
+	protocolVersion = 2
 	handshakeBytes  = 36
 )
 
