@@ -794,3 +794,24 @@ func TestStaleIdentityDropped(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinOfLiveMemberWaits: a join request under the id of a member that
+// is alive and answering (a second process started with the same id, say)
+// does not get the live member removed.
+func TestJoinOfLiveMemberWaits(t *testing.T) {
+	c := newCluster(t, 15, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	for range 30 {
+		if err := c.node(lead).Step(envelope{kind: peerJoin, from: f, fromIdentity: 77}.encode(nil)); err != nil {
+			t.Fatal(err)
+		}
+		c.tick()
+	}
+	if st := c.node(lead).Status(); st.MembershipChanges != 0 || !slices.Contains(st.Voters, f) {
+		t.Fatalf("leader after join requests for live node %d: %+v", f, st)
+	}
+	if res := c.do(f, set("k", "v")); res.Err != nil {
+		t.Fatalf("the live member no longer serves: %v", res.Err)
+	}
+}

@@ -230,6 +230,13 @@ func (n *Node) onJoin(from, identity uint64) {
 	var change *pb.ConfChangeSingle
 	var context []byte
 	switch {
+	case (isVoter || isLearner) && !known && n.heardFromLately(from):
+		// Its current self answered within the last election timeout: a
+		// wiped node cannot have restarted that fast, so this is more
+		// likely a second process started under the same id. Replacing
+		// the live member would cost the cluster a healthy copy; wait.
+		n.env.Log.Debug("join request for a member that is still active; waiting", "node", n.cfg.ID, "of", from, "identity", identity)
+		return
 	case (isVoter || isLearner) && !known:
 		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(from)}
 	case !isVoter && !isLearner:
@@ -247,6 +254,19 @@ func (n *Node) onJoin(from, identity uint64) {
 	}
 	n.confProposedAt = n.ticks
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identity)
+}
+
+// heardFromLately reports whether raft heard from id in the current
+// CheckQuorum period (an election timeout at most; CheckQuorum is what
+// resets the flag, and production always runs with it).
+func (n *Node) heardFromLately(id uint64) bool {
+	active := false
+	n.rn.WithProgress(func(pid uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if pid == id {
+			active = pr.RecentActive
+		}
+	})
+	return active
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.
