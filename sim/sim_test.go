@@ -132,8 +132,9 @@ func runSeed(t *testing.T, opts Options) Result {
 		if res.Failure != nil {
 			verdict, class = "fail", res.Failure.Class
 		}
-		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d\n", res.Options.Scenario, res.Options.Seed,
-			verdict, class, res.Stats.WallTime.Milliseconds(), res.Stats.SimulatedTime.Milliseconds())
+		st := res.Stats
+		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d\n", res.Options.Scenario, res.Options.Seed,
+			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled)
 	}
 	if res.Failure != nil {
 		reportFailure(t, res)

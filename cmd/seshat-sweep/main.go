@@ -38,6 +38,7 @@ type job struct {
 type tally struct {
 	seeds, failed int
 	wall          time.Duration
+	faults        faults // what struck, summed over the seeds
 	classes       map[string]int
 	failedSeeds   []string
 }
@@ -118,7 +119,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for j := range jobsC {
-				runJob(bin, *out, logs, j, func(scenario string, seed int, ok bool, class string, wall time.Duration) {
+				runJob(bin, *out, logs, j, func(scenario string, seed int, ok bool, class string, wall time.Duration, f faults) {
 					mu.Lock()
 					defer mu.Unlock()
 					t := tallies[scenario]
@@ -127,6 +128,7 @@ func main() {
 					}
 					t.seeds++
 					t.wall += wall
+					t.faults.add(f)
 					done++
 					if !ok {
 						t.failed++
@@ -166,7 +168,7 @@ func main() {
 	mu.Lock()
 	defer mu.Unlock()
 	progress()
-	fmt.Printf("\n%-22s %7s %7s %10s  %s\n", "scenario", "seeds", "failed", "ms/seed", "failure classes / seeds")
+	fmt.Printf("\n%-22s %7s %7s %10s %8s %6s %9s %9s  %s\n", "scenario", "seeds", "failed", "ms/seed", "crashes", "wipes", "disk_fail", "installs", "failure classes / seeds")
 	for _, name := range names {
 		t := tallies[name]
 		mean := int64(0)
@@ -190,7 +192,8 @@ func main() {
 		if pending[name] {
 			label += " (pending)"
 		}
-		fmt.Printf("%-22s %7d %7d %10d  %s\n", label, t.seeds, t.failed, mean, note)
+		f := t.faults
+		fmt.Printf("%-22s %7d %7d %10d %8d %6d %9d %9d  %s\n", label, t.seeds, t.failed, mean, f.crashes, f.wipes, f.diskFailures, f.installs, note)
 	}
 	fmt.Printf("\nswept %d seeds in %s with %d processes: ", done, time.Since(start).Round(time.Second), *jobs)
 	if failures > 0 || done < total {
@@ -205,7 +208,7 @@ func main() {
 
 // runJob runs one chunk of seeds in a process of its own and reports each
 // seed's SWEEP line.
-func runJob(bin, out, logs string, j job, report func(string, int, bool, string, time.Duration)) {
+func runJob(bin, out, logs string, j job, report func(string, int, bool, string, time.Duration, faults)) {
 	logPath := filepath.Join(logs, fmt.Sprintf("%s-%d.log", j.scenario, j.seed0))
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -234,13 +237,26 @@ func runJob(bin, out, logs string, j job, report func(string, int, bool, string,
 		var scenario, result, class string
 		var seed int
 		var wallMS, simMS int64
-		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d", &scenario, &seed, &result, &class, &wallMS, &simMS); err != nil {
+		var f faults
+		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d",
+			&scenario, &seed, &result, &class, &wallMS, &simMS, &f.crashes, &f.wipes, &f.diskFailures, &f.installs); err != nil {
 			fmt.Fprintf(os.Stderr, "unreadable line %q: %v\n", line, err)
 			continue
 		}
-		report(scenario, seed, result == "ok", class, time.Duration(wallMS)*time.Millisecond)
+		report(scenario, seed, result == "ok", class, time.Duration(wallMS)*time.Millisecond, f)
 	}
 	_ = cmd.Wait() // a failing seed fails the process; the lines tell which
+}
+
+// faults counts what a seed's run went through, so a clean sweep also
+// shows that its faults really happened.
+type faults struct{ crashes, wipes, diskFailures, installs int }
+
+func (f *faults) add(g faults) {
+	f.crashes += g.crashes
+	f.wipes += g.wipes
+	f.diskFailures += g.diskFailures
+	f.installs += g.installs
 }
 
 func fail(err error) {
