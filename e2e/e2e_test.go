@@ -561,11 +561,13 @@ func TestWipedNodeRejoins(t *testing.T) {
 		}
 	}
 	c.start(victim)
+	restarted := time.Now()
 	var st status
 	waitFor(t, "the wiped node to rejoin as a voter", func() bool {
 		st, err = victim.status()
 		return err == nil && st.Role == "voter" && st.Ready
 	})
+	rejoined := time.Since(restarted)
 	if st.Identity == old.Identity || st.SnapshotsInstalled < 1 || len(st.Voters) != 3 || len(st.Learners) != 0 {
 		t.Fatalf("rejoined node: %+v, want a new identity, a snapshot installed, three voters", st)
 	}
@@ -588,5 +590,6 @@ func TestWipedNodeRejoins(t *testing.T) {
 	if !strings.Contains(string(logText), "rejoining under a new identity") {
 		t.Errorf("the victim's log does not say it rejoined")
 	}
-	t.Logf("node %d rejoined: identity %s, %d snapshot(s) installed, voters %v", victim.id, st.Identity, st.SnapshotsInstalled, st.Voters)
+	t.Logf("node %d rejoined as a voter %s after its restart: identity %s, %d snapshot(s) installed, voters %v",
+		victim.id, rejoined.Round(time.Millisecond), st.Identity, st.SnapshotsInstalled, st.Voters)
 }
