@@ -219,7 +219,8 @@ func statusOf(h *realenv.Host) Status {
 		Applied: st.Applied, Stopped: st.Stopped,
 		Ready: !st.Stopped && st.Lead != 0 && (st.Role == "voter" || st.Role == "learner"),
 		Role:  st.Role, Identity: fmt.Sprintf("%016x", st.Identity),
-		Voters: st.Voters, Learners: st.Learners, MembershipChanges: st.MembershipChanges,
+		Voters: append([]uint64{}, st.Voters...), Learners: append([]uint64{}, st.Learners...),
+		MembershipChanges: st.MembershipChanges,
 		SnapshotIndex: st.SnapshotIndex, LogEntries: st.LogEntries,
 		SnapshotsTaken: st.SnapshotsTaken, SnapshotsInstalled: st.SnapshotsInstalled,
 	}
