@@ -221,7 +221,7 @@ func statusOf(h *realenv.Host) Status {
 		Role:  st.Role, Identity: fmt.Sprintf("%016x", st.Identity),
 		Voters: append([]uint64{}, st.Voters...), Learners: append([]uint64{}, st.Learners...),
 		MembershipChanges: st.MembershipChanges,
-		SnapshotIndex: st.SnapshotIndex, LogEntries: st.LogEntries,
+		SnapshotIndex:     st.SnapshotIndex, LogEntries: st.LogEntries,
 		SnapshotsTaken: st.SnapshotsTaken, SnapshotsInstalled: st.SnapshotsInstalled,
 	}
 }
