@@ -117,6 +117,7 @@ func (b *Batch) Len() (int64, error) { return b.keyCount, nil }
 // raft's reads see. After a failed commit the store is stopped for good.
 func (b *Batch) Commit() error {
 	defer b.batch.Close()
+	defer func() { b.s.confChanging = false }()
 	if b.s.failed != nil {
 		return b.s.failed
 	}

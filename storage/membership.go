@@ -126,7 +126,13 @@ func (s *Store) LastSessionIncarnation(origin uint64) (uint64, error) {
 
 // SetConfState records the membership that applying this batch's entries
 // produced.
+//
+// Until the batch commits, Snapshot reports a snapshot temporarily
+// unavailable: raft may ask for one while the change is being applied (to
+// catch up a member it just added), and a snapshot then would still
+// describe the old membership, which the new member would refuse.
 func (b *Batch) SetConfState(cs *pb.ConfState) {
+	b.s.confChanging = true
 	b.conf = proto.Clone(cs).(*pb.ConfState)
 	b.setProto(keyConfState, b.conf)
 }

@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -141,6 +143,26 @@ func TestLastSessionIncarnation(t *testing.T) {
 	}
 	if n, err := s.NextIncarnation(4); err != nil || n != 302 {
 		t.Fatalf("NextIncarnation(4) = %d, %v; want 302 (the store's own count)", n, err)
+	}
+	_ = s.Close()
+}
+
+// TestNoSnapshotWhileMembershipChanges: while a batch that applies a
+// membership change is open, Snapshot says "temporarily unavailable"
+// (raft then retries later) rather than describe the old membership.
+func TestNoSnapshotWhileMembershipChanges(t *testing.T) {
+	s := filled(t, vfs.NewMem(), 10, 20)
+	b := s.NewBatch()
+	b.SetConfState(&pb.ConfState{Voters: []uint64{1, 2, 3}, Learners: []uint64{4}})
+	if _, err := s.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
+		t.Fatalf("Snapshot during the change: %v, want temporarily unavailable", err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot()
+	if err != nil || !slices.Equal(snap.GetMetadata().GetConfState().GetLearners(), []uint64{4}) {
+		t.Fatalf("Snapshot after the change: %v, %v", snap.GetMetadata(), err)
 	}
 	_ = s.Close()
 }

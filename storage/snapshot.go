@@ -72,6 +72,9 @@ type pinned struct {
 // Snapshot implements raft.Storage. It describes the data at the applied
 // index and pins that data, for the transfer that follows.
 func (s *Store) Snapshot() (*pb.Snapshot, error) {
+	if s.confChanging {
+		return nil, raft.ErrSnapshotTemporarilyUnavailable
+	}
 	term, err := s.Term(s.applied)
 	if err != nil {
 		return nil, err
@@ -281,5 +284,3 @@ func (s *Store) resumeInstall() error {
 	}
 	return s.finishInstall(meta, nil)
 }
-
-var _ = raft.ErrCompacted

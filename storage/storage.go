@@ -58,6 +58,8 @@ type Store struct {
 	conf     *pb.ConfState     // membership as of the applied index
 	members  map[uint64]uint64 // node id -> identity, as of the applied index (membership.go)
 	identity uint64            // this store's own identity
+	// confChanging: an open batch applies a membership change (SetConfState).
+	confChanging bool
 }
 
 var _ raft.Storage = (*Store)(nil)
