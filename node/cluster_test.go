@@ -815,3 +815,59 @@ func TestJoinOfLiveMemberWaits(t *testing.T) {
 		t.Fatalf("the live member no longer serves: %v", res.Err)
 	}
 }
+
+// TestDelayedReadConfirmationAfterRestart: a ReadIndex confirmation meant
+// for a read of a node's previous process, delivered after a restart, must
+// not serve the new process's read (it would be at an index from before
+// writes that completed before the new read began).
+func TestDelayedReadConfirmationAfterRestart(t *testing.T) {
+	c := newCluster(t, 16, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	if res := c.do(lead, set("k", "old")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	c.converged()
+	isType := func(m message, typ pb.MessageType) bool {
+		hdr, body, err := decodeEnvelope(m.data)
+		var pm pb.Message
+		return err == nil && hdr.kind == peerRaft && proto.Unmarshal(body, &pm) == nil && pm.GetType() == typ
+	}
+	var held []message
+	c.drop = func(m message) bool {
+		if m.to == f && isType(m, pb.MessageType_MsgReadIndexResp) {
+			held = append(held, m)
+			return true
+		}
+		return false
+	}
+	c.submit(f, get("k"))
+	c.settle()
+	if len(held) != 1 {
+		t.Fatalf("held %d read confirmations, want 1", len(held))
+	}
+	c.stop(f)
+	if res := c.do(lead, set("k", "new")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// The restarted node hears the leader but gets no entries: it cannot
+	// apply "new" yet, so only a confirmation at the old index could
+	// serve its read now.
+	c.drop = func(m message) bool { return m.to == f && isType(m, pb.MessageType_MsgApp) }
+	c.start(f)
+	for c.node(f).Status().Lead == 0 {
+		c.tick()
+	}
+	read := c.submit(f, get("k"))
+	if err := c.node(f).Step(held[0].data); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	if read.n != 0 && read.res.Err == nil && string(read.res.Value) == "old" {
+		t.Fatalf("a read begun after SET k new returned %q: served by a confirmation meant for the previous process", read.res.Value)
+	}
+	c.drop = nil
+	if res := c.wait(read); res.Err != nil || string(res.Value) != "new" {
+		t.Fatalf("GET k = %+v, want new", res)
+	}
+}

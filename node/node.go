@@ -312,7 +312,10 @@ func (n *Node) askReadIndex(req *request) {
 	req.key = n.nextSeq
 	n.reads[n.nextSeq] = req
 	req.retryAt = n.ticks + uint64(n.cfg.ReadRetryTicks)
-	n.rn.ReadIndex(binary.BigEndian.AppendUint64(nil, n.nextSeq))
+	// The context names this process too: a confirmation meant for a
+	// read of an earlier process of this node, delayed in the network,
+	// must not serve a read of this one at an index that may be stale.
+	n.rn.ReadIndex(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.incarnation), n.nextSeq))
 }
 
 // expire fails requests past their deadline and asks again for reads that
@@ -537,10 +540,10 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
 // readConfirmed records that a read may be served once the node has
 // applied rs.Index.
 func (n *Node) readConfirmed(rs raft.ReadState) {
-	if len(rs.RequestCtx) != 8 {
+	if len(rs.RequestCtx) != 16 || binary.BigEndian.Uint64(rs.RequestCtx) != n.incarnation {
 		return
 	}
-	ctx := binary.BigEndian.Uint64(rs.RequestCtx)
+	ctx := binary.BigEndian.Uint64(rs.RequestCtx[8:])
 	req, ok := n.reads[ctx]
 	if !ok {
 		return
