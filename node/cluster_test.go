@@ -772,27 +772,39 @@ func TestFirstStartWaitsForEveryPeer(t *testing.T) {
 	}
 }
 
-// TestStaleIdentityDropped: a message that names a former identity of
-// its receiver, or of its sender, is dropped before raft sees it.
+// TestStaleIdentityDropped: a joiner drops a message meant for its former
+// self, and a node drops a message from a retired identity of its sender.
+// Without either, the heartbeat below (a higher term) would reach raft.
 func TestStaleIdentityDropped(t *testing.T) {
 	c := newCluster(t, 13, testConfig())
 	lead := c.leader()
 	f := c.follower(lead)
-	st := c.node(lead).Status()
-	hb := marshalRaft(&pb.Message{Type: pb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(lead), To: proto.Uint64(f), Term: proto.Uint64(st.Term + 5)})
-	for name, hdr := range map[string]envelope{
-		"to a former self":   {kind: peerRaft, from: lead, toIdentity: 99},
-		"from a former self": {kind: peerRaft, from: lead, fromIdentity: 99},
-	} {
-		before := c.node(f).Status()
-		if err := c.node(f).Step(hdr.encode(hb)); err != nil {
+	heartbeat := func(from, to uint64) []byte {
+		st := c.node(to).Status()
+		return marshalRaft(&pb.Message{Type: pb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(from), To: proto.Uint64(to), Term: proto.Uint64(st.Term + 5)})
+	}
+	dropped := func(name string, to uint64, data []byte) {
+		t.Helper()
+		before := c.node(to).Status()
+		if err := c.node(to).Step(data); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		after := c.node(f).Status()
+		after := c.node(to).Status()
 		if after.DroppedStale != before.DroppedStale+1 || after.Term != before.Term {
 			t.Fatalf("%s: dropped %d -> %d, term %d -> %d; want it dropped unseen", name, before.DroppedStale, after.DroppedStale, before.Term, after.Term)
 		}
 	}
+
+	c.wipe(f)
+	c.waitRole(f, "joining")
+	dropped("to a joiner's former self", f, envelope{kind: peerRaft, from: lead}.encode(heartbeat(lead, f)))
+
+	if st := c.waitRole(f, "voter"); st.Identity == 0 {
+		t.Fatal("rejoined with identity 0")
+	}
+	c.converged()
+	g := c.follower(f)
+	dropped("from a retired identity", g, envelope{kind: peerRaft, from: f}.encode(heartbeat(f, g)))
 }
 
 // TestJoinOfLiveMemberWaits: a join request under the id of a member that

@@ -66,29 +66,31 @@ func (n *Node) envelopeTo(to uint64, kind byte) envelope {
 }
 
 // peerIdentity is the identity this node believes peer id has.
-func (n *Node) peerIdentity(id uint64) uint64 {
-	if n.store.IsJoining() {
-		return n.learned[id]
-	}
-	return n.store.MemberIdentity(id)
-}
+func (n *Node) peerIdentity(id uint64) uint64 { return n.store.MemberIdentity(id) }
 
-// knows reports whether a message's envelope names this node's identity
-// and the sender's current one. A joiner has no membership yet: it trusts
-// any sender that names its new identity, since only a peer that applied
-// its admission knows that name, and learns the sender's identity from it.
+// knows reports whether a message's envelope may be stepped:
+//
+//   - A joiner, which holds no state yet, takes only messages that name
+//     its new identity. Only a peer that applied its admission knows that
+//     name, and such a peer's raft holds fresh progress for it; a message
+//     meant for its former self could carry that self's match index, which
+//     the empty joiner would panic on, or lead it to act as that self.
+//   - A node with state drops messages from a retired identity of the
+//     sender: a former self's delayed answers must not count for its new
+//     self (an inflated match index would have the leader send commit
+//     indexes beyond the new self's log). Any other identity is taken,
+//     even one this node does not know yet: it may be behind on
+//     membership, and must still hear the members it does not know of.
+//   - A node with state takes messages addressed to a former self of its
+//     own. Those come from peers behind on membership, or were sent
+//     before its admission; raft's term and log checks make them
+//     harmless to a node whose log starts after its admission, and
+//     refusing them would cut off the peers that are behind.
 func (n *Node) knows(hdr envelope) bool {
-	if hdr.toIdentity != n.store.Identity() {
-		return false
-	}
 	if n.store.IsJoining() {
-		if n.learned == nil {
-			n.learned = map[uint64]uint64{}
-		}
-		n.learned[hdr.from] = hdr.fromIdentity
-		return true
+		return hdr.toIdentity == n.store.Identity()
 	}
-	return hdr.fromIdentity == n.store.MemberIdentity(hdr.from)
+	return !n.store.IsRetired(hdr.from, hdr.fromIdentity)
 }
 
 // sendRaft marshals m straight after its envelope, sparing a copy of
@@ -302,10 +304,10 @@ func (n *Node) applyConfChange(batch batchMembership, e *pb.Entry) error {
 	}
 	v2 := cc.AsV2()
 	for _, ch := range v2.GetChanges() {
-		switch ch.GetType() {
-		case pb.ConfChangeType_ConfChangeRemoveNode:
-			batch.SetMemberIdentity(ch.GetNodeId(), 0)
-		case pb.ConfChangeType_ConfChangeAddLearnerNode:
+		// A node added back carries its new identity; the old one retires
+		// with that, not at the removal before it: until a peer knows the
+		// new identity, the old self is just a removed member to raft.
+		if ch.GetType() == pb.ConfChangeType_ConfChangeAddLearnerNode {
 			if ctx := v2.GetContext(); len(ctx) == 8 && len(v2.GetChanges()) == 1 {
 				batch.SetMemberIdentity(ch.GetNodeId(), binary.BigEndian.Uint64(ctx))
 			}

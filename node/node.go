@@ -59,13 +59,12 @@ type Node struct {
 
 	// Membership (membership.go). rn is nil while an empty node probes
 	// its peers.
-	probeAnswers   []peerStage       // by position in others()
-	nextProbe      uint64            // tick
-	nextWaitLog    uint64            // tick
-	nextJoinAsk    uint64            // tick
-	confProposedAt uint64            // tick of this leader's last membership change
-	learned        map[uint64]uint64 // a joiner's view of peer identities until its snapshot
-	droppedStale   int               // messages dropped for naming a wrong identity
+	probeAnswers   []peerStage // by position in others()
+	nextProbe      uint64      // tick
+	nextWaitLog    uint64      // tick
+	nextJoinAsk    uint64      // tick
+	confProposedAt uint64      // tick of this leader's last membership change
+	droppedStale   int         // messages dropped for naming a wrong identity
 }
 
 type request struct {

@@ -207,7 +207,6 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 			return err
 		}
 		n.incarnation = incarnation
-		n.learned = nil
 	}
 	n.receiving = nil
 	n.snapshotsInstalled++

@@ -23,7 +23,7 @@ type Batch struct {
 	appended  []*pb.Entry
 
 	conf        *pb.ConfState
-	members     map[uint64]uint64
+	members     map[uint64]member
 	memberOrder []uint64
 }
 

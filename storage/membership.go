@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -15,20 +16,19 @@ import (
 //     back through InitialState at restart, and every snapshot carries it,
 //     so a snapshot made after a membership change describes the new
 //     members (a learner refuses a snapshot that does not list it).
-//   - c/<be64 node id> holds the identity of the incarnation that node has
-//     in the cluster. A node whose disk was wiped comes back with a new
-//     identity, and peers drop messages that name the old one. Members
-//     of the first configuration have identity 0, so nothing is written
-//     for them.
+//   - c/<be64 node id> holds the identity that node has in the cluster,
+//     then the identities it had before (retired). A node whose disk was
+//     wiped comes back with a new identity, and peers drop messages from
+//     a retired one. Members of the first configuration have identity 0,
+//     so nothing is written for them until they rejoin.
 //   - m/identity is this store's own identity: 0 for a store made by
 //     bootstrap, a random non-zero value for one made to rejoin.
 var (
-	keyConfState      = []byte("m/conf")
-	keyIdentity       = []byte("m/identity")
-	prefixMember      = []byte("c/")
-	prefixMemberEnd   = []byte("c0")
-	memberKeyLen      = len(prefixMember) + 8
-	errMemberKeyShape = fmt.Errorf("storage: member key is not %d bytes", memberKeyLen)
+	keyConfState    = []byte("m/conf")
+	keyIdentity     = []byte("m/identity")
+	prefixMember    = []byte("c/")
+	prefixMemberEnd = []byte("c0")
+	memberKeyLen    = len(prefixMember) + 8
 )
 
 func memberKey(id uint64) []byte {
@@ -54,28 +54,53 @@ func (s *Store) loadMembership() error {
 	return s.loadMembers()
 }
 
+// member is what the state machine knows of one node's identities.
+type member struct {
+	identity uint64
+	retired  []uint64 // identities it had before, oldest first
+}
+
+func (m member) encode() []byte {
+	b := uint64Value(m.identity)
+	for _, r := range m.retired {
+		b = binary.BigEndian.AppendUint64(b, r)
+	}
+	return b
+}
+
 func (s *Store) loadMembers() error {
-	s.members = map[uint64]uint64{}
+	s.members = map[uint64]member{}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixMember, UpperBound: prefixMemberEnd})
 	if err != nil {
 		return err
 	}
 	for valid := it.First(); valid; valid = it.Next() {
-		if len(it.Key()) != memberKeyLen || len(it.Value()) != 8 {
+		k, v := it.Key(), it.Value()
+		if len(k) != memberKeyLen || len(v) < 8 || len(v)%8 != 0 {
 			_ = it.Close()
-			return fmt.Errorf("%w: %x=%x", errMemberKeyShape, it.Key(), it.Value())
+			return fmt.Errorf("storage: malformed member record %x=%x", k, v)
 		}
-		s.members[binary.BigEndian.Uint64(it.Key()[len(prefixMember):])] = binary.BigEndian.Uint64(it.Value())
+		m := member{identity: binary.BigEndian.Uint64(v)}
+		for i := 8; i < len(v); i += 8 {
+			m.retired = append(m.retired, binary.BigEndian.Uint64(v[i:]))
+		}
+		s.members[binary.BigEndian.Uint64(k[len(prefixMember):])] = m
 	}
 	return it.Close()
 }
 
-// AppliedConfState returns the membership as of the applied index.
+// ConfState returns the membership as of the applied index.
 func (s *Store) ConfState() *pb.ConfState { return s.conf }
 
 // MemberIdentity returns the identity the cluster knows node id by, as of
 // the applied index: 0 for a member of the first configuration.
-func (s *Store) MemberIdentity(id uint64) uint64 { return s.members[id] }
+func (s *Store) MemberIdentity(id uint64) uint64 { return s.members[id].identity }
+
+// IsRetired reports whether node id had identity before it last rejoined
+// (as of the applied index): a message from it is from a former self.
+func (s *Store) IsRetired(id, identity uint64) bool {
+	return slices.Contains(s.members[id].retired, identity)
+}
 
 // Identity returns this store's identity: 0 if it was bootstrapped.
 func (s *Store) Identity() uint64 { return s.identity }
@@ -137,19 +162,29 @@ func (b *Batch) SetConfState(cs *pb.ConfState) {
 	b.setProto(keyConfState, b.conf)
 }
 
-// SetMemberIdentity records the identity node id now has in the cluster;
-// 0 forgets it (the node left).
+// SetMemberIdentity records that node id now has identity in the
+// cluster; the identity it had before is retired.
 func (b *Batch) SetMemberIdentity(id, identity uint64) {
 	if b.members == nil {
-		b.members = map[uint64]uint64{}
+		b.members = map[uint64]member{}
 	}
-	b.members[id] = identity
-	b.memberOrder = append(b.memberOrder, id)
-	if identity == 0 {
-		_ = b.batch.Delete(memberKey(id), nil)
+	m, ok := b.members[id]
+	if !ok {
+		m = b.s.members[id]
+		m.retired = slices.Clone(m.retired)
+	}
+	if m.identity == identity {
 		return
 	}
-	_ = b.batch.Set(memberKey(id), uint64Value(identity), nil)
+	if !slices.Contains(m.retired, m.identity) {
+		m.retired = append(m.retired, m.identity)
+	}
+	m.identity = identity
+	if !ok {
+		b.memberOrder = append(b.memberOrder, id)
+	}
+	b.members[id] = m
+	_ = b.batch.Set(memberKey(id), m.encode(), nil)
 }
 
 // commitMembership makes the batch's membership changes visible once it
@@ -159,10 +194,6 @@ func (b *Batch) commitMembership() {
 		b.s.conf = b.conf
 	}
 	for _, id := range b.memberOrder {
-		if identity := b.members[id]; identity == 0 {
-			delete(b.s.members, id)
-		} else {
-			b.s.members[id] = identity
-		}
+		b.s.members[id] = b.members[id]
 	}
 }

@@ -56,7 +56,7 @@ type Store struct {
 	syncMode *pebble.WriteOptions
 
 	conf     *pb.ConfState     // membership as of the applied index
-	members  map[uint64]uint64 // node id -> identity, as of the applied index (membership.go)
+	members  map[uint64]member // node id -> identities, as of the applied index (membership.go)
 	identity uint64            // this store's own identity
 	// confChanging: an open batch applies a membership change (SetConfState).
 	confChanging bool
