@@ -203,6 +203,7 @@ func Scenarios() []Scenario {
 		Compaction,
 		ClockSkew,
 		DiskWiped,
+		DiskWipedLagging,
 	}
 }
 
