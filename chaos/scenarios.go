@@ -600,7 +600,6 @@ var DiskWipedLagging = Scenario{
 	Doc:             "five nodes: one is down while another rejoins after a wipe; once the rejoined node leads, the one that was down comes back and catches up",
 	Nodes:           5,
 	SnapshotEntries: CompactionEntries,
-	Pending:         "peer identities a lagging node can accept from a member admitted after its applied index",
 	Run: func(t *T) {
 		lead := warmUp(t, 6)
 		acked := writeAcked(t, "before-wipe", 10)

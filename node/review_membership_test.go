@@ -140,13 +140,11 @@ func TestRejoinedLeaderAndLaggingNodeAreAQuorum(t *testing.T) {
 		c.stop(id)
 	}
 	c.start(d)
+	c.drop = nil // from here on the network is whole
 	var res kv.Result
 	res.Err = ErrNoQuorum
 	for range 1000 {
 		c.tick()
-		if !wLed {
-			c.drop = nil
-		}
 		for _, id := range []uint64{1, 2, 3, 4, 5} {
 			if n := c.node(id); n != nil && n.Status().IsLeader {
 				if res = c.do(id, set("k", "v")); res.Err == nil {
