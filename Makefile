@@ -31,7 +31,7 @@ else
 	./scripts/sweep.sh $(SEEDS) $(JOBS)
 endif
 
-## chaos: sweep the eleven chaos scenarios, disk-wiped and the swarm over SEEDS seeds
+## chaos: sweep the eleven chaos scenarios, the disk-wipe ones and the swarm over SEEDS seeds
 ## each, in JOBS parallel processes, with a progress line and a summary
 ## table; failures leave folders under sim-failures/. Replay one with
 ## go test ./sim -scenario=NAME -seed=N -sim.v
