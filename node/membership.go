@@ -258,17 +258,16 @@ func (n *Node) onJoin(from, identity uint64) {
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identity)
 }
 
-// heardFromLately reports whether raft heard from id in the current
-// CheckQuorum period (an election timeout at most; CheckQuorum is what
-// resets the flag, and production always runs with it).
+// heardFromLately reports whether the current self of peer id may be
+// alive: this node heard from it within an election timeout, or has led
+// for less than one (a leader hears every live member within a heartbeat
+// or two, a follower may not).
 func (n *Node) heardFromLately(id uint64) bool {
-	active := false
-	n.rn.WithProgress(func(pid uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if pid == id {
-			active = pr.RecentActive
-		}
-	})
-	return active
+	if n.ticks-n.leaderSince < uint64(n.cfg.ElectionTicks) {
+		return true
+	}
+	at, ok := n.heardAt[id]
+	return ok && n.ticks-at < uint64(n.cfg.ElectionTicks)
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.

@@ -59,12 +59,14 @@ type Node struct {
 
 	// Membership (membership.go). rn is nil while an empty node probes
 	// its peers.
-	probeAnswers   []peerStage // by position in others()
-	nextProbe      uint64      // tick
-	nextWaitLog    uint64      // tick
-	nextJoinAsk    uint64      // tick
-	confProposedAt uint64      // tick of this leader's last membership change
-	droppedStale   int         // messages dropped for naming a wrong identity
+	probeAnswers   []peerStage       // by position in others()
+	nextProbe      uint64            // tick
+	nextWaitLog    uint64            // tick
+	nextJoinAsk    uint64            // tick
+	confProposedAt uint64            // tick of this leader's last membership change
+	leaderSince    uint64            // tick this node last became leader
+	heardAt        map[uint64]uint64 // tick of the last message from each peer's current self
+	droppedStale   int               // messages dropped for naming a wrong identity
 }
 
 type request struct {
@@ -108,11 +110,12 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 
 func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 	n := &Node{
-		cfg:    cfg,
-		env:    e,
-		store:  store,
-		writes: map[uint64]*request{},
-		reads:  map[uint64]*request{},
+		cfg:     cfg,
+		env:     e,
+		store:   store,
+		writes:  map[uint64]*request{},
+		reads:   map[uint64]*request{},
+		heardAt: map[uint64]uint64{},
 	}
 	if !store.IsEmpty() || store.IsJoining() {
 		return n, n.startRaft()
@@ -209,6 +212,9 @@ func (n *Node) Step(data []byte) error {
 		// of the peer (or by a peer that does not know a change yet).
 		n.droppedStale++
 		return nil
+	}
+	if hdr.fromIdentity == n.store.MemberIdentity(hdr.from) {
+		n.heardAt[hdr.from] = n.ticks
 	}
 	switch hdr.kind {
 	case peerRaft:
@@ -410,7 +416,11 @@ func (n *Node) stop(err error) error {
 
 func (n *Node) processReady(rd raft.Ready) error {
 	if rd.SoftState != nil {
-		n.isLeader = rd.SoftState.RaftState == raft.StateLeader
+		isLeader := rd.SoftState.RaftState == raft.StateLeader
+		if isLeader && !n.isLeader {
+			n.leaderSince = n.ticks
+		}
+		n.isLeader = isLeader
 		n.noteLeader(rd.SoftState.Lead)
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
