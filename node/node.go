@@ -252,7 +252,11 @@ func (n *Node) Step(data []byte) error {
 		// data behind it, and installing it would fail the node.
 		return fmt.Errorf("node: peer %d sent a bare MsgSnap; snapshots travel in chunks", m.GetFrom())
 	}
-	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
+	// A proposal forwarded to a node that lost its leadership meanwhile is
+	// dropped by raft: an ordinary race, not a bad message. Its proposer's
+	// request ends UNKNOWN at its deadline, or sooner if it sees the
+	// leader change.
+	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
 		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
 	}
 	return nil
