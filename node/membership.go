@@ -9,6 +9,8 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/storage"
 )
 
 // Membership: how a node with an empty disk finds its place.
@@ -103,11 +105,11 @@ func (n *Node) sendRaft(m *pb.Message) {
 	n.env.Transport.Send(m.GetTo(), b)
 }
 
-// others are the configured peers other than this node, in id order.
-func (n *Node) others() []uint64 {
-	out := make([]uint64, 0, len(n.cfg.Peers))
-	for _, id := range slices.Sorted(slices.Values(n.cfg.Peers)) {
-		if id != n.cfg.ID {
+// othersOf lists the configured peers other than this node, in id order.
+func othersOf(cfg Config) []uint64 {
+	out := make([]uint64, 0, len(cfg.Peers))
+	for _, id := range slices.Sorted(slices.Values(cfg.Peers)) {
+		if id != cfg.ID {
 			out = append(out, id)
 		}
 	}
@@ -136,7 +138,7 @@ func (n *Node) discover() {
 		return
 	}
 	n.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
-	for i, id := range n.others() {
+	for i, id := range n.others {
 		if n.probeAnswers[i] != stageFresh {
 			n.send(id, peerProbe, nil)
 		}
@@ -146,7 +148,7 @@ func (n *Node) discover() {
 	}
 	if n.ticks >= n.nextWaitLog {
 		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
-		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.others(), "answers", n.probeAnswers)
+		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.others, "answers", n.probeAnswers)
 	}
 }
 
@@ -168,7 +170,7 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
-	i := slices.Index(n.others(), from)
+	i := slices.Index(n.others, from)
 	if i < 0 {
 		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
 	}
@@ -207,7 +209,7 @@ func (n *Node) askToJoin() {
 		return
 	}
 	n.nextJoinAsk = n.ticks + uint64(n.cfg.ElectionTicks)/2
-	for _, id := range n.others() {
+	for _, id := range n.others {
 		n.send(id, peerJoin, nil)
 	}
 }
@@ -286,7 +288,7 @@ func (n *Node) caughtUp(id uint64) bool {
 // the membership kept in the batch (the ConfState that snapshots carry,
 // and the identities). A snapshot made from here on describes the new
 // membership: snapshots are made on demand, from the applied state.
-func (n *Node) applyConfChange(batch batchMembership, e *pb.Entry) error {
+func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 	var cc pb.ConfChangeI
 	if e.GetType() == pb.EntryType_EntryConfChange {
 		v1 := &pb.ConfChange{}
@@ -317,12 +319,6 @@ func (n *Node) applyConfChange(batch batchMembership, e *pb.Entry) error {
 	n.membershipChanges++
 	n.env.Log.Info("membership changed", "node", n.cfg.ID, "index", e.GetIndex(), "changes", v2.GetChanges(), "voters", cs.GetVoters(), "learners", cs.GetLearners())
 	return nil
-}
-
-// batchMembership is the part of storage.Batch a membership change writes.
-type batchMembership interface {
-	SetMemberIdentity(id, identity uint64)
-	SetConfState(cs *pb.ConfState)
 }
 
 // role names what this node is in the cluster, for Status.

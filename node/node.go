@@ -59,7 +59,8 @@ type Node struct {
 
 	// Membership (membership.go). rn is nil while an empty node probes
 	// its peers.
-	probeAnswers   []peerStage       // by position in others()
+	others         []uint64          // the configured peers but this node, in id order
+	probeAnswers   []peerStage       // by position in others
 	nextProbe      uint64            // tick
 	nextWaitLog    uint64            // tick
 	nextJoinAsk    uint64            // tick
@@ -116,6 +117,7 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		writes:  map[uint64]*request{},
 		reads:   map[uint64]*request{},
 		heardAt: map[uint64]uint64{},
+		others:  othersOf(cfg),
 	}
 	if !store.IsEmpty() || store.IsJoining() {
 		return n, n.startRaft()
@@ -131,7 +133,7 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		return n, n.startRaft()
 	}
 	// An empty disk: ask the peers before bootstrapping (membership.go).
-	n.probeAnswers = make([]peerStage, len(cfg.Peers)-1)
+	n.probeAnswers = make([]peerStage, len(n.others))
 	return n, nil
 }
 
@@ -213,8 +215,8 @@ func (n *Node) Step(data []byte) error {
 		n.droppedStale++
 		return nil
 	}
-	if hdr.fromIdentity == n.store.MemberIdentity(hdr.from) {
-		n.heardAt[hdr.from] = n.ticks
+	if n.isLeader && hdr.fromIdentity == n.store.MemberIdentity(hdr.from) {
+		n.heardAt[hdr.from] = n.ticks // only a leader admits joiners (heardFromLately)
 	}
 	switch hdr.kind {
 	case peerRaft:

@@ -36,6 +36,9 @@ func (s *Store) Compact(index uint64) error {
 	if err != nil {
 		return err
 	}
+	// The base's membership is the applied one, which may be newer than
+	// the membership at index. Nothing reads it but the fallback for
+	// stores from before m/conf; raft gets membership from m/conf.
 	base := &pb.SnapshotMetadata{Index: proto.Uint64(index), Term: proto.Uint64(term), ConfState: proto.Clone(s.conf).(*pb.ConfState)}
 	b := s.db.NewBatch()
 	defer b.Close()

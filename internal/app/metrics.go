@@ -105,6 +105,9 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.
 	gauge := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}
+	counter := func(name, help string, f func() float64) {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+	}
 	b2f := func(b bool) float64 {
 		if b {
 			return 1
@@ -123,24 +126,12 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.
 	gauge("seshat_raft_voters", "Voters in the membership this node has applied.", func() float64 { return float64(len(h.Status().Voters)) })
 	gauge("seshat_node_stopped", "1 if the node fail-stopped after a storage failure.", func() float64 { return b2f(h.Status().Stopped) })
 	gauge("seshat_client_connections", "Open client connections.", func() float64 { return float64(srv.Clients()) })
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "seshat_client_connections_rejected_total", Help: "Client connections refused at the connection limit.",
-	}, func() float64 { return float64(srv.Rejected()) }))
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "seshat_raft_snapshots_taken_total", Help: "Snapshots taken by compacting the log, since the process started.",
-	}, func() float64 { return float64(h.Status().SnapshotsTaken) }))
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "seshat_raft_snapshots_installed_total", Help: "Snapshots received from a leader and installed, since the process started.",
-	}, func() float64 { return float64(h.Status().SnapshotsInstalled) }))
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "seshat_raft_membership_changes_total", Help: "Membership changes applied, since the process started.",
-	}, func() float64 { return float64(h.Status().MembershipChanges) }))
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "seshat_peer_stale_identity_dropped_total", Help: "Peer messages dropped because they named a former identity of the sender or of this node.",
-	}, func() float64 { return float64(h.Status().DroppedStale) }))
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "seshat_peer_inbound_dropped_total", Help: "Peer messages dropped because the host's queue was full.",
-	}, func() float64 { return float64(h.DroppedPeerMessages()) }))
+	counter("seshat_client_connections_rejected_total", "Client connections refused at the connection limit.", func() float64 { return float64(srv.Rejected()) })
+	counter("seshat_raft_snapshots_taken_total", "Snapshots taken by compacting the log, since the process started.", func() float64 { return float64(h.Status().SnapshotsTaken) })
+	counter("seshat_raft_snapshots_installed_total", "Snapshots received from a leader and installed, since the process started.", func() float64 { return float64(h.Status().SnapshotsInstalled) })
+	counter("seshat_raft_membership_changes_total", "Membership changes applied, since the process started.", func() float64 { return float64(h.Status().MembershipChanges) })
+	counter("seshat_peer_stale_identity_dropped_total", "Peer messages dropped for naming a retired identity of their sender, or (at a joiner) not the joiner's new identity.", func() float64 { return float64(h.Status().DroppedStale) })
+	counter("seshat_peer_inbound_dropped_total", "Peer messages dropped because the host's queue was full.", func() float64 { return float64(h.DroppedPeerMessages()) })
 	m.reg.MustRegister(&peerCollector{tr: tr})
 }
 
