@@ -1,7 +1,7 @@
 // Package env is the seam between a Seshat node and the world outside its
 // memory. A node reads the clock, draws randomness, sends peer messages,
 // touches the disk and logs only through these interfaces, so the same node
-// code runs over real TCP and Pebble on disk (package env/realenv) and over
+// code runs over real TCP and Pebble on disk (package realenv) and over
 // the seeded, breakable in-memory world of package sim.
 //
 // The host that owns a node has three duties, in this order of importance:

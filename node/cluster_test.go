@@ -26,7 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 

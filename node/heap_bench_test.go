@@ -15,7 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/seshat-db/seshat/env"
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 )
 
 var heapLoad = flag.Duration("heapload", 10*time.Second, "how long BenchmarkHeapUnderLoad writes")

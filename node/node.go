@@ -27,7 +27,7 @@ import (
 
 	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/internal/assert"
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 

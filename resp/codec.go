@@ -1,7 +1,7 @@
 package resp
 
 import (
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 
 	"bytes"
 	"errors"

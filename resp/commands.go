@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // This file holds the key-value commands. Each checks its arguments in

@@ -4,7 +4,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // This file holds the connection and tool commands. None of them touches

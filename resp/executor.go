@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"strings"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // Backend runs key-value operations. *node.Node implements it.

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 	"pgregory.net/rapid"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // heldBackend answers reads at once and holds writes until release.

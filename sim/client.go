@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/resp"
 )
 

@@ -20,7 +20,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/seshat-db/seshat/internal/app"
+	"github.com/seshat-db/seshat/app"
 )
 
 func main() {

@@ -19,7 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/seshat-db/seshat/internal/app"
+	"github.com/seshat-db/seshat/app"
 )
 
 func main() {

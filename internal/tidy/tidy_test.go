@@ -1,6 +1,6 @@
 // Package tidy holds the test that keeps the simulated code deterministic.
 //
-// The code that runs inside the simulator (node, node/kv, storage, env and
+// The code that runs inside the simulator (node, kv, storage, env and
 // resp's command layer) must get time, randomness, the network and the disk
 // only through env, must start no goroutine, and must never let Go's
 // randomized map order decide what it does. This test type-checks those
@@ -22,7 +22,7 @@ import (
 const module = "github.com/seshat-db/seshat"
 
 // simulated lists the packages that run inside the simulator.
-var simulated = []string{module + "/env", module + "/node", module + "/node/kv", module + "/storage", module + "/resp"}
+var simulated = []string{module + "/env", module + "/node", module + "/kv", module + "/storage", module + "/resp"}
 
 // serverFiles are resp's real-socket files: they run only in production.
 func serverFile(path string) bool {

@@ -18,8 +18,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/seshat-db/seshat/env/realenv"
 	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/realenv"
 	"github.com/seshat-db/seshat/resp"
 )
 

@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/seshat-db/seshat/env/realenv"
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
+	"github.com/seshat-db/seshat/realenv"
 	"github.com/seshat-db/seshat/resp"
 )
 

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/node"
-	"github.com/seshat-db/seshat/node/kv"
 )
 
 // ErrShuttingDown answers client operations that arrive after Close began.
