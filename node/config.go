@@ -40,8 +40,8 @@ type Config struct {
 	SnapshotChunkBytes     int // a snapshot travels in chunks of about this size
 	// ReadChunkKeys: a multi-key read of more keys than this is served
 	// from a snapshot by env.Worker, this many keys per job (reader.go).
-	ReadChunkKeys int
-	SnapshotRetryTicks     int // a chunk with no ack after this long is sent again
+	ReadChunkKeys      int
+	SnapshotRetryTicks int // a chunk with no ack after this long is sent again
 
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
 	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
