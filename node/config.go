@@ -28,6 +28,7 @@ type Config struct {
 	MessageBytesMax     uint64
 	MessagesInflightMax int
 	MemTableBytes       uint64 // Pebble's memtable size; 0 is Pebble's default
+	BlockCacheBytes     int64  // Pebble's block cache; 0 is storage.BlockCacheBytesDefault
 	// SnapshotEntries: a snapshot is taken, and the log before it
 	// compacted, once this many entries were applied since the last one.
 	SnapshotEntries uint64
