@@ -6,7 +6,7 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos sweep cluster bench build clean
+.PHONY: test unit lint sim chaos sweep cluster bench bench-mget build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test and the end-to-end tests.
@@ -44,6 +44,11 @@ cluster:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# MGET of 10k/50k/100k keys against a one-node cluster and a redis-server
+# it starts (skipped without one): time ratio and the longest host batch.
+bench-mget:
+	$(GO) test -run '^$$' -bench BenchmarkMGet -benchtime 5x ./env/realenv
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -107,6 +107,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		RequestTimeoutTicks: int(time.Duration(cfg.Limits.RequestTimeoutSecs) * time.Second / tick),
 		SnapshotEntries:     uint64(cfg.Raft.SnapshotIntervalEntries),
 		SnapshotLogBytes:    uint64(cfg.Raft.SnapshotIntervalBytes),
+		BlockCacheBytes:     int64(cfg.Limits.BlockCacheBytes),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
 		return fmt.Errorf("open node: %w (if the data is damaged, move %s away and start the node again: it rejoins from its peers, by snapshot)", err, cfg.Node.DataDir)
@@ -131,9 +132,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	info := &serverInfo{cfg: cfg, host: h, started: started}
 	srv := resp.NewServer(resp.ServerConfig{
 		ClientsMax: cfg.Limits.MaxConcurrentClientConnections,
-		Limits:     resp.Limits{KeyBytesMax: cfg.Limits.MaxKeySizeBytes, ValueBytesMax: cfg.Limits.MaxValueSizeBytes},
-		Log:        log,
-		OnCommand:  m.onCommand,
+		Limits: resp.Limits{KeyBytesMax: cfg.Limits.MaxKeySizeBytes, ValueBytesMax: cfg.Limits.MaxValueSizeBytes,
+			KeysPerWriteMax: cfg.Limits.MaxKeysPerWrite, KeysPerReadMax: cfg.Limits.MaxKeysPerRead},
+		Log:       log,
+		OnCommand: m.onCommand,
 	}, h, info)
 	info.srv = srv
 	m.registerGauges(h, srv, tr)

@@ -65,6 +65,9 @@ type LimitsConfig struct {
 	MaxConcurrentClientConnections int `toml:"max_concurrent_client_connections"`
 	RequestTimeoutSecs             int `toml:"request_timeout_secs"`
 	RaftRPCTimeoutSecs             int `toml:"raft_rpc_timeout_secs"`
+	MaxKeysPerWrite                int `toml:"max_keys_per_write"` // keys of one DEL or MSET (applied inside raft's loop)
+	MaxKeysPerRead                 int `toml:"max_keys_per_read"`  // keys of one MGET or EXISTS (read off it, in chunks)
+	BlockCacheBytes                int `toml:"block_cache_bytes"`  // Pebble's cache of uncompressed blocks
 }
 
 // LogConfig is the [log] section.
@@ -95,6 +98,9 @@ func Default() Config {
 			MaxConcurrentClientConnections: 10000,
 			RequestTimeoutSecs:             30,
 			RaftRPCTimeoutSecs:             5,
+			MaxKeysPerWrite:                500,
+			MaxKeysPerRead:                 1_000_000,
+			BlockCacheBytes:                32 << 20,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
@@ -165,6 +171,9 @@ func overrides() []override {
 		{"limits.max_concurrent_client_connections", "client connections at once", num(func(c *Config) *int { return &c.Limits.MaxConcurrentClientConnections })},
 		{"limits.request_timeout_secs", "client request timeout", num(func(c *Config) *int { return &c.Limits.RequestTimeoutSecs })},
 		{"limits.raft_rpc_timeout_secs", "peer write timeout", num(func(c *Config) *int { return &c.Limits.RaftRPCTimeoutSecs })},
+		{"limits.max_keys_per_write", "keys of one DEL or MSET", num(func(c *Config) *int { return &c.Limits.MaxKeysPerWrite })},
+		{"limits.max_keys_per_read", "keys of one MGET or EXISTS", num(func(c *Config) *int { return &c.Limits.MaxKeysPerRead })},
+		{"limits.block_cache_bytes", "Pebble's block cache", num(func(c *Config) *int { return &c.Limits.BlockCacheBytes })},
 		{"log.level", "debug, info, warn or error", str(func(c *Config) *string { return &c.Log.Level })},
 		{"log.format", "text or json", str(func(c *Config) *string { return &c.Log.Format })},
 	}
@@ -337,6 +346,9 @@ func (c *Config) Validate() error {
 		{"limits.max_concurrent_client_connections", l.MaxConcurrentClientConnections},
 		{"limits.request_timeout_secs", l.RequestTimeoutSecs},
 		{"limits.raft_rpc_timeout_secs", l.RaftRPCTimeoutSecs},
+		{"limits.max_keys_per_write", l.MaxKeysPerWrite},
+		{"limits.max_keys_per_read", l.MaxKeysPerRead},
+		{"limits.block_cache_bytes", l.BlockCacheBytes},
 	} {
 		if f.v <= 0 {
 			return bad(f.name, "must be positive, is %d", f.v)

@@ -30,6 +30,7 @@ type Env struct {
 	Transport Transport
 	FS        vfs.FS
 	Log       Logger
+	Work      Worker
 }
 
 // Clock tells a node what time it believes it is.
@@ -60,6 +61,20 @@ type Rand interface {
 // with the bytes that arrived.
 type Transport interface {
 	Send(to uint64, msg []byte)
+}
+
+// Worker runs work that must not hold up the node's event goroutine: a
+// long read served from a pinned snapshot, one bounded chunk at a time.
+//
+// Contract: Run never blocks and never runs job before it returns. It
+// runs job later, exactly once, unless the process ends first. Production
+// runs jobs on a small pool of goroutines, concurrently with the node and
+// with each other; the simulator runs each as an event of its own, so a
+// seed replays them exactly. A job therefore never touches the node's
+// state: only what was handed to it (a snapshot, a done callback). A job
+// may call Run again to queue its next chunk behind work already waiting.
+type Worker interface {
+	Run(job func())
 }
 
 // Logger receives a node's structured log lines.

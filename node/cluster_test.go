@@ -53,6 +53,26 @@ type cluster struct {
 	// tests that break a disk on purpose.
 	failed         map[uint64]error
 	errorsExpected bool
+	// work holds the jobs the nodes handed to env.Worker; they run only
+	// when a test calls runWork, so a test can put events between chunks.
+	work []func()
+}
+
+type clusterWorker struct{ c *cluster }
+
+func (w clusterWorker) Run(job func()) { w.c.work = append(w.c.work, job) }
+
+// runWork runs the queued jobs, and the jobs they queue, until none is
+// left, and returns how many ran.
+func (c *cluster) runWork() int {
+	ran := 0
+	for len(c.work) > 0 {
+		job := c.work[0]
+		c.work = c.work[1:]
+		job()
+		ran++
+	}
+	return ran
 }
 
 type clusterTransport struct {
@@ -151,6 +171,7 @@ func (c *cluster) start(id uint64) {
 		Transport: clusterTransport{c, id},
 		FS:        c.fss[id-1],
 		Log:       quietLog{c.t, &c.errorsExpected},
+		Work:      clusterWorker{c},
 	}
 	n, err := Open(cfg, e)
 	if err != nil {

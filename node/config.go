@@ -28,6 +28,7 @@ type Config struct {
 	MessageBytesMax     uint64
 	MessagesInflightMax int
 	MemTableBytes       uint64 // Pebble's memtable size; 0 is Pebble's default
+	BlockCacheBytes     int64  // Pebble's block cache; 0 is storage.BlockCacheBytesDefault
 	// SnapshotEntries: a snapshot is taken, and the log before it
 	// compacted, once this many entries were applied since the last one.
 	SnapshotEntries uint64
@@ -38,12 +39,20 @@ type Config struct {
 	// follower a little behind catches up from the log.
 	SnapshotCatchUpEntries uint64
 	SnapshotChunkBytes     int // a snapshot travels in chunks of about this size
-	SnapshotRetryTicks     int // a chunk with no ack after this long is sent again
+	// ReadChunkKeys: a multi-key read of more keys than this is served
+	// from a snapshot by env.Worker, this many keys per job (reader.go).
+	ReadChunkKeys      int
+	SnapshotRetryTicks int // a chunk with no ack after this long is sent again
 
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
 	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
 	UnsafeNoSync       bool // TEST ONLY: commit raft state and data without fsync
 	UnsafeNoDedup      bool // TEST ONLY: apply a proposal the network delivered twice, twice
+	// UnsafeChunksReadLive makes a long read's chunks read the live data
+	// instead of its snapshot. TEST ONLY, and only on one goroutine (the
+	// simulator): it shows that the simulator catches MGETs that are not
+	// atomic.
+	UnsafeChunksReadLive bool
 	// UnsafeBlindBootstrap makes a node with an empty disk bootstrap at
 	// once, without asking its peers. TEST ONLY: it shows that a wiped
 	// node that forgets it was a member breaks the cluster.
@@ -99,6 +108,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.SnapshotRetryTicks == 0 {
 		c.SnapshotRetryTicks = 2 * c.ElectionTicks
+	}
+	if c.ReadChunkKeys == 0 {
+		c.ReadChunkKeys = 1000
 	}
 	if c.MessagesInflightMax == 0 {
 		c.MessagesInflightMax = 256

@@ -56,6 +56,7 @@ type Node struct {
 	inflight   []*request          // every live request, oldest first: expiry order
 	readsReady []readyRead         // confirmed reads waiting for apply to catch up
 	replies    []reply             // answers to give once the current batch is durable
+	longReads  []*chunkedRead      // reads handed to env.Worker, until they end (reader.go)
 
 	// Membership (membership.go). rn is nil while an empty node probes
 	// its peers.
@@ -97,7 +98,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, UnsafeNoSync: cfg.UnsafeNoSync})
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +172,10 @@ func (n *Node) startRaft() error {
 
 // Close closes the node's storage. Requests still waiting are dropped
 // without an answer: the host is going away with them.
-func (n *Node) Close() error { return n.store.Close() }
+func (n *Node) Close() error {
+	n.closeLongReads()
+	return n.store.Close()
+}
 
 // Tick advances the node's time by one tick.
 func (n *Node) Tick() {
@@ -587,6 +591,9 @@ func (n *Node) serveReadyReads() {
 }
 
 func (n *Node) serveRead(req *request) {
+	if n.serveLongRead(req) {
+		return
+	}
 	res, err := kv.Apply(n.store.DataView(), req.op)
 	if err != nil {
 		n.stopped = fmt.Errorf("node: read: %w", err)

@@ -13,7 +13,8 @@ import (
 )
 
 // New returns the production env.Env of one node: wall clock, OS-seeded
-// randomness, the given transport, filesystem and logger.
+// randomness, the given transport, filesystem and logger, and a worker
+// pool of ReadWorkers goroutines for long reads.
 func New(tr env.Transport, log *slog.Logger, fs vfs.FS) env.Env {
 	return env.Env{
 		Clock:     Clock{},
@@ -21,8 +22,14 @@ func New(tr env.Transport, log *slog.Logger, fs vfs.FS) env.Env {
 		Transport: tr,
 		FS:        fs,
 		Log:       Logger{L: log},
+		Work:      NewWorkers(ReadWorkers),
 	}
 }
+
+// ReadWorkers is how many goroutines serve a node's long reads at once:
+// two keep a core for the event goroutine and the socket server on a
+// small machine, and still read two long commands in parallel.
+const ReadWorkers = 2
 
 // Clock is the wall clock.
 type Clock struct{}

@@ -20,8 +20,9 @@ type HostConfig struct {
 	EventsQueueMax int           // events waiting for the host goroutine; 8192
 	BatchEventsMax int           // events handled before one Process (group commit); 1024
 	Log            *slog.Logger
-	// Hooks for metrics; each may be nil. They run on the host goroutine
-	// and must not block.
+	// Hooks for metrics; each may be nil. They must not block. OnProcess
+	// runs on the host goroutine; OnOpDone also on worker goroutines (a
+	// long read's answer), so it must be safe for concurrent use.
 	OnOpDone  func(kind kv.Kind, took time.Duration, err error)
 	OnProcess func(took time.Duration)
 }
@@ -41,6 +42,7 @@ type Host struct {
 	status   atomic.Pointer[node.Status]
 	failed   atomic.Pointer[error]
 	dropped  atomic.Uint64
+	longest  atomic.Int64 // ns: the longest batch since TakeLongestBatch
 	closeErr error
 }
 
@@ -99,7 +101,8 @@ func (h *Host) Deliver(msg []byte) {
 }
 
 // Submit posts a client operation to the host goroutine; done is called
-// exactly once, on the host goroutine, so it must not block. Submit itself
+// exactly once, on the host goroutine or (for a long read) on one of the
+// env's worker goroutines, so it must not block. Submit itself
 // never blocks (resp.Backend's contract): when the queue is full the op is
 // refused at once with node.ErrBusy, and once the host is closing with
 // ErrShuttingDown. Neither happened, so a client may retry.
@@ -151,13 +154,16 @@ func (h *Host) run() {
 	defer ticker.Stop()
 	for {
 		// Block for the first event of a batch ...
+		var start time.Time
 		select {
 		case <-h.quit:
 			h.drainOnQuit()
 			return
 		case <-ticker.C:
+			start = time.Now()
 			h.n.Tick()
 		case ev := <-h.events:
+			start = time.Now()
 			h.handle(ev)
 		}
 		// ... then take whatever else is already queued, up to a bound,
@@ -172,8 +178,16 @@ func (h *Host) run() {
 			}
 		}
 		h.process()
+		if took := int64(time.Since(start)); took > h.longest.Load() {
+			h.longest.Store(took) // only this goroutine stores but for the reset
+		}
 	}
 }
+
+// TakeLongestBatch returns the longest time one batch (events handled,
+// then Process) held the host goroutine since the last call, and starts
+// over. No tick runs while a batch does: it bounds how late a tick can be.
+func (h *Host) TakeLongestBatch() time.Duration { return time.Duration(h.longest.Swap(0)) }
 
 func (h *Host) handle(ev event) {
 	switch ev.kind {

@@ -57,6 +57,21 @@ func (e *Executor) checkKeys(keys [][]byte) string {
 	return ""
 }
 
+// checkKeyCount bounds the keys of one command. A write applies on the
+// node's event goroutine, inside raft's loop, so its bound is what applies
+// in a few milliseconds; a read runs off that loop in chunks, and its
+// larger bound only caps one command's work and memory.
+func (e *Executor) checkKeyCount(kind kv.Kind, n int) string {
+	limit := e.limits.KeysPerWriteMax
+	if kind.IsRead() {
+		limit = e.limits.KeysPerReadMax
+	}
+	if n > limit {
+		return tooManyKeys(limit)
+	}
+	return ""
+}
+
 // checkKeyValue checks the key args[1] and the value args[2].
 func (e *Executor) checkKeyValue(args [][]byte) string {
 	if msg := e.checkKeys(args[1:2]); msg != "" {
@@ -151,7 +166,11 @@ func (e *Executor) append(args [][]byte, reply func([]byte)) {
 }
 
 func (e *Executor) keysOp(args [][]byte, reply func([]byte), kind kv.Kind, format func(kv.Result) []byte) {
-	if msg := e.checkKeys(args[1:]); msg != "" {
+	msg := e.checkKeyCount(kind, len(args)-1)
+	if msg == "" {
+		msg = e.checkKeys(args[1:])
+	}
+	if msg != "" {
 		replyErr(reply, msg)
 		return
 	}
@@ -194,7 +213,10 @@ func (e *Executor) mset(args [][]byte, reply func([]byte)) {
 		op.Keys = append(op.Keys, args[i])
 		op.Values = append(op.Values, args[i+1])
 	}
-	msg := e.checkKeys(op.Keys)
+	msg := e.checkKeyCount(kv.MSet, len(op.Keys))
+	if msg == "" {
+		msg = e.checkKeys(op.Keys)
+	}
 	for _, v := range op.Values {
 		if msg == "" {
 			msg = e.checkValue(v)

@@ -1,6 +1,9 @@
 package resp
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Error replies, without the leading "-". Those marked "ours" are
 // Seshat's; every other text is Redis 7.0's, byte for byte.
@@ -18,6 +21,12 @@ const (
 	errValueTooLarge = "ERR value too large"                                // ours, the same text as kv.ErrValueTooLarge
 	errExpireNotSupp = "ERR expiration options are not supported by seshat" // ours
 )
+
+// tooManyKeys is Seshat's own reply to a command with more keys than
+// Limits allow (Redis has no such bound).
+func tooManyKeys(limit int) string {
+	return "ERR too many keys in one command (max " + strconv.Itoa(limit) + ")"
+}
 
 // wrongArity is Redis's reply to a command with too many or too few
 // arguments. name is the lower-case table name, "container|sub" for a

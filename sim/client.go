@@ -28,6 +28,7 @@ type pendingOp struct {
 	done  bool
 	args  [][]byte
 	token int
+	multi *multiOp // a multi-key command (multikey.go), else nil
 }
 
 // opCommands are the single-key commands the workload draws from, with
@@ -78,7 +79,13 @@ func (c *client) next() {
 		in.Value = value
 		args = append(args, []byte(value))
 	}
-	p := &pendingOp{in: in, call: w.now, node: c.node, args: args, token: c.count}
+	var multi *multiOp
+	if w.rng.IntN(100) < multiPercent {
+		multi = c.pickMulti(value)
+		in = opInput{Cmd: multi.cmd}
+		args = multi.args()
+	}
+	p := &pendingOp{in: in, call: w.now, node: c.node, args: args, token: c.count, multi: multi}
 	c.pending = p
 	token := c.count
 	w.schedule(w.opts.ClientTimeout, evClientTimeout, -1, uint64(c.id), func() {
@@ -109,6 +116,11 @@ func (c *client) finish(reply []byte) {
 	w, p := c.w, c.pending
 	p.done = true
 	c.pending = nil
+	if p.multi != nil {
+		c.finishMulti(p, reply)
+		c.thinkThenNext()
+		return
+	}
 	out, outcome, err := parseOutput(p.in, reply)
 	if err != nil {
 		w.fail(classSafety, "client %d: %s %s got a malformed reply %q: %v", c.id, p.in.Cmd, p.in.Key, reply, err)
@@ -146,7 +158,9 @@ func (c *client) finishUnknown(why string) {
 // answer tells nothing and is left out.
 func (c *client) recordUnknown(p *pendingOp) {
 	c.w.stats.OpsUnknown++
-	if isWrite(p.in.Cmd) {
+	if p.multi != nil && isWrite(p.multi.perKey()) {
+		c.recordUnknownMulti(p)
+	} else if p.multi == nil && isWrite(p.in.Cmd) {
 		c.w.hist.add(c.id, p.in, opOutput{Unknown: true}, p.call, -1)
 	}
 }

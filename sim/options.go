@@ -67,6 +67,10 @@ type Options struct {
 	// without asking its peers. TEST ONLY: it proves the disk-wiped
 	// scenario notices a wiped node that forgot it was a member.
 	UnsafeBlindBootstrap bool
+	// UnsafeChunksReadLive makes long reads read their chunks from the
+	// live data rather than one snapshot. TEST ONLY: it proves the
+	// atomicity check of multi-key reads (multikey.go) notices.
+	UnsafeChunksReadLive bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }

@@ -21,9 +21,10 @@ const (
 	evLiveness
 	evFaultsEnd
 	evScenario
+	evWork
 )
 
-var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario"}
+var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work"}
 
 func (k eventKind) String() string { return eventKindNames[k] }
 

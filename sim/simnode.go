@@ -70,6 +70,25 @@ type simTransport struct{ s *simNode }
 
 func (t simTransport) Send(to uint64, msg []byte) { t.s.w.send(t.s.idx, int(to)-1, msg) }
 
+// simWorker runs each job the node hands it as an event of its own, a
+// little later, so a long read's chunks interleave with ticks, messages
+// and other clients' commands, and a seed replays them exactly. A job of
+// a process that has since died is dropped (node.Close released its
+// snapshot).
+type simWorker struct{ s *simNode }
+
+func (wk simWorker) Run(job func()) {
+	s := wk.s
+	epoch := s.epoch
+	delay := time.Duration(s.w.rng.Int64N(int64(2*time.Millisecond))) + time.Microsecond
+	s.w.schedule(delay, evWork, s.idx, 0, func() {
+		if s.epoch == epoch && s.up() {
+			s.w.stats.WorkerJobs++
+			job()
+		}
+	})
+}
+
 type simLogger struct{ s *simNode }
 
 func (l simLogger) log(level, msg string, kv []any) {
@@ -93,6 +112,7 @@ var (
 	_ env.Rand      = simRand{}
 	_ env.Transport = simTransport{}
 	_ env.Logger    = simLogger{}
+	_ env.Worker    = simWorker{}
 )
 
 func (s *simNode) env() env.Env {
@@ -101,7 +121,7 @@ func (s *simNode) env() env.Env {
 		fs = lyingFS{s.fs}
 	}
 	s.disk = newDiskFaults(s.fs, fs)
-	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.disk.fs(), Log: simLogger{s}}
+	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.disk.fs(), Log: simLogger{s}, Work: simWorker{s}}
 }
 
 func (s *simNode) config() node.Config {
@@ -125,6 +145,8 @@ func (s *simNode) config() node.Config {
 		MemTableBytes:        64 << 10,
 		SnapshotEntries:      o.SnapshotEntries,
 		SnapshotChunkBytes:   4 << 10,
+		ReadChunkKeys:        2,
+		UnsafeChunksReadLive: o.UnsafeChunksReadLive,
 		OnApply:              func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 	}
 }

@@ -4,6 +4,7 @@ package sim
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,30 @@ func TestFsyncFailureNeverLosesAcknowledgedWrites(t *testing.T) {
 		t.Fatalf("only %d disk failures were injected over 10 seeds: the test did not test", failures)
 	}
 	t.Logf("%d injected fsync failures, no acknowledged write lost", failures)
+}
+
+// TestCheckerFindsTornMultiKeyReads switches on a node defect, long reads
+// whose chunks read the live data instead of one snapshot, and demands
+// that the atomicity check of multi-key commands catch it. Per-key
+// linearizability alone cannot: each key's value is still one it held
+// during the read.
+func TestCheckerFindsTornMultiKeyReads(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
+	const seedsMax = 20
+	for seed := uint64(1); seed <= seedsMax; seed++ {
+		res := Run(Options{Seed: seed, UnsafeChunksReadLive: true, Run: 20 * time.Second, FaultsEnd: 8 * time.Second})
+		if res.Failure != nil {
+			if res.Failure.Class != classSafety || !strings.Contains(res.Failure.Message, "not atomic") {
+				t.Fatalf("seed %d failed, but not with a torn multi-key read: %v", seed, res.Failure)
+			}
+			t.Logf("torn multi-key read found at seed %d: %v", seed, res.Failure)
+			return
+		}
+		if res.Stats.WorkerJobs == 0 {
+			t.Fatalf("seed %d ran no long read in chunks", seed)
+		}
+	}
+	t.Fatalf("long reads not served from one snapshot went unnoticed for %d seeds", seedsMax)
 }

@@ -81,6 +81,7 @@ type Stats struct {
 	SnapshotsTaken     int
 	SnapshotsInstalled int
 	DiskFailures       int
+	WorkerJobs         int // chunks of long reads run as events of their own
 }
 
 // EventRecord describes one event of a run, for finding where two runs of

@@ -73,7 +73,16 @@ type Options struct {
 	// UnsafeNoSync commits without fsync. TEST ONLY: it exists to show
 	// that the simulator catches the data loss it causes.
 	UnsafeNoSync bool
+	// BlockCacheBytes sizes Pebble's cache of uncompressed blocks (0:
+	// BlockCacheBytesDefault; negative: Pebble's own default, 8 MiB).
+	BlockCacheBytes int64
+	// NoBloomFilters leaves sstables without bloom filters, as Pebble
+	// does by default. For the read-cost benchmark's baseline.
+	NoBloomFilters bool
 }
+
+// BlockCacheBytesDefault is the block cache when none is configured.
+const BlockCacheBytesDefault = 32 << 20
 
 // Open opens (creating if needed) the store in dir on fs.
 func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
@@ -85,6 +94,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		Logger:       pebbleLogger{log},
 		MemTableSize: o.MemTableBytes,
 	}
+	tuneReads(opts, o)
 	var db *pebble.DB
 	err := recoverFatal(func() (err error) {
 		db, err = pebble.Open(dir, opts)
