@@ -48,7 +48,7 @@ bench:
 # MGET of 10k/50k/100k keys against a one-node cluster and a redis-server
 # it starts (skipped without one): time ratio and the longest host batch.
 bench-mget:
-	$(GO) test -run '^$$' -bench BenchmarkMGet -benchtime 5x ./env/realenv
+	$(GO) test -run '^$$' -bench BenchmarkMGet -benchtime 5x ./realenv
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 

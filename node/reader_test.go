@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/seshat-db/seshat/node/kv"
+	"github.com/seshat-db/seshat/kv"
 )
 
 func keysOp(kind kv.Kind, n int) kv.Op {

@@ -13,8 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seshat-db/seshat/env/realenv"
 	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/realenv"
 	"github.com/seshat-db/seshat/resp"
 )
 
