@@ -21,16 +21,20 @@ import (
 // heldBackend answers reads at once and holds writes until release.
 type heldBackend struct {
 	mu   sync.Mutex
-	held []func(kv.Result)
+	held []func()
 }
 
-func (b *heldBackend) Submit(op kv.Op, done func(kv.Result)) {
-	if op.Kind.IsRead() {
-		done(kv.Result{Nil: true})
+func (b *heldBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
+	res := make([]kv.Result, len(ops))
+	if ops[0].Kind.IsRead() {
+		for i := range res {
+			res[i].Nil = true
+		}
+		done(res)
 		return
 	}
 	b.mu.Lock()
-	b.held = append(b.held, done)
+	b.held = append(b.held, func() { done(res) })
 	b.mu.Unlock()
 }
 
@@ -40,7 +44,7 @@ func (b *heldBackend) release() {
 	b.held = nil
 	b.mu.Unlock()
 	for _, done := range held {
-		done(kv.Result{})
+		done()
 	}
 }
 
