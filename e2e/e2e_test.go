@@ -297,6 +297,13 @@ func TestCluster(t *testing.T) {
 		defer clients[i].Close()
 	}
 
+	t.Run("pipelines run in order on the leader and a follower", func(t *testing.T) {
+		lead := c.waitReady(c.nodes...)
+		for _, i := range []int{lead, (lead + 1) % 3} {
+			checkPipelineOrder(ctx, t, clients[i], fmt.Sprintf("order:%d", i))
+		}
+	})
+
 	t.Run("every command on every node", func(t *testing.T) {
 		for i, r := range clients {
 			k := func(s string) string { return fmt.Sprintf("%s:%d", s, i) }
@@ -592,4 +599,21 @@ func TestWipedNodeRejoins(t *testing.T) {
 	}
 	t.Logf("node %d rejoined as a voter %s after its restart: identity %s, %d snapshot(s) installed, voters %v",
 		victim.id, rejoined.Round(time.Millisecond), st.Identity, st.SnapshotsInstalled, st.Voters)
+}
+
+// checkPipelineOrder sends, a few hundred times each, two pipelines whose
+// replies show whether a command saw the effects of the ones sent before
+// it, and none of those sent after it, on its connection.
+func checkPipelineOrder(ctx context.Context, t *testing.T, r *redis.Client, k string) {
+	t.Helper()
+	for round := range 300 {
+		p := r.Pipeline()
+		set, incr, get, del, getAfter := p.Set(ctx, k, "1", 0), p.Incr(ctx, k), p.Get(ctx, k), p.Del(ctx, k), p.Get(ctx, k)
+		set2, getMid, set3 := p.Set(ctx, k, "1", 0), p.Get(ctx, k), p.Set(ctx, k, "2", 0)
+		_, _ = p.Exec(ctx)
+		got := fmt.Sprintf("%s %d %s %d %v | %s %s %s", set.Val(), incr.Val(), get.Val(), del.Val(), getAfter.Err(), set2.Val(), getMid.Val(), set3.Val())
+		if want := "OK 2 2 1 redis: nil | OK 1 OK"; got != want {
+			t.Fatalf("round %d on %s: replies %q, want %q (Redis's)", round, r.Options().Addr, got, want)
+		}
+	}
 }

@@ -285,9 +285,9 @@ type call struct {
 
 func (c *cluster) submit(id uint64, op kv.Op) *call {
 	cl := &call{}
-	c.node(id).Submit(op, func(r kv.Result) {
+	c.node(id).Submit([]kv.Op{op}, func(r []kv.Result) {
 		cl.n++
-		cl.res = r
+		cl.res = r[0]
 	})
 	return cl
 }
@@ -541,7 +541,7 @@ func TestDuplicatedProposalAppliesOnce(t *testing.T) {
 	for i, log := range c.applied {
 		var copies int
 		for _, d := range log {
-			if ent, err := decodeEntry(d); err == nil && ent.op.Kind == kv.IncrBy {
+			if ent, err := decodeEntry(d); err == nil && ent.ops[0].Kind == kv.IncrBy {
 				copies++
 			}
 		}

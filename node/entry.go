@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"github.com/seshat-db/seshat/internal/assert"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -20,31 +21,57 @@ func (s session) key() []byte {
 	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, s.origin), s.incarnation)
 }
 
+// entry is one raft log entry of client writes: one proposal of one
+// session, carrying the ops of one write group of one client connection,
+// applied in order in one apply.
 type entry struct {
 	session session
 	seq     uint64
-	op      kv.Op
+	ops     []kv.Op
 }
 
-const entryVersion = 1
+// Entry encodings. entrySingle (one op) is the first format, and a group of
+// one is still written in it, so a log written before groups existed still
+// applies, and so does a single write proposed by a newer node on an
+// older one. entryGroup carries two or more ops, each length-prefixed.
+const (
+	entrySingle = 1
+	entryGroup  = 2
+)
 
 var errCorruptEntry = errors.New("node: corrupt log entry")
 
 // encodeEntry is the data of a raft log entry: who proposed the
-// operation, its number in that session, and the operation.
-func encodeEntry(s session, seq uint64, op kv.Op) []byte {
-	b := []byte{entryVersion}
+// operations, the proposal's number in that session, and the operations.
+func encodeEntry(s session, seq uint64, ops []kv.Op) []byte {
+	assert.That(len(ops) > 0, "node: an entry with no ops")
+	version := byte(entrySingle)
+	if len(ops) > 1 {
+		version = entryGroup
+	}
+	b := []byte{version}
 	b = binary.AppendUvarint(b, s.origin)
 	b = binary.AppendUvarint(b, s.incarnation)
 	b = binary.AppendUvarint(b, seq)
-	return op.Encode(b)
+	if version == entrySingle {
+		return ops[0].Encode(b)
+	}
+	b = binary.AppendUvarint(b, uint64(len(ops)))
+	var enc []byte
+	for i := range ops {
+		enc = ops[i].Encode(enc[:0])
+		b = binary.AppendUvarint(b, uint64(len(enc)))
+		b = append(b, enc...)
+	}
+	return b
 }
 
 func decodeEntry(b []byte) (entry, error) {
 	var e entry
-	if len(b) == 0 || b[0] != entryVersion {
+	if len(b) == 0 || (b[0] != entrySingle && b[0] != entryGroup) {
 		return e, errCorruptEntry
 	}
+	version := b[0]
 	b = b[1:]
 	var fields [3]uint64
 	for i := range fields {
@@ -56,11 +83,37 @@ func decodeEntry(b []byte) (entry, error) {
 	}
 	e.session = session{origin: fields[0], incarnation: fields[1]}
 	e.seq = fields[2]
-	op, err := kv.Decode(b)
-	if err != nil {
-		return e, err
+	if version == entrySingle {
+		op, err := kv.Decode(b)
+		if err != nil {
+			return e, err
+		}
+		e.ops = []kv.Op{op}
+		return e, nil
 	}
-	e.op = op
+	count, n := binary.Uvarint(b)
+	// Every op takes at least two bytes (its length and its version), and
+	// a group has two or more: a bound on count before allocating.
+	if n <= 0 || count < 2 || count > uint64(len(b)-n)/2 {
+		return e, errCorruptEntry
+	}
+	b = b[n:]
+	e.ops = make([]kv.Op, 0, count)
+	for range count {
+		size, n := binary.Uvarint(b)
+		if n <= 0 || size > uint64(len(b)-n) {
+			return e, errCorruptEntry
+		}
+		op, err := kv.Decode(b[n : n+int(size)])
+		if err != nil {
+			return e, err
+		}
+		e.ops = append(e.ops, op)
+		b = b[n+int(size):]
+	}
+	if len(b) != 0 {
+		return e, errCorruptEntry
+	}
 	return e, nil
 }
 

@@ -21,25 +21,45 @@ func TestEntryRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := session{origin: rapid.Uint64().Draw(t, "origin"), incarnation: rapid.Uint64().Draw(t, "incarnation")}
 		seq := rapid.Uint64().Draw(t, "seq")
-		op := kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte(rapid.String().Draw(t, "key"))}, Values: [][]byte{[]byte(rapid.String().Draw(t, "value"))}, Delta: rapid.Int64().Draw(t, "delta")}
-		e, err := decodeEntry(encodeEntry(s, seq, op))
+		ops := make([]kv.Op, rapid.IntRange(1, 5).Draw(t, "ops"))
+		for i := range ops {
+			ops[i] = kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte(rapid.String().Draw(t, "key"))}, Values: [][]byte{[]byte(rapid.String().Draw(t, "value"))}, Delta: rapid.Int64().Draw(t, "delta")}
+		}
+		data := encodeEntry(s, seq, ops)
+		if wantVersion := byte(entrySingle + min(len(ops)-1, 1)); data[0] != wantVersion {
+			t.Fatalf("%d ops encoded as version %d, want %d", len(ops), data[0], wantVersion)
+		}
+		e, err := decodeEntry(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.session != s || e.seq != seq || e.op.Kind != op.Kind || string(e.op.Keys[0]) != string(op.Keys[0]) || string(e.op.Values[0]) != string(op.Values[0]) || e.op.Delta != op.Delta {
+		if e.session != s || e.seq != seq || len(e.ops) != len(ops) {
 			t.Fatalf("round trip: %+v", e)
+		}
+		for i, op := range ops {
+			got := e.ops[i]
+			if got.Kind != op.Kind || string(got.Keys[0]) != string(op.Keys[0]) || string(got.Values[0]) != string(op.Values[0]) || got.Delta != op.Delta {
+				t.Fatalf("round trip op %d: %+v, want %+v", i, got, op)
+			}
 		}
 	})
 }
 
 func TestDecodeEntryRejects(t *testing.T) {
-	valid := encodeEntry(session{1, 2}, 3, kv.Op{Kind: kv.Get, Keys: [][]byte{[]byte("k")}})
+	get := kv.Op{Kind: kv.Get, Keys: [][]byte{[]byte("k")}}
+	valid := encodeEntry(session{1, 2}, 3, []kv.Op{get})
+	group := encodeEntry(session{1, 2}, 3, []kv.Op{get, get})
 	for name, b := range map[string][]byte{
 		"empty":       nil,
 		"version 0":   append([]byte{0}, valid[1:]...),
-		"version 2":   append([]byte{2}, valid[1:]...),
-		"no fields":   {entryVersion},
-		"cut in seq":  {entryVersion, 1, 2, 0x80},
+		"version 2":   append([]byte{entryGroup}, valid[1:]...),
+		"version 3":   append([]byte{3}, group[1:]...),
+		"no fields":   {entrySingle},
+		"cut in seq":  {entrySingle, 1, 2, 0x80},
+		"group of 1":  append(append([]byte{}, group[:4]...), append([]byte{1}, group[5:5+1+int(group[5])]...)...),
+		"group short": group[:len(group)-1],
+		"group long":  append(append([]byte{}, group...), 0),
+		"group huge":  append(append([]byte{}, group[:4]...), 0xff, 0xff, 0x03),
 		"no op":       valid[:4],
 		"bad op":      append(append([]byte{}, valid[:4]...), 9, 9, 9),
 		"trailing op": append(append([]byte{}, valid...), 0),

@@ -62,8 +62,8 @@ func BenchmarkHeapUnderLoad(b *testing.B) {
 			// would group them.
 			for j := range 64 {
 				key := fmt.Appendf(nil, "key-%06d", (i*64+j)%100000)
-				n.Submit(kv.Op{Kind: kv.Set, Keys: [][]byte{key}, Values: [][]byte{value}}, func(r kv.Result) {
-					if r.Err != nil {
+				n.Submit([]kv.Op{{Kind: kv.Set, Keys: [][]byte{key}, Values: [][]byte{value}}}, func(r []kv.Result) {
+					if r[0].Err != nil {
 						failed++
 					}
 				})

@@ -7,8 +7,9 @@
 //
 //  1. Call Tick once per tick interval of the env's clock.
 //  2. Hand every peer message that arrives to Step.
-//  3. Hand client operations to Submit; each one's done callback is called
-//     exactly once, from inside a later call into the node (or the same one).
+//  3. Hand client operations to Submit, in groups; each group's done
+//     callback is called exactly once, from inside a later call into the
+//     node (or the same one).
 //  4. After any batch of the calls above, call Process. It persists what
 //     raft decided (one synced Pebble batch), then sends messages, then
 //     answers clients, then advances raft.
@@ -71,9 +72,12 @@ type Node struct {
 	droppedStale   int               // messages dropped for naming a wrong identity
 }
 
+// request is one group of client operations: all reads, served at one
+// ReadIndex, or all writes, proposed as one entry. Its ops share its fate:
+// a group that fails gives every op the same error.
 type request struct {
-	op       kv.Op
-	done     func(kv.Result)
+	ops      []kv.Op
+	done     func([]kv.Result)
 	deadline uint64 // tick
 	retryAt  uint64 // tick: reads only
 	key      uint64 // its key in writes or reads
@@ -88,7 +92,7 @@ type readyRead struct {
 
 type reply struct {
 	req *request
-	res kv.Result
+	res []kv.Result
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -268,33 +272,44 @@ func (n *Node) Step(data []byte) error {
 	return nil
 }
 
-// Submit starts a client operation. done is called exactly once with its
-// result, from inside this or a later call into the node.
-func (n *Node) Submit(op kv.Op, done func(kv.Result)) {
-	switch {
-	case n.stopped != nil:
-		done(kv.Result{Err: ErrStopped})
-		return
-	case n.rn == nil:
-		done(kv.Result{Err: ErrNoQuorum}) // no cluster yet: still asking the peers
-		return
-	case n.store.IsJoining():
-		done(kv.Result{Err: ErrJoining})
-		return
-	case len(n.inflight) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
-		done(kv.Result{Err: ErrBusy})
+// Submit starts a group of client operations, all reads or all writes,
+// to run in order as one: the writes as one raft entry applied in one go,
+// the reads at one ReadIndex. done is called exactly once with one result
+// per op, from inside this or a later call into the node.
+func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
+	if len(ops) == 0 {
+		done(nil)
 		return
 	}
-	if op.Kind.IsRead() && n.cfg.UnsafeLocalReads {
-		n.serveRead(&request{op: op, done: done})
+	isRead := ops[0].Kind.IsRead()
+	for i := range ops {
+		assert.That(ops[i].Kind.IsRead() == isRead, "node: a group mixes reads and writes")
+	}
+	req := &request{ops: ops, done: done}
+	switch {
+	case n.stopped != nil:
+		req.fail(ErrStopped)
+		return
+	case n.rn == nil:
+		req.fail(ErrNoQuorum) // no cluster yet: still asking the peers
+		return
+	case n.store.IsJoining():
+		req.fail(ErrJoining)
+		return
+	case len(n.inflight) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
+		req.fail(ErrBusy)
+		return
+	}
+	if isRead && n.cfg.UnsafeLocalReads {
+		n.serveRead(req)
 		return
 	}
 	if n.lead == raft.None {
-		done(kv.Result{Err: ErrNoQuorum})
+		req.fail(ErrNoQuorum)
 		return
 	}
-	req := &request{op: op, done: done, deadline: n.ticks + uint64(n.cfg.RequestTimeoutTicks)}
-	if op.Kind.IsRead() {
+	req.deadline = n.ticks + uint64(n.cfg.RequestTimeoutTicks)
+	if isRead {
 		n.askReadIndex(req)
 	} else if !n.propose(req) {
 		return
@@ -302,16 +317,30 @@ func (n *Node) Submit(op kv.Op, done func(kv.Result)) {
 	n.inflight = append(n.inflight, req)
 }
 
+// fail answers every op of a request that never entered the node's maps.
+func (req *request) fail(err error) {
+	req.finished = true
+	req.done(errResults(len(req.ops), err))
+}
+
+func errResults(n int, err error) []kv.Result {
+	res := make([]kv.Result, n)
+	for i := range res {
+		res[i].Err = err
+	}
+	return res
+}
+
 func (n *Node) propose(req *request) bool {
 	n.nextSeq++
 	seq := n.nextSeq
-	data := encodeEntry(n.sessionID(), seq, req.op)
+	data := encodeEntry(n.sessionID(), seq, req.ops)
 	if err := n.rn.Propose(data); err != nil {
 		// Dropped before it reached any log: it did not happen.
 		if n.lead == raft.None {
-			req.done(kv.Result{Err: ErrNoQuorum})
+			req.fail(ErrNoQuorum)
 		} else {
-			req.done(kv.Result{Err: ErrBusy})
+			req.fail(ErrBusy)
 		}
 		return false
 	}
@@ -342,10 +371,10 @@ func (n *Node) expire() {
 		case req.finished:
 			continue
 		case n.ticks >= req.deadline && req.isWrite:
-			n.finish(req, kv.Result{Err: ErrOutcomeUnknown})
+			n.finishErr(req, ErrOutcomeUnknown)
 			continue
 		case n.ticks >= req.deadline:
-			n.finish(req, kv.Result{Err: ErrReadTimeout})
+			n.finishErr(req, ErrReadTimeout)
 			continue
 		case !req.isWrite && n.ticks >= req.retryAt:
 			n.askReadIndex(req)
@@ -358,7 +387,7 @@ func (n *Node) expire() {
 
 // finish answers a request once. Map entries that still point at it are
 // dropped lazily: a finished request ignores later answers.
-func (n *Node) finish(req *request, res kv.Result) {
+func (n *Node) finish(req *request, res []kv.Result) {
 	if req.finished {
 		return
 	}
@@ -371,14 +400,21 @@ func (n *Node) finish(req *request, res kv.Result) {
 	req.done(res)
 }
 
+// finishErr answers every op of a request with err.
+func (n *Node) finishErr(req *request, err error) {
+	if !req.finished {
+		n.finish(req, errResults(len(req.ops), err))
+	}
+}
+
 // failAll answers every live request: reads did not happen; writes may
 // have. Called when the leader is lost or the node stops.
 func (n *Node) failAll(readErr, writeErr error) {
 	for _, req := range n.inflight {
 		if req.isWrite {
-			n.finish(req, kv.Result{Err: writeErr})
+			n.finishErr(req, writeErr)
 		} else {
-			n.finish(req, kv.Result{Err: readErr})
+			n.finishErr(req, readErr)
 		}
 	}
 	clear(n.inflight)
@@ -537,15 +573,18 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
 		return err
 	}
 	fresh = fresh || n.cfg.UnsafeNoDedup
-	var res kv.Result
-	if fresh {
-		if res, err = kv.Apply(batch, ent.op); err != nil {
+	res := make([]kv.Result, len(ent.ops))
+	for i := range ent.ops {
+		if !fresh {
+			// A duplicate (the network delivered a proposal twice) or a
+			// proposal too old to tell: it has no effect now.
+			res[i].Err = ErrOutcomeUnknown
+			continue
+		}
+		// The batch is indexed: each op sees the effects of those before it.
+		if res[i], err = kv.Apply(batch, ent.ops[i]); err != nil {
 			return err
 		}
-	} else {
-		// A duplicate (the network delivered a proposal twice) or a
-		// proposal too old to tell: it has no effect now.
-		res = kv.Result{Err: ErrOutcomeUnknown}
 	}
 	if ent.session == n.sessionID() {
 		if req, ok := n.writes[ent.seq]; ok {
@@ -590,15 +629,22 @@ func (n *Node) serveReadyReads() {
 	n.readsReady = waiting
 }
 
+// serveRead runs a read group's ops in order against the applied state:
+// all of them see the same index.
 func (n *Node) serveRead(req *request) {
 	if n.serveLongRead(req) {
 		return
 	}
-	res, err := kv.Apply(n.store.DataView(), req.op)
-	if err != nil {
-		n.stopped = fmt.Errorf("node: read: %w", err)
-		n.finish(req, kv.Result{Err: ErrStopped})
-		return
+	view := n.store.DataView()
+	res := make([]kv.Result, len(req.ops))
+	for i := range req.ops {
+		r, err := kv.Apply(view, req.ops[i])
+		if err != nil {
+			n.stopped = fmt.Errorf("node: read: %w", err)
+			n.finishErr(req, ErrStopped)
+			return
+		}
+		res[i] = r
 	}
 	n.finish(req, res)
 }

@@ -26,35 +26,44 @@ var ErrReadFailed = errors.New("ERR read failed on a storage error; the request 
 // goroutine (resp's reply slots are channels). The node keeps the list of
 // outstanding ones only to release their snapshots at Close.
 
-// chunkedRead is one long read in progress.
+// chunkedRead is one long read group in progress: its ops are read in
+// order, at most chunk keys per job, all from the one snapshot.
 type chunkedRead struct {
 	mu    sync.Mutex // Close against a chunk being read
 	view  kv.Store   // the pinned snapshot; nil once the read ended or the node closed
 	snap  *storage.ReadSnapshot
-	op    kv.Op
-	next  int // the first key not yet read
+	ops   []kv.Op
+	op    int // the op being read
+	next  int // its first key not yet read
 	chunk int
-	acc   kv.Result
-	done  func(kv.Result)
+	res   []kv.Result
+	done  func([]kv.Result)
 	run   func(job func())
 }
 
-// serveLongRead hands req to the worker if it is a multi-key read too long
-// to serve inline, and reports whether it did. req is finished as far as
-// the node is concerned: its answer comes from the worker.
+// groupKeys counts the keys a read group touches.
+func groupKeys(ops []kv.Op) int {
+	n := 0
+	for i := range ops {
+		n += max(len(ops[i].Keys), 1)
+	}
+	return n
+}
+
+// serveLongRead hands req to the worker if its read group touches more
+// keys than one chunk, too many to serve inline, and reports whether it
+// did. req is finished as far as the node is concerned: its answer comes
+// from the worker.
 func (n *Node) serveLongRead(req *request) bool {
-	op := req.op
-	if (op.Kind != kv.MGet && op.Kind != kv.Exists) || len(op.Keys) <= n.cfg.ReadChunkKeys || n.env.Work == nil {
+	if n.env.Work == nil || groupKeys(req.ops) <= n.cfg.ReadChunkKeys {
 		return false
 	}
-	c := &chunkedRead{op: op, chunk: n.cfg.ReadChunkKeys, done: req.done, run: n.env.Work.Run}
+	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, done: req.done, run: n.env.Work.Run}
+	c.res = make([]kv.Result, len(req.ops))
 	c.snap = n.store.NewReadSnapshot()
 	c.view = c.snap
 	if n.cfg.UnsafeChunksReadLive {
 		c.view = n.store.DataView()
-	}
-	if op.Kind == kv.MGet {
-		c.acc.Values = make([][]byte, 0, len(op.Keys))
 	}
 	req.finished = true // answered by the worker, never by expiry or failAll
 	delete(n.reads, req.key)
@@ -72,28 +81,58 @@ func (c *chunkedRead) step() {
 		c.mu.Unlock()
 		return
 	}
-	end := min(c.next+c.chunk, len(c.op.Keys))
-	part := c.op
-	part.Keys = c.op.Keys[c.next:end]
-	res, err := kv.Apply(c.view, part)
-	c.next = end
-	if err == nil {
-		c.acc.Int += res.Int
-		c.acc.Values = append(c.acc.Values, res.Values...)
-	}
-	finished := err != nil || end == len(c.op.Keys)
+	err := c.readChunk()
+	finished := err != nil || c.op == len(c.ops)
 	if finished {
 		c.releaseLocked()
 	}
 	c.mu.Unlock()
 	switch {
 	case err != nil:
-		c.done(kv.Result{Err: ErrReadFailed})
+		c.done(errResults(len(c.ops), ErrReadFailed))
 	case finished:
-		c.done(c.acc)
+		c.done(c.res)
 	default:
 		c.run(c.step)
 	}
+}
+
+// readChunk reads the next chunk keys of the group, in order.
+func (c *chunkedRead) readChunk() error {
+	for budget := c.chunk; budget > 0 && c.op < len(c.ops); {
+		op := c.ops[c.op]
+		if op.Kind != kv.MGet && op.Kind != kv.Exists {
+			res, err := kv.Apply(c.view, op)
+			if err != nil {
+				return err
+			}
+			c.res[c.op] = res
+			c.op++
+			budget--
+			continue
+		}
+		end := min(c.next+budget, len(op.Keys))
+		part := op
+		part.Keys = op.Keys[c.next:end]
+		res, err := kv.Apply(c.view, part)
+		if err != nil {
+			return err
+		}
+		acc := &c.res[c.op]
+		acc.Int += res.Int
+		if op.Kind == kv.MGet {
+			if acc.Values == nil {
+				acc.Values = make([][]byte, 0, len(op.Keys))
+			}
+			acc.Values = append(acc.Values, res.Values...)
+		}
+		budget -= end - c.next
+		c.next = end
+		if c.next == len(op.Keys) {
+			c.op, c.next = c.op+1, 0
+		}
+	}
+	return nil
 }
 
 func (c *chunkedRead) release() {

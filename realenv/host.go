@@ -56,8 +56,8 @@ const (
 type event struct {
 	kind  eventKind
 	msg   []byte
-	op    kv.Op
-	done  func(kv.Result)
+	ops   []kv.Op
+	done  func([]kv.Result)
 	start time.Time
 }
 
@@ -100,24 +100,33 @@ func (h *Host) Deliver(msg []byte) {
 	}
 }
 
-// Submit posts a client operation to the host goroutine; done is called
-// exactly once, on the host goroutine or (for a long read) on one of the
-// env's worker goroutines, so it must not block. Submit itself
-// never blocks (resp.Backend's contract): when the queue is full the op is
-// refused at once with node.ErrBusy, and once the host is closing with
-// ErrShuttingDown. Neither happened, so a client may retry.
-func (h *Host) Submit(op kv.Op, done func(kv.Result)) {
+// Submit posts a group of client operations (node.Node.Submit's) to the
+// host goroutine; done is called exactly once, on the host goroutine or
+// (for a long read) on one of the env's worker goroutines, so it must not
+// block. Submit itself never blocks (resp.Backend's contract): when the
+// queue is full the group is refused at once with node.ErrBusy, and once
+// the host is closing with ErrShuttingDown. Neither happened, so a client
+// may retry.
+func (h *Host) Submit(ops []kv.Op, done func([]kv.Result)) {
 	select {
 	case <-h.quit:
-		done(kv.Result{Err: ErrShuttingDown})
+		done(errResults(len(ops), ErrShuttingDown))
 		return
 	default:
 	}
 	select {
-	case h.events <- event{kind: evOp, op: op, done: done, start: time.Now()}:
+	case h.events <- event{kind: evOp, ops: ops, done: done, start: time.Now()}:
 	default:
-		done(kv.Result{Err: node.ErrBusy})
+		done(errResults(len(ops), node.ErrBusy))
 	}
+}
+
+func errResults(n int, err error) []kv.Result {
+	res := make([]kv.Result, n)
+	for i := range res {
+		res[i].Err = err
+	}
+	return res
 }
 
 // Status returns the node's view as of the end of the last batch. Safe
@@ -196,10 +205,13 @@ func (h *Host) handle(ev event) {
 			h.cfg.Log.Debug("peer message refused", "err", err)
 		}
 	case evOp:
-		done, kind, start := ev.done, ev.op.Kind, ev.start
-		h.n.Submit(ev.op, func(res kv.Result) {
+		done, ops, start := ev.done, ev.ops, ev.start
+		h.n.Submit(ops, func(res []kv.Result) {
 			if h.cfg.OnOpDone != nil {
-				h.cfg.OnOpDone(kind, time.Since(start), res.Err)
+				took := time.Since(start)
+				for i := range res {
+					h.cfg.OnOpDone(ops[i].Kind, took, res[i].Err)
+				}
 			}
 			done(res)
 		})
@@ -229,7 +241,7 @@ func (h *Host) drainOnQuit() {
 		select {
 		case ev := <-h.events:
 			if ev.kind == evOp {
-				ev.done(kv.Result{Err: ErrShuttingDown})
+				ev.done(errResults(len(ev.ops), ErrShuttingDown))
 			}
 		default:
 			return

@@ -11,19 +11,18 @@ import (
 // Redis's order and with Redis's errors first, then Seshat's own limits,
 // and only then submits an operation to the Backend.
 
-// submit copies op's keys and values out of the client's buffer, runs op
-// on the Backend and replies with format's encoding of the result, or with
-// the error the operation was refused with.
+// submit copies op's keys and values out of the client's buffer, queues op
+// in the connection's order (sequencer.go) and replies with format's
+// encoding of the result, or with the error the operation was refused
+// with.
 func (e *Executor) submit(op kv.Op, reply func([]byte), format func(kv.Result) []byte) {
 	op.Keys = copyArgs(op.Keys)
 	op.Values = copyArgs(op.Values)
-	e.backend.Submit(op, func(res kv.Result) {
-		if res.Err != nil {
-			reply(AppendError(nil, res.Err.Error()))
-			return
-		}
-		reply(format(res))
-	})
+	if e.UnsafeUnordered {
+		e.backend.Submit([]kv.Op{op}, func(res []kv.Result) { reply(formatResult(res[0], format)) })
+		return
+	}
+	e.seq.add(queuedOp{op: op, reply: reply, format: format})
 }
 
 // copyArgs copies args into one allocation, so the operation does not

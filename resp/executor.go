@@ -9,12 +9,16 @@ import (
 
 // Backend runs key-value operations. *node.Node implements it.
 //
-// Submit must not block. It calls done exactly once, either before it
-// returns or later, with the operation's result or with Result.Err set to
-// an error whose text starts with a Redis error code. It may keep op until
-// then; the Executor never reuses an op's memory.
+// Submit runs a group of operations, all reads or all writes, in order as
+// one: each op sees the effects of the ops before it and no other
+// client's ops come between them. It must not block. It calls done
+// exactly once, either before it returns or later, with one result per
+// op, each with the op's result or with Result.Err set to an error whose
+// text starts with a Redis error code (a group that fails as a whole
+// gives every op the same error). It may keep ops until then; the
+// Executor never reuses their memory.
 type Backend interface {
-	Submit(op kv.Op, done func(kv.Result))
+	Submit(ops []kv.Op, done func([]kv.Result))
 }
 
 // Limits bounds the keys and values clients may store. A zero field takes
@@ -54,15 +58,22 @@ type InfoSection struct {
 }
 
 // Executor runs the commands of one client connection. It holds the
-// connection's state (its id and name), so a server makes one per
-// connection; it is cheap. It is not safe for concurrent use: the server
-// calls Execute from one goroutine (or one simulator event) at a time.
+// connection's state (its id and name, and the order of its data
+// commands: sequencer.go), so a server makes one per connection; it is
+// cheap. Execute and Flush are called from one goroutine (or one
+// simulator event) at a time; Close and the replies may come from any.
 type Executor struct {
 	// ClientID is the connection's id, reported by CLIENT ID and HELLO.
 	// The server sets it after NewExecutor, before the first Execute.
 	ClientID int64
+	// UnsafeUnordered (TEST ONLY) submits every data command at once, on
+	// its own, as Seshat did before commands were sequenced: a later
+	// command of the connection may then overtake an earlier one. It
+	// exists to show that the simulator's checker catches that.
+	UnsafeUnordered bool
 
 	backend Backend
+	seq     sequencer
 	limits  Limits
 	info    ServerInfo
 	name    string // set by CLIENT SETNAME and HELLO SETNAME
@@ -85,15 +96,32 @@ func NewExecutor(b Backend, l Limits, info ServerInfo) *Executor {
 	if l.KeysPerReadMax <= 0 {
 		l.KeysPerReadMax = KeysPerReadMaxDefault
 	}
-	return &Executor{backend: b, limits: l, info: info}
+	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, mu: noLock{}}}
 }
+
+// Flush tells the Executor that the commands executed so far are all that
+// arrived together (the complete commands of one read from the socket).
+// Data commands wait for it, so that those that arrived together can run
+// as one group; a caller that executes commands must call Flush after
+// them, or their replies never come.
+func (e *Executor) Flush() { e.seq.flush() }
+
+// SetLocker makes the Executor take l around the state it shares with its
+// replies: needed, before the first Execute, when the Backend answers on
+// other goroutines than the caller's (sync.Mutex does).
+func (e *Executor) SetLocker(l Locker) { e.seq.mu = l }
+
+// Close drops the data commands that were executed but not yet submitted;
+// their replies never come. The server calls it when the connection ends.
+func (e *Executor) Close() { e.seq.close() }
 
 // ClientName returns the name the client gave itself, or "".
 func (e *Executor) ClientName() string { return e.name }
 
 // Execute runs one command: args[0] is its name, in any case. reply is
 // called exactly once with the complete RESP2 reply, either before Execute
-// returns or later from inside a Backend callback. The reply slice is the
+// returns or later: a data command's reply comes after a later Flush, in
+// the connection's order, from inside that call or a Backend callback. The reply slice is the
 // callee's to keep. Execute never blocks, and keeps nothing of args after
 // it returns: the operation it submits owns copies.
 //

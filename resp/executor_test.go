@@ -27,9 +27,12 @@ type laterBackend struct {
 	pending []func()
 }
 
-func (b *laterBackend) Submit(op kv.Op, done func(kv.Result)) {
+func (b *laterBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 	b.pending = append(b.pending, func() {
-		res, _ := kv.Apply(b.store, op)
+		res := make([]kv.Result, len(ops))
+		for i, op := range ops {
+			res[i], _ = kv.Apply(b.store, op)
+		}
 		done(res)
 	})
 }
@@ -51,6 +54,7 @@ func TestReplyLaterAndArgsNotKept(t *testing.T) {
 	buf := []byte("SETkeyvalue")
 	e.Execute([][]byte{buf[0:3], buf[3:6], buf[6:11]}, rec)
 	e.Execute([][]byte{[]byte("PING")}, rec)
+	e.Flush()
 	copy(buf, "XXXXXXXXXXX")
 	if len(replies) != 1 || replies[0] != "+PONG\r\n" {
 		t.Fatalf("before commit: %q", replies)
@@ -116,6 +120,7 @@ func TestRandomCommands(t *testing.T) {
 				t.Fatalf("%q: reply %q: %v", args, r, err)
 			}
 		})
+		e.Flush()
 		if calls != 1 {
 			t.Fatalf("%q: %d replies", args, calls)
 		}

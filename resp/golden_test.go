@@ -196,6 +196,7 @@ func (c *execConn) Do(t testing.TB, args [][]byte) []byte {
 	var got []byte
 	calls := 0
 	c.exec.Execute(args, func(b []byte) { got = b; calls++ })
+	c.exec.Flush()
 	if calls != 1 {
 		t.Fatalf("reply called %d times for %q", calls, args)
 	}
@@ -229,14 +230,17 @@ type memBackend struct {
 	fail  error
 }
 
-func (b *memBackend) Submit(op kv.Op, done func(kv.Result)) {
-	if b.fail != nil {
-		done(kv.Result{Err: b.fail})
-		return
-	}
-	res, err := kv.Apply(b.store, op)
-	if err != nil {
-		panic(err) // memStore never fails
+func (b *memBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
+	res := make([]kv.Result, len(ops))
+	for i, op := range ops {
+		if b.fail != nil {
+			res[i].Err = b.fail
+			continue
+		}
+		var err error
+		if res[i], err = kv.Apply(b.store, op); err != nil {
+			panic(err) // memStore never fails
+		}
 	}
 	done(res)
 }

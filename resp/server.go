@@ -214,6 +214,7 @@ type replySlot struct {
 func (s *Server) newConn(c net.Conn) *serverConn {
 	exec := NewExecutor(s.backend, s.cfg.Limits, s.info)
 	exec.ClientID = s.nextID.Add(1)
+	exec.SetLocker(&sync.Mutex{}) // replies come from the host goroutine
 	return &serverConn{
 		s:     s,
 		nc:    c,
@@ -227,6 +228,7 @@ func (c *serverConn) close() {
 	c.once.Do(func() {
 		close(c.quit)
 		_ = c.nc.Close()
+		c.exec.Close()
 	})
 }
 
@@ -245,6 +247,14 @@ func (c *serverConn) enqueue(slot *replySlot) bool {
 	select {
 	case c.slots <- slot:
 		return true
+	default:
+	}
+	// Full: the replies owed must come before there is room, and the
+	// commands waiting for a Flush would never be answered without one.
+	c.exec.Flush()
+	select {
+	case c.slots <- slot:
+		return true
 	case <-c.quit:
 		return false
 	}
@@ -253,6 +263,10 @@ func (c *serverConn) enqueue(slot *replySlot) bool {
 func (c *serverConn) readLoop() {
 	defer c.s.wg.Done()
 	defer close(c.slots)
+	// Commands already parsed still run after EOF (the client may have
+	// only half-closed), QUIT or a protocol error; a broken connection's
+	// close drops them first.
+	defer c.exec.Flush()
 	limits := c.s.cfg.Command
 	buf, held := make([]byte, readBufBytes), 0 // buf[:held] is unparsed input
 	for {
@@ -285,6 +299,9 @@ func (c *serverConn) readLoop() {
 			}
 			pending = rest
 		}
+		// The commands of this read arrived together: they may run as
+		// groups (sequencer.go).
+		c.exec.Flush()
 		if rerr != nil {
 			// On EOF (the client may only have shut its write side, as
 			// `printf ... | nc` does) the writer still sends what is

@@ -10,7 +10,6 @@ import (
 
 	"github.com/seshat-db/seshat/internal/assert"
 	"github.com/seshat-db/seshat/kv"
-	"github.com/seshat-db/seshat/resp"
 )
 
 // Failure classes, as TigerBeetle's simulator sorts them: what broke
@@ -198,8 +197,7 @@ func (p *probe) try() {
 		}
 	})
 	clientID := probeClientID
-	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
-	exec.Execute(args, func(reply []byte) {
+	executeOne(s, args, func(reply []byte) {
 		if p.pending != op || op.done {
 			return
 		}
@@ -269,9 +267,11 @@ func (w *World) finalChecks() {
 // explained by something in the history).
 func (w *World) recordInflight() {
 	for _, c := range w.clients {
-		if p := c.pending; p != nil && !p.done {
-			c.recordUnknown(p)
-			p.done = true
+		for _, p := range c.burst {
+			if !p.done {
+				c.recordUnknown(p)
+				p.done = true
+			}
 		}
 	}
 	if p := w.probe; p != nil && p.pending != nil && !p.pending.done && isWrite(p.pending.in.Cmd) {

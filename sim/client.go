@@ -6,19 +6,33 @@ import (
 	"time"
 
 	"github.com/seshat-db/seshat/kv"
+	"github.com/seshat-db/seshat/node"
 	"github.com/seshat-db/seshat/resp"
 )
 
-// client is a simulated Redis client. It sends one command at a time
-// through the resp command layer of the node it is connected to, records
-// each call and return, and moves to another node when its node fails it.
+// client is a simulated Redis client. It keeps a connection to one node
+// and sends bursts of 1 to PipelineMax commands on it, pipelined, through
+// the resp command layer, as one read's worth of commands; it records each
+// call and return, with the command's place in its connection's order,
+// and moves to another node when its node fails it.
 type client struct {
 	w       *World
 	id      int
 	node    int
 	count   int
-	pending *pendingOp
-	stopped bool // a scenario stopped the clients: no command after this one
+	conn    *simConn
+	burst   []*pendingOp // the burst waiting for replies, in order
+	moveOn  bool         // the node failed a command of the burst: connect elsewhere after it
+	stopped bool         // a scenario stopped the clients: no command after this one
+}
+
+// simConn is one client connection: its order is the one the checker
+// holds the node to.
+type simConn struct {
+	id   int // unique in the run
+	node int
+	exec *resp.Executor
+	sent int // commands sent on it: the next one's place is sent+1
 }
 
 type pendingOp struct {
@@ -26,8 +40,6 @@ type pendingOp struct {
 	call  time.Duration
 	node  int
 	done  bool
-	args  [][]byte
-	token int
 	multi *multiOp // a multi-key command (multikey.go), else nil
 }
 
@@ -56,10 +68,10 @@ func (c *client) pick() string {
 	panic("unreachable")
 }
 
-// next sends the client's next command.
+// next sends the client's next burst of commands.
 func (c *client) next() {
 	w := c.w
-	if c.pending != nil || c.stopped {
+	if len(c.burst) > 0 || c.stopped {
 		return
 	}
 	s := w.nodes[c.node]
@@ -69,10 +81,58 @@ func (c *client) next() {
 		c.later(10 * time.Millisecond)
 		return
 	}
+	if c.conn == nil || c.conn.node != c.node {
+		c.connect(s)
+	}
+	conn := c.conn
+	n := 1 + w.rng.IntN(w.opts.PipelineMax)
+	burst := make([]*pendingOp, n)
+	args := make([][][]byte, n)
+	for i := range burst {
+		burst[i], args[i] = c.newOp(conn)
+	}
+	c.burst = burst
+	w.schedule(w.opts.ClientTimeout, evClientTimeout, -1, uint64(c.id), func() {
+		if c.conn == conn && len(c.burst) > 0 && c.burst[0] == burst[0] {
+			c.giveUp("client timeout")
+		}
+	})
+	for i, p := range burst {
+		conn.exec.Execute(args[i], func(reply []byte) {
+			if c.conn == conn && !p.done {
+				c.finish(p, reply)
+			}
+		})
+	}
+	conn.exec.Flush() // the burst arrived in one read
+	w.afterNodeEvent(s)
+}
+
+func (c *client) connect(s *simNode) {
+	w := c.w
+	w.connections++
+	exec := newExecutor(s)
+	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
+	c.conn = &simConn{id: w.connections, node: s.idx, exec: exec}
+}
+
+// disconnect closes the connection: commands it has not submitted die with
+// it, and a reply still on its way is ignored.
+func (c *client) disconnect() {
+	if c.conn != nil {
+		c.conn.exec.Close()
+		c.conn = nil
+	}
+}
+
+// newOp draws one command and gives it its place in conn's order.
+func (c *client) newOp(conn *simConn) (*pendingOp, [][]byte) {
+	w := c.w
 	c.count++
+	conn.sent++
 	key := fmt.Sprintf("k%d", w.rng.IntN(w.opts.Keys))
 	value := fmt.Sprintf("c%d.%d", c.id, c.count)
-	in := opInput{Cmd: c.pick(), Key: key}
+	in := opInput{Cmd: c.pick(), Key: key, Conn: conn.id, Seq: conn.sent}
 	args := [][]byte{[]byte(in.Cmd), []byte(key)}
 	switch in.Cmd {
 	case "set", "append", "setnx":
@@ -82,25 +142,10 @@ func (c *client) next() {
 	var multi *multiOp
 	if w.rng.IntN(100) < multiPercent {
 		multi = c.pickMulti(value)
-		in = opInput{Cmd: multi.cmd}
+		in = opInput{Cmd: multi.cmd, Conn: conn.id, Seq: conn.sent}
 		args = multi.args()
 	}
-	p := &pendingOp{in: in, call: w.now, node: c.node, args: args, token: c.count, multi: multi}
-	c.pending = p
-	token := c.count
-	w.schedule(w.opts.ClientTimeout, evClientTimeout, -1, uint64(c.id), func() {
-		if c.pending == p && !p.done {
-			c.finishUnknown("client timeout")
-		}
-	})
-	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
-	exec.Execute(args, func(reply []byte) {
-		if c.pending != p || p.done || p.token != token {
-			return
-		}
-		c.finish(reply)
-	})
-	w.afterNodeEvent(s)
+	return &pendingOp{in: in, call: w.now, node: conn.node, multi: multi}, args
 }
 
 func (c *client) later(d time.Duration) {
@@ -111,14 +156,13 @@ func (c *client) thinkThenNext() {
 	c.later(time.Duration(c.w.rng.Int64N(int64(c.w.opts.ThinkTimeMax))) + time.Microsecond)
 }
 
-// finish records the reply to the pending command.
-func (c *client) finish(reply []byte) {
-	w, p := c.w, c.pending
+// finish records the reply to one command of the burst.
+func (c *client) finish(p *pendingOp, reply []byte) {
+	w := c.w
 	p.done = true
-	c.pending = nil
 	if p.multi != nil {
 		c.finishMulti(p, reply)
-		c.thinkThenNext()
+		c.burstDone()
 		return
 	}
 	out, outcome, err := parseOutput(p.in, reply)
@@ -132,24 +176,44 @@ func (c *client) finish(reply []byte) {
 		w.hist.add(c.id, p.in, out, p.call, w.now)
 	case outcomeUnknown:
 		c.recordUnknown(p)
+		c.moveOn = true
 	case outcomeNotDone:
 		w.stats.OpsFailed++
 		// A node that refuses work may be cut off: try another.
-		c.node = w.rng.IntN(len(w.nodes))
+		c.moveOn = true
 	}
-	w.tracef("%s client %d via n%d: %s %s %s -> %s", w.now, c.id, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, strings.TrimSpace(string(reply)))
+	w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> %s", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, strings.TrimSpace(string(reply)))
+	c.burstDone()
+}
+
+// burstDone moves on once every command of the burst is answered.
+func (c *client) burstDone() {
+	for _, p := range c.burst {
+		if !p.done {
+			return
+		}
+	}
+	c.burst = nil
+	if c.moveOn {
+		c.moveOn = false
+		c.disconnect()
+		c.node = c.w.rng.IntN(len(c.w.nodes))
+	}
 	c.thinkThenNext()
 }
 
-// finishUnknown gives up on the pending command without an answer.
-func (c *client) finishUnknown(why string) {
-	p := c.pending
-	p.done = true
-	c.pending = nil
-	c.w.tracef("%s client %d via n%d: %s %s %s -> no reply (%s)", c.w.now, c.id, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, why)
-	c.recordUnknown(p)
-	c.node = c.w.rng.IntN(len(c.w.nodes))
-	c.thinkThenNext()
+// giveUp stops waiting for the burst's missing replies and drops the
+// connection.
+func (c *client) giveUp(why string) {
+	for _, p := range c.burst {
+		if !p.done {
+			p.done = true
+			c.w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> no reply (%s)", c.w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, why)
+			c.recordUnknown(p)
+		}
+	}
+	c.moveOn = true
+	c.burstDone()
 }
 
 // recordUnknown keeps a write whose fate is unknown in the history, open
@@ -166,18 +230,37 @@ func (c *client) recordUnknown(p *pendingOp) {
 }
 
 func (c *client) nodeCrashed(idx int) {
-	if c.pending != nil && !c.pending.done && c.pending.node == idx {
-		c.finishUnknown("connection reset by crash")
+	if c.conn != nil && c.conn.node == idx && len(c.burst) > 0 {
+		c.giveUp("connection reset by crash")
+	}
+	if c.conn != nil && c.conn.node == idx {
+		c.disconnect()
 	}
 }
 
-// simBackend submits a command's operations to the node it is connected
-// to, if that node is still the same process.
-type simBackend struct{ s *simNode }
+// newExecutor opens a connection to s's current process: the executor's
+// backend goes dead with that process, as a TCP connection would.
+func newExecutor(s *simNode) *resp.Executor {
+	return resp.NewExecutor(simBackend{s: s, n: s.n}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
+}
 
-func (b simBackend) Submit(op kv.Op, done func(kv.Result)) {
-	if !b.s.up() {
-		return // the connection died with the node: no answer ever comes
+// executeOne sends one command on a fresh connection to s.
+func executeOne(s *simNode, args [][]byte, reply func([]byte)) {
+	exec := newExecutor(s)
+	exec.Execute(args, reply)
+	exec.Flush()
+}
+
+// simBackend submits a connection's groups to the node process it was
+// opened to, if that process is still running.
+type simBackend struct {
+	s *simNode
+	n *node.Node
+}
+
+func (b simBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
+	if b.s.n != b.n || b.n == nil {
+		return // the connection died with the process: no answer ever comes
 	}
-	b.s.n.Submit(op, done)
+	b.n.Submit(ops, done)
 }

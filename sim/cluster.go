@@ -8,7 +8,6 @@ import (
 
 	"github.com/seshat-db/seshat/chaos"
 	"github.com/seshat-db/seshat/node"
-	"github.com/seshat-db/seshat/resp"
 )
 
 // simCluster is the simulator's chaos.Cluster: a scenario's timeline
@@ -329,8 +328,7 @@ func (c *simCluster) Send(id chaos.ID, args ...string) *chaos.Call {
 	for i, a := range args {
 		raw[i] = []byte(a)
 	}
-	exec := resp.NewExecutor(simBackend{s}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
-	exec.Execute(raw, func(reply []byte) {
+	executeOne(s, raw, func(reply []byte) {
 		if call.Done() {
 			return
 		}

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,11 +16,15 @@ import (
 	"github.com/seshat-db/seshat/resp"
 )
 
-// opInput is one command as the client sent it.
+// opInput is one command as the client sent it. Conn and Seq place it in
+// its connection's order (Seq counts from 1 per connection); a command
+// sent on its own (Conn 0) has no place to keep.
 type opInput struct {
 	Cmd   string
 	Key   string
 	Value string
+	Conn  int
+	Seq   int
 }
 
 // opOutput is what came back. Unknown marks a write whose fate is not
@@ -105,10 +111,50 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(call), Output: out, Return: r})
 }
 
-// kvState is one key's value, as the model sees it.
+// kvState is one key's value, as the model sees it, and for each
+// connection that touched the key, the place of its last command that
+// took effect in the model.
+//
+// A connection's commands run in the order it sent them (Redis's promise
+// to a pipelining client), and porcupine, which sees a pipeline's
+// commands as concurrent, would allow any order: so Step refuses a
+// command whose connection has already had a later command take effect.
+// The order is checked per key, since porcupine checks each key alone.
+// A write whose outcome is unknown is exempt: its node may have answered
+// UNKNOWN and let the connection's next command run, and the write can
+// still commit after it.
 type kvState struct {
 	Exists bool
 	Value  string
+	Last   []connPlace // by conn
+}
+
+type connPlace struct{ conn, seq int }
+
+// lastOf returns the place of conn's last command in st, or 0.
+func (st kvState) lastOf(conn int) int {
+	i, found := slices.BinarySearchFunc(st.Last, conn, func(p connPlace, c int) int { return cmp.Compare(p.conn, c) })
+	if !found {
+		return 0
+	}
+	return st.Last[i].seq
+}
+
+// ordered returns st with in's place recorded; st is left as it was, since
+// porcupine keeps earlier states.
+func (st kvState) ordered(in opInput) kvState {
+	if in.Conn == 0 || in.Seq <= st.lastOf(in.Conn) {
+		return st
+	}
+	i, found := slices.BinarySearchFunc(st.Last, in.Conn, func(p connPlace, c int) int { return cmp.Compare(p.conn, c) })
+	last := slices.Clone(st.Last)
+	if found {
+		last[i].seq = in.Seq
+	} else {
+		last = slices.Insert(last, i, connPlace{in.Conn, in.Seq})
+	}
+	st.Last = last
+	return st
 }
 
 // kvModel is the specification each key's history must be explained by:
@@ -135,10 +181,14 @@ var kvModel = porcupine.Model{
 	Init: func() any { return kvState{} },
 	Step: func(state, input, output any) (bool, any) {
 		st, in, out := state.(kvState), input.(opInput), output.(opOutput)
-		next := effect(st, in)
+		next := effect(st, in).ordered(in)
 		if out.Unknown {
 			return true, next
 		}
+		if in.Conn != 0 && in.Seq < st.lastOf(in.Conn) {
+			return false, st // a later command of its connection came first
+		}
+		st = st.ordered(in)
 		switch in.Cmd {
 		case "get":
 			return out.Nil == !st.Exists && out.Value == st.Value, st
@@ -162,10 +212,16 @@ var kvModel = porcupine.Model{
 		}
 		return false, st
 	},
-	Equal: func(a, b any) bool { return a.(kvState) == b.(kvState) },
+	Equal: func(a, b any) bool {
+		x, y := a.(kvState), b.(kvState)
+		return x.Exists == y.Exists && x.Value == y.Value && slices.Equal(x.Last, y.Last)
+	},
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(opInput), output.(opOutput)
 		call := strings.TrimSpace(in.Cmd + " " + in.Key + " " + in.Value)
+		if in.Conn != 0 {
+			call = fmt.Sprintf("[conn %d #%d] %s", in.Conn, in.Seq, call)
+		}
 		switch {
 		case out.Unknown:
 			return call + " -> unknown"
@@ -189,25 +245,29 @@ var kvModel = porcupine.Model{
 	},
 }
 
-// effect is what in does to a key, whatever it returned.
+// effect is what in does to a key's value, whatever it returned.
 func effect(st kvState, in opInput) kvState {
+	set := func(exists bool, value string) kvState {
+		st.Exists, st.Value = exists, value
+		return st
+	}
 	switch in.Cmd {
 	case "set":
-		return kvState{Exists: true, Value: in.Value}
+		return set(true, in.Value)
 	case "setnx":
 		if !st.Exists {
-			return kvState{Exists: true, Value: in.Value}
+			return set(true, in.Value)
 		}
 	case "del", "getdel":
-		return kvState{}
+		return set(false, "")
 	case "append":
-		return kvState{Exists: true, Value: st.Value + in.Value}
+		return set(true, st.Value+in.Value)
 	case "incr":
 		if !st.Exists {
-			return kvState{Exists: true, Value: "1"}
+			return set(true, "1")
 		}
 		if n, err := strconv.ParseInt(st.Value, 10, 64); err == nil && isInteger(st.Value) && n < math.MaxInt64 {
-			return kvState{Exists: true, Value: strconv.FormatInt(n+1, 10)}
+			return set(true, strconv.FormatInt(n+1, 10))
 		}
 	}
 	return st

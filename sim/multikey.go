@@ -100,7 +100,7 @@ func (c *client) finishMulti(p *pendingOp, reply []byte) {
 		w.fail(classSafety, "client %d: %s got a malformed reply %q: %v", c.id, m, reply, err)
 		return
 	}
-	w.tracef("%s client %d via n%d: %s -> %s", w.now, c.id, p.node+1, m, strings.TrimSpace(string(reply)))
+	w.tracef("%s client %d conn %d #%d via n%d: %s -> %s", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, m, strings.TrimSpace(string(reply)))
 	if r.Kind == resp.KindError {
 		_, outcome, err := parseOutput(opInput{Cmd: m.perKey()}, reply)
 		switch {
@@ -108,9 +108,10 @@ func (c *client) finishMulti(p *pendingOp, reply []byte) {
 			w.fail(classSafety, "client %d: %s: %v", c.id, m, err)
 		case outcome == outcomeUnknown:
 			c.recordUnknown(p)
+			c.moveOn = true
 		default:
 			w.stats.OpsFailed++
-			c.node = w.rng.IntN(len(w.nodes))
+			c.moveOn = true // a node that refuses work may be cut off
 		}
 		return
 	}
@@ -121,7 +122,7 @@ func (c *client) finishMulti(p *pendingOp, reply []byte) {
 	}
 	w.stats.OpsOK++
 	for i, k := range m.keys {
-		w.hist.add(c.id, opInput{Cmd: m.perKey(), Key: k, Value: m.value}, outs[i], p.call, w.now)
+		w.hist.add(c.id, opInput{Cmd: m.perKey(), Key: k, Value: m.value, Conn: p.in.Conn, Seq: p.in.Seq}, outs[i], p.call, w.now)
 	}
 }
 
@@ -163,6 +164,6 @@ func (m *multiOp) outputs(r resp.Reply) ([]opOutput, error) {
 // open-ended observation per key.
 func (c *client) recordUnknownMulti(p *pendingOp) {
 	for _, k := range p.multi.keys {
-		c.w.hist.add(c.id, opInput{Cmd: p.multi.perKey(), Key: k, Value: p.multi.value}, opOutput{Unknown: true}, p.call, -1)
+		c.w.hist.add(c.id, opInput{Cmd: p.multi.perKey(), Key: k, Value: p.multi.value, Conn: p.in.Conn, Seq: p.in.Seq}, opOutput{Unknown: true}, p.call, -1)
 	}
 }

@@ -31,6 +31,7 @@ type Options struct {
 	RequestTimeout   time.Duration // the node's own deadline for a client request
 	ClientTimeout    time.Duration // when a client gives up waiting on a node that went silent
 	ThinkTimeMax     time.Duration // a client's pause between requests
+	PipelineMax      int           // a client sends bursts of 1 to this many commands on one connection
 	LatencyMin       time.Duration // one-way network delay ...
 	LatencyJitterMax time.Duration // ... plus up to this much more, so messages reorder
 	DropPercent      float64       // share of messages lost
@@ -71,6 +72,11 @@ type Options struct {
 	// live data rather than one snapshot. TEST ONLY: it proves the
 	// atomicity check of multi-key reads (multikey.go) notices.
 	UnsafeChunksReadLive bool
+	// UnsafeUnorderedPipeline makes each client connection submit its
+	// commands at once, each on its own, as Seshat did before it kept a
+	// connection's order. TEST ONLY: it proves the checker sees pipelined
+	// commands run out of order.
+	UnsafeUnorderedPipeline bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }
@@ -187,6 +193,11 @@ func (o Options) FromSeed() Options {
 	}
 	o.DropPercent, o.DupPercent = max(o.DropPercent, 0), max(o.DupPercent, 0)
 	o.DriftMaxPPM, o.UnsyncedPercent = max(o.DriftMaxPPM, 0), max(o.UnsyncedPercent, 0)
+	if o.PipelineMax == 0 {
+		// Drawn last, so the draws above stay what they were before
+		// clients pipelined.
+		o.PipelineMax = 1 + r.IntN(8)
+	}
 	return o
 }
 
@@ -247,8 +258,8 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
+		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
 }

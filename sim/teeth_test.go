@@ -133,3 +133,61 @@ func TestCheckerFindsTornMultiKeyReads(t *testing.T) {
 	}
 	t.Fatalf("long reads not served from one snapshot went unnoticed for %d seeds", seedsMax)
 }
+
+// TestCheckerFindsPipelineReordering switches off the per-connection
+// order (each pipelined command submitted at once, on its own, as Seshat
+// did before) and demands that the checker catch a command that overtook
+// an earlier one of its connection within a few seeds; with the order
+// kept, the same seeds pass.
+func TestCheckerFindsPipelineReordering(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
+	const seedsMax = 10
+	opts := func(seed uint64) Options {
+		return Options{Seed: seed, PipelineMax: 8, Run: 10 * time.Second, FaultsEnd: 4 * time.Second}
+	}
+	for seed := uint64(1); seed <= seedsMax; seed++ {
+		o := opts(seed)
+		o.UnsafeUnorderedPipeline = true
+		res := Run(o)
+		if res.Failure == nil {
+			continue
+		}
+		if res.Failure.Class != classLinearizability {
+			t.Fatalf("seed %d failed, but not with a linearizability violation: %v", seed, res.Failure)
+		}
+		t.Logf("reordered pipeline found at seed %d: %v", seed, res.Failure)
+		if res := Run(opts(seed)); res.Failure != nil {
+			t.Fatalf("seed %d with the order kept: %v", seed, res.Failure)
+		}
+		return
+	}
+	t.Fatalf("pipelines run out of order went unnoticed for %d seeds", seedsMax)
+}
+
+// TestModelKeepsConnectionOrder hands porcupine a pipeline whose read saw
+// the state before an earlier write of its own connection: overlapping in
+// time, so only the connection's order rules it out.
+func TestModelKeepsConnectionOrder(t *testing.T) {
+	ops := []porcupine.Operation{
+		{ClientId: 0, Input: opInput{Cmd: "set", Key: "k", Value: "1", Conn: 1, Seq: 1}, Output: opOutput{}, Call: 0, Return: 10},
+		{ClientId: 0, Input: opInput{Cmd: "get", Key: "k", Conn: 1, Seq: 2}, Output: opOutput{Nil: true}, Call: 0, Return: 5},
+	}
+	if porcupine.CheckOperations(kvModel, ops) {
+		t.Fatal("a read that overtook its connection's earlier write was judged linearizable")
+	}
+	// From two connections, the same history is legal.
+	ops[1].Input = opInput{Cmd: "get", Key: "k", Conn: 2, Seq: 1}
+	if !porcupine.CheckOperations(kvModel, ops) {
+		t.Fatal("concurrent commands of two connections were judged not linearizable")
+	}
+	// A write whose outcome is unknown may take effect after its
+	// connection's later commands: its node may have given up on it.
+	ops[0].Output, ops[0].Return = opOutput{Unknown: true}, math.MaxInt64
+	ops[1].Input = opInput{Cmd: "get", Key: "k", Conn: 1, Seq: 2}
+	ops = append(ops, porcupine.Operation{ClientId: 1, Input: opInput{Cmd: "get", Key: "k", Conn: 3, Seq: 1}, Output: opOutput{Value: "1"}, Call: 20, Return: 21})
+	if !porcupine.CheckOperations(kvModel, ops) {
+		t.Fatal("an unknown write taking effect late was judged not linearizable")
+	}
+}

@@ -43,11 +43,14 @@ type World struct {
 
 	nodes   []*simNode
 	clients []*client
-	cut     [][]bool          // cut[a][b]: messages from a to b are lost
-	lat     [][]time.Duration // lat[a][b]: the one-way delay from a to b, before jitter
-	cutGen  int               // which partition the cuts belong to: only its own heal lifts them
-	probe   *probe
-	cluster *simCluster // the scenario's view, in scenario runs
+	// connections counts the clients' connections, which name each
+	// command's place in its connection's order.
+	connections int
+	cut         [][]bool          // cut[a][b]: messages from a to b are lost
+	lat         [][]time.Duration // lat[a][b]: the one-way delay from a to b, before jitter
+	cutGen      int               // which partition the cuts belong to: only its own heal lifts them
+	probe       *probe
+	cluster     *simCluster // the scenario's view, in scenario runs
 
 	hist    history
 	checks  checker
