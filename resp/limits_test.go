@@ -39,6 +39,7 @@ func TestKeysPerCommandBound(t *testing.T) {
 		e := NewExecutor(b, Limits{KeysPerWriteMax: writes, KeysPerReadMax: reads}, nil)
 		var got string
 		e.Execute(tc.args, func(r []byte) { got = string(r) })
+		e.Flush()
 		b.complete()
 		if got != tc.want {
 			t.Errorf("%s of %d args: got %q, want %q", tc.args[0], len(tc.args)-1, got, tc.want)
