@@ -97,7 +97,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, UnsafeNoSync: cfg.UnsafeNoSync})
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, UnsafeNoSync: cfg.UnsafeNoSync, UnsafeLegacyWAL: cfg.UnsafeLegacyWAL})
 	if err != nil {
 		return nil, err
 	}

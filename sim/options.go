@@ -67,6 +67,10 @@ type Options struct {
 	// without asking its peers. TEST ONLY: it proves the disk-wiped
 	// scenario notices a wiped node that forgot it was a member.
 	UnsafeBlindBootstrap bool
+	// UnsafeLegacyWAL keeps Pebble's default WAL format. TEST ONLY: it
+	// proves the simulator notices a flipped synced WAL byte that the
+	// node opens without complaint.
+	UnsafeLegacyWAL bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }
