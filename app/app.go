@@ -122,6 +122,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		Log:          log,
 		OnOpDone:     m.onOpDone,
 		OnProcess:    func(d time.Duration) { m.process.Observe(d.Seconds()) },
+		// The same timeout on the wall clock, for when no tick runs.
+		RequestTimeout: time.Duration(cfg.Limits.RequestTimeoutSecs) * time.Second,
 	})
 	host.Store(h)
 	if err := tr.Start(); err != nil {
@@ -178,6 +180,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	return runErr
 }
 
+// stopReason names why the node cannot serve: its own StopReason, or
+// "stalled" while its host goroutine is stuck.
+func stopReason(h *realenv.Host) string {
+	if r := h.Status().StopReason; r != "" {
+		return r
+	}
+	if h.Stalled() > 0 {
+		return "stalled"
+	}
+	return ""
+}
+
 func isEmptyDir(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	return err != nil || len(entries) == 0
@@ -232,8 +246,8 @@ func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
 	// /health: the process is up and its node has not fail-stopped.
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-		if err := h.Failed(); err != nil {
-			http.Error(w, "node stopped: "+err.Error(), http.StatusServiceUnavailable)
+		if err := h.Health(); err != nil {
+			http.Error(w, "node stopped ("+stopReason(h)+"): "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ok\n")
@@ -241,6 +255,10 @@ func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 	// /ready: a member that knows a leader, so client requests can succeed.
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 		st := statusOf(h)
+		if err := h.Health(); err != nil {
+			http.Error(w, "not ready: node stopped ("+stopReason(h)+"): "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		if !st.Ready {
 			reason := "no leader known"
 			switch {

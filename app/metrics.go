@@ -125,6 +125,14 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.
 	gauge("seshat_raft_is_voter", "1 if this node is a voting member under its own identity.", func() float64 { return b2f(h.Status().Role == "voter") })
 	gauge("seshat_raft_voters", "Voters in the membership this node has applied.", func() float64 { return float64(len(h.Status().Voters)) })
 	gauge("seshat_node_stopped", "1 if the node fail-stopped after a storage failure.", func() float64 { return b2f(h.Status().Stopped) })
+	// Like etcd's NOSPACE alarm: why the node refuses, one series per reason.
+	for _, reason := range []string{"nospace", "damaged", "failed", "stalled"} {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "seshat_node_alarm", Help: "1 while the node refuses to serve for this reason: nospace (disk full), damaged (data damaged), failed (a write failed), stalled (blocked in storage).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return b2f(stopReason(h) == reason) }))
+	}
+	counter("seshat_requests_expired_by_watchdog_total", "Client requests answered by the wall-clock deadline because the node did not answer (it was blocked).", func() float64 { return float64(h.ExpiredByWatchdog()) })
 	gauge("seshat_client_connections", "Open client connections.", func() float64 { return float64(srv.Clients()) })
 	counter("seshat_client_connections_rejected_total", "Client connections refused at the connection limit.", func() float64 { return float64(srv.Rejected()) })
 	counter("seshat_raft_snapshots_taken_total", "Snapshots taken by compacting the log, since the process started.", func() float64 { return float64(h.Status().SnapshotsTaken) })

@@ -47,6 +47,7 @@ type Config struct {
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
 	UnsafeLocalReads   bool // TEST ONLY: serve reads from local state, without ReadIndex (stale reads)
 	UnsafeNoSync       bool // TEST ONLY: commit raft state and data without fsync
+	UnsafeLegacyWAL    bool // TEST ONLY: keep Pebble's default WAL format, which cannot tell a flipped synced byte from a torn tail
 	UnsafeNoDedup      bool // TEST ONLY: apply a proposal the network delivered twice, twice
 	// UnsafeChunksReadLive makes a long read's chunks read the live data
 	// instead of its snapshot. TEST ONLY, and only on one goroutine (the

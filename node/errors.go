@@ -14,6 +14,9 @@ var (
 	ErrOutcomeUnknown = errors.New("UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied")
 	ErrBusy           = errors.New("TRYAGAIN too many requests in flight on this node; retry later")
 	ErrStopped        = errors.New("ERR node stopped after a storage failure")
+	// ErrNoSpace is Seshat's own code, after etcd's NOSPACE alarm: Redis's
+	// nearest reply, MISCONF, speaks of RDB snapshots, which Seshat has not.
+	ErrNoSpace = errors.New("NOSPACE this node's disk is full: it stopped and serves no command until it is restarted with free space; the request was not executed")
 	// ErrJoining uses Redis's LOADING code, which clients know to retry.
 	ErrJoining = errors.New("LOADING this node has no data yet: it is joining the cluster; the request was not executed")
 )

@@ -24,7 +24,10 @@ func (l raftLogger) Error(v ...any) { l.log.Error("raft: " + fmt.Sprint(v...)) }
 func (l raftLogger) Errorf(format string, v ...any) {
 	l.log.Error("raft: " + fmt.Sprintf(format, v...))
 }
-func (l raftLogger) Fatal(v ...any)                 { panic("raft: " + fmt.Sprint(v...)) }
-func (l raftLogger) Fatalf(format string, v ...any) { panic("raft: " + fmt.Sprintf(format, v...)) }
-func (l raftLogger) Panic(v ...any)                 { panic("raft: " + fmt.Sprint(v...)) }
-func (l raftLogger) Panicf(format string, v ...any) { panic("raft: " + fmt.Sprintf(format, v...)) }
+
+// Raft's Fatal and Panic raise a raftPanic, which the node's guardRaft
+// turns into a stop that names the data directory (damage.go).
+func (l raftLogger) Fatal(v ...any)                 { panic(raftPanic(fmt.Sprint(v...))) }
+func (l raftLogger) Fatalf(format string, v ...any) { panic(raftPanic(fmt.Sprintf(format, v...))) }
+func (l raftLogger) Panic(v ...any)                 { panic(raftPanic(fmt.Sprint(v...))) }
+func (l raftLogger) Panicf(format string, v ...any) { panic(raftPanic(fmt.Sprintf(format, v...))) }

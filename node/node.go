@@ -102,7 +102,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync})
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync, UnsafeLegacyWAL: cfg.UnsafeLegacyWAL})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,9 @@ func (n *Node) Tick() {
 		n.discover()
 		return
 	}
-	n.rn.Tick()
+	if n.guardRaft(n.rn.Tick) != nil {
+		return
+	}
 	n.expire()
 	n.retrySnapshots()
 	n.askToJoin()
@@ -266,7 +268,14 @@ func (n *Node) Step(data []byte) error {
 	// dropped by raft: an ordinary race, not a bad message. Its proposer's
 	// request ends UNKNOWN at its deadline, or sooner if it sees the
 	// leader change.
-	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
+	if err := n.checkCommitReachable(m); err != nil {
+		return n.stop(err)
+	}
+	var stepErr error
+	if perr := n.guardRaft(func() { stepErr = n.rn.Step(m) }); perr != nil {
+		return perr
+	}
+	if err := stepErr; err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
 		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
 	}
 	return nil
@@ -288,7 +297,7 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 	req := &request{ops: ops, done: done}
 	switch {
 	case n.stopped != nil:
-		req.fail(ErrStopped)
+		req.fail(n.refusal())
 		return
 	case n.rn == nil:
 		req.fail(ErrNoQuorum) // no cluster yet: still asking the peers
@@ -335,7 +344,12 @@ func (n *Node) propose(req *request) bool {
 	n.nextSeq++
 	seq := n.nextSeq
 	data := encodeEntry(n.sessionID(), seq, req.ops)
-	if err := n.rn.Propose(data); err != nil {
+	var err error
+	if n.guardRaft(func() { err = n.rn.Propose(data) }) != nil {
+		req.fail(ErrOutcomeUnknown)
+		return false
+	}
+	if err != nil {
 		// Dropped before it reached any log: it did not happen.
 		if n.lead == raft.None {
 			req.fail(ErrNoQuorum)
@@ -359,7 +373,10 @@ func (n *Node) askReadIndex(req *request) {
 	// The context names this process too: a confirmation meant for a
 	// read of an earlier process of this node, delayed in the network,
 	// must not serve a read of this one at an index that may be stale.
-	n.rn.ReadIndex(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.incarnation), n.nextSeq))
+	ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.incarnation), n.nextSeq)
+	if n.guardRaft(func() { n.rn.ReadIndex(ctx) }) != nil {
+		n.finishErr(req, n.refusal())
+	}
 }
 
 // expire fails requests past their deadline and asks again for reads that
@@ -436,7 +453,11 @@ func (n *Node) Process() error {
 		return nil
 	}
 	for n.rn.HasReady() {
-		if err := n.processReady(n.rn.Ready()); err != nil {
+		var err error
+		if perr := n.guardRaft(func() { err = n.processReady(n.rn.Ready()) }); perr != nil {
+			return perr
+		}
+		if err != nil {
 			return n.stop(err)
 		}
 	}
@@ -451,7 +472,7 @@ func (n *Node) Process() error {
 func (n *Node) stop(err error) error {
 	if n.stopped == nil {
 		n.stopped = err
-		n.env.Log.Error("node stopped: storage failed", "node", n.cfg.ID, "err", err)
+		n.env.Log.Error("node stopped", "node", n.cfg.ID, "err", err)
 		n.failAll(ErrStopped, ErrOutcomeUnknown)
 		for len(n.sending) > 0 {
 			n.removeOutgoing(n.sending[0])

@@ -14,7 +14,9 @@ type Status struct {
 	Commit   uint64
 	Applied  uint64
 	Stopped  bool
-	Inflight int
+	// StopReason is why it stopped: "nospace", "damaged", "failed" ("" while it runs).
+	StopReason string
+	Inflight   int
 
 	SnapshotIndex      uint64 // the log starts after this index
 	SnapshotsTaken     int    // by this process, since it opened
@@ -48,13 +50,14 @@ func (n *Node) Status() Status {
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.droppedStale,
 
-		Term:     bs.GetTerm(),
-		Lead:     bs.Lead,
-		IsLeader: bs.RaftState == raft.StateLeader,
-		Commit:   bs.GetCommit(),
-		Applied:  n.store.Applied(),
-		Stopped:  n.stopped != nil,
-		Inflight: len(n.inflight),
+		Term:       bs.GetTerm(),
+		Lead:       bs.Lead,
+		IsLeader:   bs.RaftState == raft.StateLeader,
+		Commit:     bs.GetCommit(),
+		Applied:    n.store.Applied(),
+		Stopped:    n.stopped != nil,
+		StopReason: n.StopReason(),
+		Inflight:   len(n.inflight),
 
 		SnapshotIndex:      n.store.SnapshotIndex(),
 		SnapshotsTaken:     n.snapshotsTaken,

@@ -2,6 +2,7 @@ package realenv
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,13 @@ type HostConfig struct {
 	// long read's answer), so it must be safe for concurrent use.
 	OnOpDone  func(kind kv.Kind, took time.Duration, err error)
 	OnProcess func(took time.Duration)
+
+	// RequestTimeout, if set, is the node's request timeout on the wall
+	// clock: a request still unanswered a little after it is answered by
+	// the host itself, even when the node is stuck (watchdog.go).
+	RequestTimeout time.Duration
+	StallAfter     time.Duration // the host goroutine stuck this long makes Health fail; 5 s
+	CloseTimeout   time.Duration // Close gives up waiting on a stuck host goroutine after this; 5 s
 }
 
 // Host is the one goroutine that owns a node.Node. Every event (a peer
@@ -44,6 +52,9 @@ type Host struct {
 	dropped  atomic.Uint64
 	longest  atomic.Int64 // ns: the longest batch since TakeLongestBatch
 	closeErr error
+
+	lastBeat          atomic.Int64 // unix ns of the host goroutine's last loop
+	expiredByWatchdog atomic.Uint64
 }
 
 type eventKind uint8
@@ -76,6 +87,12 @@ func NewHost(n *node.Node, cfg HostConfig) *Host {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = defaultStallAfter
+	}
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = defaultCloseTimeout
+	}
 	h := &Host{
 		cfg:    cfg,
 		n:      n,
@@ -85,6 +102,7 @@ func NewHost(n *node.Node, cfg HostConfig) *Host {
 	}
 	st := n.Status()
 	h.status.Store(&st)
+	h.beat()
 	go h.run()
 	return h
 }
@@ -114,6 +132,7 @@ func (h *Host) Submit(ops []kv.Op, done func([]kv.Result)) {
 		return
 	default:
 	}
+	done = h.withDeadline(ops, done)
 	select {
 	case h.events <- event{kind: evOp, ops: ops, done: done, start: time.Now()}:
 	default:
@@ -147,12 +166,18 @@ func (h *Host) DroppedPeerMessages() uint64 { return h.dropped.Load() }
 // Close stops the host goroutine, answers every queued client op with
 // ErrShuttingDown, and closes the node. Requests still inside the node
 // get no answer (node.Close drops them), so callers close client
-// connections first.
+// connections first. If the host goroutine is stuck (in storage) Close
+// gives up after CloseTimeout without closing the store: the process can
+// exit, and what was synced is on disk.
 func (h *Host) Close() error {
 	h.once.Do(func() {
 		close(h.quit)
-		<-h.done
-		h.closeErr = h.n.Close()
+		select {
+		case <-h.done:
+			h.closeErr = h.n.Close()
+		case <-time.After(h.cfg.CloseTimeout):
+			h.closeErr = fmt.Errorf("realenv: the node did not stop within %s (blocked in storage?); leaving its store open", h.cfg.CloseTimeout)
+		}
 	})
 	return h.closeErr
 }
@@ -162,6 +187,7 @@ func (h *Host) run() {
 	ticker := time.NewTicker(h.cfg.TickInterval)
 	defer ticker.Stop()
 	for {
+		h.beat()
 		// Block for the first event of a batch ...
 		var start time.Time
 		select {
@@ -228,7 +254,7 @@ func (h *Host) process() {
 		// Fail-stop: the node answers every later request with an
 		// error; the process stays up so operators can see why.
 		h.failed.Store(&err)
-		h.cfg.Log.Error("node fail-stopped: storage failure; answering clients with errors until restarted", "err", err)
+		h.cfg.Log.Error("node fail-stopped; answering clients with errors until restarted", "reason", h.n.StopReason(), "err", err)
 	}
 	st := h.n.Status()
 	h.status.Store(&st)

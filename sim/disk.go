@@ -9,6 +9,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"github.com/seshat-db/seshat/internal/walfault"
 )
 
 // diskFaults sits between a node and its in-memory disk (errorfs) and
@@ -34,9 +36,15 @@ type diskFaults struct {
 	image     *vfs.MemFS // the disk as the crash left it, once crashed
 	failed    bool
 	failImage *vfs.MemFS // the disk as it stood when it failed
+	full      bool       // the armed failure is a full disk (ENOSPC)
+	tornAt    int64      // where the crash cut the newest WAL's unsynced tail (-1: no cut)
 }
 
-var errInjectedSync = errors.New("injected fsync failure (simulated dying disk)")
+var (
+	errInjectedSync = errors.New("injected fsync failure (simulated dying disk)")
+	// errInjectedFull reads as the kernel's ENOSPC, as the node sees it.
+	errInjectedFull = errors.New("injected: no space left on device")
+)
 
 func newDiskFaults(mem *vfs.MemFS, inner vfs.FS) *diskFaults {
 	return &diskFaults{mem: mem, inner: inner}
@@ -93,7 +101,7 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 		return nil // strike at the next sync instead
 	}
 	if d.image != nil || d.failed {
-		return errInjectedSync // the machine is gone, or the disk is broken
+		return d.injectedErr() // the machine is gone, or the disk is broken
 	}
 	if d.crashIn > 0 {
 		d.crashIn--
@@ -101,6 +109,7 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 			// The power fails just before this sync completes.
 			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
 			d.image = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
+			d.tearTail(rng)
 			return errInjectedSync
 		}
 	}
@@ -114,7 +123,7 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 			// the image here keeps replays identical.
 			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
 			d.failImage = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
-			return errInjectedSync
+			return d.injectedErr()
 		}
 	}
 	return nil
@@ -130,10 +139,56 @@ func (d *diskFaults) armCrash(n, keep int, seed uint64) {
 // armFailure makes the n-th WAL sync from now fail, and every one after.
 // The restart that follows finds the disk as it stood at the failure,
 // with keep percent of its unsynced data.
-func (d *diskFaults) armFailure(n, keep int, seed uint64) {
+func (d *diskFaults) armFailure(n, keep int, seed uint64, full bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.failIn, d.keep, d.crashSeed = n, keep, seed
+	d.failIn, d.keep, d.crashSeed, d.full = n, keep, seed, full
+}
+
+func (d *diskFaults) injectedErr() error {
+	if d.full {
+		return errInjectedFull
+	}
+	return errInjectedSync
+}
+
+// isFull reports whether the disk failed by filling up.
+func (d *diskFaults) isFull() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failed && d.full
+}
+
+// tearTail cuts the newest WAL of a crash image that kept the unsynced
+// tail at a point drawn from rng, between what was synced and what was
+// written: a crash that got part of the last write out. CrashClone keeps
+// all or none of it (see keepShare), so the cut is made here.
+func (d *diskFaults) tearTail(rng *rand.Rand) {
+	d.tornAt = -1
+	if d.keep != 100 {
+		return
+	}
+	synced, err := walfault.LogSize(d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}), simDataDir)
+	if err != nil {
+		return
+	}
+	written, err := walfault.LogSize(d.image, simDataDir)
+	if err != nil || written <= synced {
+		return
+	}
+	cut := synced + rng.Int64N(written-synced+1)
+	if walfault.CutTail(d.image, simDataDir, synced, cut) == nil {
+		d.tornAt = cut
+	}
+}
+
+// torn reports whether the crash tore the newest WAL's tail, and clears it.
+func (d *diskFaults) torn() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.tornAt >= 0 && d.image != nil
+	d.tornAt = -1
+	return t
 }
 
 // failedImage returns the disk as it stood when it failed, if it did.

@@ -55,7 +55,7 @@ const (
 
 // parseOutput reads a RESP reply as the output of in. Error replies say
 // which outcome they mean by their code: UNKNOWN may have happened;
-// NOQUORUM, TRYAGAIN, LOADING and a stopped node did not; a data error (not an
+// NOQUORUM, TRYAGAIN, LOADING, NOSPACE and a stopped node did not; a data error (not an
 // integer) happened, as a refusal that the model must explain.
 func parseOutput(in opInput, reply []byte) (opOutput, outcome, error) {
 	r, rest, err := resp.ParseReply(reply)
@@ -69,7 +69,7 @@ func parseOutput(in opInput, reply []byte) (opOutput, outcome, error) {
 		switch {
 		case strings.HasPrefix(r.Str, "UNKNOWN"):
 			return opOutput{Unknown: true}, outcomeUnknown, nil
-		case strings.HasPrefix(r.Str, "NOQUORUM"), strings.HasPrefix(r.Str, "TRYAGAIN"), strings.HasPrefix(r.Str, "LOADING"), strings.HasPrefix(r.Str, "ERR node stopped"):
+		case strings.HasPrefix(r.Str, "NOQUORUM"), strings.HasPrefix(r.Str, "TRYAGAIN"), strings.HasPrefix(r.Str, "LOADING"), strings.HasPrefix(r.Str, "ERR node stopped"), strings.HasPrefix(r.Str, "NOSPACE"):
 			return opOutput{}, outcomeNotDone, nil
 		case r.Str == kv.ErrNotInteger.Error() && in.Cmd == "incr":
 			return opOutput{Err: r.Str}, outcomeDone, nil

@@ -77,6 +77,10 @@ type Options struct {
 	// connection's order. TEST ONLY: it proves the checker sees pipelined
 	// commands run out of order.
 	UnsafeUnorderedPipeline bool
+	// UnsafeLegacyWAL keeps Pebble's default WAL format. TEST ONLY: it
+	// proves the simulator notices a flipped synced WAL byte that the
+	// node opens without complaint.
+	UnsafeLegacyWAL bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 }

@@ -133,8 +133,9 @@ func runSeed(t *testing.T, opts Options) Result {
 			verdict, class = "fail", res.Failure.Class
 		}
 		st := res.Stats
-		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d\n", res.Options.Scenario, res.Options.Seed,
-			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled)
+		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d\n", res.Options.Scenario, res.Options.Seed,
+			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled,
+			st.DiskFull, st.TornTails, st.FlipsInjected, st.FlipsRefused)
 	}
 	if res.Failure != nil {
 		reportFailure(t, res)

@@ -31,7 +31,13 @@ type simNode struct {
 	downs     int
 
 	stoppedSeen bool // the node fail-stopped and the world noticed
+	// flipped names the synced WAL byte the world flipped on this disk
+	// while the node was down: its next open must refuse.
+	flipped string
 }
+
+// simDataDir is every simulated node's data directory.
+const simDataDir = "/data"
 
 func (s *simNode) up() bool { return s.n != nil }
 
@@ -133,12 +139,13 @@ func (s *simNode) config() node.Config {
 	return node.Config{
 		ID:                   s.id,
 		Peers:                peers,
-		Dir:                  "/data",
+		Dir:                  simDataDir,
 		ElectionTicks:        o.ElectionTicks,
 		HeartbeatTicks:       o.HeartbeatTicks,
 		RequestTimeoutTicks:  int(o.RequestTimeout / o.Tick),
 		UnsafeLocalReads:     o.UnsafeLocalReads,
 		UnsafeNoSync:         o.UnsafeNoSync,
+		UnsafeLegacyWAL:      o.UnsafeLegacyWAL,
 		UnsafeNoDedup:        o.UnsafeNoDedup,
 		UnsafeBlindBootstrap: o.UnsafeBlindBootstrap,
 		DisableCheckQuorum:   o.DisableCheckQuorum,
@@ -155,6 +162,9 @@ func (s *simNode) config() node.Config {
 func (s *simNode) start() {
 	s.stoppedSeen = false
 	n, err := node.Open(s.config(), s.env())
+	if s.openDamaged(n, err) {
+		return
+	}
 	if err != nil {
 		s.w.fail(classSafety, "node %d failed to open its data after a crash: %v", s.id, err)
 		return
@@ -168,6 +178,9 @@ func (s *simNode) start() {
 // crashMidWrite finishes a crash that diskFaults began inside a sync: the
 // process dies now, and the disk is what the crash left.
 func (s *simNode) crashMidWrite(image *vfs.MemFS) {
+	if s.disk.torn() {
+		s.w.stats.TornTails++
+	}
 	s.die(image, "crashed in the middle of a write")
 	s.w.stats.Crashes++
 	s.w.scheduleRestart(s, "crashed mid-write")
@@ -229,6 +242,7 @@ func (s *simNode) process() {
 	if err := s.n.Process(); err != nil && !s.stoppedSeen {
 		s.stoppedSeen = true
 		s.w.tracef("%s n%d stopped: %v", s.w.now, s.id, err)
+		s.checkNoSpace()
 		if s.disk.crashImage() == nil {
 			// A failed disk: the node fail-stopped; an operator restarts
 			// it after a while, on a disk that works again.

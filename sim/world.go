@@ -85,6 +85,10 @@ type Stats struct {
 	SnapshotsInstalled int
 	DiskFailures       int
 	WorkerJobs         int // chunks of long reads run as events of their own
+	DiskFull           int // disks that filled up (ENOSPC); the node stopped with NOSPACE
+	TornTails          int // crashes that cut the newest WAL inside its unsynced tail
+	FlipsInjected      int // synced WAL bytes flipped while a node was down
+	FlipsRefused       int // of those, refused at open as damage (then wiped, rejoined)
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -365,6 +369,12 @@ func (w *World) breakNode(s *simNode) {
 		mode = 0
 	}
 	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe() {
+		// A damaged disk is refused and then wiped: as unsafe as a wipe.
+		if w.rng.IntN(2) == 0 && w.flipSyncedByte(s) {
+			w.stats.Crashes++
+			w.scheduleRestart(s, "crashed; a synced WAL byte flipped")
+			return
+		}
 		s.crash()
 		s.wipe()
 		w.stats.Crashes++
@@ -373,8 +383,9 @@ func (w *World) breakNode(s *simNode) {
 	}
 	switch {
 	case mode == 0 && !w.opts.NoDiskFaults:
-		s.disk.armFailure(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64())
-		w.tracef("%s n%d: disk will fail soon", w.now, s.id)
+		full := w.rng.IntN(2) == 0
+		s.disk.armFailure(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64(), full)
+		w.tracef("%s n%d: disk will fail soon (full: %v)", w.now, s.id, full)
 	case mode == 1:
 		s.disk.armCrash(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64())
 		w.tracef("%s n%d: will crash in the middle of a write soon", w.now, s.id)

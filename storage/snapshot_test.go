@@ -260,7 +260,7 @@ func BenchmarkRestart1GB(b *testing.B) {
 		}
 		_ = s.Close()
 		start = time.Now()
-		raw, err := pebble.Open(path, &pebble.Options{FS: vfs.Default, Logger: pebbleLogger{testLog{b}}})
+		raw, err := pebble.Open(path, &pebble.Options{FS: vfs.Default, Logger: pebbleLogger{log: testLog{b}}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -40,6 +40,7 @@ var ErrFailed = errors.New("storage: stopped after a failed write")
 type Store struct {
 	db     *pebble.DB
 	failed error
+	events *diskEvents // what Pebble's background work reports (diskevents.go)
 
 	// Cached copies of what is durable, so raft's reads do not hit Pebble.
 	hardState *pb.HardState
@@ -79,6 +80,10 @@ type Options struct {
 	// NoBloomFilters leaves sstables without bloom filters, as Pebble
 	// does by default. For the read-cost benchmark's baseline.
 	NoBloomFilters bool
+	// UnsafeLegacyWAL keeps Pebble's default format, whose WAL does not
+	// vouch for synced data. TEST ONLY: it shows that the simulator
+	// notices a flipped synced byte that rolls a node's state back.
+	UnsafeLegacyWAL bool
 }
 
 // BlockCacheBytesDefault is the block cache when none is configured.
@@ -89,21 +94,32 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
 	}
+	events := newDiskEvents(log)
 	opts := &pebble.Options{
 		FS:           fs,
-		Logger:       pebbleLogger{log},
+		Logger:       pebbleLogger{log: log, lines: &events.lines},
 		MemTableSize: o.MemTableBytes,
+		// New stores start at, and older ones are ratcheted to, the format
+		// whose WAL chunks vouch for what was synced before them: without
+		// it, Pebble cannot tell a flipped byte in synced data from a torn
+		// tail, and replays the last WAL only up to the damage, silently.
+		FormatMajorVersion: walFormat(o),
 	}
 	tuneReads(opts, o)
+	opts.EventListener = events.listener()
 	var db *pebble.DB
 	err := recoverFatal(func() (err error) {
 		db, err = pebble.Open(dir, opts)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+		return nil, openError(fs, dir, err)
 	}
-	s := &Store{db: db, syncMode: pebble.Sync}
+	s := &Store{db: db, syncMode: pebble.Sync, events: events}
+	if err := s.rotateLegacyWAL(); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("storage: open %s: start a new WAL: %w", dir, err)
+	}
 	if o.UnsafeNoSync {
 		s.syncMode = pebble.NoSync
 	}
@@ -115,6 +131,9 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	})
 	if err != nil {
 		_ = s.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, fmt.Errorf("storage: %s: refusing to start: %w; %s", dir, err, RebuildAdvice(dir))
+		}
 		return nil, fmt.Errorf("storage: %s: refusing to start: %w", dir, err)
 	}
 	return s, nil
@@ -130,7 +149,7 @@ func recoverFatal(fn func() error) (err error) {
 			if !ok {
 				panic(p)
 			}
-			err = errors.New(string(msg))
+			err = fmt.Errorf("%w: %s", ErrDamaged, string(msg))
 		}
 	}()
 	return fn()
@@ -193,10 +212,10 @@ func (s *Store) load() error {
 	// reads a WAL only up to its first bad record. Refuse to start rather
 	// than let raft run on a log that forgot what it acknowledged.
 	if s.hardState.GetCommit() > s.lastIndex {
-		return fmt.Errorf("the log ends at index %d but entries up to %d were committed: a data file was damaged or truncated", s.lastIndex, s.hardState.GetCommit())
+		return fmt.Errorf("%w: the log ends at index %d but entries up to %d were committed: a data file was damaged or truncated", ErrDamaged, s.lastIndex, s.hardState.GetCommit())
 	}
 	if s.applied > s.lastIndex {
-		return fmt.Errorf("entries up to %d were applied but the log ends at %d: a data file was damaged or truncated", s.applied, s.lastIndex)
+		return fmt.Errorf("%w: entries up to %d were applied but the log ends at %d: a data file was damaged or truncated", ErrDamaged, s.applied, s.lastIndex)
 	}
 	return nil
 }
@@ -438,13 +457,20 @@ func (r ReadView) Delete(key []byte) error { panic("storage: write through a rea
 // Len implements kv.Store.Len.
 func (r ReadView) Len() (int64, error) { return r.s.keyCount, nil }
 
-type pebbleLogger struct{ log env.Logger }
+type pebbleLogger struct {
+	log   env.Logger
+	lines *lineLimiter // nil: every line
+}
 
 func (l pebbleLogger) Infof(format string, args ...any) {
 	l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
 }
 func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
+	if l.lines == nil {
+		l.log.Error("pebble: " + fmt.Sprintf(format, args...))
+		return
+	}
+	l.lines.log(l.log, "pebble: "+format, fmt.Errorf(format, args...))
 }
 
 // Fatalf is how Pebble reports a failed WAL write or sync: the database
@@ -465,21 +491,36 @@ func (s *Store) guard(fn func() error) (err error) {
 	if s.failed != nil {
 		return s.failed
 	}
+	if err := s.events.noSpaceErr(); err != nil {
+		// Before the commit: with flushes failing, it could block in a
+		// write stall that never ends.
+		s.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+		return s.failed
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			msg, ok := p.(pebbleFatal)
 			if !ok {
 				panic(p)
 			}
-			s.failed = fmt.Errorf("%w: %s", ErrFailed, string(msg))
+			s.failed = failure(errors.New(string(msg)))
 			err = s.failed
 		}
 	}()
 	if err := fn(); err != nil {
-		s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		s.failed = failure(err)
 		return s.failed
 	}
 	return nil
+}
+
+// failure is the store's fail-stop error for a failed write: a full disk
+// says so (ErrNoSpace), so the node can tell clients and operators why.
+func failure(err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("%w: %w: %v", ErrFailed, ErrNoSpace, err)
+	}
+	return fmt.Errorf("%w: %v", ErrFailed, err)
 }
 
 // NextIncarnation durably counts one more opening of the store by

@@ -457,7 +457,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 	setSchema := func(v uint64) {
 		t.Helper()
-		db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: pebbleLogger{testLog{t}}})
+		db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: pebbleLogger{log: testLog{t}}})
 		if err != nil {
 			t.Fatal(err)
 		}

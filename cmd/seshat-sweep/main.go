@@ -168,7 +168,7 @@ func main() {
 	mu.Lock()
 	defer mu.Unlock()
 	progress()
-	fmt.Printf("\n%-22s %7s %7s %10s %8s %6s %9s %9s  %s\n", "scenario", "seeds", "failed", "ms/seed", "crashes", "wipes", "disk_fail", "installs", "failure classes / seeds")
+	fmt.Printf("\n%-22s %7s %7s %10s %8s %6s %9s %9s %9s %6s %11s  %s\n", "scenario", "seeds", "failed", "ms/seed", "crashes", "wipes", "disk_fail", "installs", "disk_full", "torn", "flips_ref", "failure classes / seeds")
 	for _, name := range names {
 		t := tallies[name]
 		mean := int64(0)
@@ -193,7 +193,8 @@ func main() {
 			label += " (pending)"
 		}
 		f := t.faults
-		fmt.Printf("%-22s %7d %7d %10d %8d %6d %9d %9d  %s\n", label, t.seeds, t.failed, mean, f.crashes, f.wipes, f.diskFailures, f.installs, note)
+		flips := fmt.Sprintf("%d/%d", f.flipsRefused, f.flips)
+		fmt.Printf("%-22s %7d %7d %10d %8d %6d %9d %9d %9d %6d %11s  %s\n", label, t.seeds, t.failed, mean, f.crashes, f.wipes, f.diskFailures, f.installs, f.diskFull, f.torn, flips, note)
 	}
 	fmt.Printf("\nswept %d seeds in %s with %d processes: ", done, time.Since(start).Round(time.Second), *jobs)
 	if failures > 0 || done < total {
@@ -238,8 +239,9 @@ func runJob(bin, out, logs string, j job, report func(string, int, bool, string,
 		var seed int
 		var wallMS, simMS int64
 		var f faults
-		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d",
-			&scenario, &seed, &result, &class, &wallMS, &simMS, &f.crashes, &f.wipes, &f.diskFailures, &f.installs); err != nil {
+		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d",
+			&scenario, &seed, &result, &class, &wallMS, &simMS, &f.crashes, &f.wipes, &f.diskFailures, &f.installs,
+			&f.diskFull, &f.torn, &f.flips, &f.flipsRefused); err != nil {
 			fmt.Fprintf(os.Stderr, "unreadable line %q: %v\n", line, err)
 			continue
 		}
@@ -250,9 +252,16 @@ func runJob(bin, out, logs string, j job, report func(string, int, bool, string,
 
 // faults counts what a seed's run went through, so a clean sweep also
 // shows that its faults really happened.
-type faults struct{ crashes, wipes, diskFailures, installs int }
+type faults struct {
+	crashes, wipes, diskFailures, installs int
+	diskFull, torn, flips, flipsRefused    int
+}
 
 func (f *faults) add(g faults) {
+	f.diskFull += g.diskFull
+	f.torn += g.torn
+	f.flips += g.flips
+	f.flipsRefused += g.flipsRefused
 	f.crashes += g.crashes
 	f.wipes += g.wipes
 	f.diskFailures += g.diskFailures
