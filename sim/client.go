@@ -152,8 +152,11 @@ func (c *client) later(d time.Duration) {
 	c.w.schedule(d, evClientOp, -1, uint64(c.id), c.next)
 }
 
-func (c *client) thinkThenNext() {
-	c.later(time.Duration(c.w.rng.Int64N(int64(c.w.opts.ThinkTimeMax))) + time.Microsecond)
+// thinkThenNext pauses in proportion to the burst just answered, so a
+// client sends about as many commands per second whatever its bursts: the
+// history porcupine must search stays as dense as with single commands.
+func (c *client) thinkThenNext(burst int) {
+	c.later(time.Duration(burst)*time.Duration(c.w.rng.Int64N(int64(c.w.opts.ThinkTimeMax))) + time.Microsecond)
 }
 
 // finish records the reply to one command of the burst.
@@ -193,13 +196,14 @@ func (c *client) burstDone() {
 			return
 		}
 	}
+	n := len(c.burst)
 	c.burst = nil
 	if c.moveOn {
 		c.moveOn = false
 		c.disconnect()
 		c.node = c.w.rng.IntN(len(c.w.nodes))
 	}
-	c.thinkThenNext()
+	c.thinkThenNext(n)
 }
 
 // giveUp stops waiting for the burst's missing replies and drops the
