@@ -32,8 +32,8 @@ type Config struct {
 	// UncommittedBytesMax (raft takes one entry over that bound when
 	// nothing else is uncommitted) nor what the transport carries in one
 	// message. Default: UncommittedBytesMax.
-	EntryBytesMax   uint64
-	MessageBytesMax uint64
+	EntryBytesMax       uint64
+	MessageBytesMax     uint64
 	MessagesInflightMax int
 	MemTableBytes       uint64 // Pebble's memtable size; 0 is Pebble's default
 	// SnapshotEntries: a snapshot is taken, and the log before it

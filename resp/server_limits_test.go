@@ -202,4 +202,3 @@ func TestInputBackpressure(t *testing.T) {
 		}
 	}
 }
-
