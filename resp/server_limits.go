@@ -41,16 +41,20 @@ type ClientLimits struct {
 	TotalBytesMax      int64         // all connections' buffers; past it, the biggest are closed
 }
 
-// The default ClientLimits. A hard limit of 64 MiB lets a client that
-// reads its replies take any one reply Seshat makes (a value is at most
-// 64 KiB); the total allows a few commands of the largest size
-// (ServerCommandLimits.CommandBytesMax, 64 MiB) at once.
+// The default ClientLimits. Redis bounds no normal client by default;
+// these are its pub/sub clients' output limits (32 MiB hard, 8 MiB soft),
+// with a shorter soft time. A client that reads its replies stays far
+// under them, unless one reply is larger: an MGET of more than about 500
+// values of the largest size (64 KiB) closes its client, as in Redis.
+// The total allows a few commands of the largest size
+// (ServerCommandLimits.CommandBytesMax, 64 MiB, plus its read buffer) at
+// once.
 const (
-	OutputBytesHardDefault    = 64 << 20
-	OutputBytesSoftDefault    = 16 << 20
+	OutputBytesHardDefault    = 32 << 20
+	OutputBytesSoftDefault    = 8 << 20
 	OutputSoftDurationDefault = 10 * time.Second
-	InputBytesMaxDefault      = 64 << 20
-	TotalBytesMaxDefault      = 512 << 20
+	InputBytesMaxDefault      = 32 << 20
+	TotalBytesMaxDefault      = 256 << 20
 )
 
 func (l ClientLimits) withDefaults() ClientLimits {

@@ -49,12 +49,20 @@ func startLimitServer(t *testing.T, lim ClientLimits, b Backend) (*Server, strin
 // echoBytes is the size of each ECHO's argument: its reply is as large.
 const echoBytes = 32 << 10
 
-var echoCmd = []byte(fmt.Sprintf("*2\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n", echoBytes, strings.Repeat("e", echoBytes)))
+var echoCmd = echoOf(echoBytes)
+
+func echoOf(n int) []byte {
+	return []byte(fmt.Sprintf("*2\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n", n, strings.Repeat("e", n)))
+}
 
 // neverReader pipelines ECHOs and reads nothing, with a small receive
 // window, until the server hangs up or sendMax bytes are sent. It reports
 // whether the server hung up.
 func neverReader(t *testing.T, addr string, sendMax int) bool {
+	return neverReaderOf(t, addr, sendMax, echoCmd)
+}
+
+func neverReaderOf(t *testing.T, addr string, sendMax int, cmd []byte) bool {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Error(err)
@@ -63,8 +71,8 @@ func neverReader(t *testing.T, addr string, sendMax int) bool {
 	defer c.Close()
 	_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
 	_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
-	for sent := 0; sent < sendMax; sent += len(echoCmd) {
-		if _, err := c.Write(echoCmd); err != nil {
+	for sent := 0; sent < sendMax; sent += len(cmd) {
+		if _, err := c.Write(cmd); err != nil {
 			return true
 		}
 	}
