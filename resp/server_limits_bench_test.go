@@ -94,4 +94,3 @@ func rss() uint64 {
 	}
 	return 0
 }
-
