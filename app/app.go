@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -54,14 +53,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 			peers[mem.ID] = mem.Addr
 		}
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w)
+	}
+	// Bind every port before the data directory is touched, so that a
+	// port in use fails the start and leaves no new directory behind.
+	lns, err := listenAll(cfg.Node)
+	if err != nil {
+		return err
+	}
+	defer lns.close()
+	clientLn, adminLn := lns.client, lns.admin
 	var host atomic.Pointer[realenv.Host]
 	tr, err := realenv.NewTransport(realenv.TransportConfig{
-		ID:           cfg.Node.ID,
-		ClusterID:    cfg.Cluster.ClusterID,
-		Peers:        peers,
-		Listen:       cfg.Node.InternalAddr,
-		WriteTimeout: time.Duration(cfg.Limits.RaftRPCTimeoutSecs) * time.Second,
-		Log:          log,
+		ID:            cfg.Node.ID,
+		ClusterID:     cfg.Cluster.ClusterID,
+		Peers:         peers,
+		Listen:        cfg.Node.InternalAddr,
+		Listener:      lns.internal,
+		FrameBytesMax: frameBytesMax,
+		WriteTimeout:  time.Duration(cfg.Limits.RaftRPCTimeoutSecs) * time.Second,
+		Log:           log,
 		Deliver: func(msg []byte) {
 			// Frames that arrive before the host exists are dropped:
 			// raft retries.
@@ -74,21 +86,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		return err
 	}
 
-	// Listen on every port before opening the node, so that a port
-	// conflict fails the start cleanly.
-	clientLn, err := net.Listen("tcp", cfg.Node.ClientAddr)
-	if err != nil {
-		return fmt.Errorf("listen for clients on %s: %w", cfg.Node.ClientAddr, err)
-	}
-	defer clientLn.Close()
-	var adminLn net.Listener
-	if cfg.Node.AdminAddr != "" {
-		if adminLn, err = net.Listen("tcp", cfg.Node.AdminAddr); err != nil {
-			return fmt.Errorf("listen for admin on %s: %w", cfg.Node.AdminAddr, err)
-		}
-		defer adminLn.Close()
-	}
-
 	fs := realenv.NewTimedFS(vfs.Default, func(d time.Duration) { m.fsync.Observe(d.Seconds()) })
 	tick := node.TickInterval
 	electionTicks := int(time.Duration(cfg.Raft.ElectionTimeoutMinMs) * time.Millisecond / tick)
@@ -97,7 +94,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		log.Warn("raft draws its election timeout from [min, 2*min); election_timeout_max_ms is not used otherwise",
 			"election_timeout_min_ms", cfg.Raft.ElectionTimeoutMinMs, "election_timeout_max_ms", cfg.Raft.ElectionTimeoutMaxMs)
 	}
+	if err := checkDataDir(cfg.Node.DataDir); err != nil {
+		return err
+	}
 	fresh := isEmptyDir(cfg.Node.DataDir)
+	uncommitted := uint64(cfg.Limits.MaxUncommittedBytes)
 	n, err := node.Open(node.Config{
 		ID:                  cfg.Node.ID,
 		Peers:               ids,
@@ -108,9 +109,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		SnapshotEntries:     uint64(cfg.Raft.SnapshotIntervalEntries),
 		SnapshotLogBytes:    uint64(cfg.Raft.SnapshotIntervalBytes),
 		BlockCacheBytes:     int64(cfg.Limits.BlockCacheBytes),
+		UncommittedBytesMax: uncommitted,
+		EntryBytesMax:       min(uncommitted, frameBytesMax-frameOverheadBytes),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
-		return fmt.Errorf("open node: %w (if the data is damaged, move %s away and start the node again: it rejoins from its peers, by snapshot)", err, cfg.Node.DataDir)
+		return openError(err, cfg.Node.DataDir)
 	}
 	if fresh {
 		log.Info("empty data directory: asking the peers whether the cluster exists before bootstrapping it", "data_dir", cfg.Node.DataDir, "members", ids)
@@ -136,6 +139,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		ClientsMax: cfg.Limits.MaxConcurrentClientConnections,
 		Limits: resp.Limits{KeyBytesMax: cfg.Limits.MaxKeySizeBytes, ValueBytesMax: cfg.Limits.MaxValueSizeBytes,
 			KeysPerWriteMax: cfg.Limits.MaxKeysPerWrite, KeysPerReadMax: cfg.Limits.MaxKeysPerRead},
+		Clients: resp.ClientLimits{
+			OutputBytesHard:    int64(cfg.Limits.ClientOutputBufferHardBytes),
+			OutputBytesSoft:    int64(cfg.Limits.ClientOutputBufferSoftBytes),
+			OutputSoftDuration: time.Duration(cfg.Limits.ClientOutputBufferSoftSecs) * time.Second,
+			InputBytesMax:      int64(cfg.Limits.ClientQueryBufferBytes),
+			TotalBytesMax:      int64(cfg.Limits.MaxMemoryClientsBytes),
+		},
 		Log:       log,
 		OnCommand: m.onCommand,
 	}, h, info)

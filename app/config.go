@@ -11,8 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/seshat-db/seshat/resp"
 )
 
 // Config is a node's configuration, in the shape of its TOML file.
@@ -31,7 +34,7 @@ type NodeConfig struct {
 	InternalAddr  string `toml:"internal_addr"`
 	AdminAddr     string `toml:"admin_addr"` // empty: no admin endpoint
 	DataDir       string `toml:"data_dir"`
-	AdvertiseAddr string `toml:"advertise_addr"` // informational for now: peers use initial_members' addr
+	AdvertiseAddr string `toml:"advertise_addr"` // where peers reach this node; if set, must equal its initial_members addr (peers dial that), and lets internal_addr's port differ
 }
 
 // Member is one entry of [cluster] initial_members.
@@ -68,6 +71,15 @@ type LimitsConfig struct {
 	MaxKeysPerWrite                int `toml:"max_keys_per_write"` // keys of one DEL or MSET (applied inside raft's loop)
 	MaxKeysPerRead                 int `toml:"max_keys_per_read"`  // keys of one MGET or EXISTS (read off it, in chunks)
 	BlockCacheBytes                int `toml:"block_cache_bytes"`  // Pebble's cache of uncompressed blocks
+
+	// Client memory (resp/server_limits.go), after Redis's
+	// client-output-buffer-limit and maxmemory-clients.
+	ClientOutputBufferHardBytes int `toml:"client_output_buffer_hard_bytes"` // unwritten replies of one client; past it, closed
+	ClientOutputBufferSoftBytes int `toml:"client_output_buffer_soft_bytes"` // ... past it for soft_seconds, closed
+	ClientOutputBufferSoftSecs  int `toml:"client_output_buffer_soft_seconds"`
+	ClientQueryBufferBytes      int `toml:"client_query_buffer_bytes"` // unanswered commands of one client; at it, not read
+	MaxMemoryClientsBytes       int `toml:"maxmemory_clients_bytes"`   // all clients together; past it, the biggest are closed
+	MaxUncommittedBytes         int `toml:"max_uncommitted_bytes"`     // raft's bound on proposed, uncommitted bytes; also the largest write
 }
 
 // LogConfig is the [log] section.
@@ -101,6 +113,12 @@ func Default() Config {
 			MaxKeysPerWrite:                500,
 			MaxKeysPerRead:                 1_000_000,
 			BlockCacheBytes:                32 << 20,
+			ClientOutputBufferHardBytes:    resp.OutputBytesHardDefault,
+			ClientOutputBufferSoftBytes:    resp.OutputBytesSoftDefault,
+			ClientOutputBufferSoftSecs:     int(resp.OutputSoftDurationDefault / time.Second),
+			ClientQueryBufferBytes:         resp.InputBytesMaxDefault,
+			MaxMemoryClientsBytes:          resp.TotalBytesMaxDefault,
+			MaxUncommittedBytes:            64 << 20,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
@@ -174,6 +192,12 @@ func overrides() []override {
 		{"limits.max_keys_per_write", "keys of one DEL or MSET", num(func(c *Config) *int { return &c.Limits.MaxKeysPerWrite })},
 		{"limits.max_keys_per_read", "keys of one MGET or EXISTS", num(func(c *Config) *int { return &c.Limits.MaxKeysPerRead })},
 		{"limits.block_cache_bytes", "Pebble's block cache", num(func(c *Config) *int { return &c.Limits.BlockCacheBytes })},
+		{"limits.client_output_buffer_hard_bytes", "unwritten replies one client may have; past it the client is closed", num(func(c *Config) *int { return &c.Limits.ClientOutputBufferHardBytes })},
+		{"limits.client_output_buffer_soft_bytes", "unwritten replies one client may have for soft_seconds", num(func(c *Config) *int { return &c.Limits.ClientOutputBufferSoftBytes })},
+		{"limits.client_output_buffer_soft_seconds", "how long a client may stay over the soft limit", num(func(c *Config) *int { return &c.Limits.ClientOutputBufferSoftSecs })},
+		{"limits.client_query_buffer_bytes", "unanswered commands one client may have; at it, it is not read", num(func(c *Config) *int { return &c.Limits.ClientQueryBufferBytes })},
+		{"limits.maxmemory_clients_bytes", "buffers of all clients together; past it, the biggest clients are closed", num(func(c *Config) *int { return &c.Limits.MaxMemoryClientsBytes })},
+		{"limits.max_uncommitted_bytes", "raft's bound on proposed, uncommitted bytes; also the largest write", num(func(c *Config) *int { return &c.Limits.MaxUncommittedBytes })},
 		{"log.level", "debug, info, warn or error", str(func(c *Config) *string { return &c.Log.Level })},
 		{"log.format", "text or json", str(func(c *Config) *string { return &c.Log.Format })},
 	}
@@ -252,14 +276,85 @@ func ParseMembers(s string) ([]Member, error) {
 	return out, nil
 }
 
-func checkAddr(field, addr string) error {
+// checkAddr checks a host:port form. A port of 0 (any free port) is
+// allowed only where this node listens, not where peers dial.
+func checkAddr(field, addr string, listen bool) error {
 	if addr == "" {
 		return bad(field, "must be set (host:port)")
 	}
-	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
 		return bad(field, "%q is not host:port", addr)
 	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return bad(field, "%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if p == 0 && !listen {
+		return bad(field, "%q: port 0 cannot be dialed", addr)
+	}
+	if strings.ContainsAny(host, " /\\") {
+		return bad(field, "%q: %q is not a host name or IP address", addr, host)
+	}
 	return nil
+}
+
+func isWildcard(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || (ip != nil && ip.IsUnspecified())
+}
+
+// sameSocket reports whether two listen addresses (already checked)
+// would take the same port: the same port, and the same host or a
+// wildcard on either side.
+func sameSocket(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	return ha == hb || isWildcard(ha) || isWildcard(hb)
+}
+
+// checkOwnMember refuses an internal_addr that cannot be the address the
+// peers dial for this node (its initial_members entry). A wildcard bind
+// on the member's port is what an operator means by "listen everywhere,
+// be reached at that name". A specific host that differs is refused when
+// both are IP addresses; with a host name, only DNS knows, so it passes
+// and Warnings mentions it.
+//
+// With advertise_addr set (to the member's address: peers reach this node
+// there, through a port mapping say), the ports may differ.
+func checkOwnMember(internal, advertise string, own Member, index int) error {
+	hi, pi, _ := net.SplitHostPort(internal)
+	hm, pm, _ := net.SplitHostPort(own.Addr)
+	field := fmt.Sprintf("cluster.initial_members[%d].addr", index)
+	switch {
+	case advertise != "" && advertise != own.Addr:
+		return bad("node.advertise_addr", "%s is not this node's entry %s = %s, which is where peers dial it; make them agree", advertise, field, own.Addr)
+	case advertise != "":
+		return nil
+	case pi != pm:
+		return bad("node.internal_addr", "%s listens on port %s, but this node's entry %s = %s says peers reach it on port %s; make them agree (or, if a port mapping sends that port here, set node.advertise_addr = %q)", internal, pi, field, own.Addr, pm, own.Addr)
+	case hi == hm || isWildcard(hi):
+		return nil
+	case net.ParseIP(hi) != nil && net.ParseIP(hm) != nil:
+		return bad("node.internal_addr", "%s is not this node's entry %s = %s: peers would dial an address this node does not listen on; make them agree (or listen on 0.0.0.0:%s)", internal, field, own.Addr, pi)
+	}
+	return nil
+}
+
+// Warnings lists what Validate accepts but an operator should look at.
+func (c *Config) Warnings() []string {
+	var out []string
+	for i, m := range c.Cluster.InitialMembers {
+		hi, _, _ := net.SplitHostPort(c.Node.InternalAddr)
+		hm, _, _ := net.SplitHostPort(m.Addr)
+		if m.ID == c.Node.ID && c.Node.AdvertiseAddr == "" && hi != hm && !isWildcard(hi) {
+			out = append(out, fmt.Sprintf("node.internal_addr %s and this node's entry cluster.initial_members[%d].addr %s name different hosts; peers dial the latter, so it must reach this listener", c.Node.InternalAddr, i, m.Addr))
+		}
+	}
+	return out
 }
 
 // Validate refuses a configuration that cannot work, naming the field.
@@ -268,15 +363,23 @@ func (c *Config) Validate() error {
 	if n.ID == 0 {
 		return bad("node.id", "must be set to a non-zero id")
 	}
-	if err := checkAddr("node.client_addr", n.ClientAddr); err != nil {
+	if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {
 		return err
 	}
-	if err := checkAddr("node.internal_addr", n.InternalAddr); err != nil {
+	if err := checkAddr("node.internal_addr", n.InternalAddr, true); err != nil {
 		return err
+	}
+	if sameSocket(n.ClientAddr, n.InternalAddr) {
+		return bad("node.internal_addr", "%s takes the same port as node.client_addr %s; give each its own port", n.InternalAddr, n.ClientAddr)
 	}
 	if n.AdminAddr != "" {
-		if err := checkAddr("node.admin_addr", n.AdminAddr); err != nil {
+		if err := checkAddr("node.admin_addr", n.AdminAddr, true); err != nil {
 			return err
+		}
+		for _, o := range []struct{ name, addr string }{{"node.client_addr", n.ClientAddr}, {"node.internal_addr", n.InternalAddr}} {
+			if sameSocket(n.AdminAddr, o.addr) {
+				return bad("node.admin_addr", "%s takes the same port as %s %s; give each its own port", n.AdminAddr, o.name, o.addr)
+			}
 		}
 	}
 	if n.DataDir == "" {
@@ -302,7 +405,7 @@ func (c *Config) Validate() error {
 			return bad(field+".id", "duplicate id %d", m.ID)
 		}
 		ids[m.ID] = true
-		if err := checkAddr(field+".addr", m.Addr); err != nil {
+		if err := checkAddr(field+".addr", m.Addr, false); err != nil {
 			return err
 		}
 		if addrs[m.Addr] {
@@ -312,6 +415,13 @@ func (c *Config) Validate() error {
 	}
 	if !ids[n.ID] {
 		return bad("cluster.initial_members", "does not include this node (node.id = %d)", n.ID)
+	}
+	for i, m := range cl.InitialMembers {
+		if m.ID == n.ID {
+			if err := checkOwnMember(n.InternalAddr, n.AdvertiseAddr, m, i); err != nil {
+				return err
+			}
+		}
 	}
 	if cl.ReplicationFactor < 1 || cl.ReplicationFactor%2 == 0 {
 		return bad("cluster.replication_factor", "must be odd (a majority of an even count tolerates no more failures), is %d", cl.ReplicationFactor)
@@ -349,10 +459,25 @@ func (c *Config) Validate() error {
 		{"limits.max_keys_per_write", l.MaxKeysPerWrite},
 		{"limits.max_keys_per_read", l.MaxKeysPerRead},
 		{"limits.block_cache_bytes", l.BlockCacheBytes},
+		{"limits.client_output_buffer_hard_bytes", l.ClientOutputBufferHardBytes},
+		{"limits.client_output_buffer_soft_bytes", l.ClientOutputBufferSoftBytes},
+		{"limits.client_output_buffer_soft_seconds", l.ClientOutputBufferSoftSecs},
+		{"limits.client_query_buffer_bytes", l.ClientQueryBufferBytes},
+		{"limits.maxmemory_clients_bytes", l.MaxMemoryClientsBytes},
+		{"limits.max_uncommitted_bytes", l.MaxUncommittedBytes},
 	} {
 		if f.v <= 0 {
 			return bad(f.name, "must be positive, is %d", f.v)
 		}
+	}
+	if l.ClientOutputBufferSoftBytes > l.ClientOutputBufferHardBytes {
+		return bad("limits.client_output_buffer_soft_bytes", "%d is over client_output_buffer_hard_bytes (%d)", l.ClientOutputBufferSoftBytes, l.ClientOutputBufferHardBytes)
+	}
+	if l.MaxMemoryClientsBytes < l.ClientOutputBufferHardBytes {
+		return bad("limits.maxmemory_clients_bytes", "%d is below client_output_buffer_hard_bytes (%d): one client could not reach its own limit", l.MaxMemoryClientsBytes, l.ClientOutputBufferHardBytes)
+	}
+	if l.MaxUncommittedBytes < 1<<20 {
+		return bad("limits.max_uncommitted_bytes", "%d must be at least 1 MiB", l.MaxUncommittedBytes)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		return bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)

@@ -14,6 +14,7 @@ func validConfig() Config {
 	c := Default()
 	c.Node.ID = 1
 	c.Node.DataDir = "/tmp/x"
+	c.Node.InternalAddr = "0.0.0.0:7001"
 	c.Cluster.InitialMembers = []Member{{1, "127.0.0.1:7001"}, {2, "127.0.0.1:7002"}, {3, "127.0.0.1:7003"}}
 	return c
 }
@@ -35,6 +36,27 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"raft.election_timeout_max_ms", func(c *Config) { c.Raft.ElectionTimeoutMaxMs = 400 }},
 		{"limits.max_key_size_bytes", func(c *Config) { c.Limits.MaxKeySizeBytes = 0 }},
 		{"cluster.join_addr", func(c *Config) { c.Cluster.Bootstrap = false }},
+		// Two listeners on one port.
+		{"node.internal_addr", func(c *Config) { c.Node.ClientAddr = "0.0.0.0:7001" }},
+		{"node.internal_addr", func(c *Config) { c.Node.ClientAddr = "127.0.0.1:7001" }},
+		{"node.admin_addr", func(c *Config) { c.Node.AdminAddr = c.Node.ClientAddr }},
+		// Ports that are not ports.
+		{"node.client_addr", func(c *Config) { c.Node.ClientAddr = "0.0.0.0:99999" }},
+		{"node.internal_addr", func(c *Config) { c.Node.InternalAddr = "0.0.0.0:http" }},
+		{"node.admin_addr", func(c *Config) { c.Node.AdminAddr = "127.0.0.1:-1" }},
+		{"cluster.initial_members[1].addr", func(c *Config) { c.Cluster.InitialMembers[1].Addr = "127.0.0.1:0" }},
+		{"cluster.initial_members[2].addr", func(c *Config) { c.Cluster.InitialMembers[2].Addr = "h 3:7003" }},
+		// This node's listener and its member entry disagree.
+		{"node.internal_addr", func(c *Config) { c.Node.InternalAddr = "0.0.0.0:7002" }},
+		{"node.internal_addr", func(c *Config) { c.Node.InternalAddr = "10.0.0.9:7001" }},
+		{"node.advertise_addr", func(c *Config) { c.Node.AdvertiseAddr = "127.0.0.1:7009" }},
+		// Client memory.
+		{"limits.client_output_buffer_hard_bytes", func(c *Config) { c.Limits.ClientOutputBufferHardBytes = 0 }},
+		{"limits.client_output_buffer_soft_bytes", func(c *Config) { c.Limits.ClientOutputBufferSoftBytes = c.Limits.ClientOutputBufferHardBytes + 1 }},
+		{"limits.client_output_buffer_soft_seconds", func(c *Config) { c.Limits.ClientOutputBufferSoftSecs = -1 }},
+		{"limits.client_query_buffer_bytes", func(c *Config) { c.Limits.ClientQueryBufferBytes = 0 }},
+		{"limits.maxmemory_clients_bytes", func(c *Config) { c.Limits.MaxMemoryClientsBytes = 1 << 20 }},
+		{"limits.max_uncommitted_bytes", func(c *Config) { c.Limits.MaxUncommittedBytes = 1000 }},
 	} {
 		c := validConfig()
 		tc.change(&c)
@@ -43,9 +65,43 @@ func TestValidateNamesTheField(t *testing.T) {
 			t.Errorf("want an error naming %s, got %v", tc.field, err)
 		}
 	}
+	for name, change := range map[string]func(c *Config){
+		"the defaults":                     func(c *Config) {},
+		"the member's own address":         func(c *Config) { c.Node.InternalAddr = "127.0.0.1:7001" },
+		"a host name (only DNS can tell)":  func(c *Config) { c.Node.InternalAddr = "10.0.0.1:7001"; c.Cluster.InitialMembers[0].Addr = "h1:7001" },
+		"a mapped port, advertised":        func(c *Config) { c.Node.InternalAddr = "0.0.0.0:17001"; c.Node.AdvertiseAddr = "127.0.0.1:7001" },
+		"any free port to listen on":       func(c *Config) { c.Node.ClientAddr = "127.0.0.1:0"; c.Node.AdminAddr = "127.0.0.1:0" },
+		"one port, different specific IPs": func(c *Config) { c.Node.ClientAddr = "127.0.0.2:7001"; c.Node.InternalAddr = "127.0.0.1:7001" },
+	} {
+		c := validConfig()
+		change(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: valid config refused: %v", name, err)
+		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
 	c := validConfig()
-	if err := c.Validate(); err != nil {
-		t.Fatalf("valid config refused: %v", err)
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("warnings for a plain config: %v", w)
+	}
+	c.Node.InternalAddr = "10.0.0.1:7001"
+	c.Cluster.InitialMembers[0].Addr = "h1:7001"
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "h1:7001") || !strings.Contains(w[0], "10.0.0.1:7001") {
+		t.Errorf("want one warning naming both addresses, got %v", w)
+	}
+}
+
+func TestLimitsFromEnvAndFlags(t *testing.T) {
+	env := map[string]string{"SESHAT_LIMITS_MAXMEMORY_CLIENTS_BYTES": "268435456", "SESHAT_NODE_INTERNAL_ADDR": "0.0.0.0:7001"}
+	cfg, err := Load([]string{"-node.id", "1", "-node.data_dir", "/d", "-cluster.initial_members", "1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003",
+		"-limits.client_output_buffer_hard_bytes", "1048576", "-limits.client_output_buffer_soft_bytes", "524288"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.Limits; l.MaxMemoryClientsBytes != 256<<20 || l.ClientOutputBufferHardBytes != 1<<20 || l.ClientOutputBufferSoftBytes != 512<<10 || l.ClientOutputBufferSoftSecs != 10 {
+		t.Errorf("limits %+v", l)
 	}
 }
 

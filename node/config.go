@@ -24,7 +24,15 @@ type Config struct {
 	RequestTimeoutTicks int // a client request not done after this long fails
 	ReadRetryTicks      int // a ReadIndex with no answer after this long is asked again, with a new context
 	RequestsInflightMax int // client requests waiting at once; more get ErrBusy
+	// UncommittedBytesMax bounds the bytes of entries a leader holds
+	// proposed but not committed; beyond it, writes get ErrUncommittedFull.
 	UncommittedBytesMax uint64
+	// EntryBytesMax bounds one write's log entry; a larger write gets
+	// ErrWriteTooLarge before it is proposed. It must not exceed
+	// UncommittedBytesMax (raft takes one entry over that bound when
+	// nothing else is uncommitted) nor what the transport carries in one
+	// message. Default: UncommittedBytesMax.
+	EntryBytesMax       uint64
 	MessageBytesMax     uint64
 	MessagesInflightMax int
 	MemTableBytes       uint64 // Pebble's memtable size; 0 is Pebble's default
@@ -92,6 +100,9 @@ func (c Config) Defaults() Config {
 	if c.UncommittedBytesMax == 0 {
 		c.UncommittedBytesMax = 64 << 20
 	}
+	if c.EntryBytesMax == 0 {
+		c.EntryBytesMax = c.UncommittedBytesMax
+	}
 	if c.MessageBytesMax == 0 {
 		c.MessageBytesMax = 1 << 20
 	}
@@ -130,6 +141,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("node: election ticks (%d) must exceed heartbeat ticks (%d), which must be positive", c.ElectionTicks, c.HeartbeatTicks)
 	case c.RequestTimeoutTicks <= 0 || c.ReadRetryTicks <= 0 || c.RequestsInflightMax <= 0:
 		return errors.New("node: request timeout, read retry and inflight limits must be positive")
+	case c.EntryBytesMax > c.UncommittedBytesMax:
+		return fmt.Errorf("node: the largest entry (%d bytes) must not exceed the uncommitted bound (%d bytes)", c.EntryBytesMax, c.UncommittedBytesMax)
 	}
 	if len(c.Peers) > 0 {
 		if !slices.Contains(c.Peers, c.ID) {

@@ -1,6 +1,9 @@
 package node
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors a client request can end with. Their texts are the replies a
 // Redis client sees, so each starts with a Redis error code.
@@ -17,6 +20,23 @@ var (
 	// ErrNoSpace is Seshat's own code, after etcd's NOSPACE alarm: Redis's
 	// nearest reply, MISCONF, speaks of RDB snapshots, which Seshat has not.
 	ErrNoSpace = errors.New("NOSPACE this node's disk is full: it stopped and serves no command until it is restarted with free space; the request was not executed")
+	// ErrUncommittedFull: raft's bound on the bytes of entries proposed
+	// but not yet committed (Config.UncommittedBytesMax) is full, which
+	// happens when large writes arrive faster than a quorum syncs them.
+	ErrUncommittedFull = errors.New("TRYAGAIN the leader's log holds as many uncommitted bytes as it may (large writes arrive faster than a quorum stores them); the request was not executed; retry later")
+	// ErrWriteTooLarge: a write whose log entry is over
+	// Config.EntryBytesMax could never be replicated; the error returned
+	// is a *WriteTooLargeError, which names the sizes.
+	ErrWriteTooLarge = errors.New("ERR write too large for one raft log entry")
 	// ErrJoining uses Redis's LOADING code, which clients know to retry.
 	ErrJoining = errors.New("LOADING this node has no data yet: it is joining the cluster; the request was not executed")
 )
+
+// WriteTooLargeError is ErrWriteTooLarge with the sizes.
+type WriteTooLargeError struct{ Bytes, Max int }
+
+func (e *WriteTooLargeError) Error() string {
+	return fmt.Sprintf("ERR write too large: its raft log entry is %d bytes, over the %d bytes one entry may hold; the request was not executed; split it into smaller commands", e.Bytes, e.Max)
+}
+
+func (e *WriteTooLargeError) Is(target error) bool { return target == ErrWriteTooLarge }

@@ -344,17 +344,25 @@ func (n *Node) propose(req *request) bool {
 	n.nextSeq++
 	seq := n.nextSeq
 	data := encodeEntry(n.sessionID(), seq, req.ops)
+	if uint64(len(data)) > n.cfg.EntryBytesMax {
+		// It could never be replicated: refuse it rather than try.
+		req.fail(&WriteTooLargeError{Bytes: len(data), Max: int(n.cfg.EntryBytesMax)})
+		return false
+	}
 	var err error
 	if n.guardRaft(func() { err = n.rn.Propose(data) }) != nil {
 		req.fail(ErrOutcomeUnknown)
 		return false
 	}
 	if err != nil {
-		// Dropped before it reached any log: it did not happen.
-		if n.lead == raft.None {
-			req.fail(ErrNoQuorum)
+		// Dropped before it reached any log: it did not happen. A leader
+		// drops a proposal only when its uncommitted bytes are at their
+		// bound (Seshat never transfers leadership); anyone else only
+		// when it knows no leader (a follower forwards).
+		if n.rn.BasicStatus().RaftState == raft.StateLeader {
+			req.fail(ErrUncommittedFull)
 		} else {
-			req.fail(ErrBusy)
+			req.fail(ErrNoQuorum)
 		}
 		return false
 	}
@@ -440,6 +448,33 @@ func (n *Node) failAll(readErr, writeErr error) {
 	clear(n.reads)
 	n.readsReady = nil
 }
+
+// leaderLost answers what was in flight through the old leader. A read
+// did nothing, so it fails now. A write may be lost or may still commit:
+// a new leader commits the entries of earlier terms that it holds with
+// its first entry, so a write that reached it applies about an election
+// later. A write keeps its place (and the answer of its apply, when it
+// comes) for WriteGraceElections election timeouts more, then ends
+// UNKNOWN at its deadline. Failing writes at once answered UNKNOWN for
+// writes that were applied a moment later.
+func (n *Node) leaderLost() {
+	deadline := n.ticks + uint64(WriteGraceElections*n.cfg.ElectionTicks)
+	for _, req := range n.inflight {
+		switch {
+		case req.finished:
+		case req.isWrite:
+			req.deadline = min(req.deadline, deadline)
+		default:
+			n.finishErr(req, ErrNoQuorum)
+		}
+	}
+	n.readsReady = nil
+}
+
+// WriteGraceElections: see leaderLost. Two election timeouts elect a new
+// leader (raft draws the timeout from [1, 2) of ElectionTicks); one more
+// lets it commit its first entry and the proposer apply it.
+const WriteGraceElections = 3
 
 // Process drains raft's Ready: it persists entries, hard state and the
 // effects of committed entries in one synced batch, then sends messages,
@@ -551,9 +586,7 @@ func (n *Node) noteLeader(lead uint64) {
 	n.lead = lead
 	n.env.Log.Info("leader changed", "node", n.cfg.ID, "from", old, "to", lead, "term", n.rn.BasicStatus().GetTerm())
 	if old != raft.None {
-		// Whatever was in flight through the old leader may be lost or
-		// may still commit: say so now rather than after a long timeout.
-		n.failAll(ErrNoQuorum, ErrOutcomeUnknown)
+		n.leaderLost()
 	}
 }
 

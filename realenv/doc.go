@@ -5,8 +5,8 @@
 //
 // Expected usage (cmd/seshat-node does this):
 //
-//  1. tr := NewTransport(TransportConfig{...}); tr.Listen() (the internal
-//     port) and tr.Start().
+//  1. Bind the internal port, tr := NewTransport(TransportConfig{Listener:
+//     ...}), and later tr.Start().
 //  2. e := New(tr, logger, fs) builds the env.Env; node.Open(cfg, e).
 //  3. h := NewHost(n, HostConfig{...}); tr delivers inbound frames to
 //     h.Deliver; client connections call h.Submit.

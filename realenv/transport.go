@@ -53,6 +53,9 @@ type TransportConfig struct {
 	Peers     map[uint64]string // every other member's internal address, by id
 	// Listen is the address to accept peers on (the internal port).
 	Listen string
+	// Listener, if set, is Listen already bound, and Start accepts on it:
+	// the caller binds every port before it writes anything to disk.
+	Listener net.Listener
 
 	SendQueueMax  int           // messages queued per peer; beyond, they are dropped; 4096
 	FrameBytesMax int           // largest frame accepted or sent; 64 MiB
@@ -150,11 +153,15 @@ func ClusterHash(clusterID string) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
-// Start listens on cfg.Listen and starts one dialer per peer.
+// Start listens on cfg.Listen (or takes cfg.Listener) and starts one
+// dialer per peer.
 func (t *Transport) Start() error {
-	ln, err := net.Listen("tcp", t.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("transport: listen on %s: %w", t.cfg.Listen, err)
+	ln := t.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", t.cfg.Listen); err != nil {
+			return fmt.Errorf("transport: listen on %s: %w", t.cfg.Listen, err)
+		}
 	}
 	t.ln = ln
 	t.wg.Add(1)

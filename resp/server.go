@@ -52,6 +52,8 @@ type ServerConfig struct {
 	// ServerCommandLimits'.
 	Command CommandLimits
 	Limits  Limits
+	// Clients bounds the memory connections hold (server_limits.go).
+	Clients ClientLimits
 	Log     *slog.Logger
 	// OnCommand, if set, sees every command's lower-case name and whether
 	// its reply was an error, once the reply is known. Must not block.
@@ -80,6 +82,8 @@ type Server struct {
 	cfg     ServerConfig
 	backend Backend
 	info    ServerInfo
+	limits  ClientLimits
+	mem     serverMem
 
 	clients  atomic.Int64
 	rejected atomic.Uint64
@@ -117,7 +121,7 @@ func NewServer(cfg ServerConfig, b Backend, info ServerInfo) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Server{cfg: cfg, backend: b, info: info, conns: map[*serverConn]struct{}{}}
+	return &Server{cfg: cfg, backend: b, info: info, limits: cfg.Clients.withDefaults(), conns: map[*serverConn]struct{}{}}
 }
 
 // Clients returns how many connections are open.
@@ -134,7 +138,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ln.Close()
 	}
 	s.ln = ln
+	watchQuit := make(chan struct{})
+	defer close(watchQuit)
+	s.wg.Add(1)
 	s.mu.Unlock()
+	go s.watchLimits(watchQuit)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -201,6 +209,7 @@ type serverConn struct {
 	slots chan *replySlot
 	quit  chan struct{}
 	once  sync.Once
+	mem   connMem
 }
 
 // replySlot is one command's place in the reply order. ch has room for
@@ -221,6 +230,7 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 		exec:  exec,
 		slots: make(chan *replySlot, s.cfg.PipelineMax),
 		quit:  make(chan struct{}),
+		mem:   connMem{answered: make(chan struct{}, 1)},
 	}
 }
 
@@ -234,6 +244,7 @@ func (c *serverConn) close() {
 
 func (c *serverConn) finish() {
 	c.close()
+	c.release()
 	c.s.mu.Lock()
 	_, ok := c.s.conns[c]
 	delete(c.s.conns, c)
@@ -269,7 +280,11 @@ func (c *serverConn) readLoop() {
 	defer c.exec.Flush()
 	limits := c.s.cfg.Command
 	buf, held := make([]byte, readBufBytes), 0 // buf[:held] is unparsed input
+	c.readBuffer(len(buf))
 	for {
+		if !c.mayRead() {
+			return
+		}
 		n, rerr := c.nc.Read(buf[held:])
 		held += n
 		pending := buf[:held]
@@ -284,7 +299,9 @@ func (c *serverConn) readLoop() {
 				// Answer after every earlier reply, then close, as Redis does.
 				c.s.cfg.Log.Debug("resp: protocol error; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
 				slot := &replySlot{ch: make(chan []byte, 1), last: true}
-				slot.ch <- AppendError(nil, err.Error())
+				b := AppendError(nil, err.Error())
+				c.replied(0, b)
+				slot.ch <- b
 				c.enqueue(slot)
 				return
 			}
@@ -293,7 +310,12 @@ func (c *serverConn) readLoop() {
 				return
 			}
 			// Execute copies what it keeps, so args may alias buf.
-			c.exec.Execute(args, func(b []byte) { slot.ch <- b })
+			size := len(pending) - len(rest)
+			c.commandRead(size)
+			c.exec.Execute(args, func(b []byte) {
+				c.replied(size, b)
+				slot.ch <- b
+			})
 			if slot.last {
 				return
 			}
@@ -313,6 +335,7 @@ func (c *serverConn) readLoop() {
 			return
 		}
 		buf, held = readRoom(buf, pending, max(limits.CommandBytesMax, limits.InlineBytesMax))
+		c.readBuffer(len(buf))
 	}
 }
 
@@ -371,7 +394,9 @@ func (c *serverConn) writeLoop() {
 		if slot.name != "" && c.s.cfg.OnCommand != nil {
 			c.s.cfg.OnCommand(slot.name, len(b) > 0 && b[0] == '-')
 		}
-		if _, err := w.Write(b); err != nil {
+		_, err := w.Write(b)
+		c.written(len(b))
+		if err != nil {
 			return
 		}
 		if slot.last {
