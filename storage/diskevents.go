@@ -47,11 +47,11 @@ func (d *diskEvents) listener() *pebble.EventListener {
 		},
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
 			d.stalled.Store(true)
-			d.lines.log(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
+			d.lines.warn(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
 		},
 		WriteStallEnd: func() { d.stalled.Store(false) },
 		DiskSlow: func(info pebble.DiskSlowInfo) {
-			d.lines.log(d.log, "disk slow", fmt.Errorf("%s", info.String()))
+			d.lines.warn(d.log, "disk slow", fmt.Errorf("%s", info.String()))
 		},
 		FormatUpgrade: func(pebble.FormatMajorVersion) { d.upgraded.Store(true) },
 	}
@@ -79,6 +79,16 @@ type lineLimiter struct {
 const lineEvery = 1000
 
 func (l *lineLimiter) log(log env.Logger, kind string, err error) {
+	l.logAt(log.Error, kind, err)
+}
+
+// warn is log for conditions Pebble recovers from by itself (a write
+// stall waits for a flush; a slow disk is slow, not broken).
+func (l *lineLimiter) warn(log env.Logger, kind string, err error) {
+	l.logAt(log.Warn, kind, err)
+}
+
+func (l *lineLimiter) logAt(level func(string, ...any), kind string, err error) {
 	l.mu.Lock()
 	slot := &l.counts[0]
 	for i := range l.counts {
@@ -92,6 +102,6 @@ func (l *lineLimiter) log(log env.Logger, kind string, err error) {
 	n := slot.n
 	l.mu.Unlock()
 	if n == 1 || n%lineEvery == 0 {
-		log.Error(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
+		level(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
 	}
 }
