@@ -89,9 +89,9 @@ var backendErrors = []struct {
 	{kv.ErrValueTooLarge, errValueTooLarge},
 }
 
-// errorReply is the reply, without the leading "-", to an operation that
+// ErrorReply is the reply, without the leading "-", to an operation that
 // ended with err.
-func errorReply(err error) string {
+func ErrorReply(err error) string {
 	var tooLarge *kv.WriteTooLargeError
 	if errors.As(err, &tooLarge) {
 		return fmt.Sprintf("ERR write too large: its raft log entry is %d bytes, over the %d bytes one entry may hold; the request was not executed; split it into smaller commands", tooLarge.Bytes, tooLarge.Max)

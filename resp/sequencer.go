@@ -178,7 +178,7 @@ func (s *sequencer) answer(g []queuedOp) func([]kv.Result) {
 
 func formatResult(res kv.Result, format func(kv.Result) []byte) []byte {
 	if res.Err != nil {
-		return AppendError(nil, errorReply(res.Err))
+		return AppendError(nil, ErrorReply(res.Err))
 	}
 	return format(res)
 }
