@@ -90,6 +90,13 @@ func (c *client) next() {
 	args := make([][][]byte, n)
 	for i := range burst {
 		burst[i], args[i] = c.newOp(conn)
+		// The burst is sent at once, but porcupine breaks ties between
+		// equal call times in no fixed order, and a search that tries a
+		// connection's later command first is refused by the model and
+		// backtracks, at great cost. A nanosecond apiece puts the calls in
+		// the connection's order; no command can take effect within
+		// nanoseconds of being sent (history.add keeps call <= return).
+		burst[i].call += time.Duration(i)
 	}
 	c.burst = burst
 	w.schedule(w.opts.ClientTimeout, evClientTimeout, -1, uint64(c.id), func() {

@@ -1,8 +1,9 @@
 package sim
 
 import (
-	"cmp"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"sort"
@@ -25,6 +26,9 @@ type opInput struct {
 	Value string
 	Conn  int
 	Seq   int
+	// Client is the client that sent it (history.add fills it in): the
+	// model keeps one connection's order per client.
+	Client int
 }
 
 // opOutput is what came back. Unknown marks a write whose fate is not
@@ -108,12 +112,14 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 	if ret < 0 {
 		r = math.MaxInt64
 	}
+	call = min(call, time.Duration(r))
+	in.Client = client
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(call), Output: out, Return: r})
 }
 
-// kvState is one key's value, as the model sees it, and for each
-// connection that touched the key, the place of its last command that
-// took effect in the model.
+// kvState is one key's value, as the model sees it, and for each client
+// the connection it last used on this key and the place in it of its last
+// command that took effect in the model.
 //
 // A connection's commands run in the order it sent them (Redis's promise
 // to a pipelining client), and porcupine, which sees a pipeline's
@@ -123,36 +129,44 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 // A write whose outcome is unknown is exempt: its node may have answered
 // UNKNOWN and let the connection's next command run, and the write can
 // still commit after it.
+//
+// One place per client is enough, and keeps the state small (its size is
+// what every step of porcupine's search copies and compares): a client
+// opens a new connection only after every command of its old one was
+// answered or given up, so real time alone orders the old connection's
+// answered commands before the new one's.
 type kvState struct {
 	Exists bool
 	Value  string
-	Last   []connPlace // by conn
+	Last   []connPlace // by client
 }
 
 type connPlace struct{ conn, seq int }
 
-// lastOf returns the place of conn's last command in st, or 0.
-func (st kvState) lastOf(conn int) int {
-	i, found := slices.BinarySearchFunc(st.Last, conn, func(p connPlace, c int) int { return cmp.Compare(p.conn, c) })
-	if !found {
-		return 0
+// lastOf returns the place of in's connection's last command in st, or 0.
+func (st kvState) lastOf(in opInput) int {
+	if in.Client < len(st.Last) && st.Last[in.Client].conn == in.Conn {
+		return st.Last[in.Client].seq
 	}
-	return st.Last[i].seq
+	return 0
 }
 
 // ordered returns st with in's place recorded; st is left as it was, since
 // porcupine keeps earlier states.
 func (st kvState) ordered(in opInput) kvState {
-	if in.Conn == 0 || in.Seq <= st.lastOf(in.Conn) {
+	if in.Conn == 0 {
 		return st
 	}
-	i, found := slices.BinarySearchFunc(st.Last, in.Conn, func(p connPlace, c int) int { return cmp.Compare(p.conn, c) })
-	last := slices.Clone(st.Last)
-	if found {
-		last[i].seq = in.Seq
-	} else {
-		last = slices.Insert(last, i, connPlace{in.Conn, in.Seq})
+	var cur connPlace
+	if in.Client < len(st.Last) {
+		cur = st.Last[in.Client]
 	}
+	if in.Conn < cur.conn || (in.Conn == cur.conn && in.Seq <= cur.seq) {
+		return st
+	}
+	last := make([]connPlace, max(len(st.Last), in.Client+1))
+	copy(last, st.Last)
+	last[in.Client] = connPlace{in.Conn, in.Seq}
 	st.Last = last
 	return st
 }
@@ -185,7 +199,7 @@ var kvModel = porcupine.Model{
 		if out.Unknown {
 			return true, next
 		}
-		if in.Conn != 0 && in.Seq < st.lastOf(in.Conn) {
+		if in.Conn != 0 && in.Seq < st.lastOf(in) {
 			return false, st // a later command of its connection came first
 		}
 		st = st.ordered(in)
@@ -211,6 +225,23 @@ var kvModel = porcupine.Model{
 			return out.Err == "" && strconv.FormatInt(out.Int, 10) == next.Value, next
 		}
 		return false, st
+	},
+	// Hash spreads porcupine's cache: without it, every state reached
+	// with the same set of operations shares one bucket, scanned linearly.
+	Hash: func(state any) uint64 {
+		st := state.(kvState)
+		h := fnv.New64a()
+		h.Write([]byte(st.Value))
+		var b [8]byte
+		if st.Exists {
+			b[0] = 1
+		}
+		h.Write(b[:1])
+		for _, p := range st.Last {
+			binary.LittleEndian.PutUint64(b[:], uint64(p.conn)<<32^uint64(p.seq))
+			h.Write(b[:])
+		}
+		return h.Sum64()
 	},
 	Equal: func(a, b any) bool {
 		x, y := a.(kvState), b.(kvState)
