@@ -28,6 +28,6 @@
 //     what it keeps.
 //  4. Bound what is buffered: ParseCommand bounds one command (with
 //     CommandBytesMax, a partial one too), the caller bounds the
-//     pipeline depth and the bytes of pending replies. Server does all
+//     pipeline depth and the bytes of pending replies. Package server does all
 //     of this for real sockets.
 package resp

@@ -1,12 +1,12 @@
-package resp
+package server
 
 // The RESP server: it connects real sockets to the command layer.
 //
 // Each connection has two goroutines:
 //
 //  1. The reader reads into a bounded buffer, parses as many complete
-//     commands as it holds (CommandLimits.ParseCommand), hands each to the
-//     connection's Executor in order, and queues an ordered reply slot for
+//     commands as it holds (resp.CommandLimits.ParseCommand), hands each to the
+//     connection's resp.Executor in order, and queues an ordered reply slot for
 //     it. The queue holds PipelineMax slots at most: a client that sends
 //     faster than it is answered is simply not read (TCP backpressure).
 //  2. The writer takes slots in order, waits for each to be filled, and
@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/resp"
 )
 
 // ServerConfig tunes a Server. Zero fields take defaults.
@@ -50,8 +51,8 @@ type ServerConfig struct {
 	// Command bounds one command; a command beyond it is a protocol
 	// error that closes the connection. Zero fields take
 	// ServerCommandLimits'.
-	Command CommandLimits
-	Limits  Limits
+	Command resp.CommandLimits
+	Limits  resp.Limits
 	// Clients bounds the memory connections hold (server_limits.go).
 	Clients ClientLimits
 	Log     *slog.Logger
@@ -62,8 +63,8 @@ type ServerConfig struct {
 
 // ServerCommandLimits are a Server's default command limits: Redis's,
 // except that a bulk string holds at most 1 MiB (Seshat's values are far
-// smaller; see Limits) and a command at most 64 MiB.
-var ServerCommandLimits = CommandLimits{
+// smaller; see resp.Limits) and a command at most 64 MiB.
+var ServerCommandLimits = resp.CommandLimits{
 	BulkBytesMax:    1 << 20,
 	ArrayLenMax:     1 << 20,
 	InlineBytesMax:  64 << 10,
@@ -80,8 +81,8 @@ const (
 // Server accepts RESP2 clients.
 type Server struct {
 	cfg     ServerConfig
-	backend Backend
-	info    ServerInfo
+	backend resp.Backend
+	info    resp.ServerInfo
 	limits  ClientLimits
 	mem     serverMem
 
@@ -97,7 +98,7 @@ type Server struct {
 }
 
 // NewServer returns a server whose connections run commands against b.
-func NewServer(cfg ServerConfig, b Backend, info ServerInfo) *Server {
+func NewServer(cfg ServerConfig, b resp.Backend, info resp.ServerInfo) *Server {
 	if cfg.ClientsMax <= 0 {
 		cfg.ClientsMax = 10000
 	}
@@ -205,7 +206,7 @@ func (s *Server) Close() error {
 type serverConn struct {
 	s     *Server
 	nc    net.Conn
-	exec  *Executor
+	exec  *resp.Executor
 	slots chan *replySlot
 	quit  chan struct{}
 	once  sync.Once
@@ -221,7 +222,7 @@ type replySlot struct {
 }
 
 func (s *Server) newConn(c net.Conn) *serverConn {
-	exec := NewExecutor(s.backend, s.cfg.Limits, s.info)
+	exec := resp.NewExecutor(s.backend, s.cfg.Limits, s.info)
 	exec.ClientID = s.nextID.Add(1)
 	exec.SetLocker(&sync.Mutex{}) // replies come from the host goroutine
 	return &serverConn{
@@ -291,7 +292,7 @@ func (c *serverConn) readLoop() {
 		// Run every complete command the buffer holds, in order.
 		for {
 			args, rest, err := limits.ParseCommand(pending)
-			if err == ErrIncomplete {
+			if err == resp.ErrIncomplete {
 				pending = rest
 				break
 			}
@@ -299,13 +300,13 @@ func (c *serverConn) readLoop() {
 				// Answer after every earlier reply, then close, as Redis does.
 				c.s.cfg.Log.Debug("resp: protocol error; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
 				slot := &replySlot{ch: make(chan []byte, 1), last: true}
-				b := AppendError(nil, err.Error())
+				b := resp.AppendError(nil, err.Error())
 				c.replied(0, b)
 				slot.ch <- b
 				c.enqueue(slot)
 				return
 			}
-			slot := &replySlot{name: strings.ToLower(string(args[0])), ch: make(chan []byte, 1), last: IsQuit(args)}
+			slot := &replySlot{name: strings.ToLower(string(args[0])), ch: make(chan []byte, 1), last: resp.IsQuit(args)}
 			if !c.enqueue(slot) {
 				return
 			}

@@ -4,10 +4,11 @@
 // excess client with Redis's error. Then the reading side: commands split
 // across reads, pipelines larger than one read, the command limits, and
 // the read buffer's bound.
-package resp
+package server
 
 import (
 	"bufio"
+	"github.com/seshat-db/seshat/resp"
 	"io"
 	"net"
 	"strings"
@@ -48,7 +49,7 @@ func (b *heldBackend) release() {
 	}
 }
 
-func startServer(t *testing.T, cfg ServerConfig, b Backend) string {
+func startServer(t *testing.T, cfg ServerConfig, b resp.Backend) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -154,7 +155,7 @@ func TestCommandsAcrossReads(t *testing.T) {
 // server's limits is answered with the protocol error and the connection
 // closes; one at the bulk limit is served.
 func TestCommandLimitsOnTheWire(t *testing.T) {
-	addr := startServer(t, ServerConfig{Command: CommandLimits{CommandBytesMax: 3 << 20}}, &heldBackend{})
+	addr := startServer(t, ServerConfig{Command: resp.CommandLimits{CommandBytesMax: 3 << 20}}, &heldBackend{})
 	big := strings.Repeat("x", 1<<20)
 	for _, tc := range []struct{ send, want string }{
 		{"*2\r\n$4\r\nECHO\r\n$1048576\r\n" + big + "\r\n", "$1048576\r\n" + big + "\r\n"},
@@ -239,9 +240,9 @@ func TestPipelineRunsInConnectionOrder(t *testing.T) {
 	var req []byte
 	for _, cmd := range cmds {
 		args := bytesArgs(cmd)
-		req = AppendArray(req, len(args))
+		req = resp.AppendArray(req, len(args))
 		for _, a := range args {
-			req = AppendBulk(req, a)
+			req = resp.AppendBulk(req, a)
 		}
 	}
 	for round := range 50 {
@@ -256,4 +257,32 @@ func TestPipelineRunsInConnectionOrder(t *testing.T) {
 			t.Fatalf("round %d: replies %q, want %q", round, got, want)
 		}
 	}
+}
+
+// memStore is a kv.Store over a map.
+type memStore map[string][]byte
+
+func (s memStore) Get(key []byte) ([]byte, bool, error) {
+	v, ok := s[string(key)]
+	return v, ok, nil
+}
+
+func (s memStore) Put(key, value []byte, existed bool) error {
+	s[string(key)] = append([]byte{}, value...)
+	return nil
+}
+
+func (s memStore) Delete(key []byte) error {
+	delete(s, string(key))
+	return nil
+}
+
+func (s memStore) Len() (int64, error) { return int64(len(s)), nil }
+
+func bytesArgs(s string) [][]byte {
+	var out [][]byte
+	for _, f := range strings.Fields(s) {
+		out = append(out, []byte(f))
+	}
+	return out
 }
