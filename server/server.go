@@ -50,7 +50,7 @@ type ServerConfig struct {
 	PipelineMax int // commands read but not yet answered, per connection; 1024
 	// Command bounds one command; a command beyond it is a protocol
 	// error that closes the connection. Zero fields take
-	// ServerCommandLimits'.
+	// resp.ServerCommandLimits'.
 	Command resp.CommandLimits
 	Limits  resp.Limits
 	// Clients bounds the memory connections hold (server_limits.go).
@@ -59,16 +59,6 @@ type ServerConfig struct {
 	// OnCommand, if set, sees every command's lower-case name and whether
 	// its reply was an error, once the reply is known. Must not block.
 	OnCommand func(name string, isErr bool)
-}
-
-// ServerCommandLimits are a Server's default command limits: Redis's,
-// except that a bulk string holds at most 1 MiB (Seshat's values are far
-// smaller; see resp.Limits) and a command at most 64 MiB.
-var ServerCommandLimits = resp.CommandLimits{
-	BulkBytesMax:    1 << 20,
-	ArrayLenMax:     1 << 20,
-	InlineBytesMax:  64 << 10,
-	CommandBytesMax: 64 << 20,
 }
 
 // A connection's read buffer is readBufBytes between large commands, and
@@ -105,7 +95,7 @@ func NewServer(cfg ServerConfig, b resp.Backend, info resp.ServerInfo) *Server {
 	if cfg.PipelineMax <= 0 {
 		cfg.PipelineMax = 1024
 	}
-	d := ServerCommandLimits
+	d := resp.ServerCommandLimits
 	for _, f := range []struct {
 		v   *int
 		def int

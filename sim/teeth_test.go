@@ -191,3 +191,31 @@ func TestModelKeepsConnectionOrder(t *testing.T) {
 		t.Fatal("an unknown write taking effect late was judged not linearizable")
 	}
 }
+
+// TestCheckerFindsRepliesOutOfOrder plants a bug in the connection state
+// machine the clients speak through (resp.Conn sends the replies that are
+// ready together in reverse): a seed must fail, and the same seed must
+// pass with the bug removed.
+func TestCheckerFindsRepliesOutOfOrder(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
+	const seedsMax = 10
+	opts := func(seed uint64) Options {
+		return Options{Seed: seed, PipelineMax: 8, Run: 10 * time.Second, FaultsEnd: 4 * time.Second}
+	}
+	for seed := uint64(1); seed <= seedsMax; seed++ {
+		o := opts(seed)
+		o.UnsafeReverseReplies = true
+		res := Run(o)
+		if res.Failure == nil {
+			continue
+		}
+		t.Logf("replies out of order found at seed %d: %v", seed, res.Failure)
+		if res := Run(opts(seed)); res.Failure != nil {
+			t.Fatalf("seed %d with the replies in order: %v", seed, res.Failure)
+		}
+		return
+	}
+	t.Fatalf("replies sent out of order went unnoticed for %d seeds", seedsMax)
+}

@@ -23,6 +23,7 @@ package sim
 import (
 	"container/heap"
 	"fmt"
+	"github.com/seshat-db/seshat/node"
 	"math/rand/v2"
 	"runtime/debug"
 	"strings"
@@ -264,13 +265,6 @@ func (w *World) tracef(format string, args ...any) {
 	}
 }
 
-// afterNodeEvent lets a node process what an event changed, then checks
-// the invariants that can be checked at once.
-func (w *World) afterNodeEvent(s *simNode) {
-	s.process()
-	w.checks.observe(s)
-}
-
 // send puts a message on the simulated network.
 func (w *World) send(from, to int, msg []byte) {
 	w.stats.MessagesSent++
@@ -303,10 +297,7 @@ func (w *World) send(from, to int, msg []byte) {
 				w.stats.MessagesLost++
 				return
 			}
-			if err := dst.n.Step(msg); err != nil && !dst.stoppedSeen {
-				w.tracef("%s n%d rejected a message: %v", w.now, dst.id, err)
-			}
-			w.afterNodeEvent(dst)
+			dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
 		})
 	}
 }
