@@ -1,6 +1,10 @@
 package resp
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/seshat-db/seshat/internal/assert"
+)
 
 // Conn is one client connection's byte path with the socket left out:
 // bytes a read returned go in (Feed), are parsed with the bounded codec
@@ -22,9 +26,12 @@ type Conn struct {
 	exec *Executor
 	mu   Locker
 
-	in      []byte      // input not yet parsed: at most a partial command, unless the pipeline is full
-	slots   []*connSlot // commands read and not yet taken out, in order
-	closing bool        // a QUIT or protocol error was read: nothing after it is parsed
+	buf        []byte      // buf[start:held] is input not yet parsed
+	start      int         //
+	held       int         //
+	slots      []*connSlot // commands read and not yet taken out, in order
+	closing    bool        // a QUIT or protocol error was read: nothing after it is parsed
+	stalled    bool        // parsing stopped at PipelineMax with input left: Resume once there is room
 	ended   bool        // its last reply was taken out
 	inBytes int64       // bytes of the commands read but not yet answered
 	outSize int64       // bytes of the replies filled but not yet taken out
@@ -49,8 +56,14 @@ var ServerCommandLimits = CommandLimits{
 type ConnConfig struct {
 	Command     CommandLimits // bounds one command; zero: ServerCommandLimits
 	PipelineMax int           // commands read but not yet taken out; 1024
+	// OnRead, if set, sees each command read, by its size in bytes,
+	// before it runs.
+	OnRead func(commandBytes int)
+	// OnAnswer, if set, sees each reply as it is filled, before it may be
+	// taken out, with its command's size (0 for a protocol error).
+	OnAnswer func(commandBytes int, reply []byte)
 	// OnReply, if set, is called when a reply is filled and may be taken
-	// out, without the Conn's lock held. It must not block.
+	// out. It must not block. These hooks run without the Conn's lock.
 	OnReply func()
 	// OnProtocolError, if set, sees the protocol error that ends the
 	// connection, to log it.
@@ -85,23 +98,57 @@ func (c *Conn) SetLocker(l Locker) { c.mu = l }
 // Executor returns the connection's Executor.
 func (c *Conn) Executor() *Executor { return c.exec }
 
-// Feed takes the bytes one read returned and runs every complete command
-// they finish, in order, until the pipeline is full (Resume continues
-// then). The commands of one Feed arrived together: they may run as
-// groups (sequencer.go).
-func (c *Conn) Feed(b []byte) {
-	if c.closing {
-		return
+// ReadRoom returns where the next read's bytes go: free room after the
+// input not yet parsed, at least ReadRoomBytesMin. The buffer holds the
+// commands of one read and at most one partial command, which the codec
+// bounds by CommandBytesMax (and InlineBytesMax), so a connection buffers
+// at most that plus one read, and drops back to ReadBufBytes once a large
+// command is done. Not while Stalled.
+func (c *Conn) ReadRoom() []byte {
+	assert.That(!c.stalled, "resp: ReadRoom on a stalled connection")
+	if c.buf == nil {
+		c.buf = make([]byte, ReadBufBytes)
 	}
-	c.in = append(c.in, b...)
+	c.buf, c.held = readRoom(c.buf, c.buf[c.start:c.held], max(c.cfg.Command.CommandBytesMax, c.cfg.Command.InlineBytesMax))
+	c.start = 0
+	return c.buf[c.held:]
+}
+
+// Received runs the commands that the n bytes just read into ReadRoom
+// complete, as Feed does.
+func (c *Conn) Received(n int) {
+	c.held += n
 	c.Resume()
 }
 
-// Resume runs the complete commands still buffered, as Feed does. A
-// reader calls it once Full turns false.
+// BufferBytes returns the size of the input buffer.
+func (c *Conn) BufferBytes() int { return len(c.buf) }
+
+// Feed takes the bytes one read returned and runs every complete command
+// they finish, in order. The commands of one Feed arrived together: they
+// may run as groups (sequencer.go). It is for callers that stay under
+// PipelineMax; a socket reader uses ReadRoom and Received.
+func (c *Conn) Feed(b []byte) {
+	for !c.closing {
+		n := copy(c.ReadRoom(), b)
+		b = b[n:]
+		c.Received(n)
+		if len(b) == 0 {
+			return
+		}
+	}
+}
+
+// Resume runs the complete commands buffered, in order, until the
+// pipeline is full (Stalled), then flushes the Executor.
 func (c *Conn) Resume() {
-	pending := c.in
-	for !c.closing && !c.Full() {
+	pending := c.buf[c.start:c.held]
+	c.stalled = false
+	for !c.closing {
+		if c.Full() {
+			c.stalled = len(pending) > 0
+			break
+		}
 		args, rest, err := c.cfg.Command.ParseCommand(pending)
 		if err == ErrIncomplete {
 			pending = rest
@@ -116,22 +163,20 @@ func (c *Conn) Resume() {
 			c.push(slot)
 			c.closing = true
 			c.fill(slot, AppendError(nil, err.Error()))
-			pending = nil
 			break
 		}
 		slot := &connSlot{name: strings.ToLower(string(args[0])), size: len(pending) - len(rest), last: IsQuit(args)}
 		c.push(slot)
-		// Execute copies what it keeps, so args may alias c.in.
+		// Execute copies what it keeps, so args may alias c.buf.
 		c.exec.Execute(args, func(b []byte) { c.fill(slot, b) })
 		pending = rest
 		if slot.last {
 			c.closing = true
-			pending = nil
 		}
 	}
-	c.in = append(c.in[:0], pending...)
-	if cap(c.in) > connBufBytes && len(c.in) <= connBufBytes/2 {
-		c.in = append(make([]byte, 0, connBufBytes), c.in...) // let a large command's buffer go
+	c.start = c.held - len(pending)
+	if c.closing {
+		c.start = c.held // nothing after the last command is run
 	}
 	// Also when full: the replies owed must come before there is room,
 	// and the commands waiting for a Flush would never be answered
@@ -139,17 +184,50 @@ func (c *Conn) Resume() {
 	c.exec.Flush()
 }
 
-// connBufBytes is the input buffer a Conn keeps between large commands.
-const connBufBytes = 64 << 10
+// Stalled reports that complete commands wait in the buffer for room in
+// the pipeline: the reader does not read (TCP backpressure) and calls
+// Resume once Full turns false.
+func (c *Conn) Stalled() bool { return c.stalled }
+
+// A connection's input buffer is ReadBufBytes between large commands, and
+// a read always gets at least ReadRoomBytesMin of it.
+const (
+	ReadBufBytes     = 64 << 10
+	ReadRoomBytesMin = 16 << 10
+)
+
+// readRoom returns a buffer that starts with pending (a partial command,
+// or nothing; a suffix of buf) and has at least ReadRoomBytesMin bytes
+// free after it. The codec keeps a partial command within partialBytesMax, so
+// the buffer never grows past partialBytesMax plus one read; once the
+// partial command is small again, a large buffer is let go.
+func readRoom(buf, pending []byte, partialBytesMax int) ([]byte, int) {
+	assert.That(len(pending) <= partialBytesMax, "resp: the codec left a partial command of %d bytes, over %d", len(pending), partialBytesMax)
+	switch {
+	case len(buf) > ReadBufBytes && len(pending)+ReadRoomBytesMin <= ReadBufBytes:
+		buf = make([]byte, ReadBufBytes)
+	case len(buf)-len(pending) < ReadRoomBytesMin:
+		buf = make([]byte, min(max(2*len(buf), len(pending)+ReadRoomBytesMin), partialBytesMax+ReadRoomBytesMin))
+	case len(pending) > 0 && &pending[0] == &buf[0]:
+		return buf, len(pending) // already at the front: nothing to move
+	}
+	return buf, copy(buf, pending)
+}
 
 func (c *Conn) push(slot *connSlot) {
 	c.mu.Lock()
 	c.slots = append(c.slots, slot)
 	c.inBytes += int64(slot.size)
 	c.mu.Unlock()
+	if c.cfg.OnRead != nil && slot.size > 0 {
+		c.cfg.OnRead(slot.size)
+	}
 }
 
 func (c *Conn) fill(slot *connSlot, b []byte) {
+	if c.cfg.OnAnswer != nil {
+		c.cfg.OnAnswer(slot.size, b)
+	}
 	c.mu.Lock()
 	slot.reply, slot.ready = b, true
 	c.inBytes -= int64(slot.size)
@@ -172,8 +250,15 @@ func (c *Conn) Full() bool {
 // done, the replies owed still go out.
 func (c *Conn) Closing() bool { return c.closing }
 
-// Buffered returns the input bytes held, parsed or not.
-func (c *Conn) Buffered() int { return len(c.in) }
+// Buffered returns the input bytes not yet parsed.
+func (c *Conn) Buffered() int { return c.held - c.start }
+
+// Owed returns how many commands read have replies not yet taken out.
+func (c *Conn) Owed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.slots)
+}
 
 // Next takes out the next reply in command order, if it is ready, with
 // its command's lower-case name ("" for a protocol error). last means the

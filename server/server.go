@@ -1,28 +1,25 @@
 package server
 
-// The RESP server: it connects real sockets to the command layer.
+// The RESP server: it moves bytes between real sockets and each
+// connection's state machine (resp.Conn), which parses, runs the commands
+// in order and keeps the replies in that order; the simulator's clients
+// run the same state machine without a socket.
 //
 // Each connection has two goroutines:
 //
-//  1. The reader reads into a bounded buffer, parses as many complete
-//     commands as it holds (resp.CommandLimits.ParseCommand), hands each to the
-//     connection's resp.Executor in order, and queues an ordered reply slot for
-//     it. The queue holds PipelineMax slots at most: a client that sends
-//     faster than it is answered is simply not read (TCP backpressure).
-//  2. The writer takes slots in order, waits for each to be filled, and
-//     writes it; it flushes whenever the next reply is not ready yet, so a
-//     pipeline's ready replies leave in one write and a reply that waits
+//  1. The reader reads into the Conn's bounded buffer (ReadRoom), which
+//     runs every complete command it holds. At PipelineMax commands not
+//     yet answered the Conn stalls and the reader stops reading until the
+//     writer takes a reply out: a client that sends faster than it is
+//     answered is simply not read (TCP backpressure).
+//  2. The writer takes replies out in order as they are filled and
+//     writes them; it flushes whenever the next reply is not ready yet, so
+//     a pipeline's ready replies leave in one write and a reply that waits
 //     on raft holds back only the replies behind it on this connection.
 //
 // Replies are filled from whatever goroutine answers (usually the node's
-// host goroutine), into a slot with room for exactly one reply, so the
-// answering goroutine never blocks on a slow client.
-//
-// The read buffer holds the commands of one read and at most one partial
-// command, which the codec bounds by Command.CommandBytesMax (and
-// InlineBytesMax), so a connection buffers at most CommandBytesMax plus
-// one read, and drops back to a small buffer once a large command is
-// done.
+// host goroutine), into the Conn under its own lock, so the answering
+// goroutine never blocks on a slow client.
 //
 // NB: redcon's connection loop is not used. Its reader grows its buffer
 // without bound while a command is incomplete, and a bulk length near
@@ -35,12 +32,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/seshat-db/seshat/internal/assert"
 	"github.com/seshat-db/seshat/resp"
 )
 
@@ -60,13 +55,6 @@ type ServerConfig struct {
 	// its reply was an error, once the reply is known. Must not block.
 	OnCommand func(name string, isErr bool)
 }
-
-// A connection's read buffer is readBufBytes between large commands, and
-// a read always gets at least readRoomBytesMin of it.
-const (
-	readBufBytes     = 64 << 10
-	readRoomBytesMin = 16 << 10
-)
 
 // Server accepts RESP2 clients.
 type Server struct {
@@ -197,31 +185,48 @@ type serverConn struct {
 	s     *Server
 	nc    net.Conn
 	exec  *resp.Executor
-	slots chan *replySlot
+	rc    *resp.Conn
+	ready chan struct{} // a reply was filled, or the reader is done; room for one signal
+	room  chan struct{} // a reply was taken out; room for one signal
 	quit  chan struct{}
 	once  sync.Once
 	mem   connMem
-}
 
-// replySlot is one command's place in the reply order. ch has room for
-// its one reply, so whoever answers never blocks.
-type replySlot struct {
-	name string
-	ch   chan []byte
-	last bool // close the connection after this reply
+	readDone atomic.Bool // the reader read its last command
 }
 
 func (s *Server) newConn(c net.Conn) *serverConn {
 	exec := resp.NewExecutor(s.backend, s.cfg.Limits, s.info)
 	exec.ClientID = s.nextID.Add(1)
 	exec.SetLocker(&sync.Mutex{}) // replies come from the host goroutine
-	return &serverConn{
+	sc := &serverConn{
 		s:     s,
 		nc:    c,
 		exec:  exec,
-		slots: make(chan *replySlot, s.cfg.PipelineMax),
+		ready: make(chan struct{}, 1),
+		room:  make(chan struct{}, 1),
 		quit:  make(chan struct{}),
 		mem:   connMem{answered: make(chan struct{}, 1)},
+	}
+	sc.rc = resp.NewConn(exec, resp.ConnConfig{
+		Command:     s.cfg.Command,
+		PipelineMax: s.cfg.PipelineMax,
+		OnRead:      sc.commandRead,
+		OnAnswer:    sc.replied,
+		OnReply:     func() { signal(sc.ready) },
+		OnProtocolError: func(err error) {
+			s.cfg.Log.Debug("resp: protocol error; closing connection", "remote", c.RemoteAddr().String(), "err", err)
+		},
+	})
+	sc.rc.SetLocker(&sync.Mutex{})
+	return sc
+}
+
+// signal wakes whoever waits on ch, or leaves it a wake-up.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -245,76 +250,38 @@ func (c *serverConn) finish() {
 	}
 }
 
-func (c *serverConn) enqueue(slot *replySlot) bool {
-	select {
-	case c.slots <- slot:
-		return true
-	default:
-	}
-	// Full: the replies owed must come before there is room, and the
-	// commands waiting for a Flush would never be answered without one.
-	c.exec.Flush()
-	select {
-	case c.slots <- slot:
-		return true
-	case <-c.quit:
-		return false
-	}
-}
-
 func (c *serverConn) readLoop() {
 	defer c.s.wg.Done()
-	defer close(c.slots)
+	defer signal(c.ready)
+	defer c.readDone.Store(true)
 	// Commands already parsed still run after EOF (the client may have
 	// only half-closed), QUIT or a protocol error; a broken connection's
 	// close drops them first.
 	defer c.exec.Flush()
-	limits := c.s.cfg.Command
-	buf, held := make([]byte, readBufBytes), 0 // buf[:held] is unparsed input
-	c.readBuffer(len(buf))
 	for {
 		if !c.mayRead() {
 			return
 		}
-		n, rerr := c.nc.Read(buf[held:])
-		held += n
-		pending := buf[:held]
-		// Run every complete command the buffer holds, in order.
-		for {
-			args, rest, err := limits.ParseCommand(pending)
-			if err == resp.ErrIncomplete {
-				pending = rest
-				break
+		room := c.rc.ReadRoom()
+		c.readBuffer(c.rc.BufferBytes())
+		n, rerr := c.nc.Read(room)
+		// Runs every complete command the buffer holds, in order; the
+		// commands of this read arrived together, so they may run as
+		// groups (resp/sequencer.go).
+		c.rc.Received(n)
+		for c.rc.Stalled() {
+			if c.rc.Full() {
+				select {
+				case <-c.room:
+				case <-c.quit:
+					return
+				}
 			}
-			if err != nil {
-				// Answer after every earlier reply, then close, as Redis does.
-				c.s.cfg.Log.Debug("resp: protocol error; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
-				slot := &replySlot{ch: make(chan []byte, 1), last: true}
-				b := resp.AppendError(nil, err.Error())
-				c.replied(0, b)
-				slot.ch <- b
-				c.enqueue(slot)
-				return
-			}
-			slot := &replySlot{name: strings.ToLower(string(args[0])), ch: make(chan []byte, 1), last: resp.IsQuit(args)}
-			if !c.enqueue(slot) {
-				return
-			}
-			// Execute copies what it keeps, so args may alias buf.
-			size := len(pending) - len(rest)
-			c.commandRead(size)
-			c.exec.Execute(args, func(b []byte) {
-				c.replied(size, b)
-				slot.ch <- b
-			})
-			if slot.last {
-				return
-			}
-			pending = rest
+			c.rc.Resume()
 		}
-		// The commands of this read arrived together: they may run as
-		// groups (sequencer.go).
-		c.exec.Flush()
+		if c.rc.Closing() {
+			return // QUIT or a protocol error: the writer sends what is owed, then closes
+		}
 		if rerr != nil {
 			// On EOF (the client may only have shut its write side, as
 			// `printf ... | nc` does) the writer still sends what is
@@ -325,27 +292,7 @@ func (c *serverConn) readLoop() {
 			}
 			return
 		}
-		buf, held = readRoom(buf, pending, max(limits.CommandBytesMax, limits.InlineBytesMax))
-		c.readBuffer(len(buf))
 	}
-}
-
-// readRoom returns a buffer that starts with pending (a partial command,
-// or nothing; a suffix of buf) and has at least readRoomBytesMin bytes
-// free after it. The codec keeps a partial command within partialBytesMax, so
-// the buffer never grows past partialBytesMax plus one read; once the
-// partial command is small again, a large buffer is let go.
-func readRoom(buf, pending []byte, partialBytesMax int) ([]byte, int) {
-	assert.That(len(pending) <= partialBytesMax, "resp: the codec left a partial command of %d bytes, over %d", len(pending), partialBytesMax)
-	switch {
-	case len(buf) > readBufBytes && len(pending)+readRoomBytesMin <= readBufBytes:
-		buf = make([]byte, readBufBytes)
-	case len(buf)-len(pending) < readRoomBytesMin:
-		buf = make([]byte, min(max(2*len(buf), len(pending)+readRoomBytesMin), partialBytesMax+readRoomBytesMin))
-	case len(pending) > 0 && &pending[0] == &buf[0]:
-		return buf, len(pending) // already at the front: nothing to move
-	}
-	return buf, copy(buf, pending)
 }
 
 func (c *serverConn) writeLoop() {
@@ -353,44 +300,36 @@ func (c *serverConn) writeLoop() {
 	defer c.finish()
 	w := bufio.NewWriterSize(c.nc, 64<<10)
 	for {
-		var slot *replySlot
-		var ok bool
-		select {
-		case slot, ok = <-c.slots:
-		default:
-			// Nothing more is queued: send what is buffered before waiting.
-			if w.Flush() != nil {
+		b, name, last, ok := c.rc.Next()
+		if !ok {
+			// NB: readDone before Owed: the reader stores it after its
+			// last command is in the Conn.
+			if c.readDone.Load() && c.rc.Owed() == 0 {
+				_ = w.Flush()
 				return
 			}
-			slot, ok = <-c.slots
-		}
-		if !ok {
-			_ = w.Flush()
-			return
-		}
-		var b []byte
-		select {
-		case b = <-slot.ch:
-		default:
-			// Not ready (it waits on raft): send what is ready first.
+			// Not ready (it waits on raft), or nothing more is read yet:
+			// send what is ready first.
 			if w.Flush() != nil {
 				return
 			}
 			select {
-			case b = <-slot.ch:
+			case <-c.ready:
 			case <-c.quit:
 				return
 			}
+			continue
 		}
-		if slot.name != "" && c.s.cfg.OnCommand != nil {
-			c.s.cfg.OnCommand(slot.name, len(b) > 0 && b[0] == '-')
+		signal(c.room)
+		if name != "" && c.s.cfg.OnCommand != nil {
+			c.s.cfg.OnCommand(name, len(b) > 0 && b[0] == '-')
 		}
 		_, err := w.Write(b)
 		c.written(len(b))
 		if err != nil {
 			return
 		}
-		if slot.last {
+		if last {
 			_ = w.Flush()
 			return
 		}

@@ -92,7 +92,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // slack is what one connection may add past a bound before it is
 // checked: one reply, one command and its read buffer.
-var slack = 2*int64(len(echoCmd)) + readBufBytes + readRoomBytesMin
+var slack = 2*int64(len(echoCmd)) + resp.ReadBufBytes + resp.ReadRoomBytesMin
 
 func TestNeverReadingClientClosedAtHardLimit(t *testing.T) {
 	const hard = 1 << 20

@@ -176,33 +176,6 @@ func TestCommandLimitsOnTheWire(t *testing.T) {
 	}
 }
 
-// TestReadRoom: the read buffer always has a read's room after the
-// partial command, grows no further than the partial command's bound
-// plus one read, and shrinks back once the partial command is small.
-func TestReadRoom(t *testing.T) {
-	const partialMax = 1 << 20
-	buf := make([]byte, readBufBytes)
-	held := 0
-	for held < partialMax {
-		held = min(len(buf), partialMax) // a read fills the buffer
-		buf, held = readRoom(buf, buf[:held], partialMax)
-		if len(buf)-held < readRoomBytesMin || len(buf) > partialMax+readRoomBytesMin {
-			t.Fatalf("holding %d: buffer %d", held, len(buf))
-		}
-	}
-	// A command ends mid-buffer: what follows it moves to the front.
-	buf[held-3], buf[held-2], buf[held-1] = 'a', 'b', 'c'
-	buf, held = readRoom(buf, buf[held-3:held], partialMax)
-	if len(buf) != readBufBytes || string(buf[:held]) != "abc" {
-		t.Fatalf("after a large command: buffer %d holding %q", len(buf), buf[:held])
-	}
-	// A partial command in the middle of a small buffer moves to its front.
-	copy(buf[100:], "xyz")
-	if buf2, held := readRoom(buf, buf[100:103], partialMax); &buf2[0] != &buf[0] || string(buf2[:held]) != "xyz" {
-		t.Fatalf("not moved to the front: %q", buf2[:held])
-	}
-}
-
 // slowWriteBackend answers reads at once and writes later, from another
 // goroutine, as a raft node does: a read sent after a write would overtake
 // it if the server let it.
