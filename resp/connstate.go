@@ -26,12 +26,12 @@ type Conn struct {
 	exec *Executor
 	mu   Locker
 
-	buf        []byte      // buf[start:held] is input not yet parsed
-	start      int         //
-	held       int         //
-	slots      []*connSlot // commands read and not yet taken out, in order
-	closing    bool        // a QUIT or protocol error was read: nothing after it is parsed
-	stalled    bool        // parsing stopped at PipelineMax with input left: Resume once there is room
+	buf     []byte      // buf[start:held] is input not yet parsed
+	start   int         //
+	held    int         //
+	slots   []*connSlot // commands read and not yet taken out, in order
+	closing bool        // a QUIT or protocol error was read: nothing after it is parsed
+	stalled bool        // parsing stopped at PipelineMax with input left: Resume once there is room
 	ended   bool        // its last reply was taken out
 	inBytes int64       // bytes of the commands read but not yet answered
 	outSize int64       // bytes of the replies filled but not yet taken out
