@@ -269,9 +269,21 @@ func (c *Conn) Next() (reply []byte, name string, last, ok bool) {
 	if len(c.slots) == 0 || !c.slots[0].ready {
 		return nil, "", false, false
 	}
-	s := c.slots[0]
-	c.slots[0] = nil
-	c.slots = c.slots[1:]
+	i := 0
+	if c.UnsafeReverseReplies {
+		for i+1 < len(c.slots) && c.slots[i+1].ready {
+			i++ // the last of the replies ready together goes first
+		}
+	}
+	s := c.slots[i]
+	if i == 0 {
+		c.slots[0] = nil
+		c.slots = c.slots[1:]
+	} else {
+		copy(c.slots[i:], c.slots[i+1:])
+		c.slots[len(c.slots)-1] = nil
+		c.slots = c.slots[:len(c.slots)-1]
+	}
 	c.outSize -= int64(len(s.reply))
 	c.ended = c.ended || s.last
 	return s.reply, s.name, s.last, true
@@ -280,28 +292,13 @@ func (c *Conn) Next() (reply []byte, name string, last, ok bool) {
 // Output appends every reply that is ready, in command order, up to the
 // first that is not, and reports whether the connection has ended.
 func (c *Conn) Output(dst []byte) (out []byte, ended bool) {
-	start := len(dst)
-	var bounds []int
 	for {
 		reply, _, _, ok := c.Next()
 		if !ok {
-			break
+			return dst, c.Ended()
 		}
-		bounds = append(bounds, len(dst))
 		dst = append(dst, reply...)
 	}
-	if c.UnsafeReverseReplies && len(bounds) > 1 {
-		ready := append([]byte(nil), dst[start:]...)
-		dst = dst[:start]
-		for i := len(bounds) - 1; i >= 0; i-- {
-			end := len(ready)
-			if i+1 < len(bounds) {
-				end = bounds[i+1] - start
-			}
-			dst = append(dst, ready[bounds[i]-start:end]...)
-		}
-	}
-	return dst, c.Ended()
 }
 
 // Ended reports that the last reply (QUIT's, or a protocol error's) was
