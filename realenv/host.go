@@ -38,7 +38,9 @@ type HostConfig struct {
 // Host is the one goroutine that owns a node.Node. Every event (a peer
 // message, a tick, a client op, shutdown) reaches the node through it, in
 // turn; after each drained batch it calls Process once, so many client
-// writes share one synced Pebble batch (group commit).
+// writes share one synced Pebble batch (group commit). The batch itself is
+// node.Driver's, which the simulator runs too; the host adds the
+// goroutine, the channel, the ticker and the wall-clock metrics.
 type Host struct {
 	cfg    HostConfig
 	n      *node.Node
