@@ -9,13 +9,12 @@ import (
 // runs in order, and a reply that is ready waits behind one that is not.
 func TestConnOrderAcrossSplitReads(t *testing.T) {
 	b := &laterBackend{store: memStore{}}
-	c := NewConn(NewExecutor(b, Limits{}, nil), ConnConfig{})
 	in := string(AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v"))) +
 		string(AppendCommand(nil, []byte("PING"))) +
 		string(AppendCommand(nil, []byte("GET"), []byte("k")))
 	for split := 1; split < len(in); split++ {
 		b.store = memStore{}
-		c = NewConn(NewExecutor(b, Limits{}, nil), ConnConfig{})
+		c := NewConn(NewExecutor(b, Limits{}, nil), ConnConfig{})
 		c.Feed([]byte(in[:split]))
 		c.Feed([]byte(in[split:]))
 		if out, _ := c.Output(nil); len(out) != 0 {
