@@ -270,7 +270,11 @@ func (s *simNode) scheduleBatch() {
 			return
 		}
 		s.batchDue = false
-		_, err := s.driver.RunBatch()
+		handled, err := s.driver.RunBatch()
+		s.w.stats.Batches++
+		if handled > 1 {
+			s.w.stats.BatchesShared++
+		}
 		s.afterProcess(err)
 		s.w.checks.observe(s)
 		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {

@@ -219,3 +219,17 @@ func TestCheckerFindsRepliesOutOfOrder(t *testing.T) {
 	}
 	t.Fatalf("replies sent out of order went unnoticed for %d seeds", seedsMax)
 }
+
+// TestEventsShareBatches: the simulator drives each node through
+// node.Driver, so events that arrive while a batch is due share one
+// Process (group commit), as under realenv's host.
+func TestEventsShareBatches(t *testing.T) {
+	res := Run(Options{Seed: 1, Run: 5 * time.Second, FaultsEnd: 2 * time.Second})
+	if res.Failure != nil {
+		t.Fatal(res.Failure)
+	}
+	if res.Stats.BatchesShared == 0 || res.Stats.Batches >= res.Stats.Events {
+		t.Fatalf("%d batches for %d events, %d of them shared: every event ran its own Process", res.Stats.Batches, res.Stats.Events, res.Stats.BatchesShared)
+	}
+	t.Logf("%d batches for %d events, %d of them of more than one event", res.Stats.Batches, res.Stats.Events, res.Stats.BatchesShared)
+}

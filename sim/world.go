@@ -86,6 +86,8 @@ type Stats struct {
 	SnapshotsInstalled int
 	DiskFailures       int
 	WorkerJobs         int // chunks of long reads run as events of their own
+	Batches            int // node.Driver batches run: one Process each
+	BatchesShared      int // of those, batches of more than one event (group commit)
 	DiskFull           int // disks that filled up (ENOSPC); the node stopped with NOSPACE
 	TornTails          int // crashes that cut the newest WAL inside its unsynced tail
 	FlipsInjected      int // synced WAL bytes flipped while a node was down
