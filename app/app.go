@@ -20,6 +20,7 @@ import (
 	"github.com/seshat-db/seshat/node"
 	"github.com/seshat-db/seshat/realenv"
 	"github.com/seshat-db/seshat/resp"
+	"github.com/seshat-db/seshat/server"
 )
 
 // Version is reported by INFO and /status.
@@ -135,11 +136,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	}
 
 	info := &serverInfo{cfg: cfg, host: h, started: started}
-	srv := resp.NewServer(resp.ServerConfig{
+	srv := server.NewServer(server.ServerConfig{
 		ClientsMax: cfg.Limits.MaxConcurrentClientConnections,
 		Limits: resp.Limits{KeyBytesMax: cfg.Limits.MaxKeySizeBytes, ValueBytesMax: cfg.Limits.MaxValueSizeBytes,
 			KeysPerWriteMax: cfg.Limits.MaxKeysPerWrite, KeysPerReadMax: cfg.Limits.MaxKeysPerRead},
-		Clients: resp.ClientLimits{
+		Clients: server.ClientLimits{
 			OutputBytesHard:    int64(cfg.Limits.ClientOutputBufferHardBytes),
 			OutputBytesSoft:    int64(cfg.Limits.ClientOutputBufferSoftBytes),
 			OutputSoftDuration: time.Duration(cfg.Limits.ClientOutputBufferSoftSecs) * time.Second,
@@ -295,7 +296,7 @@ func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 type serverInfo struct {
 	cfg     Config
 	host    *realenv.Host
-	srv     *resp.Server
+	srv     *server.Server
 	started time.Time
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/seshat-db/seshat/resp"
+	"github.com/seshat-db/seshat/server"
 )
 
 // Config is a node's configuration, in the shape of its TOML file.
@@ -113,11 +113,11 @@ func Default() Config {
 			MaxKeysPerWrite:                500,
 			MaxKeysPerRead:                 1_000_000,
 			BlockCacheBytes:                32 << 20,
-			ClientOutputBufferHardBytes:    resp.OutputBytesHardDefault,
-			ClientOutputBufferSoftBytes:    resp.OutputBytesSoftDefault,
-			ClientOutputBufferSoftSecs:     int(resp.OutputSoftDurationDefault / time.Second),
-			ClientQueryBufferBytes:         resp.InputBytesMaxDefault,
-			MaxMemoryClientsBytes:          resp.TotalBytesMaxDefault,
+			ClientOutputBufferHardBytes:    server.OutputBytesHardDefault,
+			ClientOutputBufferSoftBytes:    server.OutputBytesSoftDefault,
+			ClientOutputBufferSoftSecs:     int(server.OutputSoftDurationDefault / time.Second),
+			ClientQueryBufferBytes:         server.InputBytesMaxDefault,
+			MaxMemoryClientsBytes:          server.TotalBytesMaxDefault,
 			MaxUncommittedBytes:            64 << 20,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},

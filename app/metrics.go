@@ -9,7 +9,7 @@ import (
 
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/realenv"
-	"github.com/seshat-db/seshat/resp"
+	"github.com/seshat-db/seshat/server"
 )
 
 // metrics is one node's Prometheus collectors, in a registry of its own so
@@ -101,7 +101,7 @@ func firstWord(s string) string {
 
 // registerGauges adds the gauges read from the node's status, the server
 // and the transport at scrape time.
-func (m *metrics) registerGauges(h *realenv.Host, srv *resp.Server, tr *realenv.Transport) {
+func (m *metrics) registerGauges(h *realenv.Host, srv *server.Server, tr *realenv.Transport) {
 	gauge := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}

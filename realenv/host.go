@@ -37,11 +37,14 @@ type HostConfig struct {
 // Host is the one goroutine that owns a node.Node. Every event (a peer
 // message, a tick, a client op, shutdown) reaches the node through it, in
 // turn; after each drained batch it calls Process once, so many client
-// writes share one synced Pebble batch (group commit).
+// writes share one synced Pebble batch (group commit). The batch itself is
+// node.Driver's, which the simulator runs too; the host adds the
+// goroutine, the channel, the ticker and the wall-clock metrics.
 type Host struct {
 	cfg    HostConfig
 	n      *node.Node
-	events chan event
+	driver *node.Driver // owned by the host goroutine
+	events chan node.Event
 	quit   chan struct{}
 	done   chan struct{}
 	once   sync.Once
@@ -54,21 +57,6 @@ type Host struct {
 
 	lastBeat          atomic.Int64 // unix ns of the host goroutine's last loop
 	expiredByWatchdog atomic.Uint64
-}
-
-type eventKind uint8
-
-const (
-	evPeer eventKind = iota + 1
-	evOp
-)
-
-type event struct {
-	kind  eventKind
-	msg   []byte
-	ops   []kv.Op
-	done  func([]kv.Result)
-	start time.Time
 }
 
 // NewHost starts the goroutine that owns n. n must not be touched by
@@ -95,9 +83,23 @@ func NewHost(n *node.Node, cfg HostConfig) *Host {
 	h := &Host{
 		cfg:    cfg,
 		n:      n,
-		events: make(chan event, cfg.EventsQueueMax),
+		driver: node.NewDriver(n, 1+cfg.BatchEventsMax),
+		events: make(chan node.Event, cfg.EventsQueueMax),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
+	}
+	h.driver.OnStepError = func(err error) {
+		if h.Failed() == nil {
+			h.cfg.Log.Debug("peer message refused", "err", err)
+		}
+	}
+	h.driver.AroundProcess = func(process func() error) error {
+		start := time.Now()
+		err := process()
+		if h.cfg.OnProcess != nil {
+			h.cfg.OnProcess(time.Since(start))
+		}
+		return err
 	}
 	st := n.Status()
 	h.status.Store(&st)
@@ -111,7 +113,7 @@ func NewHost(n *node.Node, cfg HostConfig) *Host {
 // tolerates, rather than stall the transport's reader.
 func (h *Host) Deliver(msg []byte) {
 	select {
-	case h.events <- event{kind: evPeer, msg: msg}:
+	case h.events <- node.Event{Kind: node.EventPeer, Msg: msg}:
 	default:
 		h.dropped.Add(1)
 	}
@@ -133,7 +135,7 @@ func (h *Host) Submit(ops []kv.Op, done func([]kv.Result)) {
 	}
 	done = h.withDeadline(ops, done)
 	select {
-	case h.events <- event{kind: evOp, ops: ops, done: done, start: time.Now()}:
+	case h.events <- node.Event{Kind: node.EventOps, Ops: ops, Done: h.timed(ops, done)}:
 	default:
 		done(errResults(len(ops), node.ErrBusy))
 	}
@@ -195,23 +197,23 @@ func (h *Host) run() {
 			return
 		case <-ticker.C:
 			start = time.Now()
-			h.n.Tick()
+			h.driver.Post(node.Event{Kind: node.EventTick})
 		case ev := <-h.events:
 			start = time.Now()
-			h.handle(ev)
+			h.driver.Post(ev)
 		}
 		// ... then take whatever else is already queued, up to a bound,
 		// so one Process (one fsync) serves the whole batch.
 	drain:
-		for range h.cfg.BatchEventsMax {
+		for !h.driver.Full() {
 			select {
 			case ev := <-h.events:
-				h.handle(ev)
+				h.driver.Post(ev)
 			default:
 				break drain
 			}
 		}
-		h.process()
+		h.runBatch()
 		if took := int64(time.Since(start)); took > h.longest.Load() {
 			h.longest.Store(took) // only this goroutine stores but for the reset
 		}
@@ -223,32 +225,24 @@ func (h *Host) run() {
 // over. No tick runs while a batch does: it bounds how late a tick can be.
 func (h *Host) TakeLongestBatch() time.Duration { return time.Duration(h.longest.Swap(0)) }
 
-func (h *Host) handle(ev event) {
-	switch ev.kind {
-	case evPeer:
-		if err := h.n.Step(ev.msg); err != nil && h.Failed() == nil {
-			h.cfg.Log.Debug("peer message refused", "err", err)
+// timed wraps done to report each op's time from now to its answer.
+func (h *Host) timed(ops []kv.Op, done func([]kv.Result)) func([]kv.Result) {
+	if h.cfg.OnOpDone == nil {
+		return done
+	}
+	start := time.Now()
+	return func(res []kv.Result) {
+		took := time.Since(start)
+		for i := range res {
+			h.cfg.OnOpDone(ops[i].Kind, took, res[i].Err)
 		}
-	case evOp:
-		done, ops, start := ev.done, ev.ops, ev.start
-		h.n.Submit(ops, func(res []kv.Result) {
-			if h.cfg.OnOpDone != nil {
-				took := time.Since(start)
-				for i := range res {
-					h.cfg.OnOpDone(ops[i].Kind, took, res[i].Err)
-				}
-			}
-			done(res)
-		})
+		done(res)
 	}
 }
 
-func (h *Host) process() {
-	start := time.Now()
-	err := h.n.Process()
-	if h.cfg.OnProcess != nil {
-		h.cfg.OnProcess(time.Since(start))
-	}
+// runBatch hands the node the batch and processes once.
+func (h *Host) runBatch() {
+	_, err := h.driver.RunBatch()
 	if err != nil && h.Failed() == nil {
 		// Fail-stop: the node answers every later request with an
 		// error; the process stays up so operators can see why.
@@ -265,8 +259,8 @@ func (h *Host) drainOnQuit() {
 	for {
 		select {
 		case ev := <-h.events:
-			if ev.kind == evOp {
-				ev.done(errResults(len(ev.ops), ErrShuttingDown))
+			if ev.Kind == node.EventOps {
+				ev.Done(errResults(len(ev.Ops), ErrShuttingDown))
 			}
 		default:
 			return

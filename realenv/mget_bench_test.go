@@ -16,6 +16,7 @@ import (
 	"github.com/seshat-db/seshat/node"
 	"github.com/seshat-db/seshat/realenv"
 	"github.com/seshat-db/seshat/resp"
+	"github.com/seshat-db/seshat/server"
 )
 
 type noTransport struct{}
@@ -39,7 +40,7 @@ func seshatNode(b *testing.B) (string, *realenv.Host) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := resp.NewServer(resp.ServerConfig{Log: log}, h, nil)
+	srv := server.NewServer(server.ServerConfig{Log: log}, h, nil)
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() {
 		_ = srv.Close()

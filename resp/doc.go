@@ -4,20 +4,11 @@
 // draws no randomness and starts no goroutines, so the same code serves
 // redis-cli in production and the simulated clients of package sim.
 //
-// Expected usage, for each client connection:
-//
-//	e := resp.NewExecutor(node, resp.Limits{}, info) // one per connection
-//	e.ClientID = id
-//	for {
-//		args, rest, err := limits.ParseCommand(buf)
-//		if err == resp.ErrIncomplete { buf = rest; break } // read more bytes after rest
-//		if err != nil { reply "-" + err.Error() + "\r\n"; close }
-//		e.Execute(args, queueReply)
-//		if resp.IsQuit(args) { close once the reply is written }
-//		buf = rest
-//	}
-//
-// The caller's duties:
+// Each client connection is a Conn (connstate.go): bytes a read returned
+// go in, replies come out as bytes in command order. Package server moves
+// bytes between sockets and Conns; the simulator's clients hand a Conn
+// the bytes of their bursts. Below a Conn, the Executor's caller's duties,
+// which Conn fulfils:
 //
 //  1. Call Execute for one connection from one goroutine (or simulator
 //     event) at a time; the Executor holds the connection's state.
@@ -28,6 +19,6 @@
 //     what it keeps.
 //  4. Bound what is buffered: ParseCommand bounds one command (with
 //     CommandBytesMax, a partial one too), the caller bounds the
-//     pipeline depth and the bytes of pending replies. Server does all
-//     of this for real sockets.
+//     pipeline depth (ConnConfig.PipelineMax); package server bounds the
+//     bytes of pending replies.
 package resp

@@ -223,7 +223,6 @@ func (p *probe) try() {
 		}
 		w.schedule(100*time.Millisecond, evLiveness, -1, 1, p.try)
 	})
-	w.afterNodeEvent(s)
 }
 
 func (p *probe) nodeCrashed(idx int) {

@@ -11,10 +11,11 @@ import (
 )
 
 // client is a simulated Redis client. It keeps a connection to one node
-// and sends bursts of 1 to PipelineMax commands on it, pipelined, through
-// the resp command layer, as one read's worth of commands; it records each
-// call and return, with the command's place in its connection's order,
-// and moves to another node when its node fails it.
+// and sends bursts of 1 to PipelineMax commands on it, pipelined, as RESP
+// bytes through the connection state machine the server uses
+// (resp.Conn): only the socket is simulated. It records each call and
+// return, with the command's place in its connection's order, and moves
+// to another node when its node fails it.
 type client struct {
 	w       *World
 	id      int
@@ -29,10 +30,13 @@ type client struct {
 // simConn is one client connection: its order is the one the checker
 // holds the node to.
 type simConn struct {
-	id   int // unique in the run
-	node int
-	exec *resp.Executor
-	sent int // commands sent on it: the next one's place is sent+1
+	id       int // unique in the run
+	node     int
+	rc       *resp.Conn
+	sent     int    // commands sent on it: the next one's place is sent+1
+	replies  []byte // reply bytes the node sent and the client has not parsed yet
+	answered int    // commands of the burst answered so far
+	inFlight bool   // replies are on the wire: a receive is scheduled
 }
 
 type pendingOp struct {
@@ -104,15 +108,19 @@ func (c *client) next() {
 			c.giveUp("client timeout")
 		}
 	})
-	for i, p := range burst {
-		conn.exec.Execute(args[i], func(reply []byte) {
-			if c.conn == conn && !p.done {
-				c.finish(p, reply)
-			}
-		})
+	var wire []byte
+	for _, a := range args {
+		wire = resp.AppendCommand(wire, a...)
 	}
-	conn.exec.Flush() // the burst arrived in one read
-	w.afterNodeEvent(s)
+	conn.answered = 0
+	// The socket may hand the node the burst in two reads, split
+	// anywhere, even inside a command.
+	split := len(wire)
+	if w.rng.IntN(2) == 0 {
+		split = w.rng.IntN(len(wire) + 1)
+	}
+	conn.rc.Feed(wire[:split])
+	conn.rc.Feed(wire[split:])
 }
 
 func (c *client) connect(s *simNode) {
@@ -120,14 +128,56 @@ func (c *client) connect(s *simNode) {
 	w.connections++
 	exec := newExecutor(s)
 	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
-	c.conn = &simConn{id: w.connections, node: s.idx, exec: exec}
+	conn := &simConn{id: w.connections, node: s.idx}
+	conn.rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() { c.replyReady(conn) }})
+	conn.rc.UnsafeReverseReplies = w.opts.UnsafeReverseReplies
+	c.conn = conn
+}
+
+// replyReady puts the replies conn's node has ready on the simulated
+// wire: the client reads them a little later, so replies answered close
+// together arrive together, as from a socket.
+func (c *client) replyReady(conn *simConn) {
+	if conn.inFlight {
+		return
+	}
+	conn.inFlight = true
+	w := c.w
+	w.schedule(time.Duration(w.rng.Int64N(int64(200*time.Microsecond)))+time.Microsecond, evClientRecv, -1, uint64(c.id), func() {
+		conn.inFlight = false
+		c.receive(conn)
+	})
+}
+
+// receive takes the replies conn's node has sent, in the order it sent
+// them, and matches each to the burst's next command, as a client
+// library does.
+func (c *client) receive(conn *simConn) {
+	conn.replies, _ = conn.rc.Output(conn.replies)
+	for c.conn == conn && len(conn.replies) > 0 {
+		_, rest, err := resp.ParseReply(conn.replies)
+		if err == resp.ErrIncomplete {
+			return
+		}
+		if err != nil || conn.answered >= len(c.burst) {
+			c.w.fail(classSafety, "client %d: conn %d sent %q, which answers no command (%d of %d answered): %v", c.id, conn.id, conn.replies, conn.answered, len(c.burst), err)
+			return
+		}
+		reply := conn.replies[:len(conn.replies)-len(rest)]
+		conn.replies = rest
+		p := c.burst[conn.answered]
+		conn.answered++
+		if !p.done {
+			c.finish(p, reply)
+		}
+	}
 }
 
 // disconnect closes the connection: commands it has not submitted die with
 // it, and a reply still on its way is ignored.
 func (c *client) disconnect() {
 	if c.conn != nil {
-		c.conn.exec.Close()
+		c.conn.rc.Close()
 		c.conn = nil
 	}
 }
@@ -255,11 +305,16 @@ func newExecutor(s *simNode) *resp.Executor {
 	return resp.NewExecutor(simBackend{s: s, n: s.n}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
 }
 
-// executeOne sends one command on a fresh connection to s.
+// executeOne sends one command on a fresh connection to s, as bytes
+// through the connection state machine.
 func executeOne(s *simNode, args [][]byte, reply func([]byte)) {
-	exec := newExecutor(s)
-	exec.Execute(args, reply)
-	exec.Flush()
+	var rc *resp.Conn
+	rc = resp.NewConn(newExecutor(s), resp.ConnConfig{OnReply: func() {
+		if out, _ := rc.Output(nil); len(out) > 0 {
+			reply(out)
+		}
+	}})
+	rc.Feed(resp.AppendCommand(nil, args...))
 }
 
 // simBackend submits a connection's groups to the node process it was
@@ -273,5 +328,5 @@ func (b simBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 	if b.s.n != b.n || b.n == nil {
 		return // the connection died with the process: no answer ever comes
 	}
-	b.n.Submit(ops, done)
+	b.s.post(node.Event{Kind: node.EventOps, Ops: ops, Done: done})
 }

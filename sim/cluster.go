@@ -334,7 +334,6 @@ func (c *simCluster) Send(id chaos.ID, args ...string) *chaos.Call {
 		}
 		c.answer(sc, reply)
 	})
-	w.afterNodeEvent(s)
 	return call
 }
 

@@ -77,6 +77,11 @@ type Options struct {
 	// connection's order. TEST ONLY: it proves the checker sees pipelined
 	// commands run out of order.
 	UnsafeUnorderedPipeline bool
+	// UnsafeReverseReplies makes each connection state machine send the
+	// replies that are ready together in reverse order. TEST ONLY: it
+	// proves the simulator's clients speak through resp.Conn and that the
+	// checker sees replies out of order under pipelining.
+	UnsafeReverseReplies bool
 	// UnsafeLegacyWAL keeps Pebble's default WAL format. TEST ONLY: it
 	// proves the simulator notices a flipped synced WAL byte that the
 	// node opens without complaint.

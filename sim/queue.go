@@ -22,9 +22,11 @@ const (
 	evFaultsEnd
 	evScenario
 	evWork
+	evClientRecv
+	evBatch
 )
 
-var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work"}
+var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work", "client-recv", "batch"}
 
 func (k eventKind) String() string { return eventKindNames[k] }
 

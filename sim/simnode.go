@@ -27,7 +27,9 @@ type simNode struct {
 	clockAt   time.Duration
 	drift     float64
 	n         *node.Node
-	epoch     int // bumped at every crash and restart: stale events check it
+	driver    *node.Driver // the node process's host loop: its inbox and batches
+	batchDue  bool         // a batch event is scheduled for the driver
+	epoch     int          // bumped at every crash and restart: stale events check it
 	downs     int
 
 	stoppedSeen bool // the node fail-stopped and the world noticed
@@ -170,6 +172,13 @@ func (s *simNode) start() {
 		return
 	}
 	s.n = n
+	s.driver = node.NewDriver(n, simBatchMax)
+	s.driver.OnStepError = func(err error) {
+		if !s.stoppedSeen {
+			s.w.tracef("%s n%d rejected a message: %v", s.w.now, s.id, err)
+		}
+	}
+	s.batchDue = false
 	s.epoch++
 	s.w.tracef("%s n%d up", s.w.now, s.id)
 	s.scheduleTick()
@@ -191,6 +200,8 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil
+	s.driver = nil // what waited in its inbox dies with the process
+	s.batchDue = false
 	s.fs = image
 	s.epoch++
 	s.downs++
@@ -211,8 +222,7 @@ func (s *simNode) scheduleTick() {
 		if s.epoch != epoch || !s.up() {
 			return
 		}
-		s.n.Tick()
-		s.w.afterNodeEvent(s)
+		s.post(node.Event{Kind: node.EventTick})
 		s.scheduleTick()
 	})
 }
@@ -233,13 +243,50 @@ func (s *simNode) crash() {
 	s.die(crashed, fmt.Sprintf("crashed (keeping %d%% of unsynced data)", keep))
 }
 
-// process lets the node persist, send and answer what its last events
-// caused.
-func (s *simNode) process() {
-	if !s.up() {
+// simBatchMax is the events a batch hands the node: realenv's default
+// (one event, then up to HostConfig.BatchEventsMax more).
+const simBatchMax = 1 + 1024
+
+// hostWakeMax bounds how long after an event its node's host loop runs
+// the batch: events that arrive meanwhile join it, as they do while a
+// real host is busy in Process, so group commit happens here too.
+const hostWakeMax = 100 * time.Microsecond
+
+// post puts ev in the node process's inbox and schedules the batch that
+// will handle it, as realenv's channel and host goroutine do.
+func (s *simNode) post(ev node.Event) {
+	s.driver.Post(ev)
+	s.scheduleBatch()
+}
+
+func (s *simNode) scheduleBatch() {
+	if s.batchDue {
 		return
 	}
-	if err := s.n.Process(); err != nil && !s.stoppedSeen {
+	s.batchDue = true
+	epoch := s.epoch
+	s.w.schedule(time.Duration(s.w.rng.Int64N(int64(hostWakeMax))), evBatch, s.idx, 0, func() {
+		if s.epoch != epoch || !s.up() {
+			return
+		}
+		s.batchDue = false
+		handled, err := s.driver.RunBatch()
+		s.w.stats.Batches++
+		if handled > 1 {
+			s.w.stats.BatchesShared++
+		}
+		s.afterProcess(err)
+		s.w.checks.observe(s)
+		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
+			s.scheduleBatch()
+		}
+	})
+}
+
+// afterProcess reacts to what the batch's Process did to the node: a
+// fail-stop, a full disk, a crash in the middle of a write.
+func (s *simNode) afterProcess(err error) {
+	if err != nil && !s.stoppedSeen {
 		s.stoppedSeen = true
 		s.w.tracef("%s n%d stopped: %v", s.w.now, s.id, err)
 		s.checkNoSpace()

@@ -191,3 +191,45 @@ func TestModelKeepsConnectionOrder(t *testing.T) {
 		t.Fatal("an unknown write taking effect late was judged not linearizable")
 	}
 }
+
+// TestCheckerFindsRepliesOutOfOrder plants a bug in the connection state
+// machine the clients speak through (resp.Conn sends the replies that are
+// ready together in reverse): a seed must fail, and the same seed must
+// pass with the bug removed.
+func TestCheckerFindsRepliesOutOfOrder(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
+	const seedsMax = 10
+	opts := func(seed uint64) Options {
+		return Options{Seed: seed, PipelineMax: 8, Run: 10 * time.Second, FaultsEnd: 4 * time.Second}
+	}
+	for seed := uint64(1); seed <= seedsMax; seed++ {
+		o := opts(seed)
+		o.UnsafeReverseReplies = true
+		res := Run(o)
+		if res.Failure == nil {
+			continue
+		}
+		t.Logf("replies out of order found at seed %d: %v", seed, res.Failure)
+		if res := Run(opts(seed)); res.Failure != nil {
+			t.Fatalf("seed %d with the replies in order: %v", seed, res.Failure)
+		}
+		return
+	}
+	t.Fatalf("replies sent out of order went unnoticed for %d seeds", seedsMax)
+}
+
+// TestEventsShareBatches: the simulator drives each node through
+// node.Driver, so events that arrive while a batch is due share one
+// Process (group commit), as under realenv's host.
+func TestEventsShareBatches(t *testing.T) {
+	res := Run(Options{Seed: 1, Run: 5 * time.Second, FaultsEnd: 2 * time.Second})
+	if res.Failure != nil {
+		t.Fatal(res.Failure)
+	}
+	if res.Stats.BatchesShared == 0 || res.Stats.Batches >= res.Stats.Events {
+		t.Fatalf("%d batches for %d events, %d of them shared: every event ran its own Process", res.Stats.Batches, res.Stats.Events, res.Stats.BatchesShared)
+	}
+	t.Logf("%d batches for %d events, %d of them of more than one event", res.Stats.Batches, res.Stats.Events, res.Stats.BatchesShared)
+}

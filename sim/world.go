@@ -23,6 +23,7 @@ package sim
 import (
 	"container/heap"
 	"fmt"
+	"github.com/seshat-db/seshat/node"
 	"math/rand/v2"
 	"runtime/debug"
 	"strings"
@@ -85,6 +86,8 @@ type Stats struct {
 	SnapshotsInstalled int
 	DiskFailures       int
 	WorkerJobs         int // chunks of long reads run as events of their own
+	Batches            int // node.Driver batches run: one Process each
+	BatchesShared      int // of those, batches of more than one event (group commit)
 	DiskFull           int // disks that filled up (ENOSPC); the node stopped with NOSPACE
 	TornTails          int // crashes that cut the newest WAL inside its unsynced tail
 	FlipsInjected      int // synced WAL bytes flipped while a node was down
@@ -264,13 +267,6 @@ func (w *World) tracef(format string, args ...any) {
 	}
 }
 
-// afterNodeEvent lets a node process what an event changed, then checks
-// the invariants that can be checked at once.
-func (w *World) afterNodeEvent(s *simNode) {
-	s.process()
-	w.checks.observe(s)
-}
-
 // send puts a message on the simulated network.
 func (w *World) send(from, to int, msg []byte) {
 	w.stats.MessagesSent++
@@ -303,10 +299,7 @@ func (w *World) send(from, to int, msg []byte) {
 				w.stats.MessagesLost++
 				return
 			}
-			if err := dst.n.Step(msg); err != nil && !dst.stoppedSeen {
-				w.tracef("%s n%d rejected a message: %v", w.now, dst.id, err)
-			}
-			w.afterNodeEvent(dst)
+			dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
 		})
 	}
 }

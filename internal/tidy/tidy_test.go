@@ -1,7 +1,7 @@
 // Package tidy holds the test that keeps the simulated code deterministic.
 //
 // The code that runs inside the simulator (node, kv, storage, env and
-// resp's command layer) must get time, randomness, the network and the disk
+// resp) must get time, randomness, the network and the disk
 // only through env, must start no goroutine, and must never let Go's
 // randomized map order decide what it does. This test type-checks those
 // packages and fails on any use of a banned function, package or statement,
@@ -12,7 +12,6 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,11 +22,6 @@ const module = "github.com/seshat-db/seshat"
 
 // simulated lists the packages that run inside the simulator.
 var simulated = []string{module + "/env", module + "/node", module + "/kv", module + "/storage", module + "/resp"}
-
-// serverFiles are resp's real-socket files: they run only in production.
-func serverFile(path string) bool {
-	return strings.HasPrefix(filepath.Base(path), "server")
-}
 
 var bannedImports = map[string]string{
 	"os":               "use env.FS",
@@ -61,11 +55,7 @@ func TestSimulatedCodeIsDeterministic(t *testing.T) {
 		for _, e := range pkg.Errors {
 			t.Errorf("%s: %v", pkg.PkgPath, e)
 		}
-		for i, file := range pkg.Syntax {
-			path := pkg.CompiledGoFiles[i]
-			if pkg.PkgPath == module+"/resp" && serverFile(path) {
-				continue
-			}
+		for _, file := range pkg.Syntax {
 			for _, problem := range check(pkg.Fset, pkg.TypesInfo, file) {
 				t.Errorf("%s", problem)
 			}

@@ -4,10 +4,11 @@
 // excess client with Redis's error. Then the reading side: commands split
 // across reads, pipelines larger than one read, the command limits, and
 // the read buffer's bound.
-package resp
+package server
 
 import (
 	"bufio"
+	"github.com/seshat-db/seshat/resp"
 	"io"
 	"net"
 	"strings"
@@ -48,7 +49,7 @@ func (b *heldBackend) release() {
 	}
 }
 
-func startServer(t *testing.T, cfg ServerConfig, b Backend) string {
+func startServer(t *testing.T, cfg ServerConfig, b resp.Backend) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -154,7 +155,7 @@ func TestCommandsAcrossReads(t *testing.T) {
 // server's limits is answered with the protocol error and the connection
 // closes; one at the bulk limit is served.
 func TestCommandLimitsOnTheWire(t *testing.T) {
-	addr := startServer(t, ServerConfig{Command: CommandLimits{CommandBytesMax: 3 << 20}}, &heldBackend{})
+	addr := startServer(t, ServerConfig{Command: resp.CommandLimits{CommandBytesMax: 3 << 20}}, &heldBackend{})
 	big := strings.Repeat("x", 1<<20)
 	for _, tc := range []struct{ send, want string }{
 		{"*2\r\n$4\r\nECHO\r\n$1048576\r\n" + big + "\r\n", "$1048576\r\n" + big + "\r\n"},
@@ -172,33 +173,6 @@ func TestCommandLimitsOnTheWire(t *testing.T) {
 				t.Fatalf("sent %.40q: connection still open after the error", tc.send)
 			}
 		}
-	}
-}
-
-// TestReadRoom: the read buffer always has a read's room after the
-// partial command, grows no further than the partial command's bound
-// plus one read, and shrinks back once the partial command is small.
-func TestReadRoom(t *testing.T) {
-	const partialMax = 1 << 20
-	buf := make([]byte, readBufBytes)
-	held := 0
-	for held < partialMax {
-		held = min(len(buf), partialMax) // a read fills the buffer
-		buf, held = readRoom(buf, buf[:held], partialMax)
-		if len(buf)-held < readRoomBytesMin || len(buf) > partialMax+readRoomBytesMin {
-			t.Fatalf("holding %d: buffer %d", held, len(buf))
-		}
-	}
-	// A command ends mid-buffer: what follows it moves to the front.
-	buf[held-3], buf[held-2], buf[held-1] = 'a', 'b', 'c'
-	buf, held = readRoom(buf, buf[held-3:held], partialMax)
-	if len(buf) != readBufBytes || string(buf[:held]) != "abc" {
-		t.Fatalf("after a large command: buffer %d holding %q", len(buf), buf[:held])
-	}
-	// A partial command in the middle of a small buffer moves to its front.
-	copy(buf[100:], "xyz")
-	if buf2, held := readRoom(buf, buf[100:103], partialMax); &buf2[0] != &buf[0] || string(buf2[:held]) != "xyz" {
-		t.Fatalf("not moved to the front: %q", buf2[:held])
 	}
 }
 
@@ -239,9 +213,9 @@ func TestPipelineRunsInConnectionOrder(t *testing.T) {
 	var req []byte
 	for _, cmd := range cmds {
 		args := bytesArgs(cmd)
-		req = AppendArray(req, len(args))
+		req = resp.AppendArray(req, len(args))
 		for _, a := range args {
-			req = AppendBulk(req, a)
+			req = resp.AppendBulk(req, a)
 		}
 	}
 	for round := range 50 {
@@ -256,4 +230,32 @@ func TestPipelineRunsInConnectionOrder(t *testing.T) {
 			t.Fatalf("round %d: replies %q, want %q", round, got, want)
 		}
 	}
+}
+
+// memStore is a kv.Store over a map.
+type memStore map[string][]byte
+
+func (s memStore) Get(key []byte) ([]byte, bool, error) {
+	v, ok := s[string(key)]
+	return v, ok, nil
+}
+
+func (s memStore) Put(key, value []byte, existed bool) error {
+	s[string(key)] = append([]byte{}, value...)
+	return nil
+}
+
+func (s memStore) Delete(key []byte) error {
+	delete(s, string(key))
+	return nil
+}
+
+func (s memStore) Len() (int64, error) { return int64(len(s)), nil }
+
+func bytesArgs(s string) [][]byte {
+	var out [][]byte
+	for _, f := range strings.Fields(s) {
+		out = append(out, []byte(f))
+	}
+	return out
 }

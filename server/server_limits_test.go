@@ -2,11 +2,12 @@
 // never read their replies, one and many, and with commands that wait on
 // the backend. Each measures the bytes the server itself holds for its
 // clients (LimitStats), not wall time.
-package resp
+package server
 
 import (
 	"bytes"
 	"fmt"
+	"github.com/seshat-db/seshat/resp"
 	"log/slog"
 	"net"
 	"strings"
@@ -33,7 +34,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startLimitServer(t *testing.T, lim ClientLimits, b Backend) (*Server, string, *syncBuffer) {
+func startLimitServer(t *testing.T, lim ClientLimits, b resp.Backend) (*Server, string, *syncBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +92,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // slack is what one connection may add past a bound before it is
 // checked: one reply, one command and its read buffer.
-var slack = 2*int64(len(echoCmd)) + readBufBytes + readRoomBytesMin
+var slack = 2*int64(len(echoCmd)) + resp.ReadBufBytes + resp.ReadRoomBytesMin
 
 func TestNeverReadingClientClosedAtHardLimit(t *testing.T) {
 	const hard = 1 << 20

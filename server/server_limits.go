@@ -1,12 +1,12 @@
-package resp
+package server
 
 // Memory bounds for client connections, after Redis's
 // client-output-buffer-limit and maxmemory-clients.
 //
 // A connection's memory is counted in bytes, in three parts:
 //
-//   - input: commands read and handed to the Executor but not yet
-//     answered (the Executor's op holds a copy of each until then);
+//   - input: commands read and handed to the resp.Executor but not yet
+//     answered (the resp.Executor's op holds a copy of each until then);
 //   - output: replies filled but not yet written to the socket;
 //   - its read buffer (large while a large command arrives).
 //
@@ -165,7 +165,7 @@ func (c *serverConn) checkOutput(now time.Time) string {
 	return ""
 }
 
-// commandRead counts a command of n bytes that the Executor now holds.
+// commandRead counts a command of n bytes that the resp.Executor now holds.
 func (c *serverConn) commandRead(n int) {
 	if c.change(int64(n), 0, 0) > c.s.limits.TotalBytesMax {
 		c.s.evict()
