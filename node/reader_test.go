@@ -113,3 +113,70 @@ func TestCloseWithLongReadsOutstanding(t *testing.T) {
 		t.Fatalf("a read of a closed node was answered: %+v", cl.res)
 	}
 }
+
+// TestLongReadsCountTowardInflight: a long read handed to the worker still
+// holds memory (its pinned snapshot and the results so far) until it
+// answers, so it must count toward RequestsInflightMax; otherwise every
+// connection may have one running and nothing bounds them (the worker's
+// queue is unbounded on the promise that this bound holds).
+func TestLongReadsCountTowardInflight(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadChunkKeys = 2
+	cfg.RequestsInflightMax = 3
+	c := newCluster(t, 1, cfg)
+	lead := c.leader()
+	c.do(lead, msetAll(7, "a"))
+	var calls []*call
+	for range cfg.RequestsInflightMax {
+		calls = append(calls, c.confirmed(lead, keysOp(kv.MGet, 7)))
+	}
+	if len(c.work) != cfg.RequestsInflightMax {
+		t.Fatalf("%d long reads handed to the worker, want %d", len(c.work), cfg.RequestsInflightMax)
+	}
+	over := c.submit(lead, keysOp(kv.MGet, 7))
+	if over.n != 1 || over.res.Err != ErrBusy {
+		t.Fatalf("long read %d of a bound of %d: answered %d times with %v, want ErrBusy at once (%d long reads running)",
+			cfg.RequestsInflightMax+1, cfg.RequestsInflightMax, over.n, over.res.Err, len(c.work))
+	}
+	c.runWork()
+	for i, cl := range calls {
+		if cl.n != 1 || cl.res.Err != nil {
+			t.Fatalf("long read %d: answered %d times, err %v", i, cl.n, cl.res.Err)
+		}
+	}
+	if res := c.do(lead, keysOp(kv.MGet, 7)); res.Err != nil {
+		t.Fatalf("after the long reads answered, a new one: %v", res.Err)
+	}
+}
+
+// TestLongReadReplyBounded: MGET of one key named many times costs a few
+// bytes a name in the command and the whole value a name in the reply: a
+// 7 MB command of 1,000,000 names (KeysPerReadMax) of a 64 KiB value asks
+// for 64 GiB. The resp server's output limits look at a reply only once
+// it is built, so the node must refuse to build one past its bound rather
+// than take the host's memory.
+func TestLongReadReplyBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadChunkKeys = 100
+	c := newCluster(t, 1, cfg)
+	lead := c.leader()
+	value := string(make([]byte, 16<<10))
+	c.do(lead, set("big", value))
+	const names = 4400 // 68.75 MiB of reply, past the default bound
+	op := kv.Op{Kind: kv.MGet}
+	for range names {
+		op.Keys = append(op.Keys, []byte("big"))
+	}
+	cl := c.confirmed(lead, op)
+	c.runWork()
+	if cl.n != 1 {
+		t.Fatalf("answered %d times", cl.n)
+	}
+	if cl.res.Err == nil {
+		held := 0
+		for _, v := range cl.res.Values {
+			held += len(v)
+		}
+		t.Fatalf("MGET of %d names of a 16 KiB value built a reply of %d MiB; want a refusal past ReadReplyBytesMax", names, held>>20)
+	}
+}
