@@ -49,7 +49,11 @@ type Config struct {
 	SnapshotChunkBytes     int // a snapshot travels in chunks of about this size
 	// ReadChunkKeys: a multi-key read of more keys than this is served
 	// from a snapshot by env.Worker, this many keys per job (reader.go).
-	ReadChunkKeys      int
+	ReadChunkKeys int
+	// ReadReplyBytesMax bounds the values one read group gathers (an MGET
+	// naming one large key a million times asks for 64 GiB): past it, the
+	// op being read and those after it answer ErrReplyTooLarge.
+	ReadReplyBytesMax  int
 	SnapshotRetryTicks int // a chunk with no ack after this long is sent again
 
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
@@ -123,6 +127,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.ReadChunkKeys == 0 {
 		c.ReadChunkKeys = 1000
+	}
+	if c.ReadReplyBytesMax == 0 {
+		c.ReadReplyBytesMax = 64 << 20
 	}
 	if c.MessagesInflightMax == 0 {
 		c.MessagesInflightMax = 256

@@ -15,8 +15,10 @@ var (
 	ErrNoQuorum       = errors.New("NOQUORUM no raft leader is known to this node; the request was not executed")
 	ErrReadTimeout    = errors.New("NOQUORUM the read could not be confirmed by a quorum in time; the request was not executed")
 	ErrOutcomeUnknown = errors.New("UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied")
-	ErrBusy           = errors.New("TRYAGAIN too many requests in flight on this node; retry later")
-	ErrStopped        = errors.New("ERR node stopped after a storage failure")
+	// ErrReplyTooLarge answers a read whose values pass ReadReplyBytesMax.
+	ErrReplyTooLarge = errors.New("ERR reply too large: the values of this read pass the node's bound on one reply; read fewer keys per command")
+	ErrBusy          = errors.New("TRYAGAIN too many requests in flight on this node; retry later")
+	ErrStopped       = errors.New("ERR node stopped after a storage failure")
 	// ErrNoSpace is Seshat's own code, after etcd's NOSPACE alarm: Redis's
 	// nearest reply, MISCONF, speaks of RDB snapshots, which Seshat has not.
 	ErrNoSpace = errors.New("NOSPACE this node's disk is full: it stopped and serves no command until it is restarted with free space; the request was not executed")

@@ -305,7 +305,7 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 	case n.store.IsJoining():
 		req.fail(ErrJoining)
 		return
-	case len(n.inflight) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
+	case len(n.inflight)+len(n.longReads) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
 		req.fail(ErrBusy)
 		return
 	}
@@ -703,10 +703,13 @@ func (n *Node) serveRead(req *request) {
 	n.finish(req, res)
 }
 
-// compactInflight drops finished requests and returns how many are left.
-// Tick's expire does the same; this runs only when the list looks full,
-// so Process stays free of a scan per Ready.
+// compactInflight drops finished requests and ended long reads and
+// returns how many are left: a long read holds its snapshot and results
+// until it answers, so it counts toward RequestsInflightMax. Tick's expire
+// does the same for requests; this runs only when the lists look full, so
+// Process stays free of a scan per Ready.
 func (n *Node) compactInflight() int {
+	n.longReads = pruneLongReads(n.longReads)
 	live := n.inflight[:0]
 	for _, req := range n.inflight {
 		if !req.finished {
@@ -715,7 +718,7 @@ func (n *Node) compactInflight() int {
 	}
 	clear(n.inflight[len(live):])
 	n.inflight = live
-	return len(n.inflight)
+	return len(n.inflight) + len(n.longReads)
 }
 
 // sessionID names this incarnation of this node as a proposer.

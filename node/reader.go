@@ -36,6 +36,8 @@ type chunkedRead struct {
 	op    int // the op being read
 	next  int // its first key not yet read
 	chunk int
+	bytes int // value bytes gathered so far, bounded by limit
+	limit int
 	res   []kv.Result
 	done  func([]kv.Result)
 	run   func(job func())
@@ -58,7 +60,7 @@ func (n *Node) serveLongRead(req *request) bool {
 	if n.env.Work == nil || groupKeys(req.ops) <= n.cfg.ReadChunkKeys {
 		return false
 	}
-	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, done: req.done, run: n.env.Work.Run}
+	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, limit: n.cfg.ReadReplyBytesMax, done: req.done, run: n.env.Work.Run}
 	c.res = make([]kv.Result, len(req.ops))
 	c.snap = n.store.NewReadSnapshot()
 	c.view = c.snap
@@ -101,11 +103,20 @@ func (c *chunkedRead) step() {
 func (c *chunkedRead) readChunk() error {
 	for budget := c.chunk; budget > 0 && c.op < len(c.ops); {
 		op := c.ops[c.op]
+		if c.limit > 0 && c.bytes > c.limit {
+			// Past the bound: this op and the rest are refused, and what
+			// the op gathered so far is let go.
+			c.res[c.op] = kv.Result{Err: ErrReplyTooLarge}
+			c.op, c.next = c.op+1, 0
+			budget--
+			continue
+		}
 		if op.Kind != kv.MGet && op.Kind != kv.Exists {
 			res, err := kv.Apply(c.view, op)
 			if err != nil {
 				return err
 			}
+			c.bytes += len(res.Value)
 			c.res[c.op] = res
 			c.op++
 			budget--
@@ -125,6 +136,15 @@ func (c *chunkedRead) readChunk() error {
 				acc.Values = make([][]byte, 0, len(op.Keys))
 			}
 			acc.Values = append(acc.Values, res.Values...)
+			for _, v := range res.Values {
+				c.bytes += len(v)
+			}
+			if c.limit > 0 && c.bytes > c.limit {
+				c.res[c.op] = kv.Result{Err: ErrReplyTooLarge}
+				budget -= end - c.next
+				c.op, c.next = c.op+1, 0
+				continue
+			}
 		}
 		budget -= end - c.next
 		c.next = end

@@ -144,8 +144,10 @@ func TestLongReadsCountTowardInflight(t *testing.T) {
 			t.Fatalf("long read %d: answered %d times, err %v", i, cl.n, cl.res.Err)
 		}
 	}
-	if res := c.do(lead, keysOp(kv.MGet, 7)); res.Err != nil {
-		t.Fatalf("after the long reads answered, a new one: %v", res.Err)
+	again := c.confirmed(lead, keysOp(kv.MGet, 7))
+	c.runWork()
+	if again.n != 1 || again.res.Err != nil {
+		t.Fatalf("after the long reads answered, a new one: answered %d times, err %v", again.n, again.res.Err)
 	}
 }
 
