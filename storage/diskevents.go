@@ -47,7 +47,9 @@ func (d *diskEvents) listener() *pebble.EventListener {
 		},
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
 			d.stalled.Store(true)
-			d.lines.log(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
+			// A moment's stall is backpressure on a healthy disk; one that
+			// does not end is the host watchdog's to report.
+			d.lines.warn(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
 		},
 		WriteStallEnd: func() { d.stalled.Store(false) },
 		DiskSlow: func(info pebble.DiskSlowInfo) {
@@ -79,6 +81,19 @@ type lineLimiter struct {
 const lineEvery = 1000
 
 func (l *lineLimiter) log(log env.Logger, kind string, err error) {
+	if n, ok := l.count(kind); ok {
+		log.Error(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
+	}
+}
+
+func (l *lineLimiter) warn(log env.Logger, kind string, err error) {
+	if n, ok := l.count(kind); ok {
+		log.Warn(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
+	}
+}
+
+// count counts one line of kind and reports whether it is to be logged.
+func (l *lineLimiter) count(kind string) (uint64, bool) {
 	l.mu.Lock()
 	slot := &l.counts[0]
 	for i := range l.counts {
@@ -91,7 +106,5 @@ func (l *lineLimiter) log(log env.Logger, kind string, err error) {
 	slot.n++
 	n := slot.n
 	l.mu.Unlock()
-	if n == 1 || n%lineEvery == 0 {
-		log.Error(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
-	}
+	return n, n == 1 || n%lineEvery == 0
 }
