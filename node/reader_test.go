@@ -182,3 +182,45 @@ func TestLongReadReplyBounded(t *testing.T) {
 		t.Fatalf("MGET of %d names of a 16 KiB value built a reply of %d MiB; want a refusal past ReadReplyBytesMax", names, held>>20)
 	}
 }
+
+// TestLongReadRefusalSparesTheGroup: a read group is the run of reads a
+// client pipelined together; one MGET past ReadReplyBytesMax is refused,
+// and the short reads after it in the group are still answered.
+func TestLongReadRefusalSparesTheGroup(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadChunkKeys = 100
+	cfg.ReadReplyBytesMax = 1 << 20
+	c := newCluster(t, 1, cfg)
+	lead := c.leader()
+	c.do(lead, set("big", string(make([]byte, 16<<10))))
+	c.do(lead, set("k", "v"))
+	big := kv.Op{Kind: kv.MGet}
+	for range 100 { // 1.6 MiB
+		big.Keys = append(big.Keys, []byte("big"))
+	}
+	var got []kv.Result
+	n := 0
+	c.node(lead).Submit([]kv.Op{get("k"), big, get("k"), keysOp(kv.MGet, 3)}, func(r []kv.Result) { n++; got = r })
+	for range 20 {
+		c.settle()
+		if len(c.work) > 0 || n > 0 {
+			break
+		}
+		c.tick()
+	}
+	c.runWork()
+	if n != 1 {
+		t.Fatalf("answered %d times", n)
+	}
+	if got[1].Err != ErrReplyTooLarge {
+		t.Fatalf("the MGET of 1.6 MiB answered %v, want ErrReplyTooLarge", got[1].Err)
+	}
+	for _, i := range []int{0, 2, 3} {
+		if got[i].Err != nil {
+			t.Fatalf("op %d of the group, a short read, answered %v", i, got[i].Err)
+		}
+	}
+	if string(got[2].Value) != "v" {
+		t.Fatalf("GET k after the refused MGET: %q", got[2].Value)
+	}
+}
