@@ -51,8 +51,9 @@ type Config struct {
 	// from a snapshot by env.Worker, this many keys per job (reader.go).
 	ReadChunkKeys int
 	// ReadReplyBytesMax bounds the values one read group gathers (an MGET
-	// naming one large key a million times asks for 64 GiB): past it, the
-	// op being read and those after it answer ErrReplyTooLarge.
+	// naming one large key a million times asks for 64 GiB): the op that
+	// would pass it answers ErrReplyTooLarge (long reads only, reader.go;
+	// a read of at most ReadChunkKeys keys is served inline, unbounded).
 	ReadReplyBytesMax  int
 	SnapshotRetryTicks int // a chunk with no ack after this long is sent again
 

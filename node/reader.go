@@ -29,18 +29,19 @@ var ErrReadFailed = errors.New("ERR read failed on a storage error; the request 
 // chunkedRead is one long read group in progress: its ops are read in
 // order, at most chunk keys per job, all from the one snapshot.
 type chunkedRead struct {
-	mu    sync.Mutex // Close against a chunk being read
-	view  kv.Store   // the pinned snapshot; nil once the read ended or the node closed
-	snap  *storage.ReadSnapshot
-	ops   []kv.Op
-	op    int // the op being read
-	next  int // its first key not yet read
-	chunk int
-	bytes int // value bytes gathered so far, bounded by limit
-	limit int
-	res   []kv.Result
-	done  func([]kv.Result)
-	run   func(job func())
+	mu      sync.Mutex // Close against a chunk being read
+	view    kv.Store   // the pinned snapshot; nil once the read ended or the node closed
+	snap    *storage.ReadSnapshot
+	ops     []kv.Op
+	op      int // the op being read
+	next    int // its first key not yet read
+	chunk   int
+	bytes   int // value bytes gathered so far, bounded by limit
+	opBytes int // ... of them, the op being read
+	limit   int
+	res     []kv.Result
+	done    func([]kv.Result)
+	run     func(job func())
 }
 
 // groupKeys counts the keys a read group touches.
@@ -99,24 +100,22 @@ func (c *chunkedRead) step() {
 	}
 }
 
-// readChunk reads the next chunk keys of the group, in order.
+// readChunk reads the next chunk keys of the group, in order. An op whose
+// values would take the group's past ReadReplyBytesMax is refused (and
+// what it gathered let go); the ops after it are read as usual.
 func (c *chunkedRead) readChunk() error {
 	for budget := c.chunk; budget > 0 && c.op < len(c.ops); {
 		op := c.ops[c.op]
-		if c.limit > 0 && c.bytes > c.limit {
-			// Past the bound: this op and the rest are refused, and what
-			// the op gathered so far is let go.
-			c.res[c.op] = kv.Result{Err: ErrReplyTooLarge}
-			c.op, c.next = c.op+1, 0
-			budget--
-			continue
-		}
 		if op.Kind != kv.MGet && op.Kind != kv.Exists {
 			res, err := kv.Apply(c.view, op)
 			if err != nil {
 				return err
 			}
-			c.bytes += len(res.Value)
+			if c.limit > 0 && c.bytes+len(res.Value) > c.limit {
+				res = kv.Result{Err: ErrReplyTooLarge}
+			} else {
+				c.bytes += len(res.Value)
+			}
 			c.res[c.op] = res
 			c.op++
 			budget--
@@ -138,18 +137,18 @@ func (c *chunkedRead) readChunk() error {
 			acc.Values = append(acc.Values, res.Values...)
 			for _, v := range res.Values {
 				c.bytes += len(v)
-			}
-			if c.limit > 0 && c.bytes > c.limit {
-				c.res[c.op] = kv.Result{Err: ErrReplyTooLarge}
-				budget -= end - c.next
-				c.op, c.next = c.op+1, 0
-				continue
+				c.opBytes += len(v)
 			}
 		}
 		budget -= end - c.next
 		c.next = end
+		if c.limit > 0 && c.bytes > c.limit {
+			c.bytes -= c.opBytes
+			*acc = kv.Result{Err: ErrReplyTooLarge}
+			c.next = len(op.Keys)
+		}
 		if c.next == len(op.Keys) {
-			c.op, c.next = c.op+1, 0
+			c.op, c.next, c.opBytes = c.op+1, 0, 0
 		}
 	}
 	return nil
