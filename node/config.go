@@ -54,7 +54,12 @@ type Config struct {
 	// naming one large key a million times asks for 64 GiB): the op that
 	// would pass it answers ErrReplyTooLarge (long reads only, reader.go;
 	// a read of at most ReadChunkKeys keys is served inline, unbounded).
-	ReadReplyBytesMax  int
+	ReadReplyBytesMax int
+	// LongReadsBytesMax bounds the values all long reads of the node
+	// hold at once (the resp server's bound on client memory sees a
+	// reply only once it is built): past it, the op that would pass it
+	// answers ErrLongReadsBusy. 0: 256 MiB.
+	LongReadsBytesMax  int64
 	SnapshotRetryTicks int // a chunk with no ack after this long is sent again
 
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads

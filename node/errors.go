@@ -17,6 +17,9 @@ var (
 	ErrOutcomeUnknown = errors.New("UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied")
 	// ErrReplyTooLarge answers a read whose values pass ReadReplyBytesMax.
 	ErrReplyTooLarge = errors.New("ERR reply too large: the values of this read pass the node's bound on one reply; read fewer keys per command")
+	// ErrLongReadsBusy answers a long read that would take the values all
+	// long reads hold past LongReadsBytesMax. It did not happen.
+	ErrLongReadsBusy = errors.New("TRYAGAIN long reads hold too much memory on this node; retry later or read fewer keys per command")
 	ErrBusy          = errors.New("TRYAGAIN too many requests in flight on this node; retry later")
 	ErrStopped       = errors.New("ERR node stopped after a storage failure")
 	// ErrNoSpace is Seshat's own code, after etcd's NOSPACE alarm: Redis's
