@@ -137,6 +137,9 @@ func (c Config) Defaults() Config {
 	if c.ReadReplyBytesMax == 0 {
 		c.ReadReplyBytesMax = 64 << 20
 	}
+	if c.LongReadsBytesMax == 0 {
+		c.LongReadsBytesMax = 256 << 20
+	}
 	if c.MessagesInflightMax == 0 {
 		c.MessagesInflightMax = 256
 	}

@@ -21,6 +21,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -52,12 +53,13 @@ type Node struct {
 	sending            []*outgoingSnap // one per follower at most, oldest first
 	receiving          *incomingSnap
 
-	writes     map[uint64]*request // by seq, until applied or expired
-	reads      map[uint64]*request // by ReadIndex context, until served or expired
-	inflight   []*request          // every live request, oldest first: expiry order
-	readsReady []readyRead         // confirmed reads waiting for apply to catch up
-	replies    []reply             // answers to give once the current batch is durable
-	longReads  []*chunkedRead      // reads handed to env.Worker, until they end (reader.go)
+	writes        map[uint64]*request // by seq, until applied or expired
+	reads         map[uint64]*request // by ReadIndex context, until served or expired
+	inflight      []*request          // every live request, oldest first: expiry order
+	readsReady    []readyRead         // confirmed reads waiting for apply to catch up
+	replies       []reply             // answers to give once the current batch is durable
+	longReads     []*chunkedRead      // reads handed to env.Worker, until they end (reader.go)
+	longReadBytes atomic.Int64        // values the long reads hold (reader.go)
 
 	// Membership (membership.go). rn is nil while an empty node probes
 	// its peers.

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
@@ -39,9 +40,13 @@ type chunkedRead struct {
 	bytes   int // value bytes gathered so far, bounded by limit
 	opBytes int // ... of them, the op being read
 	limit   int
-	res     []kv.Result
-	done    func([]kv.Result)
-	run     func(job func())
+	// shared counts the bytes all the node's long reads hold, bounded by
+	// sharedMax; this read's bytes are in it until it answers.
+	shared    *atomic.Int64
+	sharedMax int64
+	res       []kv.Result
+	done      func([]kv.Result)
+	run       func(job func())
 }
 
 // groupKeys counts the keys a read group touches.
@@ -61,7 +66,8 @@ func (n *Node) serveLongRead(req *request) bool {
 	if n.env.Work == nil || groupKeys(req.ops) <= n.cfg.ReadChunkKeys {
 		return false
 	}
-	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, limit: n.cfg.ReadReplyBytesMax, done: req.done, run: n.env.Work.Run}
+	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, limit: n.cfg.ReadReplyBytesMax,
+		shared: &n.longReadBytes, sharedMax: n.cfg.LongReadsBytesMax, done: req.done, run: n.env.Work.Run}
 	c.res = make([]kv.Result, len(req.ops))
 	c.snap = n.store.NewReadSnapshot()
 	c.view = c.snap
@@ -87,7 +93,7 @@ func (c *chunkedRead) step() {
 	err := c.readChunk()
 	finished := err != nil || c.op == len(c.ops)
 	if finished {
-		c.releaseLocked()
+		c.releaseLocked() // and its bytes leave the node's count: the client's reply holds them now
 	}
 	c.mu.Unlock()
 	switch {
@@ -111,9 +117,12 @@ func (c *chunkedRead) readChunk() error {
 			if err != nil {
 				return err
 			}
-			if c.limit > 0 && c.bytes+len(res.Value) > c.limit {
+			switch {
+			case c.limit > 0 && c.bytes+len(res.Value) > c.limit:
 				res = kv.Result{Err: ErrReplyTooLarge}
-			} else {
+			case !c.take(len(res.Value)):
+				res = kv.Result{Err: ErrLongReadsBusy}
+			default:
 				c.bytes += len(res.Value)
 			}
 			c.res[c.op] = res
@@ -135,23 +144,45 @@ func (c *chunkedRead) readChunk() error {
 				acc.Values = make([][]byte, 0, len(op.Keys))
 			}
 			acc.Values = append(acc.Values, res.Values...)
+			got := 0
 			for _, v := range res.Values {
-				c.bytes += len(v)
-				c.opBytes += len(v)
+				got += len(v)
+			}
+			c.bytes += got
+			c.opBytes += got
+			var refuse error
+			switch {
+			case c.limit > 0 && c.bytes > c.limit:
+				refuse = ErrReplyTooLarge
+			case !c.take(got):
+				refuse = ErrLongReadsBusy
+			}
+			if refuse != nil {
+				// Let go of what the op gathered (its last part was
+				// not taken from shared).
+				c.shared.Add(-int64(c.opBytes - got))
+				c.bytes -= c.opBytes
+				*acc = kv.Result{Err: refuse}
+				end = len(op.Keys)
 			}
 		}
 		budget -= end - c.next
 		c.next = end
-		if c.limit > 0 && c.bytes > c.limit {
-			c.bytes -= c.opBytes
-			*acc = kv.Result{Err: ErrReplyTooLarge}
-			c.next = len(op.Keys)
-		}
 		if c.next == len(op.Keys) {
 			c.op, c.next, c.opBytes = c.op+1, 0, 0
 		}
 	}
 	return nil
+}
+
+// take counts n more bytes against the node's bound for all long reads;
+// false (and nothing counted) if they would pass it.
+func (c *chunkedRead) take(n int) bool {
+	if c.shared.Add(int64(n)) > c.sharedMax && c.sharedMax > 0 {
+		c.shared.Add(-int64(n))
+		return false
+	}
+	return true
 }
 
 func (c *chunkedRead) release() {
@@ -165,6 +196,10 @@ func (c *chunkedRead) releaseLocked() {
 		_ = c.snap.Close()
 		c.snap, c.view = nil, nil
 	}
+	// Dropped unanswered (the node closed), or answered: either way its
+	// bytes leave the node's count.
+	c.shared.Add(-int64(c.bytes))
+	c.bytes = 0
 }
 
 func (c *chunkedRead) ended() bool {

@@ -269,4 +269,7 @@ func TestLongReadsShareOneMemoryBound(t *testing.T) {
 	if again.res.Err != nil {
 		t.Fatalf("after the others answered: %v", again.res.Err)
 	}
+	if held := c.node(lead).longReadBytes.Load(); held != 0 {
+		t.Fatalf("every long read answered, and the node still counts %d bytes held", held)
+	}
 }
