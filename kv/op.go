@@ -91,11 +91,11 @@ type Result struct {
 	Err    error
 }
 
-// Errors an operation can be refused with. Their texts are Redis's own.
+// Errors Apply can refuse an operation with; resp/errors.go words them.
 var (
-	ErrNotInteger    = errors.New("ERR value is not an integer or out of range")
-	ErrOverflow      = errors.New("ERR increment or decrement would overflow")
-	ErrValueTooLarge = errors.New("ERR value too large")
+	ErrNotInteger    = errors.New("the value is not an integer or out of range")
+	ErrOverflow      = errors.New("increment or decrement would overflow")
+	ErrValueTooLarge = errors.New("the value would be too large")
 )
 
 // errCorrupt is returned by Decode for bytes no Encode produced.

@@ -1,17 +1,12 @@
 package node
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
-
-// ErrReadFailed answers a long read whose snapshot could not be read: the
-// disk returned an error or a damaged block. The read did not happen.
-var ErrReadFailed = errors.New("ERR read failed on a storage error; the request was not executed")
 
 // Long reads (reader.go). A multi-key read of more than ReadChunkKeys keys
 // would hold the event goroutine for as long as its keys take to read

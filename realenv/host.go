@@ -1,7 +1,6 @@
 package realenv
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -13,7 +12,7 @@ import (
 )
 
 // ErrShuttingDown answers client operations that arrive after Close began.
-var ErrShuttingDown = errors.New("ERR server is shutting down")
+var ErrShuttingDown = kv.ErrShuttingDown
 
 // HostConfig tunes a Host. Zero fields take defaults.
 type HostConfig struct {

@@ -1,8 +1,12 @@
 package resp
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/seshat-db/seshat/kv"
 )
 
 // Error replies, without the leading "-". Those marked "ours" are
@@ -58,4 +62,48 @@ func unknownCommand(args [][]byte) string {
 func unknownSubcommand(container string, sub []byte) string {
 	return "ERR unknown subcommand '" + string(truncate(cString(sub), 128)) +
 		"'. Try " + strings.ToUpper(container) + " HELP."
+}
+
+// backendErrors words each outcome a backend can end an operation with
+// as the reply a Redis client sees: its code (the first word) is what a
+// client library acts on (it retries TRYAGAIN and LOADING by itself, and
+// no client retries UNKNOWN), and the rest says why in Seshat's terms.
+var backendErrors = []struct {
+	err   error
+	reply string
+}{
+	{kv.ErrNoQuorum, "NOQUORUM no raft leader is known to this node; the request was not executed"},
+	{kv.ErrReadTimeout, "NOQUORUM the read could not be confirmed by a quorum in time; the request was not executed"},
+	{kv.ErrOutcomeUnknown, "UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied"},
+	{kv.ErrBusy, "TRYAGAIN too many requests in flight on this node; retry later"},
+	{kv.ErrUncommittedFull, "TRYAGAIN the leader's log holds as many uncommitted bytes as it may (large writes arrive faster than a quorum stores them); the request was not executed; retry later"},
+	{kv.ErrJoining, "LOADING this node has no data yet: it is joining the cluster; the request was not executed"},
+	// NOSPACE is Seshat's own code, after etcd's NOSPACE alarm: Redis's
+	// nearest reply, MISCONF, speaks of RDB snapshots, which Seshat has not.
+	{kv.ErrNoSpace, "NOSPACE this node's disk is full: it stopped and serves no command until it is restarted with free space; the request was not executed"},
+	{kv.ErrStopped, "ERR node stopped after a storage failure"},
+	{kv.ErrReplyTooLarge, "ERR reply too large: the values of this read pass the node's bound on one reply (client_output_buffer_hard_bytes); read fewer keys per command"},
+	{kv.ErrLongReadsBusy, "TRYAGAIN long reads hold as much memory as this node allows them (maxmemory_clients_bytes); the request was not executed; retry later"},
+	{kv.ErrReadFailed, "ERR read failed on a storage error; the request was not executed"},
+	{kv.ErrShuttingDown, "ERR server is shutting down"},
+	{kv.ErrNotInteger, errNotInteger},
+	{kv.ErrOverflow, "ERR increment or decrement would overflow"},
+	{kv.ErrValueTooLarge, errValueTooLarge},
+}
+
+// ErrorReply is the reply, without the leading "-", to an operation that
+// ended with err.
+func ErrorReply(err error) string {
+	var tooLarge *kv.WriteTooLargeError
+	if errors.As(err, &tooLarge) {
+		return fmt.Sprintf("ERR write too large: its raft log entry is %d bytes, over the %d bytes one entry may hold; the request was not executed; split it into smaller commands", tooLarge.Bytes, tooLarge.Max)
+	}
+	for _, e := range backendErrors {
+		if errors.Is(err, e.err) {
+			return e.reply
+		}
+	}
+	// NB: every error a backend returns is in the table; an unknown one is
+	// a bug, but the client still learns what it says.
+	return "ERR " + err.Error()
 }

@@ -28,6 +28,7 @@
 package resp
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -89,15 +90,42 @@ func TestSeshatGolden(t *testing.T) {
 				return ""
 			}
 			if d.Cmd == "fail" {
-				// fail err=TEXT: the Backend refuses every later operation with TEXT.
-				var msg string
-				d.ScanArgs(t, "err", &msg)
-				c.backend.fail = fmt.Errorf("%s", strings.ReplaceAll(msg, "_", " "))
+				// fail err=NAME: the Backend refuses every later operation
+				// with the kv error NAME (backendErrorsByName).
+				var name string
+				d.ScanArgs(t, "err", &name)
+				err, ok := backendErrorsByName[name]
+				if !ok {
+					d.Fatalf(t, "no backend error named %q", name)
+				}
+				c.backend.fail = err
 				return ""
 			}
 			return runScript(t, c, d)
 		})
 	})
+}
+
+// backendErrorsByName names every error a Backend may answer with, for
+// the scripts.
+var backendErrorsByName = map[string]error{
+	"noquorum":      kv.ErrNoQuorum,
+	"readtimeout":   kv.ErrReadTimeout,
+	"unknown":       kv.ErrOutcomeUnknown,
+	"busy":          kv.ErrBusy,
+	"uncommitted":   kv.ErrUncommittedFull,
+	"joining":       kv.ErrJoining,
+	"nospace":       kv.ErrNoSpace,
+	"stopped":       kv.ErrStopped,
+	"readfailed":    kv.ErrReadFailed,
+	"replytoolarge": kv.ErrReplyTooLarge,
+	"longreadsbusy": kv.ErrLongReadsBusy,
+	"shuttingdown":  kv.ErrShuttingDown,
+	"toolarge":      fmt.Errorf("wrapped: %w", &kv.WriteTooLargeError{Bytes: 70000000, Max: 67108864}),
+	"notinteger":    kv.ErrNotInteger,
+	"overflow":      kv.ErrOverflow,
+	"valuetoolarge": kv.ErrValueTooLarge,
+	"stranger":      errors.New("something no table names"),
 }
 
 type fakeInfo struct{}

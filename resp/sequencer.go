@@ -186,7 +186,7 @@ func (s *sequencer) answer(g []queuedOp) func([]kv.Result) {
 
 func formatResult(res kv.Result, format func(kv.Result) []byte) []byte {
 	if res.Err != nil {
-		return AppendError(nil, res.Err.Error())
+		return AppendError(nil, ErrorReply(res.Err))
 	}
 	return format(res)
 }

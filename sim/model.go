@@ -71,7 +71,7 @@ func parseOutput(in opInput, reply []byte) (opOutput, outcome, error) {
 			return opOutput{Unknown: true}, outcomeUnknown, nil
 		case strings.HasPrefix(r.Str, "NOQUORUM"), strings.HasPrefix(r.Str, "TRYAGAIN"), strings.HasPrefix(r.Str, "LOADING"), strings.HasPrefix(r.Str, "ERR node stopped"), strings.HasPrefix(r.Str, "NOSPACE"):
 			return opOutput{}, outcomeNotDone, nil
-		case r.Str == kv.ErrNotInteger.Error() && in.Cmd == "incr":
+		case r.Str == resp.ErrorReply(kv.ErrNotInteger) && in.Cmd == "incr":
 			return opOutput{Err: r.Str}, outcomeDone, nil
 		}
 		return opOutput{}, outcomeDone, fmt.Errorf("unexpected error reply %q", r.Str)

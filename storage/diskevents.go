@@ -47,13 +47,11 @@ func (d *diskEvents) listener() *pebble.EventListener {
 		},
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
 			d.stalled.Store(true)
-			// A moment's stall is backpressure on a healthy disk; one that
-			// does not end is the host watchdog's to report.
 			d.lines.warn(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
 		},
 		WriteStallEnd: func() { d.stalled.Store(false) },
 		DiskSlow: func(info pebble.DiskSlowInfo) {
-			d.lines.log(d.log, "disk slow", fmt.Errorf("%s", info.String()))
+			d.lines.warn(d.log, "disk slow", fmt.Errorf("%s", info.String()))
 		},
 		FormatUpgrade: func(pebble.FormatMajorVersion) { d.upgraded.Store(true) },
 	}
@@ -81,19 +79,16 @@ type lineLimiter struct {
 const lineEvery = 1000
 
 func (l *lineLimiter) log(log env.Logger, kind string, err error) {
-	if n, ok := l.count(kind); ok {
-		log.Error(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
-	}
+	l.logAt(log.Error, kind, err)
 }
 
+// warn is log for conditions Pebble recovers from by itself (a write
+// stall waits for a flush; a slow disk is slow, not broken).
 func (l *lineLimiter) warn(log env.Logger, kind string, err error) {
-	if n, ok := l.count(kind); ok {
-		log.Warn(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
-	}
+	l.logAt(log.Warn, kind, err)
 }
 
-// count counts one line of kind and reports whether it is to be logged.
-func (l *lineLimiter) count(kind string) (uint64, bool) {
+func (l *lineLimiter) logAt(level func(string, ...any), kind string, err error) {
 	l.mu.Lock()
 	slot := &l.counts[0]
 	for i := range l.counts {
@@ -106,5 +101,7 @@ func (l *lineLimiter) count(kind string) (uint64, bool) {
 	slot.n++
 	n := slot.n
 	l.mu.Unlock()
-	return n, n == 1 || n%lineEvery == 0
+	if n == 1 || n%lineEvery == 0 {
+		level(kind, "err", err, "times", n, "note", fmt.Sprintf("logged once, then every %d-th time", lineEvery))
+	}
 }
