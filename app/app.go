@@ -112,6 +112,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		BlockCacheBytes:     int64(cfg.Limits.BlockCacheBytes),
 		UncommittedBytesMax: uncommitted,
 		EntryBytesMax:       min(uncommitted, frameBytesMax-frameOverheadBytes),
+		// A reply past a client's hard output limit closes the client, so
+		// a read need not gather more; and the long reads together stay
+		// within what all clients may hold.
+		ReadReplyBytesMax: cfg.Limits.ClientOutputBufferHardBytes,
+		LongReadsBytesMax: int64(cfg.Limits.MaxMemoryClientsBytes),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
 		return openError(err, cfg.Node.DataDir)

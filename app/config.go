@@ -470,6 +470,24 @@ func (c *Config) Validate() error {
 			return bad(f.name, "must be positive, is %d", f.v)
 		}
 	}
+	// The server parses no bulk string over BulkBytesMax and no command of
+	// more than ArrayLenMax arguments: a limit past them would answer a
+	// protocol error and a closed connection, not the limit's own error.
+	proto := resp.ServerCommandLimits
+	for _, f := range []struct {
+		name     string
+		v, max   int
+		whatsMax string
+	}{
+		{"limits.max_key_size_bytes", l.MaxKeySizeBytes, proto.BulkBytesMax, "bytes, the largest bulk string the server parses"},
+		{"limits.max_value_size_bytes", l.MaxValueSizeBytes, proto.BulkBytesMax, "bytes, the largest bulk string the server parses"},
+		{"limits.max_keys_per_read", l.MaxKeysPerRead, proto.ArrayLenMax - 1, "keys, the most one MGET of the largest command the server parses can name"},
+		{"limits.max_keys_per_write", l.MaxKeysPerWrite, (proto.ArrayLenMax - 1) / 2, "keys, the most one MSET of the largest command the server parses can name"},
+	} {
+		if f.v > f.max {
+			return bad(f.name, "%d is over %d %s", f.v, f.max, f.whatsMax)
+		}
+	}
 	if l.ClientOutputBufferSoftBytes > l.ClientOutputBufferHardBytes {
 		return bad("limits.client_output_buffer_soft_bytes", "%d is over client_output_buffer_hard_bytes (%d)", l.ClientOutputBufferSoftBytes, l.ClientOutputBufferHardBytes)
 	}

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"github.com/seshat-db/seshat/resp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,34 @@ election_timeout_max_ms = 500
 	os.WriteFile(path, []byte("[node]\nidd = 3\n"), 0o644)
 	if _, err := Load([]string{"-config", path}, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "node.idd") {
 		t.Errorf("want an unknown-setting error naming node.idd, got %v", err)
+	}
+}
+
+// TestLimitsWithinTheProtocol: a key or value limit past what the RESP
+// server parses (resp.ServerCommandLimits: 1 MiB a bulk string, 1 Mi
+// arguments) looks accepted but is not: a value between the two closes the
+// client's connection with a protocol error instead of storing it, and an
+// MGET of more keys than the server parses does the same.
+func TestLimitsWithinTheProtocol(t *testing.T) {
+	bulk, args := resp.ServerCommandLimits.BulkBytesMax, resp.ServerCommandLimits.ArrayLenMax
+	for _, tc := range []struct {
+		field  string
+		change func(c *Config)
+	}{
+		{"limits.max_value_size_bytes", func(c *Config) { c.Limits.MaxValueSizeBytes = bulk + 1 }},
+		{"limits.max_key_size_bytes", func(c *Config) { c.Limits.MaxKeySizeBytes = bulk + 1 }},
+		{"limits.max_keys_per_read", func(c *Config) { c.Limits.MaxKeysPerRead = args }},
+		{"limits.max_keys_per_write", func(c *Config) { c.Limits.MaxKeysPerWrite = args / 2 }},
+	} {
+		c := validConfig()
+		tc.change(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.field+":") {
+			t.Errorf("want an error naming %s, got %v", tc.field, err)
+		}
+	}
+	c := validConfig()
+	c.Limits.MaxValueSizeBytes, c.Limits.MaxKeysPerRead = bulk, args-1
+	if err := c.Validate(); err != nil {
+		t.Errorf("limits at the protocol's bounds refused: %v", err)
 	}
 }

@@ -24,6 +24,8 @@ var (
 	ErrStopped         = errors.New("the node stopped after a storage failure")
 	ErrNoSpace         = errors.New("the node's disk is full")
 	ErrReadFailed      = errors.New("a long read failed on a storage error")
+	ErrReplyTooLarge   = errors.New("the values of this read pass the node's bound on one reply")
+	ErrLongReadsBusy   = errors.New("long reads hold as much memory as the node allows them")
 	ErrShuttingDown    = errors.New("the server is shutting down")
 )
 

@@ -49,7 +49,17 @@ type Config struct {
 	SnapshotChunkBytes     int // a snapshot travels in chunks of about this size
 	// ReadChunkKeys: a multi-key read of more keys than this is served
 	// from a snapshot by env.Worker, this many keys per job (reader.go).
-	ReadChunkKeys      int
+	ReadChunkKeys int
+	// ReadReplyBytesMax bounds the values one read group gathers (an MGET
+	// naming one large key a million times asks for 64 GiB): the op that
+	// would pass it answers ErrReplyTooLarge (long reads only, reader.go;
+	// a read of at most ReadChunkKeys keys is served inline, unbounded).
+	ReadReplyBytesMax int
+	// LongReadsBytesMax bounds the values all long reads of the node
+	// hold at once (the resp server's bound on client memory sees a
+	// reply only once it is built): past it, the op that would pass it
+	// answers ErrLongReadsBusy. 0: 256 MiB.
+	LongReadsBytesMax  int64
 	SnapshotRetryTicks int // a chunk with no ack after this long is sent again
 
 	DisableCheckQuorum bool // TEST ONLY: lets an isolated leader believe it still leads
@@ -123,6 +133,12 @@ func (c Config) Defaults() Config {
 	}
 	if c.ReadChunkKeys == 0 {
 		c.ReadChunkKeys = 1000
+	}
+	if c.ReadReplyBytesMax == 0 {
+		c.ReadReplyBytesMax = 64 << 20
+	}
+	if c.LongReadsBytesMax == 0 {
+		c.LongReadsBytesMax = 256 << 20
 	}
 	if c.MessagesInflightMax == 0 {
 		c.MessagesInflightMax = 256

@@ -20,6 +20,8 @@ var (
 	ErrWriteTooLarge   = kv.ErrWriteTooLarge
 	ErrJoining         = kv.ErrJoining
 	ErrReadFailed      = kv.ErrReadFailed
+	ErrReplyTooLarge   = kv.ErrReplyTooLarge // a read past Config.ReadReplyBytesMax
+	ErrLongReadsBusy   = kv.ErrLongReadsBusy // long reads at Config.LongReadsBytesMax
 )
 
 // WriteTooLargeError is ErrWriteTooLarge with the sizes.

@@ -21,6 +21,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -52,12 +53,13 @@ type Node struct {
 	sending            []*outgoingSnap // one per follower at most, oldest first
 	receiving          *incomingSnap
 
-	writes     map[uint64]*request // by seq, until applied or expired
-	reads      map[uint64]*request // by ReadIndex context, until served or expired
-	inflight   []*request          // every live request, oldest first: expiry order
-	readsReady []readyRead         // confirmed reads waiting for apply to catch up
-	replies    []reply             // answers to give once the current batch is durable
-	longReads  []*chunkedRead      // reads handed to env.Worker, until they end (reader.go)
+	writes        map[uint64]*request // by seq, until applied or expired
+	reads         map[uint64]*request // by ReadIndex context, until served or expired
+	inflight      []*request          // every live request, oldest first: expiry order
+	readsReady    []readyRead         // confirmed reads waiting for apply to catch up
+	replies       []reply             // answers to give once the current batch is durable
+	longReads     []*chunkedRead      // reads handed to env.Worker, until they end (reader.go)
+	longReadBytes atomic.Int64        // values the long reads hold (reader.go)
 
 	// Membership (membership.go). rn is nil while an empty node probes
 	// its peers.
@@ -305,7 +307,7 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 	case n.store.IsJoining():
 		req.fail(ErrJoining)
 		return
-	case len(n.inflight) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
+	case len(n.inflight)+len(n.longReads) >= n.cfg.RequestsInflightMax && n.compactInflight() >= n.cfg.RequestsInflightMax:
 		req.fail(ErrBusy)
 		return
 	}
@@ -703,10 +705,13 @@ func (n *Node) serveRead(req *request) {
 	n.finish(req, res)
 }
 
-// compactInflight drops finished requests and returns how many are left.
-// Tick's expire does the same; this runs only when the list looks full,
-// so Process stays free of a scan per Ready.
+// compactInflight drops finished requests and ended long reads and
+// returns how many are left: a long read holds its snapshot and results
+// until it answers, so it counts toward RequestsInflightMax. Tick's expire
+// does the same for requests; this runs only when the lists look full, so
+// Process stays free of a scan per Ready.
 func (n *Node) compactInflight() int {
+	n.longReads = pruneLongReads(n.longReads)
 	live := n.inflight[:0]
 	for _, req := range n.inflight {
 		if !req.finished {
@@ -715,7 +720,7 @@ func (n *Node) compactInflight() int {
 	}
 	clear(n.inflight[len(live):])
 	n.inflight = live
-	return len(n.inflight)
+	return len(n.inflight) + len(n.longReads)
 }
 
 // sessionID names this incarnation of this node as a proposer.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
@@ -24,16 +25,23 @@ import (
 // chunkedRead is one long read group in progress: its ops are read in
 // order, at most chunk keys per job, all from the one snapshot.
 type chunkedRead struct {
-	mu    sync.Mutex // Close against a chunk being read
-	view  kv.Store   // the pinned snapshot; nil once the read ended or the node closed
-	snap  *storage.ReadSnapshot
-	ops   []kv.Op
-	op    int // the op being read
-	next  int // its first key not yet read
-	chunk int
-	res   []kv.Result
-	done  func([]kv.Result)
-	run   func(job func())
+	mu      sync.Mutex // Close against a chunk being read
+	view    kv.Store   // the pinned snapshot; nil once the read ended or the node closed
+	snap    *storage.ReadSnapshot
+	ops     []kv.Op
+	op      int // the op being read
+	next    int // its first key not yet read
+	chunk   int
+	bytes   int // value bytes gathered so far, bounded by limit
+	opBytes int // ... of them, the op being read
+	limit   int
+	// shared counts the bytes all the node's long reads hold, bounded by
+	// sharedMax; this read's bytes are in it until it answers.
+	shared    *atomic.Int64
+	sharedMax int64
+	res       []kv.Result
+	done      func([]kv.Result)
+	run       func(job func())
 }
 
 // groupKeys counts the keys a read group touches.
@@ -53,7 +61,8 @@ func (n *Node) serveLongRead(req *request) bool {
 	if n.env.Work == nil || groupKeys(req.ops) <= n.cfg.ReadChunkKeys {
 		return false
 	}
-	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, done: req.done, run: n.env.Work.Run}
+	c := &chunkedRead{ops: req.ops, chunk: n.cfg.ReadChunkKeys, limit: n.cfg.ReadReplyBytesMax,
+		shared: &n.longReadBytes, sharedMax: n.cfg.LongReadsBytesMax, done: req.done, run: n.env.Work.Run}
 	c.res = make([]kv.Result, len(req.ops))
 	c.snap = n.store.NewReadSnapshot()
 	c.view = c.snap
@@ -79,7 +88,7 @@ func (c *chunkedRead) step() {
 	err := c.readChunk()
 	finished := err != nil || c.op == len(c.ops)
 	if finished {
-		c.releaseLocked()
+		c.releaseLocked() // and its bytes leave the node's count: the client's reply holds them now
 	}
 	c.mu.Unlock()
 	switch {
@@ -92,7 +101,9 @@ func (c *chunkedRead) step() {
 	}
 }
 
-// readChunk reads the next chunk keys of the group, in order.
+// readChunk reads the next chunk keys of the group, in order. An op whose
+// values would take the group's past ReadReplyBytesMax is refused (and
+// what it gathered let go); the ops after it are read as usual.
 func (c *chunkedRead) readChunk() error {
 	for budget := c.chunk; budget > 0 && c.op < len(c.ops); {
 		op := c.ops[c.op]
@@ -100,6 +111,14 @@ func (c *chunkedRead) readChunk() error {
 			res, err := kv.Apply(c.view, op)
 			if err != nil {
 				return err
+			}
+			switch {
+			case c.limit > 0 && c.bytes+len(res.Value) > c.limit:
+				res = kv.Result{Err: ErrReplyTooLarge}
+			case !c.take(len(res.Value)):
+				res = kv.Result{Err: ErrLongReadsBusy}
+			default:
+				c.bytes += len(res.Value)
 			}
 			c.res[c.op] = res
 			c.op++
@@ -120,14 +139,45 @@ func (c *chunkedRead) readChunk() error {
 				acc.Values = make([][]byte, 0, len(op.Keys))
 			}
 			acc.Values = append(acc.Values, res.Values...)
+			got := 0
+			for _, v := range res.Values {
+				got += len(v)
+			}
+			c.bytes += got
+			c.opBytes += got
+			var refuse error
+			switch {
+			case c.limit > 0 && c.bytes > c.limit:
+				refuse = ErrReplyTooLarge
+			case !c.take(got):
+				refuse = ErrLongReadsBusy
+			}
+			if refuse != nil {
+				// Let go of what the op gathered (its last part was
+				// not taken from shared).
+				c.shared.Add(-int64(c.opBytes - got))
+				c.bytes -= c.opBytes
+				*acc = kv.Result{Err: refuse}
+				end = len(op.Keys)
+			}
 		}
 		budget -= end - c.next
 		c.next = end
 		if c.next == len(op.Keys) {
-			c.op, c.next = c.op+1, 0
+			c.op, c.next, c.opBytes = c.op+1, 0, 0
 		}
 	}
 	return nil
+}
+
+// take counts n more bytes against the node's bound for all long reads;
+// false (and nothing counted) if they would pass it.
+func (c *chunkedRead) take(n int) bool {
+	if c.shared.Add(int64(n)) > c.sharedMax && c.sharedMax > 0 {
+		c.shared.Add(-int64(n))
+		return false
+	}
+	return true
 }
 
 func (c *chunkedRead) release() {
@@ -141,6 +191,10 @@ func (c *chunkedRead) releaseLocked() {
 		_ = c.snap.Close()
 		c.snap, c.view = nil, nil
 	}
+	// Dropped unanswered (the node closed), or answered: either way its
+	// bytes leave the node's count.
+	c.shared.Add(-int64(c.bytes))
+	c.bytes = 0
 }
 
 func (c *chunkedRead) ended() bool {

@@ -167,17 +167,30 @@ func (h *Host) DroppedPeerMessages() uint64 { return h.dropped.Load() }
 // Close stops the host goroutine, answers every queued client op with
 // ErrShuttingDown, and closes the node. Requests still inside the node
 // get no answer (node.Close drops them), so callers close client
-// connections first. If the host goroutine is stuck (in storage) Close
+// connections first. If the host goroutine or the store's Close is stuck
+// (in storage, say under a long read's chunk) Close
 // gives up after CloseTimeout without closing the store: the process can
 // exit, and what was synced is on disk.
 func (h *Host) Close() error {
 	h.once.Do(func() {
 		close(h.quit)
+		// One bound for both waits: node.Close waits for a long read's
+		// chunk (on a worker goroutine, not the host's) and for Pebble,
+		// either of which a stuck disk can hold forever.
+		deadline := time.NewTimer(h.cfg.CloseTimeout)
+		defer deadline.Stop()
 		select {
 		case <-h.done:
-			h.closeErr = h.n.Close()
-		case <-time.After(h.cfg.CloseTimeout):
+		case <-deadline.C:
 			h.closeErr = fmt.Errorf("realenv: the node did not stop within %s (blocked in storage?); leaving its store open", h.cfg.CloseTimeout)
+			return
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- h.n.Close() }()
+		select {
+		case h.closeErr = <-closed:
+		case <-deadline.C:
+			h.closeErr = fmt.Errorf("realenv: the node's store did not close within %s (a read or write blocked in storage?); leaving it open", h.cfg.CloseTimeout)
 		}
 	})
 	return h.closeErr

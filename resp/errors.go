@@ -82,6 +82,8 @@ var backendErrors = []struct {
 	// nearest reply, MISCONF, speaks of RDB snapshots, which Seshat has not.
 	{kv.ErrNoSpace, "NOSPACE this node's disk is full: it stopped and serves no command until it is restarted with free space; the request was not executed"},
 	{kv.ErrStopped, "ERR node stopped after a storage failure"},
+	{kv.ErrReplyTooLarge, "ERR reply too large: the values of this read pass the node's bound on one reply (client_output_buffer_hard_bytes); read fewer keys per command"},
+	{kv.ErrLongReadsBusy, "TRYAGAIN long reads hold as much memory as this node allows them (maxmemory_clients_bytes); the request was not executed; retry later"},
 	{kv.ErrReadFailed, "ERR read failed on a storage error; the request was not executed"},
 	{kv.ErrShuttingDown, "ERR server is shutting down"},
 	{kv.ErrNotInteger, errNotInteger},

@@ -96,7 +96,7 @@ func NewExecutor(b Backend, l Limits, info ServerInfo) *Executor {
 	if l.KeysPerReadMax <= 0 {
 		l.KeysPerReadMax = KeysPerReadMaxDefault
 	}
-	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, mu: noLock{}}}
+	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, writeKeysMax: l.KeysPerWriteMax, mu: noLock{}}}
 }
 
 // Flush tells the Executor that the commands executed so far are all that

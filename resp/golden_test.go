@@ -118,6 +118,8 @@ var backendErrorsByName = map[string]error{
 	"nospace":       kv.ErrNoSpace,
 	"stopped":       kv.ErrStopped,
 	"readfailed":    kv.ErrReadFailed,
+	"replytoolarge": kv.ErrReplyTooLarge,
+	"longreadsbusy": kv.ErrLongReadsBusy,
 	"shuttingdown":  kv.ErrShuttingDown,
 	"toolarge":      fmt.Errorf("wrapped: %w", &kv.WriteTooLargeError{Bytes: 70000000, Max: 67108864}),
 	"notinteger":    kv.ErrNotInteger,

@@ -57,7 +57,8 @@ func (noLock) Lock()   {}
 func (noLock) Unlock() {}
 
 type sequencer struct {
-	backend Backend
+	backend      Backend
+	writeKeysMax int // keys of one write group; 0: unbounded
 
 	mu       Locker     // noLock unless replies come from other goroutines
 	queue    []queuedOp // arrived, not yet submitted, in order
@@ -104,7 +105,7 @@ func (s *sequencer) takeLocked() []queuedOp {
 	if s.inflight || s.pumping || s.closed || s.sealed == 0 {
 		return nil
 	}
-	n := groupLen(s.queue[:s.sealed])
+	n := groupLen(s.queue[:s.sealed], s.writeKeysMax)
 	g := make([]queuedOp, n)
 	copy(g, s.queue)
 	clear(s.queue[:n])
@@ -119,12 +120,19 @@ func (s *sequencer) takeLocked() []queuedOp {
 
 // groupLen is how many ops at the head of q form one group: same class,
 // within the bounds, at least one.
-func groupLen(q []queuedOp) int {
+//
+// A write group is one raft entry, applied in one go on the node's event
+// goroutine, so it carries at most writeKeysMax keys (KeysPerWriteMax, the
+// bound on one write, for the same reason); a read group's keys beyond a
+// chunk are read off that goroutine, so only ops and bytes bound it.
+func groupLen(q []queuedOp, writeKeysMax int) int {
 	isRead := q[0].op.Kind.IsRead()
-	bytes := 0
+	bytes, keys := 0, 0
 	for i := range q {
 		bytes += opBytes(&q[i].op)
-		if i > 0 && (q[i].op.Kind.IsRead() != isRead || i == groupOpsMax || bytes > groupBytesMax) {
+		keys += max(len(q[i].op.Keys), 1)
+		tooManyKeys := !isRead && writeKeysMax > 0 && keys > writeKeysMax
+		if i > 0 && (q[i].op.Kind.IsRead() != isRead || i == groupOpsMax || bytes > groupBytesMax || tooManyKeys) {
 			return i
 		}
 	}

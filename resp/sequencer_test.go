@@ -168,3 +168,46 @@ func TestUnsafeUnordered(t *testing.T) {
 		t.Fatalf("GET = %q", got)
 	}
 }
+
+// keyCountBackend answers at once and records the keys of each group.
+type keyCountBackend struct{ keys []int }
+
+func (b *keyCountBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
+	n := 0
+	for _, op := range ops {
+		n += max(len(op.Keys), 1)
+	}
+	b.keys = append(b.keys, n)
+	done(make([]kv.Result, len(ops)))
+}
+
+// TestSequencerBoundsWriteGroupKeys: a write group is one raft entry,
+// applied in one go on the node's event goroutine, where no tick runs.
+// KeysPerWriteMax bounds one DEL or MSET for that reason (500 keep an
+// apply near 8 ms), but a pipeline of 256 MSETs of 500 keys each fits
+// in groupOpsMax and groupBytesMax (1-byte keys and values: 260 KB) and
+// went as one entry of 128,000 keys: seconds with no tick, from one
+// client. A write group must stay within the same bound as one write.
+func TestSequencerBoundsWriteGroupKeys(t *testing.T) {
+	b := &keyCountBackend{}
+	e := NewExecutor(b, Limits{}, nil)
+	var mset strings.Builder
+	mset.WriteString("MSET")
+	for i := range KeysPerWriteMaxDefault {
+		fmt.Fprintf(&mset, " %d v", i)
+	}
+	for range groupOpsMax {
+		e.Execute(bytesArgs(mset.String()), func(r []byte) {
+			if r[0] == '-' {
+				t.Fatalf("MSET refused: %q", r)
+			}
+		})
+	}
+	e.Flush()
+	for i, n := range b.keys {
+		if n > KeysPerWriteMaxDefault {
+			t.Fatalf("write group %d of %d carries %d keys, over KeysPerWriteMax (%d): one entry applied with no tick",
+				i, len(b.keys), n, KeysPerWriteMaxDefault)
+		}
+	}
+}
