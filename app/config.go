@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/seshat-db/seshat/resp"
 	"github.com/seshat-db/seshat/server"
 )
 
