@@ -58,17 +58,23 @@ const (
 // quorum for long.
 const joinCatchUpEntries = 256
 
-// send wraps body in this node's envelope and hands it to the transport.
-func (n *Node) send(to uint64, kind byte, body []byte) {
-	n.env.Transport.Send(to, n.envelopeTo(to, kind).encode(body))
+// admission is what a node keeps to find its place (an empty node probing
+// its peers, a joiner asking in) and, as leader, to admit others.
+type admission struct {
+	others         []uint64          // the configured peers but this node, in id order
+	probeAnswers   []peerStage       // by position in others
+	nextProbe      uint64            // tick
+	nextWaitLog    uint64            // tick
+	nextJoinAsk    uint64            // tick
+	confProposedAt uint64            // tick of this leader's last membership change
+	leaderSince    uint64            // tick this node last became leader
+	heardAt        map[uint64]uint64 // tick of the last message from each peer's current self
+	droppedStale   int               // messages dropped for naming a wrong identity
 }
 
-func (n *Node) envelopeTo(to uint64, kind byte) envelope {
-	return envelope{kind: kind, from: n.cfg.ID, fromIdentity: n.store.Identity(), toIdentity: n.peerIdentity(to)}
+func newAdmission(cfg Config) admission {
+	return admission{others: othersOf(cfg), heardAt: map[uint64]uint64{}}
 }
-
-// peerIdentity is the identity this node believes peer id has.
-func (n *Node) peerIdentity(id uint64) uint64 { return n.store.MemberIdentity(id) }
 
 // knows reports whether a message's envelope may be stepped:
 //
@@ -93,16 +99,6 @@ func (n *Node) knows(hdr envelope) bool {
 		return hdr.toIdentity == n.store.Identity()
 	}
 	return !n.store.IsRetired(hdr.from, hdr.fromIdentity)
-}
-
-// sendRaft marshals m straight after its envelope, sparing a copy of
-// what may be a megabyte of entries.
-func (n *Node) sendRaft(m *pb.Message) {
-	b, err := proto.MarshalOptions{}.MarshalAppend(n.envelopeTo(m.GetTo(), peerRaft).header(proto.Size(m)), m)
-	if err != nil {
-		panic(fmt.Sprintf("node: marshal raft message: %v", err))
-	}
-	n.env.Transport.Send(m.GetTo(), b)
 }
 
 // othersOf lists the configured peers other than this node, in id order.
@@ -134,21 +130,21 @@ func (n *Node) stage() peerStage {
 // discover runs on every tick while the node has no raft state: it probes
 // the peers it has no answer from.
 func (n *Node) discover() {
-	if n.ticks < n.nextProbe {
+	if n.ticks < n.adm.nextProbe {
 		return
 	}
-	n.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
-	for i, id := range n.others {
-		if n.probeAnswers[i] != stageFresh {
+	n.adm.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
+	for i, id := range n.adm.others {
+		if n.adm.probeAnswers[i] != stageFresh {
 			n.send(id, peerProbe, nil)
 		}
 	}
-	if n.nextWaitLog == 0 {
-		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*2 // quiet unless it takes a while
+	if n.adm.nextWaitLog == 0 {
+		n.adm.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*2 // quiet unless it takes a while
 	}
-	if n.ticks >= n.nextWaitLog {
-		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
-		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.others, "answers", n.probeAnswers)
+	if n.ticks >= n.adm.nextWaitLog {
+		n.adm.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
+		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.adm.others, "answers", n.adm.probeAnswers)
 	}
 }
 
@@ -170,11 +166,11 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
-	i := slices.Index(n.others, from)
+	i := slices.Index(n.adm.others, from)
 	if i < 0 {
 		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
 	}
-	n.probeAnswers[i] = stage
+	n.adm.probeAnswers[i] = stage
 	if stage == stageFormed {
 		identity := n.env.Rand.Uint64() | 1 // never 0, which names a first-configuration member
 		n.env.Log.Warn("empty data directory, but the cluster has history: rejoining under a new identity", "node", n.cfg.ID, "identity", identity, "told_by", from)
@@ -183,7 +179,7 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 		}
 		return n.startRaft()
 	}
-	for _, s := range n.probeAnswers {
+	for _, s := range n.adm.probeAnswers {
 		if s != stageFresh {
 			return nil
 		}
@@ -205,11 +201,11 @@ func (n *Node) joining() bool {
 // askToJoin runs on every tick of a joiner: it asks every peer, since it
 // cannot know the leader before the leader admits it.
 func (n *Node) askToJoin() {
-	if n.ticks < n.nextJoinAsk || !n.joining() {
+	if n.ticks < n.adm.nextJoinAsk || !n.joining() {
 		return
 	}
-	n.nextJoinAsk = n.ticks + uint64(n.cfg.ElectionTicks)/2
-	for _, id := range n.others {
+	n.adm.nextJoinAsk = n.ticks + uint64(n.cfg.ElectionTicks)/2
+	for _, id := range n.adm.others {
 		n.send(id, peerJoin, nil)
 	}
 }
@@ -222,7 +218,7 @@ func (n *Node) onJoin(from, identity uint64) {
 	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) {
 		return
 	}
-	if n.confProposedAt != 0 && n.ticks-n.confProposedAt < uint64(n.cfg.ElectionTicks) {
+	if n.adm.confProposedAt != 0 && n.ticks-n.adm.confProposedAt < uint64(n.cfg.ElectionTicks) {
 		return // one change at a time; the joiner will ask again
 	}
 	cs := n.store.ConfState()
@@ -256,7 +252,7 @@ func (n *Node) onJoin(from, identity uint64) {
 		n.env.Log.Warn("membership change not proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "err", err)
 		return
 	}
-	n.confProposedAt = n.ticks
+	n.adm.confProposedAt = n.ticks
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identity)
 }
 
@@ -265,10 +261,10 @@ func (n *Node) onJoin(from, identity uint64) {
 // for less than one (a leader hears every live member within a heartbeat
 // or two, a follower may not).
 func (n *Node) heardFromLately(id uint64) bool {
-	if n.ticks-n.leaderSince < uint64(n.cfg.ElectionTicks) {
+	if n.ticks-n.adm.leaderSince < uint64(n.cfg.ElectionTicks) {
 		return true
 	}
-	at, ok := n.heardAt[id]
+	at, ok := n.adm.heardAt[id]
 	return ok && n.ticks-at < uint64(n.cfg.ElectionTicks)
 }
 
