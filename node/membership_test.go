@@ -29,12 +29,12 @@ func (c *cluster) electOnly(want uint64) {
 	old := c.drop
 	lead := c.leader()
 	c.drop = func(m message) bool {
-		if m.from == lead && lead != want {
+		if m.From == lead && lead != want {
 			return true
 		}
-		switch raftType(m.data) {
+		switch raftType(m.Data) {
 		case pb.MessageType_MsgPreVote, pb.MessageType_MsgVote:
-			return m.from != want
+			return m.From != want
 		}
 		return false
 	}
@@ -116,7 +116,7 @@ func TestRejoinedLeaderAndLaggingNodeAreAQuorum(t *testing.T) {
 			down = append(down, id)
 		}
 	}
-	c.drop = func(m message) bool { return m.from == w && raftType(m.data) == pb.MessageType_MsgApp }
+	c.drop = func(m message) bool { return m.From == w && raftType(m.Data) == pb.MessageType_MsgApp }
 	c.submit(w, set("x", "1"))
 	c.settle()
 	for _, id := range down {

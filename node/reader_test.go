@@ -29,7 +29,7 @@ func (c *cluster) confirmed(id uint64, op kv.Op) *call {
 	cl := c.submit(id, op)
 	for range 20 {
 		c.settle()
-		if len(c.work) > 0 || cl.n > 0 {
+		if c.work.Pending() > 0 || cl.n > 0 {
 			break
 		}
 		c.tick()
@@ -49,12 +49,10 @@ func TestLongReadIsOneSnapshot(t *testing.T) {
 	for _, id := range []uint64{lead, c.follower(lead)} {
 		mget := c.confirmed(id, keysOp(kv.MGet, keys))
 		exists := c.confirmed(id, keysOp(kv.Exists, keys))
-		if mget.n != 0 || exists.n != 0 || len(c.work) != 2 {
-			t.Fatalf("node %d: long reads answered inline (%d, %d) or not handed over (%d jobs)", id, mget.n, exists.n, len(c.work))
+		if mget.n != 0 || exists.n != 0 || c.work.Pending() != 2 {
+			t.Fatalf("node %d: long reads answered inline (%d, %d) or not handed over (%d jobs)", id, mget.n, exists.n, c.work.Pending())
 		}
-		job := c.work[0]
-		c.work = c.work[1:]
-		job() // the MGET's first chunk, before the writes
+		c.work.RunOne() // the MGET's first chunk, before the writes
 		if res := c.do(lead, msetAll(keys, "b")); res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -88,8 +86,8 @@ func TestShortReadStaysInline(t *testing.T) {
 	lead := c.leader()
 	c.do(lead, msetAll(2, "x"))
 	res := c.do(lead, keysOp(kv.MGet, 2))
-	if len(c.work) != 0 || len(res.Values) != 2 || string(res.Values[1]) != "x" {
-		t.Fatalf("short MGET: %+v, %d jobs queued", res, len(c.work))
+	if c.work.Pending() != 0 || len(res.Values) != 2 || string(res.Values[1]) != "x" {
+		t.Fatalf("short MGET: %+v, %d jobs queued", res, c.work.Pending())
 	}
 }
 
@@ -103,8 +101,7 @@ func TestCloseWithLongReadsOutstanding(t *testing.T) {
 	lead := c.leader()
 	c.do(lead, msetAll(5, "a"))
 	cl := c.confirmed(lead, keysOp(kv.MGet, 5))
-	c.work[0]() // one chunk read, the next queued
-	c.work = c.work[1:]
+	c.work.RunOne() // one chunk read, the next queued
 	c.stop(lead)
 	if ran := c.runWork(); ran != 1 {
 		t.Fatalf("%d jobs ran after close, want the one queued", ran)
