@@ -33,13 +33,14 @@ type message = envtest.Message
 
 // cluster is the harness. Node i+1 is nodes[i]; a nil entry is down.
 type cluster struct {
-	t      *testing.T
-	nodes  []*Node
-	fss    []vfs.FS
+	t     *testing.T
+	nodes []*Node
+	fss   []vfs.FS
 	rands []envtest.Rand // one per node, kept across restarts like a machine's entropy
 	cfg   Config
-	net   envtest.Queue        // every peer message, FIFO
-	drop  func(m message) bool // if set and true, the message is lost
+	net   envtest.Queue                         // every peer message, FIFO
+	drop  func(m message) bool                  // if set and true, the message is lost
+	onLog func(id uint64, msg string, kv []any) // if set, sees every log line
 	// applied[i] lists the entry data node i+1 applied, in order.
 	applied [][][]byte
 	// failed records Process errors instead of failing the test, for the
@@ -104,7 +105,7 @@ func (c *cluster) start(id uint64) {
 		Rand:      c.rands[id-1],
 		Transport: c.net.From(id),
 		FS:        c.fss[id-1],
-		Log:       envtest.QuietLog{T: c.t, ErrorsExpected: &c.errorsExpected},
+		Log:       c.logOf(id),
 		Work:      &c.work,
 	}
 	n, err := Open(cfg, e)
@@ -112,6 +113,20 @@ func (c *cluster) start(id uint64) {
 		c.t.Fatalf("open node %d: %v", id, err)
 	}
 	c.nodes[id-1] = n
+}
+
+// logOf is node id's logger: it shows each line to onLog, if set, and
+// fails the test on an error line unless errors are expected.
+func (c *cluster) logOf(id uint64) env.Logger {
+	quiet := envtest.QuietLog{T: c.t, ErrorsExpected: &c.errorsExpected}
+	return envtest.LogFunc(func(level, msg string, kv []any) {
+		if c.onLog != nil {
+			c.onLog(id, msg, kv)
+		}
+		if level == "ERROR" {
+			quiet.Error(msg, kv...)
+		}
+	})
 }
 
 // stop closes node id; messages to it are lost while it is down.
