@@ -76,6 +76,45 @@ func newAdmission(cfg Config) admission {
 	return admission{others: othersOf(cfg), heardAt: map[uint64]uint64{}}
 }
 
+// answered records peer from's answer to a probe; it reports false if
+// from is not one of the peers.
+func (a *admission) answered(from uint64, stage peerStage) bool {
+	i := slices.Index(a.others, from)
+	if i < 0 {
+		return false
+	}
+	a.probeAnswers[i] = stage
+	return true
+}
+
+// allFresh reports whether every peer answered that it holds nothing.
+func (a *admission) allFresh() bool {
+	for _, s := range a.probeAnswers {
+		if s != stageFresh {
+			return false
+		}
+	}
+	return true
+}
+
+// heardLately reports, at tick now, whether the current self of peer id
+// may be alive: heard from within window ticks, or this node has led for
+// less than window (a leader hears every live member within a heartbeat
+// or two, a follower may not).
+func (a *admission) heardLately(id, now, window uint64) bool {
+	if now-a.leaderSince < window {
+		return true
+	}
+	at, ok := a.heardAt[id]
+	return ok && now-at < window
+}
+
+// changing reports, at tick now, whether this leader proposed a
+// membership change less than window ticks ago: one at a time.
+func (a *admission) changing(now, window uint64) bool {
+	return a.confProposedAt != 0 && now-a.confProposedAt < window
+}
+
 // knows reports whether a message's envelope may be stepped:
 //
 //   - A joiner, which holds no state yet, takes only messages that name
@@ -166,11 +205,9 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
-	i := slices.Index(n.adm.others, from)
-	if i < 0 {
+	if !n.adm.answered(from, stage) {
 		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
 	}
-	n.adm.probeAnswers[i] = stage
 	if stage == stageFormed {
 		identity := n.env.Rand.Uint64() | 1 // never 0, which names a first-configuration member
 		n.env.Log.Warn("empty data directory, but the cluster has history: rejoining under a new identity", "node", n.cfg.ID, "identity", identity, "told_by", from)
@@ -179,10 +216,8 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 		}
 		return n.startRaft()
 	}
-	for _, s := range n.adm.probeAnswers {
-		if s != stageFresh {
-			return nil
-		}
+	if !n.adm.allFresh() {
+		return nil
 	}
 	n.env.Log.Info("every peer is empty: bootstrapping a new cluster", "node", n.cfg.ID, "voters", n.cfg.Peers)
 	if err := n.store.Bootstrap(n.cfg.Peers); err != nil {
@@ -218,7 +253,7 @@ func (n *Node) onJoin(from, identity uint64) {
 	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) {
 		return
 	}
-	if n.adm.confProposedAt != 0 && n.ticks-n.adm.confProposedAt < uint64(n.cfg.ElectionTicks) {
+	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) {
 		return // one change at a time; the joiner will ask again
 	}
 	cs := n.store.ConfState()
@@ -257,15 +292,9 @@ func (n *Node) onJoin(from, identity uint64) {
 }
 
 // heardFromLately reports whether the current self of peer id may be
-// alive: this node heard from it within an election timeout, or has led
-// for less than one (a leader hears every live member within a heartbeat
-// or two, a follower may not).
+// alive (admission.heardLately) within an election timeout.
 func (n *Node) heardFromLately(id uint64) bool {
-	if n.ticks-n.adm.leaderSince < uint64(n.cfg.ElectionTicks) {
-		return true
-	}
-	at, ok := n.adm.heardAt[id]
-	return ok && n.ticks-at < uint64(n.cfg.ElectionTicks)
+	return n.adm.heardLately(id, n.ticks, uint64(n.cfg.ElectionTicks))
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.

@@ -149,3 +149,34 @@ func TestRejoinedLeaderAndLaggingNodeAreAQuorum(t *testing.T) {
 			down, d, res.Err, d, st, w, c.node(w).Status())
 	}
 }
+
+func TestAdmissionBookkeeping(t *testing.T) {
+	a := newAdmission(Config{ID: 2, Peers: []uint64{3, 1, 2}})
+	a.probeAnswers = make([]peerStage, len(a.others))
+	if a.answered(2, stageFresh) || a.answered(9, stageFresh) {
+		t.Fatal("an answer from itself or a stranger counted")
+	}
+	a.answered(1, stageFresh)
+	if a.allFresh() {
+		t.Fatal("all fresh before peer 3 answered")
+	}
+	a.answered(3, stageFresh)
+	if !a.allFresh() {
+		t.Fatal("not all fresh after both peers answered fresh")
+	}
+	a.leaderSince = 100
+	if !a.heardLately(1, 105, 10) {
+		t.Fatal("a new leader must assume every peer may be alive")
+	}
+	a.heardAt[1] = 111
+	if !a.heardLately(1, 120, 10) || a.heardLately(1, 121, 10) || a.heardLately(3, 120, 10) {
+		t.Fatal("heardLately does not follow the last message within the window")
+	}
+	if a.changing(50, 10) {
+		t.Fatal("changing before any change was proposed")
+	}
+	a.confProposedAt = 50
+	if !a.changing(59, 10) || a.changing(60, 10) {
+		t.Fatal("changing does not hold for exactly one window")
+	}
+}
