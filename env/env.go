@@ -1,6 +1,6 @@
 // Package env is the seam between a Seshat node and the world outside its
-// memory. A node reads the clock, draws randomness, sends peer messages,
-// touches the disk and logs only through these interfaces, so the same node
+// memory. A node draws randomness, sends peer messages, touches the disk,
+// hands off long work and logs only through these interfaces, so the same node
 // code runs over real TCP and Pebble on disk (package realenv) and over
 // the seeded, breakable in-memory world of package sim.
 //
@@ -8,39 +8,27 @@
 //
 //  1. Call into the node from one goroutine at a time. The node is not safe
 //     for concurrent use and never starts a goroutine of its own.
-//  2. Call Node.Tick once every tick interval of the node's own Clock.
+//  2. Call Node.Tick once every tick interval of the host's clock.
 //     Ticks are the node's only notion of elapsing time: raft elections,
-//     heartbeats and request deadlines all count them.
+//     heartbeats and request deadlines all count them. The node reads no
+//     clock at all; a host's skew and drift show only as its tick rate.
 //  3. Deliver every peer message handed to the node's Transport, or drop
 //     it. Raft tolerates loss, duplication and reordering; it does not
 //     tolerate a message that is altered in flight.
 package env
 
 import (
-	"time"
-
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Env bundles what one node may use of the outside world. Every field is
 // required.
 type Env struct {
-	Clock     Clock
 	Rand      Rand
 	Transport Transport
 	FS        vfs.FS
 	Log       Logger
 	Work      Worker
-}
-
-// Clock tells a node what time it believes it is.
-//
-// Contract: Now never blocks. Successive calls never go backwards on one
-// node, but two nodes' clocks may disagree by any amount (skew) and advance
-// at different rates (drift): a node must never compare its time with a
-// timestamp that came from another node.
-type Clock interface {
-	Now() time.Time
 }
 
 // Rand is the only source of randomness a node may use.

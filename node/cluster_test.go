@@ -13,12 +13,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/cryptotest"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
@@ -26,27 +24,23 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/env/envtest"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 
-// message is one peer message in flight.
-type message struct {
-	from, to uint64
-	data     []byte
-}
+type message = envtest.Message
 
 // cluster is the harness. Node i+1 is nodes[i]; a nil entry is down.
 type cluster struct {
-	t      *testing.T
-	nodes  []*Node
-	fss    []vfs.FS
-	rands  []*rand.Rand // one per node, kept across restarts like a machine's entropy
-	cfg    Config
-	clock  time.Time
-	queue  []message
-	drop   func(m message) bool // if set and true, the message is lost
-	onSend func(m message)      // if set, sees each message as it is sent
+	t     *testing.T
+	nodes []*Node
+	fss   []vfs.FS
+	rands []envtest.Rand // one per node, kept across restarts like a machine's entropy
+	cfg   Config
+	net   envtest.Queue                         // every peer message, FIFO
+	drop  func(m message) bool                  // if set and true, the message is lost
+	onLog func(id uint64, msg string, kv []any) // if set, sees every log line
 	// applied[i] lists the entry data node i+1 applied, in order.
 	applied [][][]byte
 	// failed records Process errors instead of failing the test, for the
@@ -55,70 +49,12 @@ type cluster struct {
 	errorsExpected bool
 	// work holds the jobs the nodes handed to env.Worker; they run only
 	// when a test calls runWork, so a test can put events between chunks.
-	work []func()
+	work envtest.Jobs
 }
-
-type clusterWorker struct{ c *cluster }
-
-func (w clusterWorker) Run(job func()) { w.c.work = append(w.c.work, job) }
 
 // runWork runs the queued jobs, and the jobs they queue, until none is
 // left, and returns how many ran.
-func (c *cluster) runWork() int {
-	ran := 0
-	for len(c.work) > 0 {
-		job := c.work[0]
-		c.work = c.work[1:]
-		job()
-		ran++
-	}
-	return ran
-}
-
-type clusterTransport struct {
-	c    *cluster
-	from uint64
-}
-
-func (tr clusterTransport) Send(to uint64, msg []byte) {
-	m := message{from: tr.from, to: to, data: msg}
-	if tr.c.onSend != nil {
-		tr.c.onSend(m)
-	}
-	tr.c.queue = append(tr.c.queue, m)
-}
-
-type clusterClock struct{ c *cluster }
-
-func (k clusterClock) Now() time.Time { return k.c.clock }
-
-type seededRand struct{ r *rand.Rand }
-
-func (r seededRand) Uint64() uint64 { return r.r.Uint64() }
-
-// quietLog drops the log lines but fails the test on an error line,
-// unless the test expects errors.
-type quietLog struct {
-	t        *testing.T
-	expected *bool
-}
-
-func (quietLog) Debug(string, ...any) {}
-func (quietLog) Info(string, ...any)  {}
-func (quietLog) Warn(string, ...any)  {}
-func (l quietLog) Error(msg string, kv ...any) {
-	if l.expected != nil && *l.expected {
-		return
-	}
-	l.t.Errorf("node logged an error: %s %v", msg, kv)
-}
-
-var (
-	_ env.Transport = clusterTransport{}
-	_ env.Clock     = clusterClock{}
-	_ env.Rand      = seededRand{}
-	_ env.Logger    = quietLog{}
-)
+func (c *cluster) runWork() int { return c.work.RunAll() }
 
 func testConfig() Config {
 	return Config{
@@ -133,11 +69,11 @@ func testConfig() Config {
 
 func newCluster(t *testing.T, seed uint64, cfg Config) *cluster {
 	cryptotest.SetGlobalRandom(t, seed)
-	c := &cluster{t: t, cfg: cfg, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := &cluster{t: t, cfg: cfg}
 	c.nodes = make([]*Node, len(cfg.Peers))
 	c.fss = make([]vfs.FS, len(cfg.Peers))
 	for i := range cfg.Peers {
-		c.rands = append(c.rands, rand.New(rand.NewPCG(uint64(i+1), 7)))
+		c.rands = append(c.rands, envtest.NewRand(uint64(i+1), 7))
 	}
 	c.applied = make([][][]byte, len(cfg.Peers))
 	for i := range c.nodes {
@@ -166,18 +102,31 @@ func (c *cluster) start(id uint64) {
 		c.applied[id-1] = append(c.applied[id-1], append([]byte{}, data...))
 	}
 	e := env.Env{
-		Clock:     clusterClock{c},
-		Rand:      seededRand{c.rands[id-1]},
-		Transport: clusterTransport{c, id},
+		Rand:      c.rands[id-1],
+		Transport: c.net.From(id),
 		FS:        c.fss[id-1],
-		Log:       quietLog{c.t, &c.errorsExpected},
-		Work:      clusterWorker{c},
+		Log:       c.logOf(id),
+		Work:      &c.work,
 	}
 	n, err := Open(cfg, e)
 	if err != nil {
 		c.t.Fatalf("open node %d: %v", id, err)
 	}
 	c.nodes[id-1] = n
+}
+
+// logOf is node id's logger: it shows each line to onLog, if set, and
+// fails the test on an error line unless errors are expected.
+func (c *cluster) logOf(id uint64) env.Logger {
+	quiet := envtest.QuietLog{T: c.t, ErrorsExpected: &c.errorsExpected}
+	return envtest.LogFunc(func(level, msg string, kv []any) {
+		if c.onLog != nil {
+			c.onLog(id, msg, kv)
+		}
+		if level == "ERROR" {
+			quiet.Error(msg, kv...)
+		}
+	})
 }
 
 // stop closes node id; messages to it are lost while it is down.
@@ -206,27 +155,25 @@ func (c *cluster) settle() {
 				}
 			}
 		}
-		if len(c.queue) == 0 {
+		m, ok := c.net.Take()
+		if !ok {
 			return
 		}
-		m := c.queue[0]
-		c.queue = c.queue[1:]
-		n := c.node(m.to)
+		n := c.node(m.To)
 		if n == nil || (c.drop != nil && c.drop(m)) {
 			continue
 		}
-		if err := n.Step(m.data); err != nil {
-			if c.failed[m.to] != nil && errors.Is(err, storage.ErrFailed) {
+		if err := n.Step(m.Data); err != nil {
+			if c.failed[m.To] != nil && errors.Is(err, storage.ErrFailed) {
 				continue // a stopped node refuses messages
 			}
-			c.t.Fatalf("node %d stepping a message from %d: %v", m.to, m.from, err)
+			c.t.Fatalf("node %d stepping a message from %d: %v", m.To, m.From, err)
 		}
 	}
 }
 
 // tick advances every live node's time by one tick, then settles.
 func (c *cluster) tick() {
-	c.clock = c.clock.Add(100 * time.Millisecond)
 	for _, n := range c.nodes {
 		if n != nil {
 			n.Tick()
@@ -400,7 +347,7 @@ func TestFollowerReadSeesLatestWrite(t *testing.T) {
 		v := fmt.Sprint(i)
 		// The write commits through the other follower while f hears
 		// nothing.
-		c.drop = func(m message) bool { return m.to == f }
+		c.drop = func(m message) bool { return m.To == f }
 		if res := c.do(lead, set("k", v)); res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -515,8 +462,8 @@ func TestDuplicatedProposalAppliesOnce(t *testing.T) {
 	lead := c.leader()
 	f := c.follower(lead)
 	var props int
-	c.onSend = func(m message) {
-		hdr, body, err := decodeEnvelope(m.data)
+	c.net.OnSend = func(m message) {
+		hdr, body, err := decodeEnvelope(m.Data)
 		if err != nil || hdr.kind != peerRaft {
 			return
 		}
@@ -526,11 +473,11 @@ func TestDuplicatedProposalAppliesOnce(t *testing.T) {
 		}
 		if pm.GetType() == pb.MessageType_MsgProp {
 			props++
-			c.queue = append(c.queue, m) // the copy arrives too
+			c.net.Msgs = append(c.net.Msgs, m) // the copy arrives too
 		}
 	}
 	res := c.do(f, incr("n"))
-	c.onSend = nil
+	c.net.OnSend = nil
 	if props != 1 {
 		t.Fatalf("saw %d MsgProp, want 1", props)
 	}
@@ -634,7 +581,7 @@ func TestDeterministic(t *testing.T) {
 	trace := func() []byte {
 		var out bytes.Buffer
 		c := newCluster(t, 9, testConfig())
-		c.onSend = func(m message) { fmt.Fprintf(&out, "%d>%d %x\n", m.from, m.to, m.data) }
+		c.net.OnSend = func(m message) { fmt.Fprintf(&out, "%d>%d %x\n", m.From, m.To, m.Data) }
 		fmt.Fprintf(&out, "leader %d\n", c.leader())
 		c.do(2, set("a", "1"))
 		c.do(3, get("a"))
@@ -862,13 +809,13 @@ func TestDelayedReadConfirmationAfterRestart(t *testing.T) {
 	}
 	c.converged()
 	isType := func(m message, typ pb.MessageType) bool {
-		hdr, body, err := decodeEnvelope(m.data)
+		hdr, body, err := decodeEnvelope(m.Data)
 		var pm pb.Message
 		return err == nil && hdr.kind == peerRaft && proto.Unmarshal(body, &pm) == nil && pm.GetType() == typ
 	}
 	var held []message
 	c.drop = func(m message) bool {
-		if m.to == f && isType(m, pb.MessageType_MsgReadIndexResp) {
+		if m.To == f && isType(m, pb.MessageType_MsgReadIndexResp) {
 			held = append(held, m)
 			return true
 		}
@@ -886,13 +833,13 @@ func TestDelayedReadConfirmationAfterRestart(t *testing.T) {
 	// The restarted node hears the leader but gets no entries: it cannot
 	// apply "new" yet, so only a confirmation at the old index could
 	// serve its read now.
-	c.drop = func(m message) bool { return m.to == f && isType(m, pb.MessageType_MsgApp) }
+	c.drop = func(m message) bool { return m.To == f && isType(m, pb.MessageType_MsgApp) }
 	c.start(f)
 	for c.node(f).Status().Lead == 0 {
 		c.tick()
 	}
 	read := c.submit(f, get("k"))
-	if err := c.node(f).Step(held[0].data); err != nil {
+	if err := c.node(f).Step(held[0].Data); err != nil {
 		t.Fatal(err)
 	}
 	c.settle()

@@ -5,7 +5,6 @@ package node
 
 import (
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/env/envtest"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -72,7 +72,7 @@ func TestDecodeEntryRejects(t *testing.T) {
 
 func newBatch(t *testing.T) (*storage.Store, *storage.Batch) {
 	t.Helper()
-	s, err := storage.Open(vfs.NewMem(), "/d", quietLog{t: t}, storage.Options{})
+	s, err := storage.Open(vfs.NewMem(), "/d", envtest.QuietLog{T: t}, storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +239,6 @@ type envForTest struct {
 }
 
 func (e envForTest) env() env.Env {
-	c := &cluster{t: e.t}
-	return env.Env{Clock: clusterClock{c}, Rand: seededRand{rand.New(rand.NewPCG(1, 1))}, Transport: clusterTransport{c, 1}, FS: e.fs, Log: quietLog{t: e.t}}
+	var q envtest.Queue
+	return env.Env{Rand: envtest.NewRand(1, 1), Transport: q.From(1), FS: e.fs, Log: envtest.QuietLog{T: e.t}}
 }

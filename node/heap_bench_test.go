@@ -22,7 +22,6 @@ var heapLoad = flag.Duration("heapload", 10*time.Second, "how long BenchmarkHeap
 
 type benchEnv struct{ r *rand.Rand }
 
-func (e benchEnv) Now() time.Time     { return time.Unix(0, 0) }
 func (e benchEnv) Uint64() uint64     { return e.r.Uint64() }
 func (benchEnv) Send(uint64, []byte)  {}
 func (benchEnv) Debug(string, ...any) {}
@@ -44,7 +43,7 @@ func BenchmarkHeapUnderLoad(b *testing.B) {
 	for range b.N {
 		e := benchEnv{r: rand.New(rand.NewPCG(1, 2))}
 		n, err := Open(Config{ID: 1, Peers: []uint64{1}, Dir: b.TempDir(), SnapshotEntries: 10000},
-			env.Env{Clock: e, Rand: e, Transport: e, FS: vfs.Default, Log: e})
+			env.Env{Rand: e, Transport: e, FS: vfs.Default, Log: e})
 		if err != nil {
 			b.Fatal(err)
 		}

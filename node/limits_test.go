@@ -78,10 +78,10 @@ func TestWriteAppliedAcrossLeaderChange(t *testing.T) {
 	cfg.RequestTimeoutTicks = 1000
 	c := newCluster(t, 13, cfg)
 	old := c.leader()
-	c.drop = func(m message) bool { return m.to == old } // acks lost
+	c.drop = func(m message) bool { return m.To == old } // acks lost
 	w := c.submit(old, set("k", "v"))
 	c.settle()
-	c.drop = func(m message) bool { return m.to == old || m.from == old }
+	c.drop = func(m message) bool { return m.To == old || m.From == old }
 	var lead uint64
 	for i := 0; lead == 0 || lead == old; i++ {
 		if i > 200 {

@@ -58,17 +58,62 @@ const (
 // quorum for long.
 const joinCatchUpEntries = 256
 
-// send wraps body in this node's envelope and hands it to the transport.
-func (n *Node) send(to uint64, kind byte, body []byte) {
-	n.env.Transport.Send(to, n.envelopeTo(to, kind).encode(body))
+// admission is what a node keeps to find its place (an empty node probing
+// its peers, a joiner asking in) and, as leader, to admit others.
+type admission struct {
+	others         []uint64          // the configured peers but this node, in id order
+	probeAnswers   []peerStage       // by position in others
+	nextProbe      uint64            // tick
+	nextWaitLog    uint64            // tick
+	nextJoinAsk    uint64            // tick
+	confProposedAt uint64            // tick of this leader's last membership change
+	leaderSince    uint64            // tick this node last became leader
+	heardAt        map[uint64]uint64 // tick of the last message from each peer's current self
+	droppedStale   int               // messages dropped for naming a wrong identity
 }
 
-func (n *Node) envelopeTo(to uint64, kind byte) envelope {
-	return envelope{kind: kind, from: n.cfg.ID, fromIdentity: n.store.Identity(), toIdentity: n.peerIdentity(to)}
+func newAdmission(cfg Config) admission {
+	return admission{others: othersOf(cfg), heardAt: map[uint64]uint64{}}
 }
 
-// peerIdentity is the identity this node believes peer id has.
-func (n *Node) peerIdentity(id uint64) uint64 { return n.store.MemberIdentity(id) }
+// answered records peer from's answer to a probe; it reports false if
+// from is not one of the peers.
+func (a *admission) answered(from uint64, stage peerStage) bool {
+	i := slices.Index(a.others, from)
+	if i < 0 {
+		return false
+	}
+	a.probeAnswers[i] = stage
+	return true
+}
+
+// allFresh reports whether every peer answered that it holds nothing.
+func (a *admission) allFresh() bool {
+	for _, s := range a.probeAnswers {
+		if s != stageFresh {
+			return false
+		}
+	}
+	return true
+}
+
+// heardLately reports, at tick now, whether the current self of peer id
+// may be alive: heard from within window ticks, or this node has led for
+// less than window (a leader hears every live member within a heartbeat
+// or two, a follower may not).
+func (a *admission) heardLately(id, now, window uint64) bool {
+	if now-a.leaderSince < window {
+		return true
+	}
+	at, ok := a.heardAt[id]
+	return ok && now-at < window
+}
+
+// changing reports, at tick now, whether this leader proposed a
+// membership change less than window ticks ago: one at a time.
+func (a *admission) changing(now, window uint64) bool {
+	return a.confProposedAt != 0 && now-a.confProposedAt < window
+}
 
 // knows reports whether a message's envelope may be stepped:
 //
@@ -93,16 +138,6 @@ func (n *Node) knows(hdr envelope) bool {
 		return hdr.toIdentity == n.store.Identity()
 	}
 	return !n.store.IsRetired(hdr.from, hdr.fromIdentity)
-}
-
-// sendRaft marshals m straight after its envelope, sparing a copy of
-// what may be a megabyte of entries.
-func (n *Node) sendRaft(m *pb.Message) {
-	b, err := proto.MarshalOptions{}.MarshalAppend(n.envelopeTo(m.GetTo(), peerRaft).header(proto.Size(m)), m)
-	if err != nil {
-		panic(fmt.Sprintf("node: marshal raft message: %v", err))
-	}
-	n.env.Transport.Send(m.GetTo(), b)
 }
 
 // othersOf lists the configured peers other than this node, in id order.
@@ -134,21 +169,21 @@ func (n *Node) stage() peerStage {
 // discover runs on every tick while the node has no raft state: it probes
 // the peers it has no answer from.
 func (n *Node) discover() {
-	if n.ticks < n.nextProbe {
+	if n.ticks < n.adm.nextProbe {
 		return
 	}
-	n.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
-	for i, id := range n.others {
-		if n.probeAnswers[i] != stageFresh {
+	n.adm.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
+	for i, id := range n.adm.others {
+		if n.adm.probeAnswers[i] != stageFresh {
 			n.send(id, peerProbe, nil)
 		}
 	}
-	if n.nextWaitLog == 0 {
-		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*2 // quiet unless it takes a while
+	if n.adm.nextWaitLog == 0 {
+		n.adm.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*2 // quiet unless it takes a while
 	}
-	if n.ticks >= n.nextWaitLog {
-		n.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
-		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.others, "answers", n.probeAnswers)
+	if n.ticks >= n.adm.nextWaitLog {
+		n.adm.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*10
+		n.env.Log.Info("empty data directory: waiting for every peer to answer before bootstrapping", "node", n.cfg.ID, "peers", n.adm.others, "answers", n.adm.probeAnswers)
 	}
 }
 
@@ -170,11 +205,9 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
-	i := slices.Index(n.others, from)
-	if i < 0 {
+	if !n.adm.answered(from, stage) {
 		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
 	}
-	n.probeAnswers[i] = stage
 	if stage == stageFormed {
 		identity := n.env.Rand.Uint64() | 1 // never 0, which names a first-configuration member
 		n.env.Log.Warn("empty data directory, but the cluster has history: rejoining under a new identity", "node", n.cfg.ID, "identity", identity, "told_by", from)
@@ -183,10 +216,8 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 		}
 		return n.startRaft()
 	}
-	for _, s := range n.probeAnswers {
-		if s != stageFresh {
-			return nil
-		}
+	if !n.adm.allFresh() {
+		return nil
 	}
 	n.env.Log.Info("every peer is empty: bootstrapping a new cluster", "node", n.cfg.ID, "voters", n.cfg.Peers)
 	if err := n.store.Bootstrap(n.cfg.Peers); err != nil {
@@ -205,11 +236,11 @@ func (n *Node) joining() bool {
 // askToJoin runs on every tick of a joiner: it asks every peer, since it
 // cannot know the leader before the leader admits it.
 func (n *Node) askToJoin() {
-	if n.ticks < n.nextJoinAsk || !n.joining() {
+	if n.ticks < n.adm.nextJoinAsk || !n.joining() {
 		return
 	}
-	n.nextJoinAsk = n.ticks + uint64(n.cfg.ElectionTicks)/2
-	for _, id := range n.others {
+	n.adm.nextJoinAsk = n.ticks + uint64(n.cfg.ElectionTicks)/2
+	for _, id := range n.adm.others {
 		n.send(id, peerJoin, nil)
 	}
 }
@@ -222,7 +253,7 @@ func (n *Node) onJoin(from, identity uint64) {
 	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) {
 		return
 	}
-	if n.confProposedAt != 0 && n.ticks-n.confProposedAt < uint64(n.cfg.ElectionTicks) {
+	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) {
 		return // one change at a time; the joiner will ask again
 	}
 	cs := n.store.ConfState()
@@ -256,20 +287,14 @@ func (n *Node) onJoin(from, identity uint64) {
 		n.env.Log.Warn("membership change not proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "err", err)
 		return
 	}
-	n.confProposedAt = n.ticks
+	n.adm.confProposedAt = n.ticks
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identity)
 }
 
 // heardFromLately reports whether the current self of peer id may be
-// alive: this node heard from it within an election timeout, or has led
-// for less than one (a leader hears every live member within a heartbeat
-// or two, a follower may not).
+// alive (admission.heardLately) within an election timeout.
 func (n *Node) heardFromLately(id uint64) bool {
-	if n.ticks-n.leaderSince < uint64(n.cfg.ElectionTicks) {
-		return true
-	}
-	at, ok := n.heardAt[id]
-	return ok && n.ticks-at < uint64(n.cfg.ElectionTicks)
+	return n.adm.heardLately(id, n.ticks, uint64(n.cfg.ElectionTicks))
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.

@@ -29,12 +29,12 @@ func (c *cluster) electOnly(want uint64) {
 	old := c.drop
 	lead := c.leader()
 	c.drop = func(m message) bool {
-		if m.from == lead && lead != want {
+		if m.From == lead && lead != want {
 			return true
 		}
-		switch raftType(m.data) {
+		switch raftType(m.Data) {
 		case pb.MessageType_MsgPreVote, pb.MessageType_MsgVote:
-			return m.from != want
+			return m.From != want
 		}
 		return false
 	}
@@ -116,7 +116,7 @@ func TestRejoinedLeaderAndLaggingNodeAreAQuorum(t *testing.T) {
 			down = append(down, id)
 		}
 	}
-	c.drop = func(m message) bool { return m.from == w && raftType(m.data) == pb.MessageType_MsgApp }
+	c.drop = func(m message) bool { return m.From == w && raftType(m.Data) == pb.MessageType_MsgApp }
 	c.submit(w, set("x", "1"))
 	c.settle()
 	for _, id := range down {
@@ -147,5 +147,36 @@ func TestRejoinedLeaderAndLaggingNodeAreAQuorum(t *testing.T) {
 		st := c.node(d).Status()
 		t.Fatalf("nodes %v down for good; the other three, lagging node %d among them, serve no write in 1000 ticks: %v\nnode %d: %+v\nnode %d: %+v",
 			down, d, res.Err, d, st, w, c.node(w).Status())
+	}
+}
+
+func TestAdmissionBookkeeping(t *testing.T) {
+	a := newAdmission(Config{ID: 2, Peers: []uint64{3, 1, 2}})
+	a.probeAnswers = make([]peerStage, len(a.others))
+	if a.answered(2, stageFresh) || a.answered(9, stageFresh) {
+		t.Fatal("an answer from itself or a stranger counted")
+	}
+	a.answered(1, stageFresh)
+	if a.allFresh() {
+		t.Fatal("all fresh before peer 3 answered")
+	}
+	a.answered(3, stageFresh)
+	if !a.allFresh() {
+		t.Fatal("not all fresh after both peers answered fresh")
+	}
+	a.leaderSince = 100
+	if !a.heardLately(1, 105, 10) {
+		t.Fatal("a new leader must assume every peer may be alive")
+	}
+	a.heardAt[1] = 111
+	if !a.heardLately(1, 120, 10) || a.heardLately(1, 121, 10) || a.heardLately(3, 120, 10) {
+		t.Fatal("heardLately does not follow the last message within the window")
+	}
+	if a.changing(50, 10) {
+		t.Fatal("changing before any change was proposed")
+	}
+	a.confProposedAt = 50
+	if !a.changing(59, 10) || a.changing(60, 10) {
+		t.Fatal("changing does not hold for exactly one window")
 	}
 }

@@ -69,8 +69,7 @@ func (n *Node) serveLongRead(req *request) bool {
 	if n.cfg.UnsafeChunksReadLive {
 		c.view = n.store.DataView()
 	}
-	req.finished = true // answered by the worker, never by expiry or failAll
-	delete(n.reads, req.key)
+	n.clients.handOff(req)
 	n.longReads = append(pruneLongReads(n.longReads), c)
 	n.env.Work.Run(c.step)
 	return true

@@ -29,7 +29,7 @@ func (c *cluster) confirmed(id uint64, op kv.Op) *call {
 	cl := c.submit(id, op)
 	for range 20 {
 		c.settle()
-		if len(c.work) > 0 || cl.n > 0 {
+		if c.work.Pending() > 0 || cl.n > 0 {
 			break
 		}
 		c.tick()
@@ -49,12 +49,10 @@ func TestLongReadIsOneSnapshot(t *testing.T) {
 	for _, id := range []uint64{lead, c.follower(lead)} {
 		mget := c.confirmed(id, keysOp(kv.MGet, keys))
 		exists := c.confirmed(id, keysOp(kv.Exists, keys))
-		if mget.n != 0 || exists.n != 0 || len(c.work) != 2 {
-			t.Fatalf("node %d: long reads answered inline (%d, %d) or not handed over (%d jobs)", id, mget.n, exists.n, len(c.work))
+		if mget.n != 0 || exists.n != 0 || c.work.Pending() != 2 {
+			t.Fatalf("node %d: long reads answered inline (%d, %d) or not handed over (%d jobs)", id, mget.n, exists.n, c.work.Pending())
 		}
-		job := c.work[0]
-		c.work = c.work[1:]
-		job() // the MGET's first chunk, before the writes
+		c.work.RunOne() // the MGET's first chunk, before the writes
 		if res := c.do(lead, msetAll(keys, "b")); res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -88,8 +86,8 @@ func TestShortReadStaysInline(t *testing.T) {
 	lead := c.leader()
 	c.do(lead, msetAll(2, "x"))
 	res := c.do(lead, keysOp(kv.MGet, 2))
-	if len(c.work) != 0 || len(res.Values) != 2 || string(res.Values[1]) != "x" {
-		t.Fatalf("short MGET: %+v, %d jobs queued", res, len(c.work))
+	if c.work.Pending() != 0 || len(res.Values) != 2 || string(res.Values[1]) != "x" {
+		t.Fatalf("short MGET: %+v, %d jobs queued", res, c.work.Pending())
 	}
 }
 
@@ -103,8 +101,7 @@ func TestCloseWithLongReadsOutstanding(t *testing.T) {
 	lead := c.leader()
 	c.do(lead, msetAll(5, "a"))
 	cl := c.confirmed(lead, keysOp(kv.MGet, 5))
-	c.work[0]() // one chunk read, the next queued
-	c.work = c.work[1:]
+	c.work.RunOne() // one chunk read, the next queued
 	c.stop(lead)
 	if ran := c.runWork(); ran != 1 {
 		t.Fatalf("%d jobs ran after close, want the one queued", ran)
@@ -130,13 +127,13 @@ func TestLongReadsCountTowardInflight(t *testing.T) {
 	for range cfg.RequestsInflightMax {
 		calls = append(calls, c.confirmed(lead, keysOp(kv.MGet, 7)))
 	}
-	if len(c.work) != cfg.RequestsInflightMax {
-		t.Fatalf("%d long reads handed to the worker, want %d", len(c.work), cfg.RequestsInflightMax)
+	if c.work.Pending() != cfg.RequestsInflightMax {
+		t.Fatalf("%d long reads handed to the worker, want %d", c.work.Pending(), cfg.RequestsInflightMax)
 	}
 	over := c.submit(lead, keysOp(kv.MGet, 7))
 	if over.n != 1 || over.res.Err != ErrBusy {
 		t.Fatalf("long read %d of a bound of %d: answered %d times with %v, want ErrBusy at once (%d long reads running)",
-			cfg.RequestsInflightMax+1, cfg.RequestsInflightMax, over.n, over.res.Err, len(c.work))
+			cfg.RequestsInflightMax+1, cfg.RequestsInflightMax, over.n, over.res.Err, c.work.Pending())
 	}
 	c.runWork()
 	for i, cl := range calls {
@@ -203,7 +200,7 @@ func TestLongReadRefusalSparesTheGroup(t *testing.T) {
 	c.node(lead).Submit([]kv.Op{get("k"), big, get("k"), keysOp(kv.MGet, 3)}, func(r []kv.Result) { n++; got = r })
 	for range 20 {
 		c.settle()
-		if len(c.work) > 0 || n > 0 {
+		if c.work.Pending() > 0 || n > 0 {
 			break
 		}
 		c.tick()

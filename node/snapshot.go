@@ -20,6 +20,67 @@ import (
 
 const snapshotAttemptsMax = 10
 
+// snapTransfers holds the snapshot transfers a node takes part in: those
+// it sends (as leader) and the one it receives.
+type snapTransfers struct {
+	sending   []*outgoingSnap // one per follower at most, oldest first
+	receiving *incomingSnap
+}
+
+// acked returns the transfer that a is the ack of its chunk in flight, or nil.
+func (t *snapTransfers) acked(a snapAck) *outgoingSnap {
+	for _, out := range t.sending {
+		if out.to == a.from && out.id == a.id && out.seq == a.seq {
+			return out
+		}
+	}
+	return nil
+}
+
+// to returns the transfer to follower id, or nil.
+func (t *snapTransfers) to(id uint64) *outgoingSnap {
+	for _, out := range t.sending {
+		if out.to == id {
+			return out
+		}
+	}
+	return nil
+}
+
+// remove ends out, closing its reader.
+func (t *snapTransfers) remove(out *outgoingSnap) {
+	_ = out.reader.Close()
+	for i, o := range t.sending {
+		if o == out {
+			t.sending = append(t.sending[:i], t.sending[i+1:]...)
+			return
+		}
+	}
+}
+
+// closeAll ends every outgoing transfer.
+func (t *snapTransfers) closeAll() {
+	for len(t.sending) > 0 {
+		t.remove(t.sending[0])
+	}
+}
+
+// receive returns the incoming transfer that chunk c belongs to, starting
+// a new one when c is the first chunk of another transfer; fresh says it
+// did, and the staging area must be emptied. It returns nil for a later
+// chunk of a transfer it does not follow: the sender resends from its state.
+func (t *snapTransfers) receive(c snapChunk) (in *incomingSnap, fresh bool) {
+	in = t.receiving
+	if in != nil && in.id == c.id && in.from == c.from {
+		return in, false
+	}
+	if c.seq != 0 {
+		return nil, false
+	}
+	t.receiving = &incomingSnap{from: c.from, id: c.id}
+	return t.receiving, true
+}
+
 type outgoingSnap struct {
 	to       uint64
 	id       uint64
@@ -43,7 +104,9 @@ type incomingSnap struct {
 // startSnapshot begins streaming the data behind raft's MsgSnap m.
 func (n *Node) startSnapshot(m *pb.Message) {
 	to := m.GetTo()
-	n.dropOutgoing(to)
+	if out := n.snaps.to(to); out != nil {
+		n.snaps.remove(out)
+	}
 	reader, err := n.store.OpenSnapshot(m.GetSnapshot().GetMetadata().GetIndex())
 	if err != nil {
 		n.env.Log.Warn("cannot send snapshot", "node", n.cfg.ID, "to", to, "err", err)
@@ -52,7 +115,7 @@ func (n *Node) startSnapshot(m *pb.Message) {
 	}
 	n.nextSeq++
 	out := &outgoingSnap{to: to, id: n.incarnation<<40 | n.nextSeq, msg: marshalRaft(m), reader: reader}
-	n.sending = append(n.sending, out)
+	n.snaps.sending = append(n.snaps.sending, out)
 	n.env.Log.Info("sending snapshot", "node", n.cfg.ID, "to", to, "index", m.GetSnapshot().GetMetadata().GetIndex())
 	n.sendNextChunk(out)
 }
@@ -85,26 +148,23 @@ func (n *Node) sendChunk(out *outgoingSnap) {
 
 // onSnapAck moves a transfer on by one chunk.
 func (n *Node) onSnapAck(a snapAck) {
-	for _, out := range n.sending {
-		if out.to != a.from || out.id != a.id || out.seq != a.seq {
-			continue
-		}
-		if out.final {
-			n.env.Log.Info("snapshot sent", "node", n.cfg.ID, "to", out.to, "chunks", out.seq+1)
-			n.finishOutgoing(out, raft.SnapshotFinish)
-			return
-		}
+	out := n.snaps.acked(a)
+	switch {
+	case out == nil:
+	case out.final:
+		n.env.Log.Info("snapshot sent", "node", n.cfg.ID, "to", out.to, "chunks", out.seq+1)
+		n.finishOutgoing(out, raft.SnapshotFinish)
+	default:
 		out.seq++
 		n.sendNextChunk(out)
-		return
 	}
 }
 
 // retrySnapshots resends chunks that got no ack, giving up on transfers
 // that tried too often.
 func (n *Node) retrySnapshots() {
-	for i := 0; i < len(n.sending); i++ {
-		out := n.sending[i]
+	for i := 0; i < len(n.snaps.sending); i++ {
+		out := n.snaps.sending[i]
 		if n.ticks-out.sentAt < uint64(n.cfg.SnapshotRetryTicks) {
 			continue
 		}
@@ -119,43 +179,22 @@ func (n *Node) retrySnapshots() {
 }
 
 func (n *Node) finishOutgoing(out *outgoingSnap, status raft.SnapshotStatus) {
-	n.removeOutgoing(out)
+	n.snaps.remove(out)
 	n.rn.ReportSnapshot(out.to, status)
-}
-
-func (n *Node) dropOutgoing(to uint64) {
-	for _, out := range n.sending {
-		if out.to == to {
-			n.removeOutgoing(out)
-			return
-		}
-	}
-}
-
-func (n *Node) removeOutgoing(out *outgoingSnap) {
-	_ = out.reader.Close()
-	for i, o := range n.sending {
-		if o == out {
-			n.sending = append(n.sending[:i], n.sending[i+1:]...)
-			return
-		}
-	}
 }
 
 // onSnapChunk stages one chunk of an incoming snapshot and acknowledges
 // it. After the last chunk it hands raft the MsgSnap; raft then decides
 // whether to install it (Ready.Snapshot), which processReady does.
 func (n *Node) onSnapChunk(c snapChunk) error {
-	in := n.receiving
-	if in == nil || in.id != c.id || in.from != c.from {
-		if c.seq != 0 {
-			return nil // a chunk of a transfer we do not follow: the sender resends from its state
-		}
+	in, fresh := n.snaps.receive(c)
+	if in == nil {
+		return nil
+	}
+	if fresh {
 		if err := n.store.ResetStaging(); err != nil {
 			return n.stop(err)
 		}
-		in = &incomingSnap{from: c.from, id: c.id}
-		n.receiving = in
 	}
 	switch {
 	case c.seq > in.next:
@@ -190,7 +229,7 @@ func (n *Node) ackChunk(c snapChunk) {
 // installSnapshot swaps the staged snapshot in, as raft asked in a Ready.
 func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 	meta := snap.GetMetadata()
-	in := n.receiving
+	in := n.snaps.receiving
 	if in == nil || in.index != meta.GetIndex() || in.term != meta.GetTerm() {
 		return fmt.Errorf("node: raft installs snapshot %d/%d, but the staged one is not it", meta.GetIndex(), meta.GetTerm())
 	}
@@ -208,7 +247,7 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 		}
 		n.incarnation = incarnation
 	}
-	n.receiving = nil
+	n.snaps.receiving = nil
 	n.snapshotsInstalled++
 	n.env.Log.Info("snapshot installed", "node", n.cfg.ID, "index", meta.GetIndex(), "term", meta.GetTerm())
 	return nil

@@ -48,7 +48,7 @@ func (n *Node) Status() Status {
 		Voters:            append([]uint64(nil), cs.GetVoters()...),
 		Learners:          append([]uint64(nil), cs.GetLearners()...),
 		MembershipChanges: n.membershipChanges,
-		DroppedStale:      n.droppedStale,
+		DroppedStale:      n.adm.droppedStale,
 
 		Term:       bs.GetTerm(),
 		Lead:       bs.Lead,
@@ -57,7 +57,7 @@ func (n *Node) Status() Status {
 		Applied:    n.store.Applied(),
 		Stopped:    n.stopped != nil,
 		StopReason: n.StopReason(),
-		Inflight:   len(n.inflight),
+		Inflight:   len(n.clients.inflight),
 
 		SnapshotIndex:      n.store.SnapshotIndex(),
 		SnapshotsTaken:     n.snapshotsTaken,

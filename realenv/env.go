@@ -5,19 +5,17 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/seshat-db/seshat/env"
 )
 
-// New returns the production env.Env of one node: wall clock, OS-seeded
+// New returns the production env.Env of one node: OS-seeded
 // randomness, the given transport, filesystem and logger, and a worker
 // pool of ReadWorkers goroutines for long reads.
 func New(tr env.Transport, log *slog.Logger, fs vfs.FS) env.Env {
 	return env.Env{
-		Clock:     Clock{},
 		Rand:      NewRand(),
 		Transport: tr,
 		FS:        fs,
@@ -30,14 +28,6 @@ func New(tr env.Transport, log *slog.Logger, fs vfs.FS) env.Env {
 // two keep a core for the event goroutine and the socket server on a
 // small machine, and still read two long commands in parallel.
 const ReadWorkers = 2
-
-// Clock is the wall clock.
-type Clock struct{}
-
-var _ env.Clock = Clock{}
-
-// Now implements env.Clock.Now.
-func (Clock) Now() time.Time { return time.Now() }
 
 // Rand is a ChaCha8 stream seeded from crypto/rand. It is safe for
 // concurrent use, although a node only draws from its host goroutine.

@@ -3,12 +3,12 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/env/envtest"
 	"github.com/seshat-db/seshat/node"
 )
 
@@ -63,30 +63,12 @@ func (s *simNode) tickPeriod() time.Duration {
 	return time.Duration(float64(s.w.opts.Tick) / (1 + s.drift))
 }
 
-var simEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// The node's env, backed by the world.
-type simClock struct{ s *simNode }
-
-func (c simClock) Now() time.Time { return simEpoch.Add(c.s.localTime(c.s.w.now)) }
-
-type simRand struct{ s *simNode }
-
-func (r simRand) Uint64() uint64 { return r.s.rng.Uint64() }
-
-type simTransport struct{ s *simNode }
-
-func (t simTransport) Send(to uint64, msg []byte) { t.s.w.send(t.s.idx, int(to)-1, msg) }
-
-// simWorker runs each job the node hands it as an event of its own, a
+// runWork, the node's env.Worker, runs each job the node hands it as an event of its own, a
 // little later, so a long read's chunks interleave with ticks, messages
 // and other clients' commands, and a seed replays them exactly. A job of
 // a process that has since died is dropped (node.Close released its
 // snapshot).
-type simWorker struct{ s *simNode }
-
-func (wk simWorker) Run(job func()) {
-	s := wk.s
+func (s *simNode) runWork(job func()) {
 	epoch := s.epoch
 	delay := time.Duration(s.w.rng.Int64N(int64(2*time.Millisecond))) + time.Microsecond
 	s.w.schedule(delay, evWork, s.idx, 0, func() {
@@ -97,39 +79,22 @@ func (wk simWorker) Run(job func()) {
 	})
 }
 
-type simLogger struct{ s *simNode }
-
-func (l simLogger) log(level, msg string, kv []any) {
-	if !l.s.w.opts.Verbose {
-		return
+// log writes a node's log line into the trace, when it is verbose.
+func (s *simNode) log(level, msg string, kv []any) {
+	if s.w.opts.Verbose {
+		s.w.tracef("%s n%d %s", s.w.now, s.id, envtest.FormatLine(level, msg, kv))
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s n%d %s %s", l.s.w.now, l.s.id, level, msg)
-	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(&b, " %v=%v", kv[i], kv[i+1])
-	}
-	l.s.w.tracef("%s", b.String())
 }
-func (l simLogger) Debug(msg string, kv ...any) { l.log("DEBUG", msg, kv) }
-func (l simLogger) Info(msg string, kv ...any)  { l.log("INFO", msg, kv) }
-func (l simLogger) Warn(msg string, kv ...any)  { l.log("WARN", msg, kv) }
-func (l simLogger) Error(msg string, kv ...any) { l.log("ERROR", msg, kv) }
 
-var (
-	_ env.Clock     = simClock{}
-	_ env.Rand      = simRand{}
-	_ env.Transport = simTransport{}
-	_ env.Logger    = simLogger{}
-	_ env.Worker    = simWorker{}
-)
-
+// env is the node's env, backed by the world through envtest's adapters.
 func (s *simNode) env() env.Env {
 	var fs vfs.FS = s.fs
 	if s.w.opts.LyingDisk {
 		fs = lyingFS{s.fs}
 	}
 	s.disk = newDiskFaults(s.fs, fs)
-	return env.Env{Clock: simClock{s}, Rand: simRand{s}, Transport: simTransport{s}, FS: s.disk.fs(), Log: simLogger{s}, Work: simWorker{s}}
+	send := func(to uint64, msg []byte) { s.w.send(s.idx, int(to)-1, msg) }
+	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: s.disk.fs(), Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork)}
 }
 
 func (s *simNode) config() node.Config {

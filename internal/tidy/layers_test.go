@@ -19,6 +19,7 @@ var layers = map[string]int{
 	"kv":                1, // the state machine: pure
 	"env":               1, // the seam to the world
 	"storage":           2, // Pebble behind env.FS
+	"env/envtest":       2, // env's test doubles, for node's tests and the simulator
 	"resp":              2, // RESP codec, commands, connection state machine
 	"node":              3, // one replica: raft + storage + requests
 	"realenv":           4, // the production world: clock, TCP, host goroutine

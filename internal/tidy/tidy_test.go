@@ -33,7 +33,7 @@ var bannedImports = map[string]string{
 	"os/exec":          "no processes in simulated code",
 	"syscall":          "use env",
 	"runtime":          "no scheduler tricks in simulated code",
-	"time/tzdata":      "use env.Clock",
+	"time/tzdata":      "count ticks",
 	"testing/synctest": "not in production code",
 }
 
@@ -105,7 +105,7 @@ func check(fset *token.FileSet, info *types.Info, file *ast.File) []string {
 		case *ast.SelectorExpr:
 			if obj, ok := info.Uses[n.Sel]; ok && obj.Pkg() != nil && obj.Pkg().Path() == "time" {
 				if _, isFunc := obj.(*types.Func); isFunc && bannedTimeFuncs[obj.Name()] {
-					report(n.Pos(), "calls time."+obj.Name()+": use env.Clock and ticks")
+					report(n.Pos(), "calls time."+obj.Name()+": count ticks")
 				}
 			}
 		case *ast.RangeStmt:

@@ -1,0 +1,200 @@
+package node
+
+import (
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+
+	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/kv"
+	"github.com/seshat-db/seshat/storage"
+)
+
+// Process drains raft's Ready: it persists entries, hard state and the
+// effects of committed entries in one synced batch, then sends messages,
+// answers clients and advances raft. A returned error is a storage
+// failure: the node has stopped and every later request fails.
+func (n *Node) Process() error {
+	if n.stopped != nil {
+		return n.stopped
+	}
+	if n.rn == nil {
+		return nil
+	}
+	for n.rn.HasReady() {
+		var err error
+		if perr := n.guardRaft(func() { err = n.processReady(n.rn.Ready()) }); perr != nil {
+			return perr
+		}
+		if err != nil {
+			return n.stop(err)
+		}
+	}
+	if err := n.maybeCompact(); err != nil {
+		return n.stop(err)
+	}
+	return nil
+}
+
+// stop makes the node fail-stop: after a storage failure nothing it holds
+// in memory can be trusted to match the disk, so it answers nothing more.
+func (n *Node) stop(err error) error {
+	if n.stopped == nil {
+		n.stopped = err
+		n.env.Log.Error("node stopped", "node", n.cfg.ID, "err", err)
+		n.clients.failAll(ErrStopped, ErrOutcomeUnknown)
+		n.snaps.closeAll()
+	}
+	return n.stopped
+}
+
+// processReady handles one Ready in the order its safety needs: state,
+// snapshot, early appends, one synced batch, then whatever may only
+// follow durability.
+func (n *Node) processReady(rd raft.Ready) error {
+	if rd.SoftState != nil {
+		n.noteSoftState(rd.SoftState)
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.installSnapshot(rd.Snapshot, rd.HardState); err != nil {
+			return err
+		}
+	}
+	// A leader may send its appends before its own write is durable
+	// (Raft thesis 10.2.1): its followers then sync in parallel with it.
+	// This is safe because raft counts the leader's own copy toward a
+	// quorum only after Advance, which comes after the sync below.
+	sentEarly := n.isLeader
+	if sentEarly {
+		n.sendAppends(rd.Messages)
+	}
+	if err := n.persist(rd); err != nil {
+		return err
+	}
+	// Durable from here on: tell peers, then clients.
+	n.sendAfterSync(rd.Messages, sentEarly)
+	n.clients.answerDurable()
+	for _, rs := range rd.ReadStates {
+		n.readConfirmed(rs)
+	}
+	n.clients.serveReady(n.store.Applied(), n.serveRead)
+	n.rn.Advance(rd)
+	return nil
+}
+
+func (n *Node) noteSoftState(ss *raft.SoftState) {
+	isLeader := ss.RaftState == raft.StateLeader
+	if isLeader && !n.isLeader {
+		n.adm.leaderSince = n.ticks
+	}
+	n.isLeader = isLeader
+	n.noteLeader(ss.Lead)
+}
+
+func (n *Node) noteLeader(lead uint64) {
+	if lead == n.lead {
+		return
+	}
+	old := n.lead
+	n.lead = lead
+	n.env.Log.Info("leader changed", "node", n.cfg.ID, "from", old, "to", lead, "term", n.rn.BasicStatus().GetTerm())
+	if old != raft.None {
+		n.clients.leaderLost(n.ticks + uint64(WriteGraceElections*n.cfg.ElectionTicks))
+	}
+}
+
+// sendAppends sends the MsgApps among msgs.
+func (n *Node) sendAppends(msgs []*pb.Message) {
+	for _, m := range msgs {
+		if m.GetType() == pb.MessageType_MsgApp {
+			n.sendRaft(m)
+		}
+	}
+}
+
+// persist writes rd's hard state, entries and the effects of its committed
+// entries as one synced batch.
+func (n *Node) persist(rd raft.Ready) error {
+	batch := n.store.NewBatch()
+	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil {
+		batch.SetHardState(rd.HardState)
+	}
+	if err := batch.Append(rd.Entries); err != nil {
+		return err
+	}
+	if err := n.apply(batch, rd.CommittedEntries); err != nil {
+		return err
+	}
+	return batch.Commit()
+}
+
+// sendAfterSync sends what must wait for durability: every message but
+// the appends already sent early, and snapshots as chunked transfers.
+func (n *Node) sendAfterSync(msgs []*pb.Message, sentEarly bool) {
+	for _, m := range msgs {
+		switch {
+		case m.GetType() == pb.MessageType_MsgSnap:
+			n.startSnapshot(m)
+		case sentEarly && m.GetType() == pb.MessageType_MsgApp:
+		default:
+			n.sendRaft(m)
+		}
+	}
+}
+
+// apply applies committed entries into batch, in log order, and queues the
+// answers for requests this node proposed.
+func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
+	for _, e := range entries {
+		assert.That(e.GetIndex() == batch.Applied()+1, "applying entry %d after %d", e.GetIndex(), batch.Applied())
+		switch e.GetType() {
+		case pb.EntryType_EntryNormal:
+			if len(e.GetData()) > 0 {
+				if err := n.applyNormal(batch, e.GetData()); err != nil {
+					return fmt.Errorf("node: apply entry %d: %w", e.GetIndex(), err)
+				}
+			}
+		case pb.EntryType_EntryConfChange, pb.EntryType_EntryConfChangeV2:
+			if err := n.applyConfChange(batch, e); err != nil {
+				return fmt.Errorf("node: apply membership change %d: %w", e.GetIndex(), err)
+			}
+		default:
+			return fmt.Errorf("node: entry %d has type %s, which this version does not apply", e.GetIndex(), e.GetType())
+		}
+		batch.SetApplied(e.GetIndex())
+		if n.cfg.OnApply != nil {
+			n.cfg.OnApply(e.GetIndex(), e.GetTerm(), e.GetData())
+		}
+	}
+	return nil
+}
+
+func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
+	ent, err := decodeEntry(data)
+	if err != nil {
+		return err
+	}
+	fresh, err := admitOnce(batch, ent.session, ent.seq)
+	if err != nil {
+		return err
+	}
+	fresh = fresh || n.cfg.UnsafeNoDedup
+	res := make([]kv.Result, len(ent.ops))
+	for i := range ent.ops {
+		if !fresh {
+			// A duplicate (the network delivered a proposal twice) or a
+			// proposal too old to tell: it has no effect now.
+			res[i].Err = ErrOutcomeUnknown
+			continue
+		}
+		// The batch is indexed: each op sees the effects of those before it.
+		if res[i], err = kv.Apply(batch, ent.ops[i]); err != nil {
+			return err
+		}
+	}
+	if ent.session == n.sessionID() {
+		n.clients.applied(ent.seq, res)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package node
+
+import (
+	"github.com/seshat-db/seshat/kv"
+)
+
+// requests holds the client request groups a node has in flight, from
+// Submit to their answer: by key for raft's answers, and in arrival order
+// for their deadlines. It knows nothing of raft; the node tells it what
+// happened (an entry applied, a read confirmed, the leader lost, a tick).
+type requests struct {
+	writes     map[uint64]*request // by seq, until applied or expired
+	reads      map[uint64]*request // by ReadIndex context, until served or expired
+	inflight   []*request          // every live request, oldest first: expiry order
+	readsReady []readyRead         // confirmed reads waiting for apply to catch up
+	replies    []reply             // answers to give once the current batch is durable
+}
+
+// request is one group of client operations: all reads, served at one
+// ReadIndex, or all writes, proposed as one entry. Its ops share its fate:
+// a group that fails gives every op the same error.
+type request struct {
+	ops      []kv.Op
+	done     func([]kv.Result)
+	deadline uint64 // tick
+	retryAt  uint64 // tick: reads only
+	key      uint64 // its key in writes or reads
+	isWrite  bool
+	finished bool
+}
+
+type readyRead struct {
+	index uint64
+	req   *request
+}
+
+type reply struct {
+	req *request
+	res []kv.Result
+}
+
+func newRequests() requests {
+	return requests{writes: map[uint64]*request{}, reads: map[uint64]*request{}}
+}
+
+// fail answers every op of a request that never entered the maps.
+func (req *request) fail(err error) {
+	req.finished = true
+	req.done(errResults(len(req.ops), err))
+}
+
+func errResults(n int, err error) []kv.Result {
+	res := make([]kv.Result, n)
+	for i := range res {
+		res[i].Err = err
+	}
+	return res
+}
+
+// track starts req's deadline: it ends at the latest at tick deadline.
+func (r *requests) track(req *request, deadline uint64) {
+	req.deadline = deadline
+	r.inflight = append(r.inflight, req)
+}
+
+// addWrite files req as the proposal with sequence number seq.
+func (r *requests) addWrite(seq uint64, req *request) {
+	req.isWrite = true
+	req.key = seq
+	r.writes[seq] = req
+}
+
+// addRead files req under a new ReadIndex context, forgetting its last.
+func (r *requests) addRead(ctx uint64, req *request) {
+	delete(r.reads, req.key)
+	req.key = ctx
+	r.reads[ctx] = req
+}
+
+// applied queues the answer of the write with sequence number seq, if
+// it is still waiting: it is given once the batch that applied it is
+// durable (answerDurable).
+func (r *requests) applied(seq uint64, res []kv.Result) {
+	if req, ok := r.writes[seq]; ok {
+		delete(r.writes, seq)
+		r.replies = append(r.replies, reply{req: req, res: res})
+	}
+}
+
+// answerDurable gives the answers queued by applied.
+func (r *requests) answerDurable() {
+	for _, rp := range r.replies {
+		r.finish(rp.req, rp.res)
+	}
+	clear(r.replies)
+	r.replies = r.replies[:0]
+}
+
+// readConfirmed records that the read under ctx may be served once the
+// node has applied index.
+func (r *requests) readConfirmed(ctx, index uint64) {
+	req, ok := r.reads[ctx]
+	if !ok {
+		return
+	}
+	delete(r.reads, ctx)
+	if req.finished {
+		return
+	}
+	r.readsReady = append(r.readsReady, readyRead{index: index, req: req})
+}
+
+// serveReady serves, with serve, the confirmed reads whose index is
+// applied, and keeps the others waiting.
+func (r *requests) serveReady(applied uint64, serve func(*request)) {
+	waiting := r.readsReady[:0]
+	for _, rr := range r.readsReady {
+		if rr.req.finished {
+			continue
+		}
+		if rr.index <= applied {
+			serve(rr.req)
+			continue
+		}
+		waiting = append(waiting, rr)
+	}
+	clear(r.readsReady[len(waiting):])
+	r.readsReady = waiting
+}
+
+// expire fails requests past their deadline at tick now, and asks again,
+// with retry, for reads that got no ReadIndex answer by their retryAt.
+func (r *requests) expire(now uint64, retry func(*request)) {
+	live := r.inflight[:0]
+	for _, req := range r.inflight {
+		switch {
+		case req.finished:
+			continue
+		case now >= req.deadline && req.isWrite:
+			r.finishErr(req, ErrOutcomeUnknown)
+			continue
+		case now >= req.deadline:
+			r.finishErr(req, ErrReadTimeout)
+			continue
+		case !req.isWrite && now >= req.retryAt:
+			retry(req)
+		}
+		live = append(live, req)
+	}
+	clear(r.inflight[len(live):])
+	r.inflight = live
+}
+
+// finish answers a request once. Map entries that still point at it are
+// dropped lazily: a finished request ignores later answers.
+func (r *requests) finish(req *request, res []kv.Result) {
+	if req.finished {
+		return
+	}
+	req.finished = true
+	if req.isWrite {
+		delete(r.writes, req.key)
+	} else {
+		delete(r.reads, req.key)
+	}
+	req.done(res)
+}
+
+// handOff takes req out of the node's hands: something else (a worker)
+// answers it, never expiry or failAll.
+func (r *requests) handOff(req *request) {
+	req.finished = true
+	if !req.isWrite {
+		delete(r.reads, req.key)
+	}
+}
+
+// finishErr answers every op of a request with err.
+func (r *requests) finishErr(req *request, err error) {
+	if !req.finished {
+		r.finish(req, errResults(len(req.ops), err))
+	}
+}
+
+// failAll answers every live request: reads did not happen; writes may
+// have. Called when the node stops.
+func (r *requests) failAll(readErr, writeErr error) {
+	for _, req := range r.inflight {
+		if req.isWrite {
+			r.finishErr(req, writeErr)
+		} else {
+			r.finishErr(req, readErr)
+		}
+	}
+	clear(r.inflight)
+	r.inflight = r.inflight[:0]
+	clear(r.writes)
+	clear(r.reads)
+	r.readsReady = nil
+}
+
+// leaderLost answers what was in flight through the old leader. A read
+// did nothing, so it fails now. A write may be lost or may still commit:
+// a new leader commits the entries of earlier terms that it holds with
+// its first entry, so a write that reached it applies about an election
+// later. A write keeps its place (and the answer of its apply, when it
+// comes) until graceEnd (see WriteGraceElections), then ends UNKNOWN.
+// Failing writes at once answered UNKNOWN for writes that were applied a
+// moment later.
+func (r *requests) leaderLost(graceEnd uint64) {
+	for _, req := range r.inflight {
+		switch {
+		case req.finished:
+		case req.isWrite:
+			req.deadline = min(req.deadline, graceEnd)
+		default:
+			r.finishErr(req, ErrNoQuorum)
+		}
+	}
+	r.readsReady = nil
+}
+
+// WriteGraceElections: see requests.leaderLost. Two election timeouts
+// elect a new leader (raft draws the timeout from [1, 2) of
+// ElectionTicks); one more lets it commit its first entry and the
+// proposer apply it.
+const WriteGraceElections = 3
+
+// compact drops finished requests and returns how many are left. expire
+// does the same each tick; this runs only when the list looks full, so
+// Process stays free of a scan per Ready.
+func (r *requests) compact() int {
+	live := r.inflight[:0]
+	for _, req := range r.inflight {
+		if !req.finished {
+			live = append(live, req)
+		}
+	}
+	clear(r.inflight[len(live):])
+	r.inflight = live
+	return len(r.inflight)
+}

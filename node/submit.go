@@ -1,0 +1,145 @@
+package node
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+
+	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/kv"
+)
+
+// Submit starts a group of client operations, all reads or all writes,
+// to run in order as one: the writes as one raft entry applied in one go,
+// the reads at one ReadIndex. done is called exactly once with one result
+// per op, from inside this or a later call into the node.
+func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
+	if len(ops) == 0 {
+		done(nil)
+		return
+	}
+	req := &request{ops: ops, done: done}
+	if err := n.refuseSubmit(req); err != nil {
+		req.fail(err)
+		return
+	}
+	isRead := ops[0].Kind.IsRead()
+	if isRead && n.cfg.UnsafeLocalReads {
+		n.serveRead(req)
+		return
+	}
+	if n.lead == raft.None {
+		req.fail(ErrNoQuorum)
+		return
+	}
+	if isRead {
+		n.askReadIndex(req)
+	} else if !n.propose(req) {
+		return
+	}
+	n.clients.track(req, n.ticks+uint64(n.cfg.RequestTimeoutTicks))
+}
+
+// refuseSubmit returns why the node cannot take req now, or nil.
+func (n *Node) refuseSubmit(req *request) error {
+	isRead := req.ops[0].Kind.IsRead()
+	for i := range req.ops {
+		assert.That(req.ops[i].Kind.IsRead() == isRead, "node: a group mixes reads and writes")
+	}
+	switch {
+	case n.stopped != nil:
+		return n.refusal()
+	case n.rn == nil:
+		return ErrNoQuorum // no cluster yet: still asking the peers
+	case n.store.IsJoining():
+		return ErrJoining
+	case len(n.clients.inflight)+len(n.longReads) >= n.cfg.RequestsInflightMax && n.inflightCount() >= n.cfg.RequestsInflightMax:
+		return ErrBusy
+	}
+	return nil
+}
+
+func (n *Node) propose(req *request) bool {
+	n.nextSeq++
+	seq := n.nextSeq
+	data := encodeEntry(n.sessionID(), seq, req.ops)
+	if uint64(len(data)) > n.cfg.EntryBytesMax {
+		// It could never be replicated: refuse it rather than try.
+		req.fail(&WriteTooLargeError{Bytes: len(data), Max: int(n.cfg.EntryBytesMax)})
+		return false
+	}
+	var err error
+	if n.guardRaft(func() { err = n.rn.Propose(data) }) != nil {
+		req.fail(ErrOutcomeUnknown)
+		return false
+	}
+	if err != nil {
+		// Dropped before it reached any log: it did not happen. A leader
+		// drops a proposal only when its uncommitted bytes are at their
+		// bound (Seshat never transfers leadership); anyone else only
+		// when it knows no leader (a follower forwards).
+		if n.rn.BasicStatus().RaftState == raft.StateLeader {
+			req.fail(ErrUncommittedFull)
+		} else {
+			req.fail(ErrNoQuorum)
+		}
+		return false
+	}
+	n.clients.addWrite(seq, req)
+	return true
+}
+
+func (n *Node) askReadIndex(req *request) {
+	n.nextSeq++
+	n.clients.addRead(n.nextSeq, req)
+	req.retryAt = n.ticks + uint64(n.cfg.ReadRetryTicks)
+	// The context names this process too: a confirmation meant for a
+	// read of an earlier process of this node, delayed in the network,
+	// must not serve a read of this one at an index that may be stale.
+	ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.incarnation), n.nextSeq)
+	if n.guardRaft(func() { n.rn.ReadIndex(ctx) }) != nil {
+		n.clients.finishErr(req, n.refusal())
+	}
+}
+
+// readConfirmed records that a read may be served once the node has
+// applied rs.Index, if rs answers a read of this process.
+func (n *Node) readConfirmed(rs raft.ReadState) {
+	if len(rs.RequestCtx) != 16 || binary.BigEndian.Uint64(rs.RequestCtx) != n.incarnation {
+		return
+	}
+	n.clients.readConfirmed(binary.BigEndian.Uint64(rs.RequestCtx[8:]), rs.Index)
+}
+
+// serveRead runs a read group's ops in order against the applied state:
+// all of them see the same index.
+func (n *Node) serveRead(req *request) {
+	if n.serveLongRead(req) {
+		return
+	}
+	view := n.store.DataView()
+	res := make([]kv.Result, len(req.ops))
+	for i := range req.ops {
+		r, err := kv.Apply(view, req.ops[i])
+		if err != nil {
+			n.stopped = fmt.Errorf("node: read: %w", err)
+			n.clients.finishErr(req, ErrStopped)
+			return
+		}
+		res[i] = r
+	}
+	n.clients.finish(req, res)
+}
+
+// sessionID names this incarnation of this node as a proposer.
+func (n *Node) sessionID() session { return session{origin: n.cfg.ID, incarnation: n.incarnation} }
+
+// inflightCount drops finished requests and ended long reads and returns
+// how many are left: a long read holds its snapshot and results until it
+// answers, so it counts toward RequestsInflightMax. It runs only when the
+// lists look full, so Process stays free of a scan per Ready.
+func (n *Node) inflightCount() int {
+	n.longReads = pruneLongReads(n.longReads)
+	return n.clients.compact() + len(n.longReads)
+}
