@@ -7,14 +7,14 @@ import (
 )
 
 // The bounds the scenarios hold the cluster to. Times are on the runner's
-// reference clock; the nodes tick every 100 ms with a 500 to 1000 ms
+// reference clock; the nodes tick every 10 ms, with a 100 ms heartbeat and a 500 to 1000 ms
 // election timeout, and their request timeout is the product's 30 s.
 const (
 	// FormationBound: a fresh or fully restarted cluster elects a leader
-	// within this (product.md: cluster formation within 5 s).
+	// within this (the product's target: cluster formation within 5 s).
 	FormationBound = 5 * time.Second
 	// ElectionBound: after a leader fails, a new one is elected within this
-	// (product.md: under 2 s).
+	// (the product's target: under 2 s).
 	ElectionBound = 2 * time.Second
 	// StepDownBound: a leader that hears from no quorum stops believing it
 	// leads within this (CheckQuorum acts once per election timeout).

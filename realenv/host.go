@@ -16,7 +16,7 @@ var ErrShuttingDown = kv.ErrShuttingDown
 
 // HostConfig tunes a Host. Zero fields take defaults.
 type HostConfig struct {
-	TickInterval   time.Duration // how often the node ticks; 100 ms
+	TickInterval   time.Duration // how often the node ticks; node.TickInterval (10 ms)
 	EventsQueueMax int           // events waiting for the host goroutine; 8192
 	BatchEventsMax int           // events handled before one Process (group commit); 1024
 	Log            *slog.Logger
@@ -63,7 +63,7 @@ type Host struct {
 // anyone else from now on.
 func NewHost(n *node.Node, cfg HostConfig) *Host {
 	if cfg.TickInterval <= 0 {
-		cfg.TickInterval = 100 * time.Millisecond
+		cfg.TickInterval = node.TickInterval
 	}
 	if cfg.EventsQueueMax <= 0 {
 		cfg.EventsQueueMax = 8192
