@@ -114,24 +114,12 @@ func TestFsyncFailureNeverLosesAcknowledgedWrites(t *testing.T) {
 // linearizability alone cannot: each key's value is still one it held
 // during the read.
 func TestCheckerFindsTornMultiKeyReads(t *testing.T) {
-	if replaying() {
-		t.Skip("replaying particular runs")
-	}
-	const seedsMax = 20
-	for seed := uint64(1); seed <= seedsMax; seed++ {
-		res := Run(Options{Seed: seed, UnsafeChunksReadLive: true, Run: 20 * time.Second, FaultsEnd: 8 * time.Second})
-		if res.Failure != nil {
-			if res.Failure.Class != classSafety || !strings.Contains(res.Failure.Message, "not atomic") {
-				t.Fatalf("seed %d failed, but not with a torn multi-key read: %v", seed, res.Failure)
-			}
-			t.Logf("torn multi-key read found at seed %d: %v", seed, res.Failure)
-			return
-		}
-		if res.Stats.WorkerJobs == 0 {
-			t.Fatalf("seed %d ran no long read in chunks", seed)
-		}
-	}
-	t.Fatalf("long reads not served from one snapshot went unnoticed for %d seeds", seedsMax)
+	plantCaught(t, "long reads not served from one snapshot", 20,
+		func(seed uint64) Options {
+			return Options{Seed: seed, Run: 20 * time.Second, FaultsEnd: 8 * time.Second}
+		},
+		func(o *Options) { o.UnsafeChunksReadLive = true },
+		func(f *Failure) bool { return f.Class == classSafety && strings.Contains(f.Message, "not atomic") })
 }
 
 // TestCheckerFindsPipelineReordering switches off the per-connection
@@ -140,30 +128,9 @@ func TestCheckerFindsTornMultiKeyReads(t *testing.T) {
 // an earlier one of its connection within a few seeds; with the order
 // kept, the same seeds pass.
 func TestCheckerFindsPipelineReordering(t *testing.T) {
-	if replaying() {
-		t.Skip("replaying particular runs")
-	}
-	const seedsMax = 10
-	opts := func(seed uint64) Options {
-		return Options{Seed: seed, PipelineMax: 8, Run: 10 * time.Second, FaultsEnd: 4 * time.Second}
-	}
-	for seed := uint64(1); seed <= seedsMax; seed++ {
-		o := opts(seed)
-		o.UnsafeUnorderedPipeline = true
-		res := Run(o)
-		if res.Failure == nil {
-			continue
-		}
-		if res.Failure.Class != classLinearizability {
-			t.Fatalf("seed %d failed, but not with a linearizability violation: %v", seed, res.Failure)
-		}
-		t.Logf("reordered pipeline found at seed %d: %v", seed, res.Failure)
-		if res := Run(opts(seed)); res.Failure != nil {
-			t.Fatalf("seed %d with the order kept: %v", seed, res.Failure)
-		}
-		return
-	}
-	t.Fatalf("pipelines run out of order went unnoticed for %d seeds", seedsMax)
+	plantCaught(t, "pipelines run out of order", 10, pipelined,
+		func(o *Options) { o.UnsafeUnorderedPipeline = true },
+		func(f *Failure) bool { return f.Class == classLinearizability })
 }
 
 // TestModelKeepsConnectionOrder hands porcupine a pipeline whose read saw
@@ -197,27 +164,41 @@ func TestModelKeepsConnectionOrder(t *testing.T) {
 // ready together in reverse): a seed must fail, and the same seed must
 // pass with the bug removed.
 func TestCheckerFindsRepliesOutOfOrder(t *testing.T) {
+	plantCaught(t, "replies sent out of order", 10, pipelined,
+		func(o *Options) { o.UnsafeReverseReplies = true },
+		func(*Failure) bool { return true })
+}
+
+// pipelined is a short run whose clients pipeline deeply.
+func pipelined(seed uint64) Options {
+	return Options{Seed: seed, PipelineMax: 8, Run: 10 * time.Second, FaultsEnd: 4 * time.Second}
+}
+
+// plantCaught runs seeds 1..seedsMax of opts with a defect planted until
+// one fails, demands that the failure be the one the check is for, and
+// that the same seed pass without the defect.
+func plantCaught(t *testing.T, defect string, seedsMax uint64, opts func(seed uint64) Options, plant func(*Options), caught func(*Failure) bool) {
+	t.Helper()
 	if replaying() {
 		t.Skip("replaying particular runs")
 	}
-	const seedsMax = 10
-	opts := func(seed uint64) Options {
-		return Options{Seed: seed, PipelineMax: 8, Run: 10 * time.Second, FaultsEnd: 4 * time.Second}
-	}
 	for seed := uint64(1); seed <= seedsMax; seed++ {
 		o := opts(seed)
-		o.UnsafeReverseReplies = true
+		plant(&o)
 		res := Run(o)
 		if res.Failure == nil {
 			continue
 		}
-		t.Logf("replies out of order found at seed %d: %v", seed, res.Failure)
+		if !caught(res.Failure) {
+			t.Fatalf("seed %d failed with %s planted, but not for it: %v", seed, defect, res.Failure)
+		}
+		t.Logf("%s found at seed %d: %v", defect, seed, res.Failure)
 		if res := Run(opts(seed)); res.Failure != nil {
-			t.Fatalf("seed %d with the replies in order: %v", seed, res.Failure)
+			t.Fatalf("seed %d without the defect: %v", seed, res.Failure)
 		}
 		return
 	}
-	t.Fatalf("replies sent out of order went unnoticed for %d seeds", seedsMax)
+	t.Fatalf("%s went unnoticed for %d seeds", defect, seedsMax)
 }
 
 // TestEventsShareBatches: the simulator drives each node through
