@@ -30,7 +30,6 @@ type diskEvents struct {
 	log      env.Logger
 	upgraded atomic.Bool // Open ratcheted the format
 	noSpace  atomic.Pointer[error]
-	stalled  atomic.Bool
 	lines    lineLimiter
 }
 
@@ -46,10 +45,8 @@ func (d *diskEvents) listener() *pebble.EventListener {
 			d.lines.log(d.log, "pebble background error", err)
 		},
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
-			d.stalled.Store(true)
 			d.lines.warn(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
 		},
-		WriteStallEnd: func() { d.stalled.Store(false) },
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			d.lines.warn(d.log, "disk slow", fmt.Errorf("%s", info.String()))
 		},

@@ -24,7 +24,6 @@ func TestWriteStallIsNotAnError(t *testing.T) {
 	d := newDiskEvents(log)
 	l := d.listener()
 	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "memtable count limit reached"})
-	l.WriteStallEnd()
 	if len(log.errors) != 0 || len(log.warns) != 1 {
 		t.Fatalf("a write stall logged errors %q and warnings %q; want one warning", log.errors, log.warns)
 	}
