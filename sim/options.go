@@ -88,6 +88,16 @@ type Options struct {
 	UnsafeLegacyWAL bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
+
+	// SkipFaults leaves out the faults with these numbers (1 is the first
+	// fault decision of the run; see allowFault in faults.go), and
+	// SkipKinds every fault of these kinds: what a shrunk replay file
+	// (shrink.go) keeps of the original run's faults.
+	SkipFaults []int    `json:",omitempty"`
+	SkipKinds  []string `json:",omitempty"`
+	// recordFaults lists the faults a run applied in its Result, for the
+	// shrinker.
+	recordFaults bool
 }
 
 // FromSeed fills every zero field of o from the seed: the seed chooses the

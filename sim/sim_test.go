@@ -5,6 +5,7 @@
 //	go test ./sim -seed=N                  replays swarm seed N
 //	go test ./sim -run TestSim -seeds=K    sweeps swarm seeds 1..K (or -seeds=K -seed0=S)
 //	go test ./sim -run TestScenarios -scenario=NAME -seeds=K -seed0=S   sweeps one scenario
+//	go test ./sim -run TestReplay -replay=FILE [-sim.v] [-shrink]       runs (or shrinks) a replay file
 //
 // Without -scenario, TestScenarios runs every scenario that is not pending
 // on a few seeds, and TestSim sweeps 100 swarm seeds. A failing seed prints
@@ -39,13 +40,18 @@ var (
 	flagVerbose  = flag.Bool("sim.v", false, "print the run's event trace")
 	flagOutDir   = flag.String("sim.out", "", "where failure artifacts go (default: a temporary directory)")
 	flagLines    = flag.Bool("sweep.lines", false, "print one SWEEP line per seed")
+	flagReplay   = flag.String("replay", "", "run this replay file (a failure folder's replay.json, or a shrunk one)")
+	flagShrink   = flag.Bool("shrink", false, "with -replay: shrink the run and write the smallest failing one next to it")
 )
 
 // replaying says whether the command line asked for particular runs, so
 // the other tests stand aside.
-func replaying() bool { return *flagSeed != 0 || *flagScenario != "" }
+func replaying() bool { return *flagSeed != 0 || *flagScenario != "" || *flagReplay != "" }
 
 func TestSim(t *testing.T) {
+	if *flagReplay != "" {
+		t.Skip("a replay file was named")
+	}
 	if *flagScenario != "" && *flagScenario != "swarm" && *flagScenario != "all" {
 		t.Skip("a scenario was named")
 	}
@@ -54,6 +60,8 @@ func TestSim(t *testing.T) {
 
 func TestScenarios(t *testing.T) {
 	switch {
+	case *flagReplay != "":
+		t.Skip("a replay file was named")
 	case *flagScenario == "swarm":
 		t.Skip("the swarm runs in TestSim")
 	case *flagScenario == "" && *flagSeed != 0:
@@ -178,9 +186,11 @@ func reportFailure(t *testing.T, res Result) {
 	tracePath := filepath.Join(dir, "trace.txt")
 	_ = os.WriteFile(tracePath, []byte(strings.Join(again.Trace, "\n")+"\n"), 0o644)
 	replay := replayCommand(o)
-	summary := fmt.Sprintf("scenario: %s\nseed:     %d\ncommit:   %s\nfailure:  %v\noptions:  %s\nstats:    %+v\nreplay:   %s\nhistory:  %s\ntrace:    %s\n",
-		o.Scenario, o.Seed, commit(), res.Failure, o, res.Stats, replay, viz, tracePath)
+	replayFile := filepath.Join(dir, "replay.json")
+	summary := fmt.Sprintf("scenario: %s\nseed:     %d\ncommit:   %s\nfailure:  %v\noptions:  %s\nstats:    %+v\nreplay:   %s\n          go test ./sim -run TestReplay -replay=%s -sim.v   (-shrink shrinks it)\nhistory:  %s\ntrace:    %s\n",
+		o.Scenario, o.Seed, commit(), res.Failure, o, res.Stats, replay, replayFile, viz, tracePath)
 	_ = os.WriteFile(filepath.Join(dir, "failure.txt"), []byte(summary), 0o644)
+	_ = WriteReplay(replayFile, NewReplay(res))
 	_ = os.WriteFile(filepath.Join(dir, "replay.sh"), []byte("#!/bin/sh\n# run from the repository root\n"+replay+"\n"), 0o755)
 	t.Errorf("%s seed %d: %v\n  options: %s\n  replay:  %s\n  history: %s\n  trace:   %s\n  folder:  %s",
 		o.Scenario, o.Seed, res.Failure, o, replay, viz, tracePath, dir)

@@ -198,8 +198,9 @@ func (s *simNode) crash() {
 	if !s.up() {
 		return
 	}
-	keep := s.w.keepShare()
-	crashRNG := rand.New(rand.NewPCG(s.w.rng.Uint64(), s.w.rng.Uint64()))
+	d := s.w.drawCrash()
+	keep := d.keep
+	crashRNG := rand.New(rand.NewPCG(d.seedA, d.seedB))
 	crashed := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: crashRNG})
 	if failed := s.disk.failedImage(); failed != nil {
 		crashed = failed // the disk stopped changing when it failed

@@ -59,6 +59,8 @@ type World struct {
 	faults  []faultWindow
 	stats   Stats
 
+	faultSched faultSchedule // numbers the fault decisions, skips some (faults.go)
+
 	traceLines []string
 	keepTrace  bool
 	eventLog   []EventRecord // every event with the rolling hash after it, when kept
@@ -92,6 +94,8 @@ type Stats struct {
 	TornTails          int // crashes that cut the newest WAL inside its unsynced tail
 	FlipsInjected      int // synced WAL bytes flipped while a node was down
 	FlipsRefused       int // of those, refused at open as damage (then wiped, rejoined)
+	Faults             int // fault decisions applied (see allowFault)
+	FaultsSkipped      int // fault decisions the schedule left out
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -120,6 +124,9 @@ type Result struct {
 	// Events holds every event with the rolling hash after it, when asked
 	// for by the determinism test.
 	Events []EventRecord
+	// Faults lists every fault the run applied, when Options.recordFaults
+	// asked for it: what the shrinker may try to leave out.
+	Faults []FaultRecord
 	// History and annotations, for the visualization of a failure.
 	hist   history
 	annots []annotation
@@ -139,6 +146,7 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 		hash:      hashSeed,
 		keepTrace: opts.Verbose,
 	}
+	w.faultSched = newFaultSchedule(opts)
 	w.checks.init(w)
 	withSeededCryptoRand(opts.Seed, func() {
 		defer func() {
@@ -164,7 +172,7 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 	w.stats.HistoryEntries = len(w.hist.ops)
 	return Result{
 		Options: opts, Hash: w.hash, Stats: w.stats, Failure: w.failure,
-		Trace: w.traceLines, Events: w.eventLog, hist: w.hist, annots: w.annotations(),
+		Trace: w.traceLines, Events: w.eventLog, Faults: w.faultSched.applied, hist: w.hist, annots: w.annotations(),
 	}
 }
 
@@ -192,10 +200,16 @@ func (w *World) setup() {
 			rng: rand.New(rand.NewPCG(w.rng.Uint64(), w.rng.Uint64())),
 		}
 		if o.SkewMax > 0 {
-			s.clockBase = time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
+			skew := time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
+			if w.allowFault(faultSkew) {
+				s.clockBase = skew
+			}
 		}
 		if o.DriftMaxPPM > 0 {
-			s.drift = float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
+			drift := float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
+			if w.allowFault(faultDrift) {
+				s.drift = drift
+			}
 		}
 		w.nodes = append(w.nodes, s)
 	}
@@ -275,19 +289,22 @@ func (w *World) send(from, to int, msg []byte) {
 		return
 	}
 	faulty := w.now < w.opts.FaultsEnd
-	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent) {
+	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop)) {
 		w.stats.MessagesLost++
 		return
 	}
 	copies := 1
-	if faulty && w.rng.Float64()*100 < w.opts.DupPercent {
+	if faulty && w.rng.Float64()*100 < w.opts.DupPercent && w.allowFault(faultDup) {
 		copies = 2
 	}
 	digest := digestBytes(msg)
 	for range copies {
 		delay := w.lat[from][to]
 		if w.opts.LatencyJitterMax > 0 {
-			delay += time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
+			jitter := time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
+			if w.allowFault(faultJitter) {
+				delay += jitter
+			}
 		}
 		dst := w.nodes[to]
 		w.schedule(delay, evDeliver, to, digest, func() {
@@ -363,7 +380,15 @@ func (w *World) breakNode(s *simNode) {
 	}
 	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe() {
 		// A damaged disk is refused and then wiped: as unsafe as a wipe.
-		if w.rng.IntN(2) == 0 && w.flipSyncedByte(s) {
+		kind := faultWipe
+		if w.rng.IntN(2) == 0 {
+			kind = faultFlip
+		}
+		if !w.allowFault(kind) {
+			w.skipCrash()
+			return
+		}
+		if kind == faultFlip && w.flipSyncedByte(s) {
 			w.stats.Crashes++
 			w.scheduleRestart(s, "crashed; a synced WAL byte flipped")
 			return
@@ -377,12 +402,22 @@ func (w *World) breakNode(s *simNode) {
 	switch {
 	case mode == 0 && !w.opts.NoDiskFaults:
 		full := w.rng.IntN(2) == 0
-		s.disk.armFailure(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64(), full)
-		w.tracef("%s n%d: disk will fail soon (full: %v)", w.now, s.id, full)
+		syncs, keep, seed := 1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64()
+		if w.allowFault(faultDiskFail) {
+			s.disk.armFailure(syncs, keep, seed, full)
+			w.tracef("%s n%d: disk will fail soon (full: %v)", w.now, s.id, full)
+		}
 	case mode == 1:
-		s.disk.armCrash(1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64())
-		w.tracef("%s n%d: will crash in the middle of a write soon", w.now, s.id)
+		syncs, keep, seed := 1+w.rng.IntN(8), w.keepShare(), w.rng.Uint64()
+		if w.allowFault(faultDiskCrash) {
+			s.disk.armCrash(syncs, keep, seed)
+			w.tracef("%s n%d: will crash in the middle of a write soon", w.now, s.id)
+		}
 	default:
+		if !w.allowFault(faultCrash) {
+			w.skipCrash()
+			return
+		}
 		s.crash()
 		w.stats.Crashes++
 		w.scheduleRestart(s, "crashed")
@@ -421,9 +456,16 @@ func (w *World) keepShare() int {
 	return 0
 }
 
+func (w *World) drawDowntime() time.Duration {
+	return time.Duration(w.rng.Int64N(int64(w.opts.DowntimeMax))) + time.Millisecond
+}
+
 // scheduleRestart brings s back after a random downtime.
 func (w *World) scheduleRestart(s *simNode, why string) {
-	downFor := time.Duration(w.rng.Int64N(int64(w.opts.DowntimeMax))) + time.Millisecond
+	downFor := w.drawDowntime()
+	if !w.allowFault(faultDowntime) {
+		downFor = time.Millisecond // straight back
+	}
 	w.addFault(fmt.Sprintf("n%d down: %s", s.id, why), w.now, w.now+downFor)
 	epoch := s.epoch
 	w.schedule(downFor, evRestart, s.idx, 0, func() {
@@ -449,6 +491,11 @@ func (w *World) schedulePartition() {
 			side[i] = w.rng.IntN(2) == 0
 		}
 		oneWay := w.rng.IntN(3) == 0
+		heal := time.Duration(w.rng.Int64N(int64(w.opts.PartitionMax))) + time.Millisecond
+		if !w.allowFault(faultPartition) {
+			w.schedulePartition()
+			return
+		}
 		var desc strings.Builder
 		w.heal()
 		for a := range n {
@@ -468,7 +515,6 @@ func (w *World) schedulePartition() {
 		if oneWay {
 			how = "cannot send to"
 		}
-		heal := time.Duration(w.rng.Int64N(int64(w.opts.PartitionMax))) + time.Millisecond
 		w.stats.Partitions++
 		w.addFault(fmt.Sprintf("{%s} %s the rest", strings.TrimSpace(desc.String()), how), w.now, w.now+heal)
 		w.cutGen++

@@ -1,0 +1,96 @@
+package sim
+
+// The editable fault schedule. Every fault decision of a run goes through
+// allowFault, which numbers it in the order it is drawn and may switch it
+// off (Options.SkipFaults, Options.SkipKinds). That is what lets a failure
+// shrink (shrink.go): a replay file names the faults it leaves out.
+//
+// A skipped fault still consumes the random draws it would have made, so
+// the world's random stream stays aligned for as long as the skip changes
+// nothing else; what the fault would have caused (a lost message, a dead
+// node) then takes the run its own way, as it must.
+
+// The kinds of fault the swarm draws. Scenario timelines (package chaos)
+// are not numbered: their expectations assume their faults happen.
+const (
+	faultCrash     = "crash"      // a node process killed
+	faultDowntime  = "downtime"   // how long a dead node stays down (skipped: 1 ms)
+	faultPartition = "partition"  // a partition of the network
+	faultDiskFail  = "disk-fail"  // a disk armed to fail (or fill) at a coming sync
+	faultDiskCrash = "disk-crash" // a disk armed to crash the machine at a coming sync
+	faultWipe      = "wipe"       // a node crashed and its disk replaced by an empty one
+	faultFlip      = "flip"       // a node crashed and a synced WAL byte flipped
+	faultSkew      = "skew"       // a node's clock set off
+	faultDrift     = "drift"      // a node's clock running fast or slow
+	faultDrop      = "drop"       // a message lost
+	faultDup       = "dup"        // a message delivered twice
+	faultJitter    = "jitter"     // a message delayed past the link's latency
+)
+
+// FaultRecord is one fault a run applied: its number and kind.
+type FaultRecord struct {
+	N    int
+	Kind string
+}
+
+// faultSchedule numbers a run's fault decisions and knows which to skip.
+type faultSchedule struct {
+	seq       int
+	skipN     map[int]bool
+	skipKind  map[string]bool
+	applied   []FaultRecord // when recording
+	recording bool
+}
+
+func newFaultSchedule(o Options) faultSchedule {
+	fs := faultSchedule{recording: o.recordFaults}
+	if len(o.SkipFaults) > 0 {
+		fs.skipN = make(map[int]bool, len(o.SkipFaults))
+		for _, n := range o.SkipFaults {
+			fs.skipN[n] = true
+		}
+	}
+	if len(o.SkipKinds) > 0 {
+		fs.skipKind = make(map[string]bool, len(o.SkipKinds))
+		for _, k := range o.SkipKinds {
+			fs.skipKind[k] = true
+		}
+	}
+	return fs
+}
+
+// allowFault numbers the next fault decision, of the given kind, and
+// reports whether the run applies it. Call it after the fault's random
+// draws, so a skipped fault has consumed them too.
+func (w *World) allowFault(kind string) bool {
+	f := &w.faultSched
+	f.seq++
+	if f.skipKind[kind] || f.skipN[f.seq] {
+		w.stats.FaultsSkipped++
+		return false
+	}
+	w.stats.Faults++
+	if f.recording {
+		f.applied = append(f.applied, FaultRecord{N: f.seq, Kind: kind})
+	}
+	return true
+}
+
+// crashDraws are the random draws a crash makes: whether it keeps the
+// unsynced writes, and the seed of the crash image.
+type crashDraws struct {
+	keep         int
+	seedA, seedB uint64
+}
+
+func (w *World) drawCrash() crashDraws {
+	keep := w.keepShare()
+	return crashDraws{keep: keep, seedA: w.rng.Uint64(), seedB: w.rng.Uint64()}
+}
+
+// skipCrash consumes what a crash and its restart would have drawn, for a
+// crash the schedule leaves out.
+func (w *World) skipCrash() {
+	w.drawCrash()
+	w.drawDowntime()
+}
