@@ -6,7 +6,7 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos sweep cluster bench bench-mget build clean
+.PHONY: test unit lint sim chaos sweep shrink cluster bench bench-mget build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test and the end-to-end tests.
@@ -34,9 +34,19 @@ endif
 ## chaos: sweep the eleven chaos scenarios, the disk-wipe ones and the swarm over SEEDS seeds
 ## each, in JOBS parallel processes, with a progress line and a summary
 ## table; failures leave folders under sim-failures/. Replay one with
-## go test ./sim -scenario=NAME -seed=N -sim.v
+## go test ./sim -scenario=NAME -seed=N -sim.v (or its replay.json, see
+## shrink). SHRINK=1 shrinks each failure after the sweep.
 chaos:
-	$(GO) run ./cmd/seshat-sweep -seeds=$(SEEDS) -jobs=$(JOBS)
+	$(GO) run ./cmd/seshat-sweep -seeds=$(SEEDS) -jobs=$(JOBS) $(if $(SHRINK),-shrink)
+
+## shrink: shrink a failing run's replay file (a failure folder's
+## replay.json) to a smaller run that fails the same way, written to
+## FILE with .shrunk.json, in at most RUNS candidate runs:
+## make shrink FILE=sim-failures/swarm-seed-7/replay.json. Replay either
+## with go test ./sim -run TestReplay -replay=FILE -sim.v
+RUNS ?= 200
+shrink:
+	$(GO) test ./sim -run '^TestReplay$$' -count=1 -v -timeout 0 -replay=$(FILE) -shrink -shrink.runs=$(RUNS)
 
 ## cluster: a local 3-node cluster on loopback, in the foreground.
 cluster:

@@ -1,5 +1,13 @@
 package sim
 
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
 // The editable fault schedule. Every fault decision of a run goes through
 // allowFault, which numbers it in the order it is drawn and may switch it
 // off (Options.SkipFaults, Options.SkipKinds). That is what lets a failure
@@ -93,4 +101,61 @@ func (w *World) drawCrash() crashDraws {
 func (w *World) skipCrash() {
 	w.drawCrash()
 	w.drawDowntime()
+}
+
+// FaultSet is a set of fault numbers. It reads and writes as ranges
+// ("6-109,111,140-148"), as a shrunk run leaves out long runs of them.
+type FaultSet []int
+
+func (s FaultSet) String() string {
+	sorted := slices.Clone(s)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	var b strings.Builder
+	for i := 0; i < len(sorted); {
+		j := i
+		for j+1 < len(sorted) && sorted[j+1] == sorted[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j == i {
+			fmt.Fprintf(&b, "%d", sorted[i])
+		} else {
+			fmt.Fprintf(&b, "%d-%d", sorted[i], sorted[j])
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+func (s FaultSet) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+func (s *FaultSet) UnmarshalJSON(b []byte) error {
+	var text string
+	if err := json.Unmarshal(b, &text); err != nil {
+		return fmt.Errorf("fault set: want a string of ranges like \"3,7-9\": %w", err)
+	}
+	*s = nil
+	for _, part := range strings.Split(text, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return fmt.Errorf("fault set %q: %w", text, err)
+		}
+		z := a
+		if isRange {
+			if z, err = strconv.Atoi(hi); err != nil || z < a {
+				return fmt.Errorf("fault set %q: bad range %q", text, part)
+			}
+		}
+		for n := a; n <= z; n++ {
+			*s = append(*s, n)
+		}
+	}
+	return nil
 }

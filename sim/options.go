@@ -93,7 +93,7 @@ type Options struct {
 	// fault decision of the run; see allowFault in faults.go), and
 	// SkipKinds every fault of these kinds: what a shrunk replay file
 	// (shrink.go) keeps of the original run's faults.
-	SkipFaults []int    `json:",omitempty"`
+	SkipFaults FaultSet `json:",omitempty"`
 	SkipKinds  []string `json:",omitempty"`
 	// recordFaults lists the faults a run applied in its Result, for the
 	// shrinker.

@@ -11,7 +11,9 @@
 // processes. It prints a progress line (seeds done, seeds per second,
 // failures so far) and a table at the end. Every failure leaves a folder
 // under -out with the seed, the options, the history's HTML view, the event
-// trace and the replay command. A scenario marked pending in package chaos
+// trace, the replay command and a replay file (replay.json); with -shrink,
+// each failure is then shrunk (sim/shrink.go) into replay.shrunk.json
+// beside it, with the shrink's report in shrink.log. A scenario marked pending in package chaos
 // is swept too, but its failures do not fail the sweep.
 package main
 
@@ -51,6 +53,8 @@ func main() {
 	only := flag.String("scenarios", "", "comma-separated scenarios (default: every scenario and swarm)")
 	swarmSeeds := flag.Int("swarm-seeds", 0, "seeds for the swarm (default: -seeds)")
 	out := flag.String("out", "sim-failures", "where failure folders and logs go")
+	shrink := flag.Bool("shrink", false, "shrink each failure once the sweep is done")
+	shrinkRuns := flag.Int("shrink.runs", 200, "with -shrink: candidate runs per failure at most")
 	flag.Parse()
 
 	pending := map[string]bool{}
@@ -106,6 +110,7 @@ func main() {
 		tallies[name] = &tally{classes: map[string]int{}}
 	}
 	done, failures := 0, 0
+	var failedDirs []string
 	start := time.Now()
 	progress := func() {
 		el := time.Since(start).Seconds()
@@ -137,7 +142,9 @@ func main() {
 						if !pending[scenario] {
 							failures++
 						}
-						fmt.Printf("FAIL %s seed %d (%s): %s\n", scenario, seed, class, filepath.Join(*out, fmt.Sprintf("%s-seed-%d", scenario, seed)))
+						dir := filepath.Join(*out, fmt.Sprintf("%s-seed-%d", scenario, seed))
+						failedDirs = append(failedDirs, dir)
+						fmt.Printf("FAIL %s seed %d (%s): %s\n", scenario, seed, class, dir)
 					}
 				})
 			}
@@ -196,6 +203,12 @@ func main() {
 		flips := fmt.Sprintf("%d/%d", f.flipsRefused, f.flips)
 		fmt.Printf("%-22s %7d %7d %10d %8d %6d %9d %9d %9d %6d %11s  %s\n", label, t.seeds, t.failed, mean, f.crashes, f.wipes, f.diskFailures, f.installs, f.diskFull, f.torn, flips, note)
 	}
+	if *shrink {
+		sort.Strings(failedDirs)
+		for _, dir := range failedDirs {
+			shrinkFailure(bin, dir, *shrinkRuns)
+		}
+	}
 	fmt.Printf("\nswept %d seeds in %s with %d processes: ", done, time.Since(start).Round(time.Second), *jobs)
 	if failures > 0 || done < total {
 		fmt.Printf("%d FAILURES (pending scenarios not counted), see %s/\n", failures, *out)
@@ -248,6 +261,28 @@ func runJob(bin, out, logs string, j job, report func(string, int, bool, string,
 		report(scenario, seed, result == "ok", class, time.Duration(wallMS)*time.Millisecond, f)
 	}
 	_ = cmd.Wait() // a failing seed fails the process; the lines tell which
+}
+
+// shrinkFailure shrinks the failure that dir holds, one process at a time
+// (a shrink runs its candidates one after another).
+func shrinkFailure(bin, dir string, runs int) {
+	replay := filepath.Join(dir, "replay.json")
+	logPath := filepath.Join(dir, "shrink.log")
+	fmt.Printf("shrinking %s (at most %d runs) ...\n", replay, runs)
+	cmd := exec.Command(bin, "-test.run", "^TestReplay$", "-test.v", "-test.timeout", "0",
+		"-replay="+replay, "-shrink", fmt.Sprintf("-shrink.runs=%d", runs))
+	outText, err := cmd.CombinedOutput()
+	_ = os.WriteFile(logPath, outText, 0o644)
+	if err != nil {
+		fmt.Printf("  shrink failed (%v): see %s\n", err, logPath)
+		return
+	}
+	for _, line := range strings.Split(string(outText), "\n") {
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "before:") || strings.HasPrefix(t, "after:") {
+			fmt.Println("  " + t)
+		}
+	}
+	fmt.Printf("  shrunk replay: %s\n", filepath.Join(dir, "replay.shrunk.json"))
 }
 
 // faults counts what a seed's run went through, so a clean sweep also
