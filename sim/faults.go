@@ -133,6 +133,11 @@ func (s FaultSet) String() string {
 func (s FaultSet) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 func (s *FaultSet) UnmarshalJSON(b []byte) error {
+	var list []int
+	if json.Unmarshal(b, &list) == nil {
+		*s = list // a plain list, as a hand-written file may have it
+		return nil
+	}
 	var text string
 	if err := json.Unmarshal(b, &text); err != nil {
 		return fmt.Errorf("fault set: want a string of ranges like \"3,7-9\": %w", err)

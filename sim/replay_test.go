@@ -3,7 +3,9 @@ package sim
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +43,14 @@ func TestReplay(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("%s: %v\n  options: %s\n  skipped: %d faults, kinds %v\n  events:  %d",
-		*flagReplay, res.Failure, res.Options, len(res.Options.SkipFaults), res.Options.SkipKinds, res.Stats.Events)
+	if res.Failure.Class == classLinearizability {
+		illegal := res.IllegalKeys()
+		for _, key := range slices.Sorted(maps.Keys(illegal)) {
+			t.Logf("the operations on key %s, which no order explains:\n  %s", key, strings.Join(illegal[key], "\n  "))
+		}
+	}
+	t.Errorf("%s: %v\n  options: %s\n  skipped: faults %s, kinds %v\n  events:  %d",
+		*flagReplay, res.Failure, res.Options, res.Options.SkipFaults, res.Options.SkipKinds, res.Stats.Events)
 }
 
 func shrinkReplay(t *testing.T, r Replay) {

@@ -102,6 +102,9 @@ func (s *shrinker) try(cand Options, step string) bool {
 	if failureKind(res.Failure) != s.kind {
 		return false
 	}
+	if res.Hash == s.res.Hash && res.Stats.Events == s.res.Stats.Events {
+		return false // the change changed nothing (a scenario's own clients, a fault past the failure)
+	}
 	s.cur, s.res = cand, res
 	s.steps = append(s.steps, fmt.Sprintf("%s: %d events", step, res.Stats.Events))
 	if s.budget.Logf != nil {

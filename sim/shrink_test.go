@@ -123,6 +123,9 @@ func TestFaultSetRanges(t *testing.T) {
 	if err := back.UnmarshalJSON([]byte(`"3-5,7,9,11-12"`)); err != nil || !reflect.DeepEqual(back, FaultSet{3, 4, 5, 7, 9, 11, 12}) {
 		t.Fatalf("got %v, %v", back, err)
 	}
+	if err := back.UnmarshalJSON([]byte(`[2, 4]`)); err != nil || !reflect.DeepEqual(back, FaultSet{2, 4}) {
+		t.Fatalf("a plain list: got %v, %v", back, err)
+	}
 	if err := back.UnmarshalJSON([]byte(`"5-3"`)); err == nil {
 		t.Fatal("a backward range was accepted")
 	}
