@@ -77,7 +77,9 @@ func Shrink(opts Options, budget ShrinkBudget) (ShrinkResult, error) {
 		n := len(s.steps)
 		s.shortenRun()
 		s.dropKinds()
-		s.fewer("clients", func(o *Options) *int { return &o.Clients }, 1)
+		if _, ok := s.cur.scenario(); !ok { // a scenario starts its own clients
+			s.fewer("clients", func(o *Options) *int { return &o.Clients }, 1)
+		}
 		s.fewer("keys", func(o *Options) *int { return &o.Keys }, 1)
 		s.fewer("pipeline_max", func(o *Options) *int { return &o.PipelineMax }, 1)
 		for _, g := range faultGroups {
@@ -92,7 +94,8 @@ func Shrink(opts Options, budget ShrinkBudget) (ShrinkResult, error) {
 
 func (s *shrinker) left() bool { return s.runs < s.budget.Runs && time.Now().Before(s.deadline) }
 
-// try runs cand and keeps it if it fails as the original did.
+// try runs cand and keeps it if it fails as the original did, in no
+// more events.
 func (s *shrinker) try(cand Options, step string) bool {
 	if !s.left() {
 		return false
@@ -102,8 +105,8 @@ func (s *shrinker) try(cand Options, step string) bool {
 	if failureKind(res.Failure) != s.kind {
 		return false
 	}
-	if res.Hash == s.res.Hash && res.Stats.Events == s.res.Stats.Events {
-		return false // the change changed nothing (a scenario's own clients, a fault past the failure)
+	if res.Stats.Events > s.res.Stats.Events {
+		return false // simpler, but not smaller: the failure took longer to come
 	}
 	s.cur, s.res = cand, res
 	s.steps = append(s.steps, fmt.Sprintf("%s: %d events", step, res.Stats.Events))
@@ -121,6 +124,14 @@ func (s *shrinker) shortenRun() {
 		return
 	}
 	const floor = time.Second
+	// A failure while faults strike needs nothing after it: end the
+	// faults just past it, which leaves the run up to it as it was.
+	if at := s.res.Failure.At; at+100*time.Millisecond < s.cur.FaultsEnd {
+		c := s.cur
+		c.FaultsEnd = (at/(100*time.Millisecond) + 2) * 100 * time.Millisecond
+		c.Run = c.FaultsEnd + (s.cur.Run - s.cur.FaultsEnd)
+		s.try(c, "faults_end="+c.FaultsEnd.String())
+	}
 	for s.cur.FaultsEnd/2 >= floor {
 		c := s.cur
 		c.FaultsEnd /= 2
