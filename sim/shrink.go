@@ -178,10 +178,12 @@ func (s *shrinker) fewer(name string, field func(*Options) *int, floor int) {
 	for {
 		v := *field(&s.cur)
 		kept := false
+		tried := map[int]bool{}
 		for _, to := range []int{floor, v / 4, v / 2, v - 1} {
-			if to < floor || to >= v {
+			if to < floor || to >= v || tried[to] {
 				continue
 			}
+			tried[to] = true
 			c := s.cur
 			*field(&c) = to
 			if s.try(c, fmt.Sprintf("%s=%d", name, to)) {
