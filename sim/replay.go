@@ -19,6 +19,10 @@ type Replay struct {
 	Events  int      // the run's events, to compare with a shrunk version
 	// ShrunkFrom is the original run's events, in a shrunk replay.
 	ShrunkFrom int `json:",omitempty"`
+	// Commit is the source the run failed at: fault numbers and the
+	// random stream belong to it, so another commit may replay it
+	// differently.
+	Commit string `json:",omitempty"`
 }
 
 // NewReplay describes the run res. Its options must be resolved (as

@@ -62,6 +62,7 @@ func shrinkReplay(t *testing.T, r Replay) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sr.After.Commit = commit()
 	if err := WriteReplay(out, sr.After); err != nil {
 		t.Fatal(err)
 	}

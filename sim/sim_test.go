@@ -190,7 +190,9 @@ func reportFailure(t *testing.T, res Result) {
 	summary := fmt.Sprintf("scenario: %s\nseed:     %d\ncommit:   %s\nfailure:  %v\noptions:  %s\nstats:    %+v\nreplay:   %s\n          go test ./sim -run TestReplay -replay=%s -sim.v   (-shrink shrinks it)\nhistory:  %s\ntrace:    %s\n",
 		o.Scenario, o.Seed, commit(), res.Failure, o, res.Stats, replay, replayFile, viz, tracePath)
 	_ = os.WriteFile(filepath.Join(dir, "failure.txt"), []byte(summary), 0o644)
-	_ = WriteReplay(replayFile, NewReplay(res))
+	rf := NewReplay(res)
+	rf.Commit = commit()
+	_ = WriteReplay(replayFile, rf)
 	_ = os.WriteFile(filepath.Join(dir, "replay.sh"), []byte("#!/bin/sh\n# run from the repository root\n"+replay+"\n"), 0o755)
 	t.Errorf("%s seed %d: %v\n  options: %s\n  replay:  %s\n  history: %s\n  trace:   %s\n  folder:  %s",
 		o.Scenario, o.Seed, res.Failure, o, replay, viz, tracePath, dir)
