@@ -123,7 +123,9 @@ func (s *simNode) onMoment(m node.Moment) {
 		return
 	}
 	if s.aimKill {
-		s.crashAt(kind, false) // the scenario's Kill, which restarts it itself
+		if w.allowFault(kind) {
+			s.crashAt(kind, false) // the scenario's Kill, which restarts it itself
+		}
 		return
 	}
 	if !w.points.armed[kind] || w.now >= w.opts.FaultsEnd || w.failure != nil {
