@@ -179,7 +179,7 @@ func (w *World) crashPointKeep() int {
 
 // runBatch runs the driver's batch and catches an aimed crash that ended
 // the process inside it.
-func (s *simNode) runBatch() (handled int, err error, crashed *aimedCrash) {
+func (s *simNode) runBatch() (handled int, crashed *aimedCrash, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c, ok := p.(aimedCrash)
@@ -190,7 +190,7 @@ func (s *simNode) runBatch() (handled int, err error, crashed *aimedCrash) {
 		}
 	}()
 	handled, err = s.driver.RunBatch()
-	return handled, err, nil
+	return handled, nil, err
 }
 
 // diedAt finishes an aimed crash: the process is gone, its disk is the

@@ -249,7 +249,7 @@ func (s *simNode) scheduleBatch() {
 			return
 		}
 		s.batchDue = false
-		handled, err, crashed := s.runBatch()
+		handled, crashed, err := s.runBatch()
 		s.w.stats.Batches++
 		if handled > 1 {
 			s.w.stats.BatchesShared++
