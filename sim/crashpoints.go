@@ -262,21 +262,28 @@ func (v *voteRecords) init(w *World, nodes int) {
 // not contradict an earlier one within the same process.
 func (v *voteRecords) synced(s *simNode, m node.Moment) {
 	r := &v.nodes[s.idx]
+	sameTerm := m.Term == r.term && r.vote != 0
 	switch {
 	case v.w.opts.noVoteCheck:
 	case m.Term < r.term:
 		v.w.fail(classSafety, "n%d synced term %d after term %d", s.id, m.Term, r.term)
-	case m.Term == r.term && r.vote != 0 && m.Vote != r.vote:
+	case sameTerm && m.Vote != 0 && m.Vote != r.vote:
 		v.w.fail(classSafety, "n%d voted twice in term %d: for n%d, then for n%d", s.id, m.Term, r.vote, m.Vote)
+	case sameTerm && m.Vote == 0 && !v.w.opts.noRestartVoteCheck:
+		v.w.fail(classSafety, "n%d synced term %d without its vote for n%d (forgotten)", s.id, m.Term, r.vote)
 	}
-	r.term, r.vote, r.commit = m.Term, m.Vote, max(r.commit, m.Commit)
+	vote := m.Vote
+	if sameTerm && vote == 0 {
+		vote = r.vote // a vote forgotten is still cast: a second one is a double vote
+	}
+	r.term, r.vote, r.commit = m.Term, vote, max(r.commit, m.Commit)
 }
 
 // restarted checks what s's new process starts from against what s had
 // synced: a lower term, a vote lost or changed in the same term, or a
 // lower commit index means the disk forgot a synced hard state.
 func (v *voteRecords) restarted(s *simNode, st node.Status) {
-	if v.w.opts.noVoteCheck {
+	if v.w.opts.noVoteCheck || v.w.opts.noRestartVoteCheck {
 		return
 	}
 	r := v.nodes[s.idx]

@@ -97,6 +97,9 @@ type Options struct {
 	// noVoteCheck turns the forgotten-vote check off, to measure what
 	// else notices a forgotten vote. TEST ONLY.
 	noVoteCheck bool
+	// noRestartVoteCheck leaves only the check at each sync, so a
+	// forgotten vote shows when it is cast again. TEST ONLY.
+	noRestartVoteCheck bool
 	// UnsafeLegacyWAL keeps Pebble's default WAL format. TEST ONLY: it
 	// proves the simulator notices a flipped synced WAL byte that the
 	// node opens without complaint.
