@@ -76,6 +76,14 @@ type Config struct {
 	// once, without asking its peers. TEST ONLY: it shows that a wiped
 	// node that forgets it was a member breaks the cluster.
 	UnsafeBlindBootstrap bool
+	// UnsafeForgetVote makes a restarted node forget the vote in its hard
+	// state. TEST ONLY: it shows that the simulator notices a vote that
+	// was persisted and then forgotten (a double vote).
+	UnsafeForgetVote bool
+	// OnMoment, if set, hears of each moment where a crash tests the
+	// most (moment.go); the simulator crashes nodes there. Production
+	// leaves it nil.
+	OnMoment func(Moment)
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)

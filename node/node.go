@@ -46,6 +46,8 @@ type Node struct {
 	lead        uint64
 	isLeader    bool // as of the last SoftState raft reported
 	stopped     error
+	// The term and vote last synced, to tell the host when they change.
+	syncedTerm, syncedVote uint64
 
 	snapshotsTaken     int
 	snapshotsInstalled int
@@ -111,11 +113,17 @@ func (n *Node) startRaft() error {
 		return err
 	}
 	cfg := n.cfg
+	hs, _, _ := n.store.InitialState()
+	n.syncedTerm, n.syncedVote = hs.GetTerm(), hs.GetVote()
+	var rs raft.Storage = n.store
+	if cfg.UnsafeForgetVote {
+		rs = forgetfulStore{n.store}
+	}
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTicks,
 		HeartbeatTick:             cfg.HeartbeatTicks,
-		Storage:                   n.store,
+		Storage:                   rs,
 		Applied:                   n.store.Applied(),
 		MaxSizePerMsg:             cfg.MessageBytesMax,
 		MaxCommittedSizePerReady:  4 * cfg.MessageBytesMax,

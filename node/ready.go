@@ -69,8 +69,15 @@ func (n *Node) processReady(rd raft.Ready) error {
 	if sentEarly {
 		n.sendAppends(rd.Messages)
 	}
+	changes := n.membershipChanges
 	if err := n.persist(rd); err != nil {
 		return err
+	}
+	if n.membershipChanges != changes {
+		n.moment(Moment{Kind: MomentMembershipApplied})
+	}
+	if len(rd.CommittedEntries) > 0 {
+		n.moment(Moment{Kind: MomentApplied})
 	}
 	// Durable from here on: tell peers, then clients.
 	n.sendAfterSync(rd.Messages, sentEarly)
@@ -117,7 +124,8 @@ func (n *Node) sendAppends(msgs []*pb.Message) {
 // entries as one synced batch.
 func (n *Node) persist(rd raft.Ready) error {
 	batch := n.store.NewBatch()
-	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil {
+	hasHardState := !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil
+	if hasHardState {
 		batch.SetHardState(rd.HardState)
 	}
 	if err := batch.Append(rd.Entries); err != nil {
@@ -126,7 +134,13 @@ func (n *Node) persist(rd raft.Ready) error {
 	if err := n.apply(batch, rd.CommittedEntries); err != nil {
 		return err
 	}
-	return batch.Commit()
+	if err := batch.Commit(); err != nil {
+		return err
+	}
+	if hasHardState {
+		n.hardStateSynced(MomentHardStateSynced, rd.HardState)
+	}
+	return nil
 }
 
 // sendAfterSync sends what must wait for durability: every message but

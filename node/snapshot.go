@@ -250,6 +250,8 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 	n.snaps.receiving = nil
 	n.snapshotsInstalled++
 	n.env.Log.Info("snapshot installed", "node", n.cfg.ID, "index", meta.GetIndex(), "term", meta.GetTerm())
+	durable, _, _ := n.store.InitialState()
+	n.hardStateSynced(MomentSnapshotInstalled, durable)
 	return nil
 }
 
@@ -266,6 +268,7 @@ func (n *Node) maybeCompact() error {
 	if applied <= base+keep {
 		return nil
 	}
+	n.moment(Moment{Kind: MomentCompacting})
 	if err := n.store.Compact(applied - keep); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 type Status struct {
 	ID       uint64
 	Term     uint64
+	Vote     uint64 // whom this node voted for in Term (0: nobody)
 	Lead     uint64
 	IsLeader bool
 	Commit   uint64
@@ -51,6 +52,7 @@ func (n *Node) Status() Status {
 		DroppedStale:      n.adm.droppedStale,
 
 		Term:       bs.GetTerm(),
+		Vote:       bs.GetVote(),
 		Lead:       bs.Lead,
 		IsLeader:   bs.RaftState == raft.StateLeader,
 		Commit:     bs.GetCommit(),

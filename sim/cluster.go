@@ -108,7 +108,10 @@ func (c *simCluster) Kill(id chaos.ID) {
 		return
 	}
 	c.Logf("kill n%d", id)
-	s.crash()
+	if c.w.opts.AimKills <= 0 || !c.w.killAtMoment(s) {
+		s.crash()
+	}
+	c.checkRunning()
 	c.w.stats.Crashes++
 	c.downSince[s.idx] = c.w.now
 }

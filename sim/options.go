@@ -45,6 +45,14 @@ type Options struct {
 	PartitionMax     time.Duration // a partition heals within this
 	SkewMax          time.Duration // each node's clock is off by up to this
 	DriftMaxPPM      int           // and runs fast or slow by up to this many parts per million
+	// CrashPointEvery is the mean time after which each kind of crash
+	// point is armed again (crashpoints.go): the next node to reach that
+	// moment crashes there (0: seed-drawn in the swarm; negative: never).
+	CrashPointEvery time.Duration
+	// AimKills, in a chaos scenario, makes each Kill wait for the node's
+	// next crash point (a little while at most) and kill it there (0: the
+	// seed decides; negative: never).
+	AimKills int
 
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
@@ -82,6 +90,16 @@ type Options struct {
 	// proves the simulator's clients speak through resp.Conn and that the
 	// checker sees replies out of order under pipelining.
 	UnsafeReverseReplies bool
+	// UnsafeForgetVote makes a restarted node forget the vote it had
+	// persisted. TEST ONLY: it proves the simulator notices a forgotten
+	// vote (crashpoints.go) and what a double vote leads to.
+	UnsafeForgetVote bool
+	// noVoteCheck turns the forgotten-vote check off, to measure what
+	// else notices a forgotten vote. TEST ONLY.
+	noVoteCheck bool
+	// noRestartVoteCheck leaves only the check at each sync, so a
+	// forgotten vote shows when it is cast again. TEST ONLY.
+	noRestartVoteCheck bool
 	// UnsafeLegacyWAL keeps Pebble's default WAL format. TEST ONLY: it
 	// proves the simulator notices a flipped synced WAL byte that the
 	// node opens without complaint.
@@ -217,7 +235,7 @@ func (o Options) FromSeed() Options {
 		// clients pipelined.
 		o.PipelineMax = 1 + r.IntN(8)
 	}
-	return o
+	return o.crashPointsFromSeed()
 }
 
 // scenarioDefaults sets what a chaos scenario's run needs.
@@ -277,8 +295,29 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
+		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote)
+}
+
+// crashPointsFromSeed switches the aimed crashes on or off, each in about
+// three seeds of four, from a stream of their own so that the draws above
+// stay what they were.
+func (o Options) crashPointsFromSeed() Options {
+	r := rand.New(rand.NewPCG(o.Seed, 0xa1ed0))
+	on := r.IntN(4) != 0
+	if _, ok := o.scenario(); ok {
+		o.CrashPointEvery = -1 // the scenario crashes nodes itself
+		if o.AimKills == 0 && on {
+			o.AimKills = 1
+		}
+	} else if o.CrashPointEvery == 0 {
+		o.CrashPointEvery = -1
+		if on {
+			o.CrashPointEvery = 5*time.Second + time.Duration(r.Int64N(int64(25*time.Second)))
+		}
+	}
+	o.CrashPointEvery, o.AimKills = max(o.CrashPointEvery, 0), max(o.AimKills, 0)
+	return o
 }

@@ -36,7 +36,8 @@ type ShrinkResult struct {
 // the few coarse faults first, then each message fault, of which there
 // are thousands.
 var faultGroups = [][]string{
-	{faultCrash, faultDowntime, faultPartition, faultDiskFail, faultDiskCrash, faultWipe, faultFlip, faultSkew, faultDrift},
+	{faultCrash, faultDowntime, faultPartition, faultDiskFail, faultDiskCrash, faultWipe, faultFlip, faultSkew, faultDrift,
+		crashAfterVote, crashAfterInstall, crashMidCompaction, crashApplyUnanswered, crashAfterMembership},
 	{faultDrop}, {faultDup}, {faultJitter},
 }
 

@@ -144,6 +144,11 @@ func runSeed(t *testing.T, opts Options) Result {
 		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d\n", res.Options.Scenario, res.Options.Seed,
 			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled,
 			st.DiskFull, st.TornTails, st.FlipsInjected, st.FlipsRefused)
+		// The crash points come last, on a line of their own, so the
+		// sweep reads them apart from the fields above.
+		cp := st.CrashPoints
+		fmt.Printf("SWEEP-CRASHPOINTS scenario=%s seed=%d vote=%d install=%d compaction=%d apply=%d membership=%d\n", res.Options.Scenario, res.Options.Seed,
+			cp.AfterVote, cp.AfterInstall, cp.MidCompaction, cp.ApplyUnanswered, cp.AfterMembership)
 	}
 	if res.Failure != nil {
 		reportFailure(t, res)

@@ -36,6 +36,11 @@ type simNode struct {
 	// flipped names the synced WAL byte the world flipped on this disk
 	// while the node was down: its next open must refuse.
 	flipped string
+	// aimedCompaction: a crash point armed this disk to crash in the
+	// compaction's sync (crashpoints.go).
+	aimedCompaction *aimedCrash
+	// aimKill: a scenario's Kill waits for this node's next crash point.
+	aimKill bool
 }
 
 // simDataDir is every simulated node's data directory.
@@ -121,7 +126,9 @@ func (s *simNode) config() node.Config {
 		SnapshotChunkBytes:   4 << 10,
 		ReadChunkKeys:        2,
 		UnsafeChunksReadLive: o.UnsafeChunksReadLive,
+		UnsafeForgetVote:     o.UnsafeForgetVote,
 		OnApply:              func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		OnMoment:             s.onMoment,
 	}
 }
 
@@ -136,6 +143,7 @@ func (s *simNode) start() {
 		s.w.fail(classSafety, "node %d failed to open its data after a crash: %v", s.id, err)
 		return
 	}
+	s.w.votes.restarted(s, n.Status())
 	s.n = n
 	s.driver = node.NewDriver(n, simBatchMax)
 	s.driver.OnStepError = func(err error) {
@@ -155,6 +163,10 @@ func (s *simNode) crashMidWrite(image *vfs.MemFS) {
 	if s.disk.torn() {
 		s.w.stats.TornTails++
 	}
+	if c := s.aimedCompaction; c != nil {
+		s.diedAt(c, image)
+		return
+	}
 	s.die(image, "crashed in the middle of a write")
 	s.w.stats.Crashes++
 	s.w.scheduleRestart(s, "crashed mid-write")
@@ -168,6 +180,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 	s.driver = nil // what waited in its inbox dies with the process
 	s.batchDue = false
 	s.fs = image
+	s.aimedCompaction = nil
 	s.epoch++
 	s.downs++
 	s.w.tracef("%s n%d %s", s.w.now, s.id, how)
@@ -177,6 +190,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 // wipe replaces the disk of a node that is down with an empty one.
 func (s *simNode) wipe() {
 	s.fs = vfs.NewCrashableMem()
+	s.w.votes.wiped(s)
 	s.w.stats.Wipes++
 	s.w.tracef("%s n%d disk wiped", s.w.now, s.id)
 }
@@ -236,10 +250,14 @@ func (s *simNode) scheduleBatch() {
 			return
 		}
 		s.batchDue = false
-		handled, err := s.driver.RunBatch()
+		handled, crashed, err := s.runBatch()
 		s.w.stats.Batches++
 		if handled > 1 {
 			s.w.stats.BatchesShared++
+		}
+		if crashed != nil {
+			s.diedAt(crashed, crashed.image)
+			return
 		}
 		s.afterProcess(err)
 		s.w.checks.observe(s)

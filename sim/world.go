@@ -55,6 +55,8 @@ type World struct {
 
 	hist    history
 	checks  checker
+	points  crashPoints // aimed crashes (crashpoints.go)
+	votes   voteRecords // the hard states each node synced, for "a vote is never forgotten"
 	failure *Failure
 	faults  []faultWindow
 	stats   Stats
@@ -96,6 +98,9 @@ type Stats struct {
 	FlipsRefused       int // of those, refused at open as damage (then wiped, rejoined)
 	Faults             int // fault decisions applied (see allowFault)
 	FaultsSkipped      int // fault decisions the schedule left out
+
+	// CrashPoints counts the aimed crashes that struck, by crash point.
+	CrashPoints CrashPointCounts
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -148,6 +153,8 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 	}
 	w.faultSched = newFaultSchedule(opts)
 	w.checks.init(w)
+	w.points.init(opts.Seed)
+	w.votes.init(w, opts.Nodes)
 	withSeededCryptoRand(opts.Seed, func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -228,6 +235,9 @@ func (w *World) setup() {
 	}
 	if o.PartitionEvery > 0 {
 		w.schedulePartition()
+	}
+	if o.CrashPointEvery > 0 {
+		w.scheduleCrashPoints()
 	}
 	w.schedule(o.FaultsEnd, evFaultsEnd, -1, 0, w.faultsEnd)
 }
@@ -466,6 +476,11 @@ func (w *World) scheduleRestart(s *simNode, why string) {
 	if !w.allowFault(faultDowntime) {
 		downFor = time.Millisecond // straight back
 	}
+	w.scheduleRestartIn(s, why, downFor)
+}
+
+// scheduleRestartIn brings s back after downFor.
+func (w *World) scheduleRestartIn(s *simNode, why string, downFor time.Duration) {
 	w.addFault(fmt.Sprintf("n%d down: %s", s.id, why), w.now, w.now+downFor)
 	epoch := s.epoch
 	w.schedule(downFor, evRestart, s.idx, 0, func() {
@@ -545,6 +560,7 @@ func (w *World) faultsEnd() {
 	for _, s := range w.nodes {
 		if s.disk != nil {
 			s.disk.disarm() // no fault may strike in the liveness phase
+			s.aimedCompaction = nil
 		}
 		if s.up() && s.stoppedSeen {
 			s.crash() // a fail-stopped node is restarted, as an operator would

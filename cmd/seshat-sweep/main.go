@@ -43,6 +43,7 @@ type tally struct {
 	faults        faults // what struck, summed over the seeds
 	classes       map[string]int
 	failedSeeds   []string
+	points        crashPoints // aimed crashes that struck, summed over the seeds
 }
 
 func main() {
@@ -124,7 +125,14 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for j := range jobsC {
-				runJob(bin, *out, logs, j, func(scenario string, seed int, ok bool, class string, wall time.Duration, f faults) {
+				countPoints := func(scenario string, p crashPoints) {
+					mu.Lock()
+					defer mu.Unlock()
+					if t := tallies[scenario]; t != nil {
+						t.points.add(p)
+					}
+				}
+				runJob(bin, *out, logs, j, countPoints, func(scenario string, seed int, ok bool, class string, wall time.Duration, f faults) {
 					mu.Lock()
 					defer mu.Unlock()
 					t := tallies[scenario]
@@ -203,6 +211,7 @@ func main() {
 		flips := fmt.Sprintf("%d/%d", f.flipsRefused, f.flips)
 		fmt.Printf("%-22s %7d %7d %10d %8d %6d %9d %9d %9d %6d %11s  %s\n", label, t.seeds, t.failed, mean, f.crashes, f.wipes, f.diskFailures, f.installs, f.diskFull, f.torn, flips, note)
 	}
+	printCrashPoints(names, tallies)
 	if *shrink {
 		sort.Strings(failedDirs)
 		for _, dir := range failedDirs {
@@ -222,7 +231,7 @@ func main() {
 
 // runJob runs one chunk of seeds in a process of its own and reports each
 // seed's SWEEP line.
-func runJob(bin, out, logs string, j job, report func(string, int, bool, string, time.Duration, faults)) {
+func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints), report func(string, int, bool, string, time.Duration, faults)) {
 	logPath := filepath.Join(logs, fmt.Sprintf("%s-%d.log", j.scenario, j.seed0))
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -245,6 +254,10 @@ func runJob(bin, out, logs string, j job, report func(string, int, bool, string,
 	for sc.Scan() {
 		line := sc.Text()
 		fmt.Fprintln(logf, line)
+		if p, scenario, ok := parseCrashPoints(line); ok {
+			countPoints(scenario, p)
+			continue
+		}
 		if !strings.HasPrefix(line, "SWEEP ") {
 			continue
 		}
