@@ -7,6 +7,7 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -69,11 +70,16 @@ func (n *Node) processReady(rd raft.Ready) error {
 	if sentEarly {
 		n.sendAppends(rd.Messages)
 	}
+	afterSync := rd.Messages
+	if mutant.On(mutant.AckBeforeSync) && !n.isLeader {
+		n.sendAfterSync(afterSync, false)
+		afterSync = nil
+	}
 	if err := n.persist(rd); err != nil {
 		return err
 	}
 	// Durable from here on: tell peers, then clients.
-	n.sendAfterSync(rd.Messages, sentEarly)
+	n.sendAfterSync(afterSync, sentEarly)
 	n.clients.answerDurable()
 	for _, rs := range rd.ReadStates {
 		n.readConfirmed(rs)
@@ -123,6 +129,13 @@ func (n *Node) persist(rd raft.Ready) error {
 	if err := batch.Append(rd.Entries); err != nil {
 		return err
 	}
+	if mutant.On(mutant.AckBeforeCommit) && n.isLeader {
+		for _, e := range rd.Entries {
+			if ent, err := decodeEntry(e.GetData()); err == nil && ent.session == n.sessionID() {
+				n.clients.applied(ent.seq, make([]kv.Result, len(ent.ops)))
+			}
+		}
+	}
 	if err := n.apply(batch, rd.CommittedEntries); err != nil {
 		return err
 	}
@@ -148,6 +161,13 @@ func (n *Node) sendAfterSync(msgs []*pb.Message, sentEarly bool) {
 func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 	for _, e := range entries {
 		assert.That(e.GetIndex() == batch.Applied()+1, "applying entry %d after %d", e.GetIndex(), batch.Applied())
+		if mutant.On(mutant.DedupForgetsAtNewTerm) {
+			if prev, err := n.store.Term(e.GetIndex() - 1); err == nil && prev != e.GetTerm() {
+				if err := batch.ForgetSessions(); err != nil {
+					return err
+				}
+			}
+		}
 		switch e.GetType() {
 		case pb.EntryType_EntryNormal:
 			if len(e.GetData()) > 0 {
@@ -186,6 +206,9 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
 			// A duplicate (the network delivered a proposal twice) or a
 			// proposal too old to tell: it has no effect now.
 			res[i].Err = ErrOutcomeUnknown
+			continue
+		}
+		if mutant.On(mutant.GroupAppliedPartially) && i > 0 && i == len(ent.ops)-1 {
 			continue
 		}
 		// The batch is indexed: each op sees the effects of those before it.
