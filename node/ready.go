@@ -72,6 +72,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	}
 	afterSync := rd.Messages
 	if mutant.On(mutant.AckBeforeSync) && !n.isLeader {
+		// Acks go out now; the sync is left for later (persist).
 		n.sendAfterSync(afterSync, false)
 		afterSync = nil
 	}
@@ -123,6 +124,9 @@ func (n *Node) sendAppends(msgs []*pb.Message) {
 // entries as one synced batch.
 func (n *Node) persist(rd raft.Ready) error {
 	batch := n.store.NewBatch()
+	if mutant.On(mutant.AckBeforeSync) && !n.isLeader {
+		batch.CommitLazily()
+	}
 	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil {
 		batch.SetHardState(rd.HardState)
 	}

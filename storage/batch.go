@@ -26,6 +26,8 @@ type Batch struct {
 	conf        *pb.ConfState
 	members     map[uint64]member
 	memberOrder []uint64
+
+	lazy bool // the ack-before-sync mutant: commit without fsync
 }
 
 var _ kv.Store = (*Batch)(nil)
@@ -138,7 +140,7 @@ func (b *Batch) Commit() error {
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
 	mode := b.s.syncMode
-	if mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 {
+	if mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 || mutant.On(mutant.AckBeforeSync) && b.lazy {
 		mode = pebble.NoSync
 	}
 	if err := b.s.guard(func() error { return b.batch.Commit(mode) }); err != nil {
@@ -168,6 +170,10 @@ func (b *Batch) Commit() error {
 func (b *Batch) Session(id []byte) ([]byte, bool, error) {
 	return get(b.batch, append(append([]byte{}, prefixSession...), id...))
 }
+
+// CommitLazily makes Commit skip its fsync, leaving durability to the
+// next synced write. Only the ack-before-sync mutant calls it.
+func (b *Batch) CommitLazily() { b.lazy = true }
 
 // ForgetSessions drops every session's dedup window. Only the
 // dedup-forgets-at-new-term mutant calls it: forgetting is the bug.

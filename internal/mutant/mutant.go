@@ -50,7 +50,7 @@ type Info struct {
 // All lists every mutant the runner tries, in the order of its table.
 var All = []Info{
 	{EntriesUnsynced, "durability", "log entries are written without fsync (hard state and data still synced)", false},
-	{AckBeforeSync, "durability", "a follower sends its acks and votes before its batch is durable", false},
+	{AckBeforeSync, "durability", "a follower sends its acks and votes first and commits its batch without fsync, leaving durability to its next synced write", false},
 	{AckBeforeCommit, "durability", "a leader answers a write once it is in its own log, before it commits", false},
 	{"no-sync", "durability", "nothing is fsynced (sim.Options.UnsafeNoSync)", true},
 	{VoteForgottenOnRestart, "votes", "a restarted node forgets whom it voted for in its term", false},
