@@ -56,6 +56,10 @@ func (s *Store) Compact(index uint64) error {
 	if err := s.commitRaw(b); err != nil {
 		return err
 	}
+	if mutant.On(mutant.SnapshotStaleData) {
+		s.releasePinned()
+		s.pinned = &pinned{index: s.applied, snap: s.db.NewSnapshot()}
+	}
 	s.terms = append(s.terms[:0], s.terms[index-s.base.GetIndex():]...)
 	s.recent.dropThrough(index)
 	s.logBytes = 0
@@ -91,8 +95,8 @@ func (s *Store) Snapshot() (*pb.Snapshot, error) {
 		return nil, err
 	}
 	switch {
-	case s.pinned != nil && s.pinned.index != s.applied && mutant.On(mutant.SnapshotStaleData):
-		s.pinned.index = s.applied
+	case s.pinned != nil && mutant.On(mutant.SnapshotStaleData):
+		s.pinned.index = s.applied // the data pinned at the last compaction, under today's index
 	case s.pinned == nil || s.pinned.index != s.applied:
 		s.releasePinned()
 		s.pinned = &pinned{index: s.applied, snap: s.db.NewSnapshot()}

@@ -39,7 +39,7 @@ var areaScenarios = map[string][]string{
 	"durability": {"kill-mid-burst", "full-restart", "leader-killed"},
 	"votes":      {"leader-killed", "full-restart", "cascading"},
 	"reads":      {"leader-isolated", "partition-2-1", "asymmetric"},
-	"dedup":      {"slow-network", "kill-mid-burst", "leader-killed"},
+	"dedup":      {"swarm", "swarm", "kill-mid-burst"}, // the swarm duplicates messages
 	"snapshots":  {"compaction", "disk-wiped-lagging", "disk-wiped"},
 	"compaction": {"compaction", "disk-wiped-lagging", "follower-killed"},
 	"membership": {"disk-wiped", "disk-wiped-lagging"},

@@ -64,7 +64,7 @@ var All = []Info{
 	{"no-dedup", "dedup", "duplicated proposals apply twice (sim.Options.UnsafeNoDedup)", true},
 	{InstallUnsynced, "snapshots", "an installed snapshot is swapped in without fsync, then acknowledged", false},
 	{InstallKeepsOldData, "snapshots", "installing a snapshot keeps keys the snapshot does not have", false},
-	{SnapshotStaleData, "snapshots", "a snapshot reuses data pinned at an older index under the newer index", false},
+	{SnapshotStaleData, "snapshots", "a snapshot sends the data as of the last compaction under the applied index", false},
 	{CompactOneTooFar, "compaction", "compaction deletes one log entry past the new base", false},
 	{CompactBaseTermOff, "compaction", "compaction records the term of the entry before the base as the base's", false},
 	{ConfNotPersisted, "membership", "a membership change is applied to raft but not persisted with the batch", false},
