@@ -34,9 +34,6 @@ func (s *Store) Compact(index uint64) error {
 	}
 	assert.That(index <= s.applied, "compacting to %d beyond applied %d", index, s.applied)
 	term, err := s.Term(index)
-	if mutant.On(mutant.CompactBaseTermOff) && index-1 >= s.base.GetIndex() {
-		term, err = s.Term(index - 1)
-	}
 	if err != nil {
 		return err
 	}
@@ -47,7 +44,9 @@ func (s *Store) Compact(index uint64) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	data, _ := proto.Marshal(base)
-	_ = b.Set(keySnapshot, data, nil)
+	if !mutant.On(mutant.CompactBaseNotPersisted) {
+		_ = b.Set(keySnapshot, data, nil)
+	}
 	end := index + 1
 	if mutant.On(mutant.CompactOneTooFar) {
 		end++

@@ -17,24 +17,24 @@ type Name string
 
 // The planted bugs, each a bug that Raft-based stores have shipped.
 const (
-	EntriesUnsynced        Name = "entries-unsynced"
-	AckBeforeSync          Name = "ack-before-sync"
-	AckBeforeCommit        Name = "ack-before-commit"
-	VoteForgottenOnRestart Name = "vote-forgotten-on-restart"
-	VoteNotPersisted       Name = "vote-not-persisted"
-	ReadBeforeApplied      Name = "read-before-applied"
-	StaleReadConfirmation  Name = "stale-read-confirmation"
-	LeaderLocalReads       Name = "leader-local-reads"
-	DedupForgetsAtNewTerm  Name = "dedup-forgets-at-new-term"
-	DedupLatestOnly        Name = "dedup-latest-only"
-	InstallUnsynced        Name = "install-unsynced"
-	InstallKeepsOldData    Name = "install-keeps-old-data"
-	SnapshotStaleData      Name = "snapshot-stale-data"
-	CompactOneTooFar       Name = "compact-one-too-far"
-	CompactBaseTermOff     Name = "compact-base-term-off"
-	ConfNotPersisted       Name = "conf-not-persisted"
-	ConfSkippedOnFollower  Name = "conf-skipped-on-follower"
-	GroupAppliedPartially  Name = "group-applied-partially"
+	EntriesUnsynced         Name = "entries-unsynced"
+	AckBeforeSync           Name = "ack-before-sync"
+	AckBeforeCommit         Name = "ack-before-commit"
+	VoteForgottenOnRestart  Name = "vote-forgotten-on-restart"
+	VoteNotPersisted        Name = "vote-not-persisted"
+	ReadBeforeApplied       Name = "read-before-applied"
+	StaleReadConfirmation   Name = "stale-read-confirmation"
+	LeaderLocalReads        Name = "leader-local-reads"
+	DedupForgetsAtNewTerm   Name = "dedup-forgets-at-new-term"
+	DedupLatestOnly         Name = "dedup-latest-only"
+	InstallUnsynced         Name = "install-unsynced"
+	InstallKeepsOldData     Name = "install-keeps-old-data"
+	SnapshotStaleData       Name = "snapshot-stale-data"
+	CompactOneTooFar        Name = "compact-one-too-far"
+	CompactBaseNotPersisted Name = "compact-base-not-persisted"
+	ConfNotPersisted        Name = "conf-not-persisted"
+	ConfSkippedOnFollower   Name = "conf-skipped-on-follower"
+	GroupAppliedPartially   Name = "group-applied-partially"
 )
 
 // Info describes a planted bug for the runner's table.
@@ -66,7 +66,7 @@ var All = []Info{
 	{InstallKeepsOldData, "snapshots", "installing a snapshot keeps keys the snapshot does not have", false},
 	{SnapshotStaleData, "snapshots", "a snapshot sends the data as of the last compaction under the applied index", false},
 	{CompactOneTooFar, "compaction", "compaction deletes one log entry past the new base", false},
-	{CompactBaseTermOff, "compaction", "compaction records the term of the entry before the base as the base's", false},
+	{CompactBaseNotPersisted, "compaction", "compaction deletes the log entries but does not persist the new base", false},
 	{ConfNotPersisted, "membership", "a membership change is applied to raft but not persisted with the batch", false},
 	{ConfSkippedOnFollower, "membership", "a node that does not lead skips applying membership changes", false},
 	{"blind-bootstrap", "membership", "a wiped node bootstraps a new cluster without asking (sim.Options.UnsafeBlindBootstrap)", true},
