@@ -110,7 +110,7 @@ func main() {
 				r := runMutant(bin, *out, logs, todo[i], plan(todo[i].Area, scenarios, *swarmChunk, *rounds), *budget)
 				mu.Lock()
 				results[i] = r
-				fmt.Printf("%-26s %s\n", r.info.Name, r.verdict())
+				fmt.Printf("%-28s %s\n", r.info.Name, r.verdict())
 				mu.Unlock()
 			}
 		}()
@@ -121,7 +121,7 @@ func main() {
 	close(next)
 	wg.Wait()
 
-	fmt.Printf("\n%-26s %-11s %-8s %-32s %-16s %6s %8s  %s\n", "mutant", "area", "result", "killed by (scenario seed)", "class", "seeds", "wall", "same seed clean")
+	fmt.Printf("\n%-28s %-11s %-8s %-32s %-16s %6s %8s  %s\n", "mutant", "area", "result", "killed by (scenario seed)", "class", "seeds", "wall", "same seed clean")
 	bad := 0
 	for _, r := range results {
 		verdict, by, class, clean := "SURVIVED", "-", "-", "-"
@@ -135,7 +135,7 @@ func main() {
 		if r.info.Unsafe {
 			name += " (U)"
 		}
-		fmt.Printf("%-26s %-11s %-8s %-32s %-16s %6d %8s  %s\n", name, r.info.Area, verdict, by, class, r.seeds, r.wall.Round(time.Second), clean)
+		fmt.Printf("%-28s %-11s %-8s %-32s %-16s %6d %8s  %s\n", name, r.info.Area, verdict, by, class, r.seeds, r.wall.Round(time.Second), clean)
 	}
 	fmt.Printf("\n%d mutants in %s with %d jobs and %s per mutant; (U): an existing sim.Options.Unsafe switch. Replay a kill with\n  go test -tags mutants ./sim -run 'TestMutant$' -mutant=NAME -scenario=SCENARIO -seed=SEED -sim.v\n",
 		len(results), time.Since(start).Round(time.Second), *jobs, *budget)
