@@ -135,7 +135,7 @@ func (n *Node) persist(rd raft.Ready) error {
 	}
 	if mutant.On(mutant.AckBeforeCommit) && n.isLeader {
 		for _, e := range rd.Entries {
-			if ent, err := decodeEntry(e.GetData()); err == nil && ent.session == n.sessionID() {
+			if ent, err := decodeEntry(e.GetData()); err == nil && ent.session == n.sessionID() && answersOK(ent.ops) {
 				n.clients.applied(ent.seq, make([]kv.Result, len(ent.ops)))
 			}
 		}

@@ -60,6 +60,7 @@ func TestMutant(t *testing.T) {
 		o := Options{Scenario: scenario, Seed: seed, Verbose: *flagSeed != 0 && *flagVerbose}
 		plant(&o)
 		if res := runSeed(t, o); res.Failure != nil {
+			t.Logf("replay with the mutant: go test -tags mutants ./sim -run 'TestMutant$' -mutant=%s -scenario=%s -seed=%d -sim.v", *flagMutant, scenario, seed)
 			return
 		}
 	}
