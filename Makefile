@@ -6,7 +6,7 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos sweep shrink cluster bench bench-mget build clean
+.PHONY: test unit lint sim chaos sweep shrink mutants cluster bench bench-mget build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test and the end-to-end tests.
@@ -20,6 +20,7 @@ unit:
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags mutants ./...
 	$(GO) run $(STATICCHECK) ./...
 
 ## sim: replay one seed (make sim SEED=N) or sweep SEEDS seeds in JOBS
@@ -47,6 +48,16 @@ chaos:
 RUNS ?= 200
 shrink:
 	$(GO) test ./sim -run '^TestReplay$$' -count=1 -v -timeout 0 -replay=$(FILE) -shrink -shrink.runs=$(RUNS)
+
+## mutants: mutation testing. Each planted bug of internal/mutant (built
+## in with -tags mutants only) is run in the simulator until a seed kills
+## it or MUTANT_BUDGET of wall time is spent, JOBS mutants at a time; a
+## table ends it, and a surviving mutant fails the command. One mutant:
+## make mutants ONLY=NAME
+MUTANT_BUDGET ?= 4m
+ONLY          ?=
+mutants:
+	$(GO) run ./cmd/seshat-mutants -budget=$(MUTANT_BUDGET) -jobs=$(JOBS) $(if $(ONLY),-only=$(ONLY))
 
 ## cluster: a local 3-node cluster on loopback, in the foreground.
 cluster:

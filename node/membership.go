@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/storage"
 )
 
@@ -328,6 +329,9 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 		}
 		cc = v2
 	}
+	if mutant.On(mutant.ConfSkippedOnFollower) && !n.isLeader {
+		return nil
+	}
 	v2 := cc.AsV2()
 	for _, ch := range v2.GetChanges() {
 		// A node added back carries its new identity; the old one retires
@@ -340,7 +344,9 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 		}
 	}
 	cs := n.rn.ApplyConfChange(cc)
-	batch.SetConfState(cs)
+	if !mutant.On(mutant.ConfNotPersisted) {
+		batch.SetConfState(cs)
+	}
 	n.membershipChanges++
 	n.env.Log.Info("membership changed", "node", n.cfg.ID, "index", e.GetIndex(), "changes", v2.GetChanges(), "voters", cs.GetVoters(), "learners", cs.GetLearners())
 	return nil

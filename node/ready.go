@@ -7,6 +7,7 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -70,6 +71,12 @@ func (n *Node) processReady(rd raft.Ready) error {
 		n.sendAppends(rd.Messages)
 	}
 	changes := n.membershipChanges
+	afterSync := rd.Messages
+	if mutant.On(mutant.AckBeforeSync) && !n.isLeader {
+		// Acks go out now; the sync is left for later (persist).
+		n.sendAfterSync(afterSync, false)
+		afterSync = nil
+	}
 	if err := n.persist(rd); err != nil {
 		return err
 	}
@@ -80,7 +87,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 		n.moment(Moment{Kind: MomentApplied})
 	}
 	// Durable from here on: tell peers, then clients.
-	n.sendAfterSync(rd.Messages, sentEarly)
+	n.sendAfterSync(afterSync, sentEarly)
 	n.clients.answerDurable()
 	for _, rs := range rd.ReadStates {
 		n.readConfirmed(rs)
@@ -125,11 +132,21 @@ func (n *Node) sendAppends(msgs []*pb.Message) {
 func (n *Node) persist(rd raft.Ready) error {
 	batch := n.store.NewBatch()
 	hasHardState := !raft.IsEmptyHardState(rd.HardState) && rd.HardState != nil
+	if mutant.On(mutant.AckBeforeSync) && !n.isLeader {
+		batch.CommitLazily()
+	}
 	if hasHardState {
 		batch.SetHardState(rd.HardState)
 	}
 	if err := batch.Append(rd.Entries); err != nil {
 		return err
+	}
+	if mutant.On(mutant.AckBeforeCommit) && n.isLeader {
+		for _, e := range rd.Entries {
+			if ent, err := decodeEntry(e.GetData()); err == nil && ent.session == n.sessionID() && answersOK(ent.ops) {
+				n.clients.applied(ent.seq, make([]kv.Result, len(ent.ops)))
+			}
+		}
 	}
 	if err := n.apply(batch, rd.CommittedEntries); err != nil {
 		return err
@@ -162,6 +179,13 @@ func (n *Node) sendAfterSync(msgs []*pb.Message, sentEarly bool) {
 func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 	for _, e := range entries {
 		assert.That(e.GetIndex() == batch.Applied()+1, "applying entry %d after %d", e.GetIndex(), batch.Applied())
+		if mutant.On(mutant.DedupForgetsAtNewTerm) {
+			if prev, err := n.store.Term(e.GetIndex() - 1); err == nil && prev != e.GetTerm() {
+				if err := batch.ForgetSessions(); err != nil {
+					return err
+				}
+			}
+		}
 		switch e.GetType() {
 		case pb.EntryType_EntryNormal:
 			if len(e.GetData()) > 0 {
@@ -200,6 +224,9 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
 			// A duplicate (the network delivered a proposal twice) or a
 			// proposal too old to tell: it has no effect now.
 			res[i].Err = ErrOutcomeUnknown
+			continue
+		}
+		if mutant.On(mutant.GroupAppliedPartially) && i > 0 && i == len(ent.ops)-1 {
 			continue
 		}
 		// The batch is indexed: each op sees the effects of those before it.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 )
 
@@ -118,7 +119,7 @@ func (r *requests) serveReady(applied uint64, serve func(*request)) {
 		if rr.req.finished {
 			continue
 		}
-		if rr.index <= applied {
+		if rr.index <= applied || mutant.On(mutant.ReadBeforeApplied) {
 			serve(rr.req)
 			continue
 		}

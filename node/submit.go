@@ -7,6 +7,7 @@ import (
 	"go.etcd.io/raft/v3"
 
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 )
 
@@ -25,7 +26,7 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 		return
 	}
 	isRead := ops[0].Kind.IsRead()
-	if isRead && n.cfg.UnsafeLocalReads {
+	if isRead && (n.cfg.UnsafeLocalReads || mutant.On(mutant.LeaderLocalReads) && n.isLeader) {
 		n.serveRead(req)
 		return
 	}
@@ -106,7 +107,7 @@ func (n *Node) askReadIndex(req *request) {
 // readConfirmed records that a read may be served once the node has
 // applied rs.Index, if rs answers a read of this process.
 func (n *Node) readConfirmed(rs raft.ReadState) {
-	if len(rs.RequestCtx) != 16 || binary.BigEndian.Uint64(rs.RequestCtx) != n.incarnation {
+	if len(rs.RequestCtx) != 16 || binary.BigEndian.Uint64(rs.RequestCtx) != n.incarnation && !mutant.On(mutant.StaleReadConfirmation) {
 		return
 	}
 	n.clients.readConfirmed(binary.BigEndian.Uint64(rs.RequestCtx[8:]), rs.Index)

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 )
 
@@ -25,6 +26,8 @@ type Batch struct {
 	conf        *pb.ConfState
 	members     map[uint64]member
 	memberOrder []uint64
+
+	lazy bool // the ack-before-sync mutant: commit without fsync
 }
 
 var _ kv.Store = (*Batch)(nil)
@@ -73,6 +76,12 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 // SetHardState records raft's term, vote and commit index.
 func (b *Batch) SetHardState(hs *pb.HardState) {
 	b.hardState = proto.Clone(hs).(*pb.HardState)
+	if mutant.On(mutant.VoteNotPersisted) {
+		stale := proto.Clone(hs).(*pb.HardState)
+		stale.Vote = proto.Uint64(b.s.hardState.GetVote())
+		b.setProto(keyHardState, stale)
+		return
+	}
 	b.setProto(keyHardState, b.hardState)
 }
 
@@ -130,7 +139,11 @@ func (b *Batch) Commit() error {
 	if b.keyCount != b.s.keyCount {
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
-	if err := b.s.guard(func() error { return b.batch.Commit(b.s.syncMode) }); err != nil {
+	mode := b.s.syncMode
+	if mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 || mutant.On(mutant.AckBeforeSync) && b.lazy {
+		mode = pebble.NoSync
+	}
+	if err := b.s.guard(func() error { return b.batch.Commit(mode) }); err != nil {
 		return err
 	}
 	if b.hardState != nil {
@@ -156,6 +169,16 @@ func (b *Batch) Commit() error {
 // Session returns the stored state of a client session, as last Put.
 func (b *Batch) Session(id []byte) ([]byte, bool, error) {
 	return get(b.batch, append(append([]byte{}, prefixSession...), id...))
+}
+
+// CommitLazily makes Commit skip its fsync, leaving durability to the
+// next synced write. Only the ack-before-sync mutant calls it.
+func (b *Batch) CommitLazily() { b.lazy = true }
+
+// ForgetSessions drops every session's dedup window. Only the
+// dedup-forgets-at-new-term mutant calls it: forgetting is the bug.
+func (b *Batch) ForgetSessions() error {
+	return b.batch.DeleteRange(prefixSession, prefixSessionEnd, nil)
 }
 
 // PutSession stores the state of a client session.

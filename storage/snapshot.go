@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/internal/mutant"
 )
 
 // The state machine lives in Pebble and is durable at the applied index
@@ -43,10 +44,20 @@ func (s *Store) Compact(index uint64) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	data, _ := proto.Marshal(base)
-	_ = b.Set(keySnapshot, data, nil)
-	_ = b.DeleteRange(logKey(0), logKey(index+1), nil)
+	if !mutant.On(mutant.CompactBaseNotPersisted) {
+		_ = b.Set(keySnapshot, data, nil)
+	}
+	end := index + 1
+	if mutant.On(mutant.CompactOneTooFar) {
+		end++
+	}
+	_ = b.DeleteRange(logKey(0), logKey(end), nil)
 	if err := s.commitRaw(b); err != nil {
 		return err
+	}
+	if mutant.On(mutant.SnapshotStaleData) {
+		s.releasePinned()
+		s.pinned = &pinned{index: s.applied, snap: s.db.NewSnapshot()}
 	}
 	s.terms = append(s.terms[:0], s.terms[index-s.base.GetIndex():]...)
 	s.recent.dropThrough(index)
@@ -82,7 +93,10 @@ func (s *Store) Snapshot() (*pb.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.pinned == nil || s.pinned.index != s.applied {
+	switch {
+	case s.pinned != nil && mutant.On(mutant.SnapshotStaleData):
+		s.pinned.index = s.applied // the data pinned at the last compaction, under today's index
+	case s.pinned == nil || s.pinned.index != s.applied:
 		s.releasePinned()
 		s.pinned = &pinned{index: s.applied, snap: s.db.NewSnapshot()}
 	}
@@ -192,6 +206,9 @@ func inSnapshotSpans(key []byte) bool {
 // metadata is given, and makes it the log's new base, with hs as the hard
 // state. The log is discarded: raft resends what follows the snapshot.
 func (s *Store) InstallSnapshot(meta *pb.SnapshotMetadata, hs *pb.HardState) error {
+	if mutant.On(mutant.InstallUnsynced) {
+		return s.finishInstall(meta, hs)
+	}
 	b := s.db.NewBatch()
 	data, _ := proto.Marshal(meta)
 	_ = b.Set(keyInstalling, data, nil)
@@ -208,7 +225,9 @@ func (s *Store) InstallSnapshot(meta *pb.SnapshotMetadata, hs *pb.HardState) err
 func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error {
 	b := s.db.NewBatch()
 	for _, span := range snapshotSpans {
-		_ = b.DeleteRange(span[0], span[1], nil)
+		if !mutant.On(mutant.InstallKeepsOldData) {
+			_ = b.DeleteRange(span[0], span[1], nil)
+		}
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixStaging, UpperBound: prefixStagingEnd})
 	if err != nil {
@@ -257,7 +276,11 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	_ = b.Set(keyKeyCount, uint64Value(uint64(keys)), nil)
 	_ = b.DeleteRange(prefixStaging, prefixStagingEnd, nil)
 	_ = b.Delete(keyInstalling, nil)
-	err = s.commitRaw(b)
+	if mutant.On(mutant.InstallUnsynced) {
+		err = s.guard(func() error { return b.Commit(pebble.NoSync) })
+	} else {
+		err = s.commitRaw(b)
+	}
 	b.Close()
 	if err != nil {
 		return err

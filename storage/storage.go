@@ -29,6 +29,7 @@ import (
 
 	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/internal/assert"
+	"github.com/seshat-db/seshat/internal/mutant"
 )
 
 // ErrFailed is returned by every write after one failed: the disk's state
@@ -167,6 +168,9 @@ func (s *Store) load() error {
 	s.hardState = &pb.HardState{}
 	if err := s.getProto(keyHardState, s.hardState); err != nil {
 		return err
+	}
+	if mutant.On(mutant.VoteForgottenOnRestart) {
+		s.hardState.Vote = nil
 	}
 	s.base = &pb.SnapshotMetadata{ConfState: &pb.ConfState{}}
 	if err := s.getProto(keySnapshot, s.base); err != nil {

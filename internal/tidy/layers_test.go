@@ -16,6 +16,7 @@ import (
 var layers = map[string]int{
 	"internal/assert":   0,
 	"internal/walfault": 0, // damages WAL files, for tests
+	"internal/mutant":   0, // planted bugs, switched on only with -tags mutants
 	"kv":                1, // the state machine: pure
 	"env":               1, // the seam to the world
 	"storage":           2, // Pebble behind env.FS

@@ -21,7 +21,7 @@ import (
 const module = "github.com/seshat-db/seshat"
 
 // simulated lists the packages that run inside the simulator.
-var simulated = []string{module + "/env", module + "/node", module + "/kv", module + "/storage", module + "/resp"}
+var simulated = []string{module + "/env", module + "/node", module + "/kv", module + "/storage", module + "/resp", module + "/internal/mutant"}
 
 var bannedImports = map[string]string{
 	"os":               "use env.FS",
@@ -42,22 +42,27 @@ var bannedTimeFuncs = map[string]bool{
 	"Tick": true, "NewTimer": true, "NewTicker": true,
 }
 
+// TestSimulatedCodeIsDeterministic checks the simulated packages as built
+// normally and with -tags mutants, whose planted bugs run in the simulator
+// too.
 func TestSimulatedCodeIsDeterministic(t *testing.T) {
-	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo, Dir: "../.."}
-	pkgs, err := packages.Load(cfg, simulated...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pkgs) != len(simulated) {
-		t.Fatalf("loaded %d packages, want %d", len(pkgs), len(simulated))
-	}
-	for _, pkg := range pkgs {
-		for _, e := range pkg.Errors {
-			t.Errorf("%s: %v", pkg.PkgPath, e)
+	for _, tags := range [][]string{nil, {"-tags=mutants"}} {
+		cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo, Dir: "../..", BuildFlags: tags}
+		pkgs, err := packages.Load(cfg, simulated...)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, file := range pkg.Syntax {
-			for _, problem := range check(pkg.Fset, pkg.TypesInfo, file) {
-				t.Errorf("%s", problem)
+		if len(pkgs) != len(simulated) {
+			t.Fatalf("loaded %d packages, want %d", len(pkgs), len(simulated))
+		}
+		for _, pkg := range pkgs {
+			for _, e := range pkg.Errors {
+				t.Errorf("%s %v: %v", pkg.PkgPath, tags, e)
+			}
+			for _, file := range pkg.Syntax {
+				for _, problem := range check(pkg.Fset, pkg.TypesInfo, file) {
+					t.Errorf("%s", problem)
+				}
 			}
 		}
 	}
