@@ -45,6 +45,12 @@ type Options struct {
 	PartitionMax     time.Duration // a partition heals within this
 	SkewMax          time.Duration // each node's clock is off by up to this
 	DriftMaxPPM      int           // and runs fast or slow by up to this many parts per million
+	// The network's long faults (network.go), in the swarm's fault phase
+	// and in a scenario's holding windows (chaos.Cluster.HoldMessages).
+	HoldPercent      float64 // share of messages parked until a leader change, the receiver's restart or a long time
+	HoldCutPercent   float64 // share of messages a partition or a down receiver would lose that are parked instead
+	RedeliverPercent float64 // share of sends that also deliver again a copy of a message delivered long ago
+	LongDelayPercent float64 // share of messages delayed by one to five election timeouts
 
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
@@ -207,6 +213,30 @@ func (o Options) FromSeed() Options {
 		// clients pipelined.
 		o.PipelineMax = 1 + r.IntN(8)
 	}
+	return o.longFaultsFromSeed(given)
+}
+
+// longFaultsFromSeed sizes the network's long faults from a stream of the
+// seed's own, so the draws above stay what they were before these faults
+// existed. In the swarm each is off in about a quarter of the seeds; a
+// scenario's are inert until it opens a holding window.
+func (o Options) longFaultsFromSeed(given Options) Options {
+	r := rand.New(rand.NewPCG(o.Seed, 0x4e7f4a17))
+	draw := func(p *float64, given float64, lo, hi float64) {
+		v := lo + r.Float64()*(hi-lo)
+		off := r.IntN(4) == 0 && o.Scenario == "swarm"
+		if given == 0 {
+			*p = v
+			if off {
+				*p = 0
+			}
+		}
+		*p = max(*p, 0)
+	}
+	draw(&o.HoldPercent, given.HoldPercent, 0.2, 2)
+	draw(&o.HoldCutPercent, given.HoldCutPercent, 10, 60)
+	draw(&o.RedeliverPercent, given.RedeliverPercent, 0.1, 1)
+	draw(&o.LongDelayPercent, given.LongDelayPercent, 0.1, 1)
 	return o
 }
 
@@ -267,8 +297,8 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%% unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
+		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk)
 }

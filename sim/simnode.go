@@ -147,6 +147,7 @@ func (s *simNode) start() {
 	s.epoch++
 	s.w.tracef("%s n%d up", s.w.now, s.id)
 	s.scheduleTick()
+	s.w.restarted(s.idx)
 }
 
 // crashMidWrite finishes a crash that diskFaults began inside a sync: the
