@@ -61,6 +61,10 @@ type Options struct {
 	// UnsafeNoDedup applies duplicated proposals twice. TEST ONLY: it
 	// proves scenario 7's INCR counts notice.
 	UnsafeNoDedup bool
+	// UnsafeDedupForgetsAtNewTerm keeps a dedup window per term. TEST
+	// ONLY: it proves held messages outlive a leader change (a forwarded
+	// proposal's old copy is applied again in the new term).
+	UnsafeDedupForgetsAtNewTerm bool
 	// DiskFailuresOnly makes every node failure a failing disk. TEST ONLY.
 	DiskFailuresOnly bool
 	// DisableCheckQuorum lets a leader that hears from no quorum go on
