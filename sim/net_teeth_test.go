@@ -26,3 +26,12 @@ func TestHeldMessagesFindDedupThatForgetsAtNewTerm(t *testing.T) {
 		func(o *Options) { o.UnsafeDedupForgetsAtNewTerm = true },
 		func(*Failure) bool { return true })
 }
+
+// TestHeldMessagesScenarioFindsDedupThatForgetsAtNewTerm: the
+// held-messages scenario alone catches the same planted defect.
+func TestHeldMessagesScenarioFindsDedupThatForgetsAtNewTerm(t *testing.T) {
+	plantCaught(t, "a dedup window that forgets at a new term", 10,
+		func(seed uint64) Options { return Options{Scenario: "held-messages", Seed: seed} },
+		func(o *Options) { o.UnsafeDedupForgetsAtNewTerm = true },
+		func(*Failure) bool { return true })
+}

@@ -106,9 +106,14 @@ func (w *World) send(from, to int, msg []byte) {
 	}
 	if w.holding() && w.chance(w.opts.HoldPercent, "hold") {
 		// Parked now, set free by a leader change, a restart of the
-		// receiver or a long time, whichever the seed picked.
+		// receiver or a long time, whichever the seed picked. Half the
+		// time what is parked is a copy (as a retransmission would be)
+		// and the message itself goes through: then the late one is a
+		// duplicate that outlives what it was sent about.
 		w.hold(from, to, msg, []releaseOn{releaseLeader, releaseRestart, releaseTimeout}[w.net.rng.IntN(3)])
-		copies--
+		if w.net.rng.IntN(2) == 0 {
+			copies--
+		}
 	}
 	for range copies {
 		delay := w.lat[from][to]
@@ -119,12 +124,12 @@ func (w *World) send(from, to int, msg []byte) {
 			w.stats.LongDelays++
 			delay += w.electionTimeout() * time.Duration(1+w.net.rng.IntN(5))
 		}
-		w.deliverAfter(delay, from, to, msg, true)
+		w.deliverAfter(delay, from, to, msg, sentNow)
 	}
 	if w.holding() && w.chance(w.opts.RedeliverPercent, "redeliver") && len(w.net.past) > 0 {
 		p := w.net.past[w.net.rng.IntN(len(w.net.past))]
 		w.stats.Redelivered++
-		w.deliverAfter(w.lat[p.from][p.to], p.from, p.to, p.msg, false)
+		w.deliverAfter(w.lat[p.from][p.to], p.from, p.to, p.msg, sentAgain)
 	}
 }
 
@@ -133,21 +138,30 @@ func (w *World) electionTimeout() time.Duration {
 	return time.Duration(w.opts.ElectionTicks) * w.opts.Tick
 }
 
+// How a message on its way came to be there, which decides what becomes
+// of it if its receiver is down or cut off when it arrives.
+type delivery uint8
+
+const (
+	sentNow     delivery = iota // first sent: lost, or by chance held
+	releasedNow                 // set free from holding: held again until the heal or restart
+	sentAgain                   // an old copy delivered again: lost
+)
+
 // deliverAfter hands msg to node to after delay, if it is up and not cut
-// off from its sender then. A message first sent (fresh) may then be held
-// rather than lost.
-func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, fresh bool) {
+// off from its sender then.
+func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how delivery) {
 	dst := w.nodes[to]
 	w.schedule(delay, evDeliver, to, digestBytes(msg), func() {
 		switch {
 		case !dst.up():
-			if fresh && w.holding() && w.chance(w.opts.HoldCutPercent, "hold-down") {
+			if w.holdAgain(how, "hold-down") {
 				w.hold(from, to, msg, releaseRestart)
 			}
 			return
 		case w.cut[from][to]:
 			// A partition also loses what was on the wire, or holds it.
-			if fresh && w.holding() && w.chance(w.opts.HoldCutPercent, "hold-cut") {
+			if w.holdAgain(how, "hold-cut") {
 				w.hold(from, to, msg, releaseHeal)
 				return
 			}
@@ -159,6 +173,23 @@ func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, fres
 		}
 		dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
 	})
+}
+
+// holdAgain says whether a message that meets a down or cut-off receiver
+// is held rather than lost. A released one is held again, so a copy set
+// free by a leader change still reaches the old leader, cut off as it
+// usually is then, once the partition heals.
+func (w *World) holdAgain(how delivery, kind string) bool {
+	if !w.holding() {
+		return false
+	}
+	switch how {
+	case sentNow:
+		return w.chance(w.opts.HoldCutPercent, kind)
+	case releasedNow:
+		return w.allowFault(kind)
+	}
+	return false
 }
 
 // remember keeps a delivered message for re-delivery later.
@@ -223,7 +254,7 @@ func (w *World) release(free func(*heldMsg) bool, why releaseOn) {
 			w.stats.ReleasedAfterTimeout++
 		}
 		delay := w.lat[h.from][h.to] + time.Duration(w.net.rng.Int64N(int64(5*time.Millisecond)))
-		w.deliverAfter(delay, h.from, h.to, h.msg, false)
+		w.deliverAfter(delay, h.from, h.to, h.msg, releasedNow)
 	}
 	clear(w.net.held[len(kept):])
 	w.net.held = kept
