@@ -5,9 +5,13 @@ import (
 	"time"
 )
 
-// held is a short swarm run whose network holds messages hard.
+// held is a short swarm run whose network holds messages hard, with
+// leader changes and duplicates often. No disk faults: what a failed
+// disk keeps still depends on Pebble's timing (issue 11, item 3), and a
+// teeth test must replay.
 func held(seed uint64) Options {
-	return Options{Seed: seed, Run: 30 * time.Second, FaultsEnd: 20 * time.Second,
+	return Options{Seed: seed, Run: 30 * time.Second, FaultsEnd: 20 * time.Second, NoDiskFaults: true,
+		CrashEvery: 4 * time.Second, PartitionEvery: 4 * time.Second, DupPercent: 5,
 		HoldPercent: 3, HoldCutPercent: 50, RedeliverPercent: 1, LongDelayPercent: 1}
 }
 
@@ -19,8 +23,10 @@ func unheld(seed uint64) Options {
 }
 
 // TestHeldMessagesFindDedupThatForgetsAtNewTerm plants a dedup window
-// that starts afresh in each term: only a copy of a forwarded proposal
-// that outlives a leader change reaches it.
+// that starts afresh in each term: only a copy of a proposal that
+// outlives a leader change reaches it. Measured when written: held
+// messages catch it at seed 3 (2 of seeds 1-15); the same options without
+// the network's long faults caught it in none of seeds 1-40.
 func TestHeldMessagesFindDedupThatForgetsAtNewTerm(t *testing.T) {
 	plantCaught(t, "a dedup window that forgets at a new term", 20, held,
 		func(o *Options) { o.UnsafeDedupForgetsAtNewTerm = true },

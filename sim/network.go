@@ -253,7 +253,10 @@ func (w *World) release(free func(*heldMsg) bool, why releaseOn) {
 		default:
 			w.stats.ReleasedAfterTimeout++
 		}
-		delay := w.lat[h.from][h.to] + time.Duration(w.net.rng.Int64N(int64(5*time.Millisecond)))
+		// Spread over two election timeouts: a restarted or healed node
+		// first learns who leads, as it would before a real network's
+		// backlog drained, and the late messages keep coming for a while.
+		delay := w.lat[h.from][h.to] + time.Duration(w.net.rng.Int64N(int64(2*w.electionTimeout())))
 		w.deliverAfter(delay, h.from, h.to, h.msg, releasedNow)
 	}
 	clear(w.net.held[len(kept):])
@@ -271,9 +274,17 @@ func (w *World) restarted(idx int) {
 	w.release(func(h *heldMsg) bool { return h.on == releaseRestart && h.to == idx && h.epoch < epoch }, releaseRestart)
 }
 
-// leaderChanged releases the messages held for a new leader.
-func (w *World) leaderChanged() {
-	w.release(func(h *heldMsg) bool { return h.on == releaseLeader }, releaseLeader)
+// leaderChanged releases messages held for a leader change: every one
+// addressed to the new leader, half of the others (the rest wait for the
+// next change, or their time). A copy of a proposal that reaches its old
+// leader leading again in a later term is the late duplicate that a
+// dedup keyed on the term would apply twice; one that reaches a mere
+// follower is refused (a follower does not forward what it did not
+// propose itself).
+func (w *World) leaderChanged(leader int) {
+	w.release(func(h *heldMsg) bool {
+		return h.on == releaseLeader && (h.to == leader || w.net.rng.IntN(2) == 0)
+	}, releaseLeader)
 }
 
 // dropHeld loses every message still held: the liveness phase starts from
