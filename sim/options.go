@@ -237,7 +237,13 @@ func (o Options) longFaultsFromSeed(given Options) Options {
 		}
 		*p = max(*p, 0)
 	}
-	draw(&o.HoldPercent, given.HoldPercent, 0.2, 2)
+	if o.Scenario == "swarm" {
+		draw(&o.HoldPercent, given.HoldPercent, 0.2, 2)
+	} else {
+		// A scenario holds for a short window and must see each kind of
+		// release in it.
+		draw(&o.HoldPercent, given.HoldPercent, 1, 3)
+	}
 	draw(&o.HoldCutPercent, given.HoldCutPercent, 10, 60)
 	draw(&o.RedeliverPercent, given.RedeliverPercent, 0.1, 1)
 	draw(&o.LongDelayPercent, given.LongDelayPercent, 0.1, 1)
