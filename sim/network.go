@@ -278,9 +278,9 @@ func (w *World) restarted(idx int) {
 // addressed to the new leader, half of the others (the rest wait for the
 // next change, or their time). A copy of a proposal that reaches its old
 // leader leading again in a later term is the late duplicate that a
-// dedup keyed on the term would apply twice; one that reaches a mere
-// follower is refused (a follower does not forward what it did not
-// propose itself).
+// dedup keyed on the term would apply twice; one that reaches it as a
+// follower goes no further (raft forwards it, and the leader refuses a
+// raft message whose sender is not the node that sent it).
 func (w *World) leaderChanged(leader int) {
 	w.release(func(h *heldMsg) bool {
 		return h.on == releaseLeader && (h.to == leader || w.net.rng.IntN(2) == 0)
