@@ -15,13 +15,6 @@ func held(seed uint64) Options {
 		HoldPercent: 3, HoldCutPercent: 50, RedeliverPercent: 1, LongDelayPercent: 1}
 }
 
-// unheld is the same run with the network's long faults off.
-func unheld(seed uint64) Options {
-	o := held(seed)
-	o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent = -1, -1, -1, -1
-	return o
-}
-
 // TestHeldMessagesFindDedupThatForgetsAtNewTerm plants a dedup window
 // that starts afresh in each term: only a copy of a proposal that
 // outlives a leader change reaches it. Measured when written: held
