@@ -9,9 +9,13 @@ import (
 // asked it to (Cluster.HoldMessages), so the scenario can prove each kind
 // of late message happened.
 type HeldStats struct {
-	Held                                                                  int
-	AfterHeal, AfterRestart, AfterLeaderChange, AfterTimeout, Redelivered int
-	LongDelays                                                            int
+	Held              int // messages parked
+	AfterHeal         int // set free when the partition that cut them healed
+	AfterRestart      int // ... when their receiver restarted
+	AfterLeaderChange int // ... when the cluster got a new leader
+	AfterTimeout      int // ... after a long time
+	Redelivered       int // copies of old messages delivered again
+	LongDelays        int // messages delayed by whole election timeouts
 }
 
 // heldElectionBound is how soon a leader must follow the old one's death
