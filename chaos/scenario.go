@@ -204,6 +204,7 @@ func Scenarios() []Scenario {
 		ClockSkew,
 		DiskWiped,
 		DiskWipedLagging,
+		HeldMessages,
 	}
 }
 

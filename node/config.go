@@ -67,6 +67,11 @@ type Config struct {
 	UnsafeNoSync       bool // TEST ONLY: commit raft state and data without fsync
 	UnsafeLegacyWAL    bool // TEST ONLY: keep Pebble's default WAL format, which cannot tell a flipped synced byte from a torn tail
 	UnsafeNoDedup      bool // TEST ONLY: apply a proposal the network delivered twice, twice
+	// UnsafeDedupForgetsAtNewTerm keeps each session's dedup window per
+	// term, so a copy of a proposal that reaches the log in a later term
+	// than the original is applied again. TEST ONLY: it shows that the
+	// simulator's held messages outlive a leader change.
+	UnsafeDedupForgetsAtNewTerm bool
 	// UnsafeChunksReadLive makes a long read's chunks read the live data
 	// instead of its snapshot. TEST ONLY, and only on one goroutine (the
 	// simulator): it shows that the simulator catches MGETs that are not

@@ -189,7 +189,7 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 		switch e.GetType() {
 		case pb.EntryType_EntryNormal:
 			if len(e.GetData()) > 0 {
-				if err := n.applyNormal(batch, e.GetData()); err != nil {
+				if err := n.applyNormal(batch, e.GetData(), e.GetTerm()); err != nil {
 					return fmt.Errorf("node: apply entry %d: %w", e.GetIndex(), err)
 				}
 			}
@@ -208,12 +208,16 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 	return nil
 }
 
-func (n *Node) applyNormal(batch *storage.Batch, data []byte) error {
+func (n *Node) applyNormal(batch *storage.Batch, data []byte, term uint64) error {
 	ent, err := decodeEntry(data)
 	if err != nil {
 		return err
 	}
-	fresh, err := admitOnce(batch, ent.session, ent.seq)
+	window := ent.session
+	if n.cfg.UnsafeDedupForgetsAtNewTerm {
+		window.incarnation ^= term << 40 // a window of its own in each term
+	}
+	fresh, err := admitOnce(batch, window, ent.seq)
 	if err != nil {
 		return err
 	}

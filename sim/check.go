@@ -108,6 +108,7 @@ func (c *checker) observe(s *simNode) {
 			w.stats.LeaderChanges++
 			c.leaderLog = append(c.leaderLog, leaderChange{at: w.now, term: st.Term, leader: s.id})
 			w.tracef("%s n%d became leader of term %d", w.now, s.id, st.Term)
+			w.leaderChanged(s.idx)
 		}
 	}
 }

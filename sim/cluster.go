@@ -23,6 +23,7 @@ type simCluster struct {
 	cutDesc   []string
 	latSince  time.Duration
 	latDesc   string
+	holdSince time.Duration
 }
 
 var _ chaos.Cluster = (*simCluster)(nil)
@@ -226,6 +227,23 @@ func (c *simCluster) SetLatency(from, to chaos.ID, d time.Duration) {
 			}
 		}
 	}
+}
+
+// HoldMessages implements chaos.Cluster.HoldMessages: the network's long
+// faults (network.go) act while it is on, sized by the seed.
+func (c *simCluster) HoldMessages(on bool) chaos.HeldStats {
+	c.Logf("holding messages: %v", on)
+	if on && !c.w.net.holdOn {
+		c.holdSince = c.w.now
+	}
+	if !on && c.w.net.holdOn {
+		c.w.addFault("messages held", c.holdSince, c.w.now)
+	}
+	c.w.net.holdOn = on
+	st := c.w.stats
+	return chaos.HeldStats{Held: st.Held, AfterHeal: st.ReleasedAfterHeal, AfterRestart: st.ReleasedAfterRestart,
+		AfterLeaderChange: st.ReleasedAfterLeaderChange, AfterTimeout: st.ReleasedAfterTimeout,
+		Redelivered: st.Redelivered, LongDelays: st.LongDelays}
 }
 
 // SkewClock implements chaos.Cluster.SkewClock.
@@ -460,5 +478,9 @@ func (c *simCluster) closeFaults() {
 	if c.latDesc != "" {
 		c.w.addFault(c.latDesc, c.latSince, c.w.now)
 		c.latDesc = ""
+	}
+	if c.w.net.holdOn {
+		c.w.addFault("messages held", c.holdSince, c.w.now)
+		c.w.net.holdOn = false
 	}
 }

@@ -33,6 +33,12 @@ const (
 	faultDrop      = "drop"       // a message lost
 	faultDup       = "dup"        // a message delivered twice
 	faultJitter    = "jitter"     // a message delayed past the link's latency
+	// The network's long faults (network.go).
+	faultHold      = "hold"       // a message parked until a leader change, a restart or a long time
+	faultHoldCut   = "hold-cut"   // a message a partition would lose, parked until the heal
+	faultHoldDown  = "hold-down"  // a message to a down node, parked until its restart
+	faultRedeliver = "redeliver"  // an old message delivered again
+	faultLongDelay = "long-delay" // a message delayed by election timeouts
 )
 
 // FaultRecord is one fault a run applied: its number and kind.

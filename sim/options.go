@@ -53,6 +53,12 @@ type Options struct {
 	// next crash point (a little while at most) and kill it there (0: the
 	// seed decides; negative: never).
 	AimKills int
+	// The network's long faults (network.go), in the swarm's fault phase
+	// and in a scenario's holding windows (chaos.Cluster.HoldMessages).
+	HoldPercent      float64 // share of messages parked until a leader change, the receiver's restart or a long time
+	HoldCutPercent   float64 // share of messages a partition or a down receiver would lose that are parked instead
+	RedeliverPercent float64 // share of sends that also deliver again a copy of a message delivered long ago
+	LongDelayPercent float64 // share of messages delayed by one to five election timeouts
 
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
@@ -63,6 +69,10 @@ type Options struct {
 	// UnsafeNoDedup applies duplicated proposals twice. TEST ONLY: it
 	// proves scenario 7's INCR counts notice.
 	UnsafeNoDedup bool
+	// UnsafeDedupForgetsAtNewTerm keeps a dedup window per term. TEST
+	// ONLY: it proves held messages outlive a leader change (a forwarded
+	// proposal's old copy is applied again in the new term).
+	UnsafeDedupForgetsAtNewTerm bool
 	// DiskFailuresOnly makes every node failure a failing disk. TEST ONLY.
 	DiskFailuresOnly bool
 	// DisableCheckQuorum lets a leader that hears from no quorum go on
@@ -235,7 +245,38 @@ func (o Options) FromSeed() Options {
 		// clients pipelined.
 		o.PipelineMax = 1 + r.IntN(8)
 	}
-	return o.crashPointsFromSeed()
+	o = o.crashPointsFromSeed()
+	return o.longFaultsFromSeed(given)
+}
+
+// longFaultsFromSeed sizes the network's long faults from a stream of the
+// seed's own, so the draws above stay what they were before these faults
+// existed. In the swarm each is off in about a quarter of the seeds; a
+// scenario's are inert until it opens a holding window.
+func (o Options) longFaultsFromSeed(given Options) Options {
+	r := rand.New(rand.NewPCG(o.Seed, 0x4e7f4a17))
+	draw := func(p *float64, given float64, lo, hi float64) {
+		v := lo + r.Float64()*(hi-lo)
+		off := r.IntN(4) == 0 && o.Scenario == "swarm"
+		if given == 0 {
+			*p = v
+			if off {
+				*p = 0
+			}
+		}
+		*p = max(*p, 0)
+	}
+	if o.Scenario == "swarm" {
+		draw(&o.HoldPercent, given.HoldPercent, 0.2, 2)
+	} else {
+		// A scenario holds for a short window and must see each kind of
+		// release in it.
+		draw(&o.HoldPercent, given.HoldPercent, 1, 3)
+	}
+	draw(&o.HoldCutPercent, given.HoldCutPercent, 10, 60)
+	draw(&o.RedeliverPercent, given.RedeliverPercent, 0.1, 1)
+	draw(&o.LongDelayPercent, given.LongDelayPercent, 0.1, 1)
+	return o
 }
 
 // scenarioDefaults sets what a chaos scenario's run needs.
@@ -295,10 +336,11 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%%",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote)
+		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote,
+		o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent)
 }
 
 // crashPointsFromSeed switches the aimed crashes on or off, each in about

@@ -24,9 +24,10 @@ const (
 	evWork
 	evClientRecv
 	evBatch
+	evHeld
 )
 
-var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work", "client-recv", "batch"}
+var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work", "client-recv", "batch", "held"}
 
 func (k eventKind) String() string { return eventKindNames[k] }
 

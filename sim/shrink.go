@@ -39,6 +39,7 @@ var faultGroups = [][]string{
 	{faultCrash, faultDowntime, faultPartition, faultDiskFail, faultDiskCrash, faultWipe, faultFlip, faultSkew, faultDrift,
 		crashAfterVote, crashAfterInstall, crashMidCompaction, crashApplyUnanswered, crashAfterMembership},
 	{faultDrop}, {faultDup}, {faultJitter},
+	{faultHold, faultHoldCut, faultHoldDown}, {faultRedeliver}, {faultLongDelay},
 }
 
 // ddminMax bounds the faults of one group that delta debugging goes over

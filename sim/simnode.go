@@ -109,26 +109,27 @@ func (s *simNode) config() node.Config {
 	}
 	o := s.w.opts
 	return node.Config{
-		ID:                   s.id,
-		Peers:                peers,
-		Dir:                  simDataDir,
-		ElectionTicks:        o.ElectionTicks,
-		HeartbeatTicks:       o.HeartbeatTicks,
-		RequestTimeoutTicks:  int(o.RequestTimeout / o.Tick),
-		UnsafeLocalReads:     o.UnsafeLocalReads,
-		UnsafeNoSync:         o.UnsafeNoSync,
-		UnsafeLegacyWAL:      o.UnsafeLegacyWAL,
-		UnsafeNoDedup:        o.UnsafeNoDedup,
-		UnsafeBlindBootstrap: o.UnsafeBlindBootstrap,
-		DisableCheckQuorum:   o.DisableCheckQuorum,
-		MemTableBytes:        64 << 10,
-		SnapshotEntries:      o.SnapshotEntries,
-		SnapshotChunkBytes:   4 << 10,
-		ReadChunkKeys:        2,
-		UnsafeChunksReadLive: o.UnsafeChunksReadLive,
-		UnsafeForgetVote:     o.UnsafeForgetVote,
-		OnApply:              func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
-		OnMoment:             s.onMoment,
+		ID:                          s.id,
+		Peers:                       peers,
+		Dir:                         simDataDir,
+		ElectionTicks:               o.ElectionTicks,
+		HeartbeatTicks:              o.HeartbeatTicks,
+		RequestTimeoutTicks:         int(o.RequestTimeout / o.Tick),
+		UnsafeLocalReads:            o.UnsafeLocalReads,
+		UnsafeNoSync:                o.UnsafeNoSync,
+		UnsafeLegacyWAL:             o.UnsafeLegacyWAL,
+		UnsafeNoDedup:               o.UnsafeNoDedup,
+		UnsafeDedupForgetsAtNewTerm: o.UnsafeDedupForgetsAtNewTerm,
+		UnsafeBlindBootstrap:        o.UnsafeBlindBootstrap,
+		DisableCheckQuorum:          o.DisableCheckQuorum,
+		MemTableBytes:               64 << 10,
+		SnapshotEntries:             o.SnapshotEntries,
+		SnapshotChunkBytes:          4 << 10,
+		ReadChunkKeys:               2,
+		UnsafeChunksReadLive:        o.UnsafeChunksReadLive,
+		UnsafeForgetVote:            o.UnsafeForgetVote,
+		OnApply:                     func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		OnMoment:                    s.onMoment,
 	}
 }
 
@@ -155,6 +156,7 @@ func (s *simNode) start() {
 	s.epoch++
 	s.w.tracef("%s n%d up", s.w.now, s.id)
 	s.scheduleTick()
+	s.w.restarted(s.idx)
 }
 
 // crashMidWrite finishes a crash that diskFaults began inside a sync: the

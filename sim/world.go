@@ -23,7 +23,6 @@ package sim
 import (
 	"container/heap"
 	"fmt"
-	"github.com/seshat-db/seshat/node"
 	"math/rand/v2"
 	"runtime/debug"
 	"strings"
@@ -52,6 +51,7 @@ type World struct {
 	cutGen      int               // which partition the cuts belong to: only its own heal lifts them
 	probe       *probe
 	cluster     *simCluster // the scenario's view, in scenario runs
+	net         *netFaults  // held, re-delivered and long-delayed messages (network.go)
 
 	hist    history
 	checks  checker
@@ -101,6 +101,16 @@ type Stats struct {
 
 	// CrashPoints counts the aimed crashes that struck, by crash point.
 	CrashPoints CrashPointCounts
+
+	// The network's long faults (network.go).
+	Held                      int // messages parked instead of delivered or lost
+	ReleasedAfterHeal         int // of those, delivered once their partition healed
+	ReleasedAfterRestart      int // ... once their receiver had restarted
+	ReleasedAfterLeaderChange int // ... once the cluster had a new leader
+	ReleasedAfterTimeout      int // ... after a long seed-drawn time
+	HeldDropped               int // ... lost when the fault phase ended
+	Redelivered               int // copies of messages delivered long ago, delivered again
+	LongDelays                int // messages delayed by one to five election timeouts
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -150,6 +160,7 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 		rng:       rand.New(rand.NewPCG(opts.Seed, 0x5e5a7)),
 		hash:      hashSeed,
 		keepTrace: opts.Verbose,
+		net:       newNetFaults(opts.Seed),
 	}
 	w.faultSched = newFaultSchedule(opts)
 	w.checks.init(w)
@@ -288,46 +299,6 @@ func (w *World) schedule(delay time.Duration, kind eventKind, node int, extra ui
 func (w *World) tracef(format string, args ...any) {
 	if w.keepTrace {
 		w.traceLines = append(w.traceLines, fmt.Sprintf(format, args...))
-	}
-}
-
-// send puts a message on the simulated network.
-func (w *World) send(from, to int, msg []byte) {
-	w.stats.MessagesSent++
-	if to < 0 || to >= len(w.nodes) {
-		w.stats.MessagesLost++
-		return
-	}
-	faulty := w.now < w.opts.FaultsEnd
-	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop)) {
-		w.stats.MessagesLost++
-		return
-	}
-	copies := 1
-	if faulty && w.rng.Float64()*100 < w.opts.DupPercent && w.allowFault(faultDup) {
-		copies = 2
-	}
-	digest := digestBytes(msg)
-	for range copies {
-		delay := w.lat[from][to]
-		if w.opts.LatencyJitterMax > 0 {
-			jitter := time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
-			if w.allowFault(faultJitter) {
-				delay += jitter
-			}
-		}
-		dst := w.nodes[to]
-		w.schedule(delay, evDeliver, to, digest, func() {
-			if !dst.up() {
-				return
-			}
-			if w.cut[from][to] {
-				// A partition also loses what was on the wire.
-				w.stats.MessagesLost++
-				return
-			}
-			dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
-		})
 	}
 }
 
@@ -547,10 +518,12 @@ func (w *World) heal() {
 	for _, row := range w.cut {
 		clear(row)
 	}
+	w.healed()
 }
 
 // faultsEnd heals everything and starts the liveness phase.
 func (w *World) faultsEnd() {
+	w.dropHeld()
 	w.heal()
 	for _, row := range w.lat {
 		for j := range row {

@@ -1,0 +1,297 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/seshat-db/seshat/node"
+)
+
+// The network's long faults: messages held back and released much later,
+// copies of old messages delivered again, and delays measured in election
+// timeouts. Without them no message outlives a leader change or a restart
+// (jitter tops out near 35 ms), so a protocol step that trusts "a message
+// is from now" is never tested.
+//
+// Every choice here comes from netFaults.rng, a stream of its own derived
+// from the seed, so turning these faults on leaves the draws of w.rng (and
+// so the faults a seed had before) as they were up to the first message
+// the long faults touch.
+
+// releaseOn names what sets a held message free.
+type releaseOn uint8
+
+const (
+	releaseHeal    releaseOn = iota // the partition that cut it heals
+	releaseRestart                  // its receiver's process restarts
+	releaseLeader                   // the cluster gets a new leader
+	releaseTimeout                  // a long, seed-drawn time passes
+)
+
+// heldMsg is a message parked in the network.
+type heldMsg struct {
+	from, to int
+	msg      []byte
+	on       releaseOn
+	epoch    int           // releaseRestart: its receiver's process when held
+	until    time.Duration // every held message goes by this time at the latest
+}
+
+// pastMsg is a message delivered earlier, kept to be delivered again.
+type pastMsg struct {
+	from, to int
+	msg      []byte
+}
+
+// heldMax bounds the parked messages; past it, a message that would be
+// held is lost instead, as it would be without holding.
+const heldMax = 4096
+
+// pastSlots is how many delivered messages are kept for re-delivery. A
+// delivered message replaces a random slot, so the kept ones span from a
+// moment ago to the run's start.
+const pastSlots = 256
+
+type netFaults struct {
+	rng  *rand.Rand
+	held []*heldMsg
+	past []pastMsg
+	// holdOn is a scenario's window of holding (chaos.Cluster.HoldMessages);
+	// the swarm holds throughout its fault phase when the options say so.
+	holdOn bool
+}
+
+func newNetFaults(seed uint64) *netFaults {
+	return &netFaults{rng: rand.New(rand.NewPCG(seed, 0x4e7f4a17))}
+}
+
+// chance draws from the network's stream whether an event of percent
+// likelihood happens, and asks allowFault about it when it does.
+func (w *World) chance(percent float64, kind string) bool {
+	if percent <= 0 {
+		return false
+	}
+	return w.net.rng.Float64()*100 < percent && w.allowFault(kind)
+}
+
+// holding says whether the long faults act now.
+func (w *World) holding() bool {
+	return w.now < w.opts.FaultsEnd && (w.cluster == nil || w.net.holdOn)
+}
+
+// send puts a message on the simulated network.
+func (w *World) send(from, to int, msg []byte) {
+	w.stats.MessagesSent++
+	if to < 0 || to >= len(w.nodes) {
+		w.stats.MessagesLost++
+		return
+	}
+	faulty := w.now < w.opts.FaultsEnd
+	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop)) {
+		if w.cut[from][to] && w.holding() && w.chance(w.opts.HoldCutPercent, faultHoldCut) {
+			w.hold(from, to, msg, releaseHeal)
+			return
+		}
+		w.stats.MessagesLost++
+		return
+	}
+	copies := 1
+	if faulty && w.rng.Float64()*100 < w.opts.DupPercent && w.allowFault(faultDup) {
+		copies = 2
+	}
+	if w.holding() && w.chance(w.opts.HoldPercent, faultHold) {
+		// Parked now, set free by a leader change, a restart of the
+		// receiver or a long time, whichever the seed picked. Half the
+		// time what is parked is a copy (as a retransmission would be)
+		// and the message itself goes through: then the late one is a
+		// duplicate that outlives what it was sent about.
+		w.hold(from, to, msg, []releaseOn{releaseLeader, releaseRestart, releaseTimeout}[w.net.rng.IntN(3)])
+		if w.net.rng.IntN(2) == 0 {
+			copies--
+		}
+	}
+	for range copies {
+		delay := w.lat[from][to]
+		if w.opts.LatencyJitterMax > 0 {
+			jitter := time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
+			if w.allowFault(faultJitter) {
+				delay += jitter
+			}
+		}
+		if w.holding() && w.chance(w.opts.LongDelayPercent, faultLongDelay) {
+			w.stats.LongDelays++
+			delay += w.electionTimeout() * time.Duration(1+w.net.rng.IntN(5))
+		}
+		w.deliverAfter(delay, from, to, msg, sentNow)
+	}
+	if w.holding() && w.chance(w.opts.RedeliverPercent, faultRedeliver) && len(w.net.past) > 0 {
+		p := w.net.past[w.net.rng.IntN(len(w.net.past))]
+		w.stats.Redelivered++
+		w.deliverAfter(w.lat[p.from][p.to], p.from, p.to, p.msg, sentAgain)
+	}
+}
+
+// electionTimeout is the nodes' base election timeout on the reference clock.
+func (w *World) electionTimeout() time.Duration {
+	return time.Duration(w.opts.ElectionTicks) * w.opts.Tick
+}
+
+// How a message on its way came to be there, which decides what becomes
+// of it if its receiver is down or cut off when it arrives.
+type delivery uint8
+
+const (
+	sentNow     delivery = iota // first sent: lost, or by chance held
+	releasedNow                 // set free from holding: held again until the heal or restart
+	sentAgain                   // an old copy delivered again: lost
+)
+
+// deliverAfter hands msg to node to after delay, if it is up and not cut
+// off from its sender then.
+func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how delivery) {
+	dst := w.nodes[to]
+	w.schedule(delay, evDeliver, to, digestBytes(msg), func() {
+		switch {
+		case !dst.up():
+			if w.holdAgain(how, faultHoldDown) {
+				w.hold(from, to, msg, releaseRestart)
+			}
+			return
+		case w.cut[from][to]:
+			// A partition also loses what was on the wire, or holds it.
+			if w.holdAgain(how, faultHoldCut) {
+				w.hold(from, to, msg, releaseHeal)
+				return
+			}
+			w.stats.MessagesLost++
+			return
+		}
+		if w.opts.RedeliverPercent > 0 && w.net.rng.IntN(16) == 0 {
+			w.remember(from, to, msg)
+		}
+		dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
+	})
+}
+
+// holdAgain says whether a message that meets a down or cut-off receiver
+// is held rather than lost. A released one is held again, so a copy set
+// free by a leader change still reaches the old leader, cut off as it
+// usually is then, once the partition heals.
+func (w *World) holdAgain(how delivery, kind string) bool {
+	if !w.holding() {
+		return false
+	}
+	switch how {
+	case sentNow:
+		return w.chance(w.opts.HoldCutPercent, kind)
+	case releasedNow:
+		return w.allowFault(kind)
+	}
+	return false
+}
+
+// remember keeps a delivered message for re-delivery later.
+func (w *World) remember(from, to int, msg []byte) {
+	p := pastMsg{from: from, to: to, msg: msg}
+	if len(w.net.past) < pastSlots {
+		w.net.past = append(w.net.past, p)
+		return
+	}
+	w.net.past[w.net.rng.IntN(pastSlots)] = p
+}
+
+// hold parks msg until on happens, or a long seed-drawn time (2 to 10
+// election timeouts) passes, whichever comes first.
+func (w *World) hold(from, to int, msg []byte, on releaseOn) {
+	if len(w.net.held) >= heldMax {
+		w.stats.MessagesLost++
+		return
+	}
+	h := &heldMsg{from: from, to: to, msg: msg, on: on, epoch: w.nodes[to].epoch}
+	h.until = w.now + w.electionTimeout()*time.Duration(2+w.net.rng.IntN(9))
+	w.net.held = append(w.net.held, h)
+	w.stats.Held++
+	if len(w.net.held) == 1 {
+		w.scheduleHeldTimeout()
+	}
+}
+
+// scheduleHeldTimeout sets free, at the earliest deadline, the messages
+// held that long. One event at a time suffices: it schedules the next.
+func (w *World) scheduleHeldTimeout() {
+	if len(w.net.held) == 0 {
+		return
+	}
+	first := w.net.held[0].until
+	for _, h := range w.net.held {
+		first = min(first, h.until)
+	}
+	w.schedule(max(first-w.now, 0), evHeld, -1, 0, func() {
+		w.release(func(h *heldMsg) bool { return h.until <= w.now }, releaseTimeout)
+		w.scheduleHeldTimeout()
+	})
+}
+
+// release delivers, a little later each, the held messages free selects,
+// counted under why.
+func (w *World) release(free func(*heldMsg) bool, why releaseOn) {
+	kept := w.net.held[:0]
+	for _, h := range w.net.held {
+		if !free(h) {
+			kept = append(kept, h)
+			continue
+		}
+		switch why {
+		case releaseHeal:
+			w.stats.ReleasedAfterHeal++
+		case releaseRestart:
+			w.stats.ReleasedAfterRestart++
+		case releaseLeader:
+			w.stats.ReleasedAfterLeaderChange++
+		default:
+			w.stats.ReleasedAfterTimeout++
+		}
+		// Spread over two election timeouts: a restarted or healed node
+		// first learns who leads, as it would before a real network's
+		// backlog drained, and the late messages keep coming for a while.
+		delay := w.lat[h.from][h.to] + time.Duration(w.net.rng.Int64N(int64(2*w.electionTimeout())))
+		w.deliverAfter(delay, h.from, h.to, h.msg, releasedNow)
+	}
+	clear(w.net.held[len(kept):])
+	w.net.held = kept
+}
+
+// healed releases the messages a partition cut: every cut was just lifted.
+func (w *World) healed() {
+	w.release(func(h *heldMsg) bool { return h.on == releaseHeal }, releaseHeal)
+}
+
+// restarted releases the messages held for node idx's next process.
+func (w *World) restarted(idx int) {
+	epoch := w.nodes[idx].epoch
+	w.release(func(h *heldMsg) bool { return h.on == releaseRestart && h.to == idx && h.epoch < epoch }, releaseRestart)
+}
+
+// leaderChanged releases messages held for a leader change: every one
+// addressed to the new leader, half of the others (the rest wait for the
+// next change, or their time). A copy of a proposal that reaches its old
+// leader leading again in a later term is the late duplicate that a
+// dedup keyed on the term would apply twice; one that reaches it as a
+// follower goes no further (raft forwards it, and the leader refuses a
+// raft message whose sender is not the node that sent it).
+func (w *World) leaderChanged(leader int) {
+	w.release(func(h *heldMsg) bool {
+		return h.on == releaseLeader && (h.to == leader || w.net.rng.IntN(2) == 0)
+	}, releaseLeader)
+}
+
+// dropHeld loses every message still held: the liveness phase starts from
+// a network that delivers what is sent, so its bound measures recovery,
+// not the tail of the fault phase.
+func (w *World) dropHeld() {
+	w.stats.HeldDropped += len(w.net.held)
+	w.stats.MessagesLost += len(w.net.held)
+	clear(w.net.held)
+	w.net.held = w.net.held[:0]
+	w.net.past = nil
+}
