@@ -15,13 +15,14 @@ import (
 // simNode is one simulated machine: a disk that outlives crashes, a clock
 // of its own, and the node process while it is up.
 type simNode struct {
-	w    *World
-	idx  int
-	id   uint64
-	fs   *vfs.MemFS  // the disk
-	disk *diskFaults // the disk as the node sees it: it can break mid-write
-	held *heldFS     // the page cache over the disk: unsynced WAL writes, until a sync or a crash
-	rng  *rand.Rand  // the node's own env.Rand
+	w       *World
+	idx     int
+	id      uint64
+	fs      *vfs.MemFS   // the disk
+	disk    *diskFaults  // the disk as the node sees it: it can break mid-write
+	held    *heldFS      // the page cache over the disk: unsynced WAL writes, until a sync or a crash
+	applied appliedState // for the applied-state checks (applied.go)
+	rng     *rand.Rand   // the node's own env.Rand
 	// The node's clock reads clockBase at virtual time clockAt and runs
 	// at rate 1+drift from there: +0.001 runs 0.1% fast.
 	clockBase time.Duration
@@ -123,6 +124,9 @@ func (s *simNode) config() node.Config {
 		SnapshotChunkBytes:   4 << 10,
 		ReadChunkKeys:        2,
 		UnsafeChunksReadLive: o.UnsafeChunksReadLive,
+		UnsafeEarlyReads:     o.UnsafeEarlyReads,
+		UnsafeDivergeAt:      s.divergeAt(),
+		UnsafeLazyApplied:    o.UnsafeLazyApplied,
 		OnApply:              func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 	}
 }
@@ -147,6 +151,7 @@ func (s *simNode) start() {
 	}
 	s.batchDue = false
 	s.epoch++
+	s.w.checks.checkReopened(s)
 	s.w.noteRecovery(s)
 	s.w.tracef("%s n%d up", s.w.now, s.id)
 	s.scheduleTick()
@@ -180,6 +185,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 // wipe replaces the disk of a node that is down with an empty one.
 func (s *simNode) wipe() {
 	s.fs = vfs.NewCrashableMem()
+	s.applied = appliedState{}
 	s.w.stats.Wipes++
 	s.w.tracef("%s n%d disk wiped", s.w.now, s.id)
 }
@@ -232,6 +238,15 @@ func (s *simNode) crashImage(keep int, rng *rand.Rand) *vfs.MemFS {
 	return image
 }
 
+// divergeAt is the node's UnsafeDivergeAt: node 2 only, so it differs
+// from its peers (TEST ONLY).
+func (s *simNode) divergeAt() uint64 {
+	if s.id != 2 {
+		return 0
+	}
+	return s.w.opts.UnsafeDivergeAt
+}
+
 // simBatchMax is the events a batch hands the node: realenv's default
 // (one event, then up to HostConfig.BatchEventsMax more).
 const simBatchMax = 1 + 1024
@@ -266,6 +281,7 @@ func (s *simNode) scheduleBatch() {
 		}
 		s.afterProcess(err)
 		s.w.checks.observe(s)
+		s.w.checks.checkAppliedAfterBatch(s, err)
 		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
 			s.scheduleBatch()
 		}
