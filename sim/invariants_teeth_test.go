@@ -18,7 +18,9 @@ func shortRun(seed uint64) Options {
 func TestReadIndexAssertionTeeth(t *testing.T) {
 	plantCaught(t, "reads served before their read index is applied", 5, shortRun,
 		func(o *Options) { o.UnsafeEarlyReads = true },
-		func(f *Failure) bool { return f.Class == classCrash && strings.Contains(f.Message, "before its read index") })
+		func(f *Failure) bool {
+			return f.Class == classCrash && strings.Contains(f.Message, "before its read index")
+		})
 }
 
 // TestReplicaDivergenceTeeth: node 2 applies one write differently; the
@@ -26,7 +28,9 @@ func TestReadIndexAssertionTeeth(t *testing.T) {
 func TestReplicaDivergenceTeeth(t *testing.T) {
 	plantCaught(t, "a replica that applies one entry differently", 5, shortRun,
 		func(o *Options) { o.UnsafeDivergeAt = 100 },
-		func(f *Failure) bool { return f.Class == classSafety && strings.Contains(f.Message, "replicas diverged") })
+		func(f *Failure) bool {
+			return f.Class == classSafety && strings.Contains(f.Message, "replicas diverged")
+		})
 }
 
 // TestAppliedRegressTeeth: a node that persists its applied index lazily
