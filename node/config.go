@@ -72,6 +72,12 @@ type Config struct {
 	// than the original is applied again. TEST ONLY: it shows that the
 	// simulator's held messages outlive a leader change.
 	UnsafeDedupForgetsAtNewTerm bool
+	UnsafeEarlyReads   bool // TEST ONLY: serve a confirmed read without waiting until its read index is applied
+	UnsafeLazyApplied  bool // TEST ONLY: persist the applied index only at every eighth entry
+	// UnsafeDivergeAt makes this node apply the first write at or past
+	// this index with a different value than its peers do. TEST ONLY: it
+	// shows that the simulator compares the replicas' data. 0: never.
+	UnsafeDivergeAt uint64
 	// UnsafeChunksReadLive makes a long read's chunks read the live data
 	// instead of its snapshot. TEST ONLY, and only on one goroutine (the
 	// simulator): it shows that the simulator catches MGETs that are not

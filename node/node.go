@@ -52,6 +52,7 @@ type Node struct {
 	snapshotsTaken     int
 	snapshotsInstalled int
 	membershipChanges  int
+	diverged           bool // UnsafeDivergeAt did its harm (TEST ONLY)
 
 	clients       requests
 	longReads     []*chunkedRead // reads handed to env.Worker, until they end (reader.go)
@@ -67,7 +68,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync, UnsafeLegacyWAL: cfg.UnsafeLegacyWAL})
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync, UnsafeLegacyWAL: cfg.UnsafeLegacyWAL, UnsafeLazyApplied: cfg.UnsafeLazyApplied})
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	for _, rs := range rd.ReadStates {
 		n.readConfirmed(rs)
 	}
-	n.clients.serveReady(n.store.Applied(), n.serveRead)
+	n.clients.serveReady(n.readableIndex(), n.serveRead)
 	n.rn.Advance(rd)
 	return nil
 }
@@ -201,6 +201,9 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 			return fmt.Errorf("node: entry %d has type %s, which this version does not apply", e.GetIndex(), e.GetType())
 		}
 		batch.SetApplied(e.GetIndex())
+		if n.cfg.UnsafeDivergeAt != 0 && e.GetIndex() >= n.cfg.UnsafeDivergeAt && !n.diverged {
+			n.diverged = n.divergeNext(batch)
+		}
 		if n.cfg.OnApply != nil {
 			n.cfg.OnApply(e.GetIndex(), e.GetTerm(), e.GetData())
 		}

@@ -28,6 +28,9 @@ type request struct {
 	key      uint64 // its key in writes or reads
 	isWrite  bool
 	finished bool
+	// readIndex is the index a confirmed read may be served at, once
+	// applied; 0 for a read that was never confirmed (UnsafeLocalReads).
+	readIndex uint64
 }
 
 type readyRead struct {
@@ -108,6 +111,7 @@ func (r *requests) readConfirmed(ctx, index uint64) {
 	if req.finished {
 		return
 	}
+	req.readIndex = index
 	r.readsReady = append(r.readsReady, readyRead{index: index, req: req})
 }
 

@@ -116,6 +116,9 @@ func (n *Node) readConfirmed(rs raft.ReadState) {
 // serveRead runs a read group's ops in order against the applied state:
 // all of them see the same index.
 func (n *Node) serveRead(req *request) {
+	// A read served below its read index may miss a write that was
+	// acknowledged before the read began: a stale read.
+	assert.That(req.readIndex <= n.store.Applied(), "read served at applied index %d, before its read index %d", n.store.Applied(), req.readIndex)
 	if n.serveLongRead(req) {
 		return
 	}

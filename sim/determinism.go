@@ -73,3 +73,25 @@ func digestBytes(b []byte) uint64 {
 	}
 	return h
 }
+
+// noteRecovery mixes what a node recovered from its disk into the run's
+// hash as the node opens: its raft state, log bounds, applied index and a
+// digest of every key in its store. A crash image that depended on
+// anything but the seed would show here, at the restart, rather than
+// only once it changed what the node did.
+func (w *World) noteRecovery(s *simNode) {
+	digest, err := s.n.StoreDigest()
+	if err != nil {
+		w.fail(classSafety, "n%d: digest of the recovered store: %v", s.id, err)
+		return
+	}
+	st := s.n.Status()
+	w.hash = mixHash(w.hash, recoveryMark, s.id, st.Term, st.Commit, st.Applied, st.SnapshotIndex, st.SnapshotIndex+st.LogEntries, digest)
+	w.tracef("%s n%d recovered term %d, commit %d, applied %d, log (%d, %d], store digest %016x", w.now, s.id, st.Term, st.Commit, st.Applied, st.SnapshotIndex, st.SnapshotIndex+st.LogEntries, digest)
+	if w.eventLog != nil {
+		w.eventLog = append(w.eventLog, EventRecord{At: w.now, Kind: "recovered", Node: s.idx, Extra: digest, Hash: w.hash})
+	}
+}
+
+// recoveryMark sets a recovery's words apart from an event's in the hash.
+const recoveryMark = 0x7265636f76657279

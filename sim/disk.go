@@ -108,8 +108,15 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 		if d.crashIn == 0 {
 			// The power fails just before this sync completes.
 			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
+			// The tear has a stream of its own: CrashClone draws once per
+			// block of every file, a count that depends on how far
+			// Pebble's background flushes got.
+			tearRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+			if leakWriterTiming {
+				tearRNG = rng // TEST ONLY: as before heldFS
+			}
 			d.image = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
-			d.tearTail(rng)
+			d.tearTail(tearRNG)
 			return errInjectedSync
 		}
 	}
@@ -165,7 +172,7 @@ func (d *diskFaults) isFull() bool {
 // all or none of it (see keepShare), so the cut is made here.
 func (d *diskFaults) tearTail(rng *rand.Rand) {
 	d.tornAt = -1
-	if d.keep != 100 {
+	if d.keep == 0 {
 		return
 	}
 	synced, err := walfault.LogSize(d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}), simDataDir)

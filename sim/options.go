@@ -114,6 +114,18 @@ type Options struct {
 	// proves the simulator notices a flipped synced WAL byte that the
 	// node opens without complaint.
 	UnsafeLegacyWAL bool
+	// UnsafeEarlyReads makes nodes serve a confirmed read without waiting
+	// until its read index is applied. TEST ONLY: node's assertion at the
+	// serving point must catch it.
+	UnsafeEarlyReads bool
+	// UnsafeDivergeAt makes node 2 apply one write at or past this index
+	// differently from its peers. TEST ONLY: the data digests per applied
+	// index must catch it.
+	UnsafeDivergeAt uint64
+	// UnsafeLazyApplied makes nodes persist their applied index only at
+	// every eighth entry, so a restart reopens behind what it durably
+	// applied. TEST ONLY: the restart check must catch it.
+	UnsafeLazyApplied bool
 	// Verbose sends node and raft logs to the trace.
 	Verbose bool
 

@@ -15,12 +15,14 @@ import (
 // simNode is one simulated machine: a disk that outlives crashes, a clock
 // of its own, and the node process while it is up.
 type simNode struct {
-	w    *World
-	idx  int
-	id   uint64
-	fs   *vfs.MemFS  // the disk
-	disk *diskFaults // the disk as the node sees it: it can break mid-write
-	rng  *rand.Rand  // the node's own env.Rand
+	w       *World
+	idx     int
+	id      uint64
+	fs      *vfs.MemFS   // the disk
+	disk    *diskFaults  // the disk as the node sees it: it can break mid-write
+	held    *heldFS      // the page cache over the disk: unsynced WAL writes, until a sync or a crash
+	applied appliedState // for the applied-state checks (applied.go)
+	rng     *rand.Rand   // the node's own env.Rand
 	// The node's clock reads clockBase at virtual time clockAt and runs
 	// at rate 1+drift from there: +0.001 runs 0.1% fast.
 	clockBase time.Duration
@@ -98,8 +100,9 @@ func (s *simNode) env() env.Env {
 		fs = lyingFS{s.fs}
 	}
 	s.disk = newDiskFaults(s.fs, fs)
+	s.held = newHeldFS(s.disk.fs())
 	send := func(to uint64, msg []byte) { s.w.send(s.idx, int(to)-1, msg) }
-	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: s.disk.fs(), Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork)}
+	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: s.held, Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork)}
 }
 
 func (s *simNode) config() node.Config {
@@ -128,6 +131,9 @@ func (s *simNode) config() node.Config {
 		ReadChunkKeys:               2,
 		UnsafeChunksReadLive:        o.UnsafeChunksReadLive,
 		UnsafeForgetVote:            o.UnsafeForgetVote,
+		UnsafeEarlyReads:            o.UnsafeEarlyReads,
+		UnsafeDivergeAt:             s.divergeAt(),
+		UnsafeLazyApplied:           o.UnsafeLazyApplied,
 		OnApply:                     func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 		OnMoment:                    s.onMoment,
 	}
@@ -154,6 +160,8 @@ func (s *simNode) start() {
 	}
 	s.batchDue = false
 	s.epoch++
+	s.w.checks.checkReopened(s)
+	s.w.noteRecovery(s)
 	s.w.tracef("%s n%d up", s.w.now, s.id)
 	s.scheduleTick()
 	s.w.restarted(s.idx)
@@ -193,6 +201,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 func (s *simNode) wipe() {
 	s.fs = vfs.NewCrashableMem()
 	s.w.votes.wiped(s)
+	s.applied = appliedState{}
 	s.w.stats.Wipes++
 	s.w.tracef("%s n%d disk wiped", s.w.now, s.id)
 }
@@ -217,12 +226,42 @@ func (s *simNode) crash() {
 	d := s.w.drawCrash()
 	keep := d.keep
 	crashRNG := rand.New(rand.NewPCG(d.seedA, d.seedB))
-	crashed := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: crashRNG})
-	if failed := s.disk.failedImage(); failed != nil {
-		crashed = failed // the disk stopped changing when it failed
+	crashed := s.disk.failedImage() // the disk stopped changing when it failed
+	if crashed == nil {
+		crashed = s.crashImage(keep, crashRNG)
 	}
-	// NB: the clone is taken before Close, which could sync more.
+	// NB: the image is taken before Close, which could sync more.
 	s.die(crashed, fmt.Sprintf("crashed (keeping %d%% of unsynced data)", keep))
+}
+
+// crashImage is the disk as a crash now leaves it: what was synced, and
+// of what was not, what keep and rng decide. The log writer is settled
+// first, so the unsynced bytes are all the node committed, whatever the
+// goroutine timing (see heldFS).
+func (s *simNode) crashImage(keep int, rng *rand.Rand) *vfs.MemFS {
+	if s.held.leak {
+		return leakyCrashImage(s.fs, keep, rng)
+	}
+	s.held.settle()
+	if err := s.n.SettleWAL(); err != nil {
+		s.w.fail(classSafety, "n%d: settle the WAL writer before a crash: %v", s.id, err)
+	}
+	// NB: the cut is drawn from a stream of its own: CrashClone draws once
+	// per block of every file, and how many blocks the files hold depends
+	// on how far Pebble's background flushes got.
+	cutRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	image := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: rng})
+	s.w.stats.TornTails += s.held.keepOnCrash(image, keep, cutRNG)
+	return image
+}
+
+// divergeAt is the node's UnsafeDivergeAt: node 2 only, so it differs
+// from its peers (TEST ONLY).
+func (s *simNode) divergeAt() uint64 {
+	if s.id != 2 {
+		return 0
+	}
+	return s.w.opts.UnsafeDivergeAt
 }
 
 // simBatchMax is the events a batch hands the node: realenv's default
@@ -263,6 +302,7 @@ func (s *simNode) scheduleBatch() {
 		}
 		s.afterProcess(err)
 		s.w.checks.observe(s)
+		s.w.checks.checkAppliedAfterBatch(s, err)
 		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
 			s.scheduleBatch()
 		}

@@ -432,6 +432,9 @@ func (w *World) keepShare() int {
 		return 0
 	}
 	if w.rng.IntN(100) < w.opts.UnsyncedPercent {
+		if leakWriterTiming {
+			return 50 // TEST ONLY: CrashClone's per-block draws, in map order
+		}
 		return 100
 	}
 	return 0

@@ -133,7 +133,7 @@ func (b *Batch) Commit() error {
 	if b.batch.Empty() && b.applied == b.s.applied {
 		return nil // nothing to make durable: spare the sync
 	}
-	if b.applied != b.s.applied {
+	if b.applied != b.s.applied && (!b.s.lazyApplied || b.applied%8 == 0) {
 		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
 	}
 	if b.keyCount != b.s.keyCount {

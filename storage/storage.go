@@ -43,6 +43,8 @@ type Store struct {
 	failed error
 	events *diskEvents // what Pebble's background work reports (diskevents.go)
 
+	lazyApplied bool // TEST ONLY: Options.UnsafeLazyApplied
+
 	// Cached copies of what is durable, so raft's reads do not hit Pebble.
 	hardState *pb.HardState
 	base      *pb.SnapshotMetadata // the log starts right after base.Index
@@ -85,6 +87,10 @@ type Options struct {
 	// vouch for synced data. TEST ONLY: it shows that the simulator
 	// notices a flipped synced byte that rolls a node's state back.
 	UnsafeLegacyWAL bool
+	// UnsafeLazyApplied persists the applied index only at every eighth
+	// entry. TEST ONLY: a restart then reopens behind what it applied,
+	// which the simulator must notice.
+	UnsafeLazyApplied bool
 }
 
 // BlockCacheBytesDefault is the block cache when none is configured.
@@ -124,6 +130,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if o.UnsafeNoSync {
 		s.syncMode = pebble.NoSync
 	}
+	s.lazyApplied = o.UnsafeLazyApplied
 	err = recoverFatal(func() error {
 		if err := s.load(); err != nil {
 			return err
