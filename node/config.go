@@ -72,8 +72,8 @@ type Config struct {
 	// than the original is applied again. TEST ONLY: it shows that the
 	// simulator's held messages outlive a leader change.
 	UnsafeDedupForgetsAtNewTerm bool
-	UnsafeEarlyReads   bool // TEST ONLY: serve a confirmed read without waiting until its read index is applied
-	UnsafeLazyApplied  bool // TEST ONLY: persist the applied index only at every eighth entry
+	UnsafeEarlyReads            bool // TEST ONLY: serve a confirmed read without waiting until its read index is applied
+	UnsafeLazyApplied           bool // TEST ONLY: persist the applied index only at every eighth entry
 	// UnsafeDivergeAt makes this node apply the first write at or past
 	// this index with a different value than its peers do. TEST ONLY: it
 	// shows that the simulator compares the replicas' data. 0: never.
