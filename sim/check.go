@@ -250,7 +250,8 @@ func (w *World) finalChecks() {
 	}
 	w.recordInflight()
 	start := time.Now()
-	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, checkTimeout)
+	var res porcupine.CheckResult
+	withAllProcs(func() { res = porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, checkTimeout) })
 	w.stats.CheckDuration = time.Since(start)
 	switch res {
 	case porcupine.Illegal:
