@@ -136,6 +136,9 @@ func runSeed(t *testing.T, opts Options) Result {
 		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d\n", res.Options.Scenario, res.Options.Seed,
 			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled,
 			st.DiskFull, st.TornTails, st.FlipsInjected, st.FlipsRefused)
+		// A line of its own, so the SWEEP line's fields can grow freely:
+		// seshat-sweep -replay compares it across runs of one seed.
+		fmt.Printf("SWEEPHASH scenario=%s seed=%d hash=%016x\n", res.Options.Scenario, res.Options.Seed, res.Hash)
 	}
 	if res.Failure != nil {
 		reportFailure(t, res)
