@@ -250,8 +250,7 @@ func (w *World) finalChecks() {
 	}
 	w.recordInflight()
 	start := time.Now()
-	var res porcupine.CheckResult
-	withAllProcs(func() { res = porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, checkTimeout) })
+	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, checkTimeout)
 	w.stats.CheckDuration = time.Since(start)
 	switch res {
 	case porcupine.Illegal:
