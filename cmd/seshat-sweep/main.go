@@ -263,7 +263,6 @@ func runJob(bin, out, logs string, j job, report func(string, int, bool, string,
 		fail(err)
 	}
 	cmd.Stderr = logf
-	cmd.Env = oneProcUnlessSet(os.Environ())
 	if err := cmd.Start(); err != nil {
 		fail(err)
 	}

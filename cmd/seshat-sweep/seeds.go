@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -25,20 +24,4 @@ func parseSeed0(s string, now time.Time) (int, error) {
 		return 0, fmt.Errorf("-seed0=%q: want a seed (1 or more) or \"date\"", s)
 	}
 	return n, nil
-}
-
-// oneProcUnlessSet gives each simulator process one P (GOMAXPROCS=1)
-// unless the caller chose: a sweep runs a process per core, and a run is
-// one goroutine that hands each synced commit to Pebble's WAL goroutine
-// and waits. On one P that handoff is a goroutine switch on one thread; on
-// more, it wakes another thread each way (about twelve thousand context
-// switches a seed), and a seed costs about a fifth more CPU. On a machine
-// the sweep keeps busy, CPU per seed is what sets seeds per second.
-func oneProcUnlessSet(env []string) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "GOMAXPROCS=") {
-			return env
-		}
-	}
-	return append(env, "GOMAXPROCS=1")
 }

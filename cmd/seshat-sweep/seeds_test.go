@@ -70,14 +70,3 @@ func TestParseHashLine(t *testing.T) {
 		t.Fatal("a SWEEP line read as a hash line")
 	}
 }
-
-func TestOneProcUnlessSet(t *testing.T) {
-	got := oneProcUnlessSet([]string{"HOME=/root"})
-	if len(got) != 2 || got[1] != "GOMAXPROCS=1" {
-		t.Fatalf("got %q", got)
-	}
-	chosen := []string{"GOMAXPROCS=4", "HOME=/root"}
-	if got := oneProcUnlessSet(chosen); len(got) != 2 || got[0] != "GOMAXPROCS=4" {
-		t.Fatalf("the caller's GOMAXPROCS was overridden: %q", got)
-	}
-}
