@@ -6,7 +6,7 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos sweep shrink mutants cluster bench bench-mget build clean
+.PHONY: test unit lint sim chaos sweep shrink mutants cluster bench bench-mget bench-sim build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test and the end-to-end tests.
@@ -70,6 +70,14 @@ bench:
 # it starts (skipped without one): time ratio and the longest host batch.
 bench-mget:
 	$(GO) test -run '^$$' -bench BenchmarkMGet -benchtime 5x ./realenv
+
+## bench-sim: the simulator's speed (BenchmarkSimSeed) at BASE and in the
+## working tree, back to back on the same seeds, ROUNDS times: sim-s/wall-s,
+## events/s and sim-s/cpu-s, each with its median and the ratio.
+BASE   ?= 5481fd8
+ROUNDS ?= 3
+bench-sim:
+	./scripts/bench-sim.sh $(BASE) $(ROUNDS)
 
 build:
 	$(GO) build -o bin/ ./cmd/...

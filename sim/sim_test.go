@@ -150,6 +150,9 @@ func runSeed(t *testing.T, opts Options) Result {
 		cp := st.CrashPoints
 		fmt.Printf("SWEEP-CRASHPOINTS scenario=%s seed=%d vote=%d install=%d compaction=%d apply=%d membership=%d\n", res.Options.Scenario, res.Options.Seed,
 			cp.AfterVote, cp.AfterInstall, cp.MidCompaction, cp.ApplyUnanswered, cp.AfterMembership)
+		// A line of its own, so the SWEEP line's fields can grow freely:
+		// seshat-sweep -replay compares it across runs of one seed.
+		fmt.Printf("SWEEPHASH scenario=%s seed=%d hash=%016x\n", res.Options.Scenario, res.Options.Seed, res.Hash)
 	}
 	if res.Failure != nil {
 		reportFailure(t, res)

@@ -21,7 +21,6 @@
 package sim
 
 import (
-	"container/heap"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -272,7 +271,7 @@ func (w *World) runWhile(t time.Duration, stop func() bool) {
 		if w.queue[0].at > t {
 			break
 		}
-		ev := heap.Pop(&w.queue).(*event)
+		ev := w.queue.pop()
 		w.now = ev.at
 		w.events++
 		w.hash = mixHash(w.hash, uint64(ev.at), ev.seq, uint64(ev.kind), uint64(int64(ev.node)), ev.extra)
@@ -293,7 +292,7 @@ func (w *World) runWhile(t time.Duration, stop func() bool) {
 // for the run's hash.
 func (w *World) schedule(delay time.Duration, kind eventKind, node int, extra uint64, fn func()) {
 	w.seq++
-	heap.Push(&w.queue, &event{at: w.now + delay, seq: w.seq, kind: kind, node: node, extra: extra, fn: fn})
+	w.queue.push(event{at: w.now + delay, seq: w.seq, kind: kind, node: node, extra: extra, fn: fn})
 }
 
 func (w *World) tracef(format string, args ...any) {

@@ -3,6 +3,7 @@
 //
 //	go run ./cmd/seshat-sweep -seeds=100 -jobs=2          (make chaos SEEDS=100)
 //	go run ./cmd/seshat-sweep -seeds=2000 -scenarios=swarm
+//	go run ./cmd/seshat-sweep -seed0=date -replay=20    (the nightly job)
 //
 // It builds the simulator's test binary once and runs it in -jobs processes
 // at a time, each on a chunk of one scenario's seeds. Raft's election
@@ -15,6 +16,12 @@
 // each failure is then shrunk (sim/shrink.go) into replay.shrunk.json
 // beside it, with the shrink's report in shrink.log. A scenario marked pending in package chaos
 // is swept too, but its failures do not fail the sweep.
+//
+// -seed0=date starts at a seed range the UTC date picks, so every night
+// sweeps fresh seeds. -replay=N then runs N of the swept seeds, spread over
+// the sweep, twice more each in fresh processes: a run hash that differs
+// from the sweep's fails the sweep, as a seed that does not replay cannot
+// be debugged.
 package main
 
 import (
@@ -35,6 +42,7 @@ import (
 type job struct {
 	scenario     string
 	seed0, seeds int
+	log          string // the log file's prefix, for replays
 }
 
 type tally struct {
@@ -48,7 +56,8 @@ type tally struct {
 
 func main() {
 	seeds := flag.Int("seeds", 100, "seeds per scenario")
-	seed0 := flag.Int("seed0", 1, "the first seed")
+	seed0Flag := flag.String("seed0", "1", `the first seed, or "date" for a range of the UTC date's own`)
+	replay := flag.Int("replay", 0, "replay this many of the swept seeds twice each and fail on a run hash that differs")
 	jobs := flag.Int("jobs", 2, "processes at once")
 	chunk := flag.Int("chunk", 10, "seeds per process")
 	only := flag.String("scenarios", "", "comma-separated scenarios (default: every scenario and swarm)")
@@ -57,6 +66,11 @@ func main() {
 	shrink := flag.Bool("shrink", false, "shrink each failure once the sweep is done")
 	shrinkRuns := flag.Int("shrink.runs", 200, "with -shrink: candidate runs per failure at most")
 	flag.Parse()
+	seed0, err := parseSeed0(*seed0Flag, time.Now())
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("seeds from %d\n", seed0)
 
 	pending := map[string]bool{}
 	names := []string{}
@@ -96,7 +110,7 @@ func main() {
 				continue
 			}
 			c := min(*chunk, n-first)
-			queue = append(queue, job{scenario: name, seed0: *seed0 + first, seeds: c})
+			queue = append(queue, job{scenario: name, seed0: seed0 + first, seeds: c})
 			total += c
 			added = true
 		}
@@ -112,6 +126,13 @@ func main() {
 	}
 	done, failures := 0, 0
 	var failedDirs []string
+	hashes := map[seedRun]string{}
+	var swept []seedRun
+	for _, j := range queue {
+		for i := range j.seeds {
+			swept = append(swept, seedRun{j.scenario, j.seed0 + i})
+		}
+	}
 	start := time.Now()
 	progress := func() {
 		el := time.Since(start).Seconds()
@@ -154,6 +175,10 @@ func main() {
 						failedDirs = append(failedDirs, dir)
 						fmt.Printf("FAIL %s seed %d (%s): %s\n", scenario, seed, class, dir)
 					}
+				}, func(run seedRun, hash string) {
+					mu.Lock()
+					defer mu.Unlock()
+					hashes[run] = hash
 				})
 			}
 		}()
@@ -179,6 +204,17 @@ func main() {
 	wg.Wait()
 	ticker.Stop()
 	close(stop)
+
+	var nondeterministic []string
+	if *replay > 0 {
+		replayed := sample(swept, *replay)
+		fmt.Printf("replaying %d seeds twice each to check that they replay exactly\n", len(replayed))
+		nondeterministic = compareHashes(replayed, hashes, replayTwice(bin, *out, logs, replayed, *jobs))
+		for _, line := range nondeterministic {
+			fmt.Printf("NONDETERMINISTIC %s\n", line)
+		}
+		fmt.Printf("determinism: %d of %d replayed seeds gave the sweep's run hash twice\n", len(replayed)-len(nondeterministic), len(replayed))
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -225,7 +261,10 @@ func main() {
 		}
 	}
 	fmt.Printf("\nswept %d seeds in %s with %d processes: ", done, time.Since(start).Round(time.Second), *jobs)
-	if failures > 0 || done < total {
+	if len(nondeterministic) > 0 {
+		fmt.Printf("%d seeds did not replay exactly (see NONDETERMINISTIC above); ", len(nondeterministic))
+	}
+	if failures > 0 || done < total || len(nondeterministic) > 0 {
 		fmt.Printf("%d FAILURES (pending scenarios not counted), see %s/\n", failures, *out)
 		if done < total {
 			fmt.Printf("%d seeds did not report: see %s\n", total-done, logs)
@@ -237,8 +276,8 @@ func main() {
 
 // runJob runs one chunk of seeds in a process of its own and reports each
 // seed's SWEEP line.
-func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints), report func(string, int, bool, string, time.Duration, faults)) {
-	logPath := filepath.Join(logs, fmt.Sprintf("%s-%d.log", j.scenario, j.seed0))
+func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints), report func(string, int, bool, string, time.Duration, faults), hashed func(seedRun, string)) {
+	logPath := filepath.Join(logs, fmt.Sprintf("%s%s-%d.log", j.log, j.scenario, j.seed0))
 	logf, err := os.Create(logPath)
 	if err != nil {
 		fail(err)
@@ -262,6 +301,10 @@ func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints),
 		fmt.Fprintln(logf, line)
 		if p, scenario, ok := parseCrashPoints(line); ok {
 			countPoints(scenario, p)
+			continue
+		}
+		if run, hash, ok := parseHashLine(line); ok {
+			hashed(run, hash)
 			continue
 		}
 		if !strings.HasPrefix(line, "SWEEP ") {
