@@ -16,7 +16,7 @@ func shortRun(seed uint64) Options {
 // TestReadIndexAssertionTeeth: a node that serves a confirmed read before
 // it applied the read index trips node's assertion at the serving point.
 func TestReadIndexAssertionTeeth(t *testing.T) {
-	plantCaught(t, "reads served before their read index is applied", 5, shortRun,
+	plantCaught(t, "reads served before their read index is applied", 20, shortRun,
 		func(o *Options) { o.UnsafeEarlyReads = true },
 		func(f *Failure) bool {
 			return f.Class == classCrash && strings.Contains(f.Message, "before its read index")
