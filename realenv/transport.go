@@ -78,7 +78,7 @@ type TransportConfig struct {
 	DialTimeout   time.Duration // 1 s
 	WriteTimeout  time.Duration // a write that takes longer breaks the connection; 5 s (raft RPC timeout)
 	BackoffMin    time.Duration // first reconnect delay; 50 ms
-	BackoffMax    time.Duration // 500 ms: a healed link must be redialled well within an election or two
+	BackoffMax    time.Duration // 250 ms: a healed link must be redialled well within an election timeout
 	// SilenceTimeout is how long a connection may carry nothing (no frame
 	// into the acceptor, no pong back to the dialer) before either end
 	// closes it and the dialer redials; about one election timeout. 1 s.
@@ -152,7 +152,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.BackoffMin = 50 * time.Millisecond
 	}
 	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 500 * time.Millisecond
+		cfg.BackoffMax = 250 * time.Millisecond
 	}
 	if cfg.SilenceTimeout <= 0 {
 		cfg.SilenceTimeout = time.Second
@@ -468,8 +468,9 @@ func (t *Transport) connectAndSend(p *peer) error {
 		}
 	}()
 	// A peer that answers at all answers at once: a handshake that takes
-	// longer than a silence is stuck behind a partition.
-	_ = c.SetDeadline(time.Now().Add(t.cfg.DialTimeout + t.cfg.SilenceTimeout))
+	// longer than a silence is stuck behind a partition, and waiting longer
+	// would only delay the redial that works once the partition heals.
+	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout))
 	if _, err := c.Write(t.handshake(p.id)); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
