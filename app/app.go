@@ -74,7 +74,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		Listener:      lns.internal,
 		FrameBytesMax: frameBytesMax,
 		WriteTimeout:  time.Duration(cfg.Limits.RaftRPCTimeoutSecs) * time.Second,
-		Log:           log,
+		// A link silent for an election timeout is redialled: by then raft
+		// would have expected a heartbeat on it several times over.
+		SilenceTimeout: time.Duration(cfg.Raft.ElectionTimeoutMaxMs) * time.Millisecond,
+		Log:            log,
 		Deliver: func(msg []byte) {
 			// Frames that arrive before the host exists are dropped:
 			// raft retries.

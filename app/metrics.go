@@ -151,6 +151,8 @@ var (
 	peerSentDesc    = prometheus.NewDesc("seshat_peer_messages_sent_total", "Raft messages written to a peer.", []string{"peer"}, nil)
 	peerDroppedDesc = prometheus.NewDesc("seshat_peer_messages_dropped_total", "Raft messages to a peer dropped (queue full or too large).", []string{"peer"}, nil)
 	peerUpDesc      = prometheus.NewDesc("seshat_peer_connected", "1 while the outbound connection to a peer is up.", []string{"peer"}, nil)
+	peerReconnDesc  = prometheus.NewDesc("seshat_peer_reconnects_total", "Outbound connections to a peer made after the first one.", []string{"peer"}, nil)
+	peerSilentDesc  = prometheus.NewDesc("seshat_peer_link_silences_total", "Connections to or from a peer closed because they carried nothing (no frame, no pong) for an election timeout.", []string{"peer"}, nil)
 )
 
 type peerCollector struct{ tr *realenv.Transport }
@@ -159,6 +161,8 @@ func (c *peerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- peerSentDesc
 	ch <- peerDroppedDesc
 	ch <- peerUpDesc
+	ch <- peerReconnDesc
+	ch <- peerSilentDesc
 }
 
 func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -171,5 +175,7 @@ func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(peerSentDesc, prometheus.CounterValue, float64(p.Sent), id)
 		ch <- prometheus.MustNewConstMetric(peerDroppedDesc, prometheus.CounterValue, float64(p.Dropped), id)
 		ch <- prometheus.MustNewConstMetric(peerUpDesc, prometheus.GaugeValue, up, id)
+		ch <- prometheus.MustNewConstMetric(peerReconnDesc, prometheus.CounterValue, float64(p.Reconnects), id)
+		ch <- prometheus.MustNewConstMetric(peerSilentDesc, prometheus.CounterValue, float64(p.Silences), id)
 	}
 }

@@ -30,18 +30,34 @@ import (
 //	answer (acceptor -> dialer): status byte (0 accepted, 1 refused) |
 //	  reason length uint16 | reason bytes
 //	then frames (dialer -> acceptor): length uint32 | raft message bytes
+//	and pongs (acceptor -> dialer): one byte, pongByte
 //
 // All integers are big-endian. The frame body is exactly what the node
-// handed to env.Transport.Send.
+// handed to env.Transport.Send. A frame of length zero is a ping, not a
+// message: the dialer sends one every KeepaliveInterval and the acceptor
+// answers each with a pong.
+//
+// Pings and pongs are how a link notices that it has gone silent. A TCP
+// connection whose packets are being dropped stays "up": writes land in
+// the kernel's buffer and TCP retransmits with a backoff that reaches tens
+// of seconds, so after a long partition heals the link would carry nothing
+// until that backoff ran out (a node cut off for 60 s came back after
+// 46 s). Instead, either end that hears nothing for SilenceTimeout closes
+// the connection and the dialer redials at once; TCP_USER_TIMEOUT and
+// keepalive probes bound how long the kernel itself holds unacknowledged
+// data on a broken connection.
 //
 // Snapshots need nothing special here: node streams them as ordinary
 // messages, in chunks far below FrameBytesMax.
 //
 // protocolVersion 2: every node message starts with an identity envelope
-// (node/peer.go), which version 1 nodes cannot read.
+// (node/peer.go), which version 1 nodes cannot read. Version 3: pings
+// (empty frames) and pongs, which a version 2 node would take for an
+// empty message and a garbled answer.
 const (
-	protocolVersion = 2
+	protocolVersion = 3
 	handshakeBytes  = 36
+	pongByte        = 0x50 // 'P'
 )
 
 var protocolMagic = [4]byte{'S', 'S', 'H', 'T'}
@@ -62,8 +78,14 @@ type TransportConfig struct {
 	DialTimeout   time.Duration // 1 s
 	WriteTimeout  time.Duration // a write that takes longer breaks the connection; 5 s (raft RPC timeout)
 	BackoffMin    time.Duration // first reconnect delay; 50 ms
-	BackoffMax    time.Duration // 2 s
-	Log           *slog.Logger
+	BackoffMax    time.Duration // 250 ms: a healed link must be redialled well within an election timeout
+	// SilenceTimeout is how long a connection may carry nothing (no frame
+	// into the acceptor, no pong back to the dialer) before either end
+	// closes it and the dialer redials; about one election timeout. 1 s.
+	SilenceTimeout time.Duration
+	// KeepaliveInterval is how often the dialer pings; SilenceTimeout/4.
+	KeepaliveInterval time.Duration
+	Log               *slog.Logger
 	// Deliver receives every inbound message. It must not block for long;
 	// Host.Deliver never does.
 	Deliver func(msg []byte)
@@ -90,9 +112,12 @@ type peer struct {
 	addr  string
 	queue chan []byte
 
-	sent    atomic.Uint64
-	dropped atomic.Uint64
-	up      atomic.Bool
+	sent       atomic.Uint64
+	dropped    atomic.Uint64
+	up         atomic.Bool
+	connects   atomic.Uint64 // connections that passed the handshake
+	silences   atomic.Uint64 // outbound connections closed for hearing no pong
+	inSilences atomic.Uint64 // inbound connections from this peer closed for carrying nothing
 }
 
 // PeerStats is one peer's counters, for metrics.
@@ -101,6 +126,11 @@ type PeerStats struct {
 	Sent      uint64
 	Dropped   uint64
 	Connected bool
+	// Reconnects counts outbound connections made after the first.
+	Reconnects uint64
+	// Silences counts connections to or from the peer closed because
+	// they carried nothing for SilenceTimeout.
+	Silences uint64
 }
 
 // NewTransport checks cfg and prepares the per-peer queues. Nothing runs
@@ -122,7 +152,13 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.BackoffMin = 50 * time.Millisecond
 	}
 	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 2 * time.Second
+		cfg.BackoffMax = 250 * time.Millisecond
+	}
+	if cfg.SilenceTimeout <= 0 {
+		cfg.SilenceTimeout = time.Second
+	}
+	if cfg.KeepaliveInterval <= 0 {
+		cfg.KeepaliveInterval = cfg.SilenceTimeout / 4
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -199,7 +235,10 @@ func (t *Transport) Send(to uint64, msg []byte) {
 func (t *Transport) Stats() []PeerStats {
 	out := make([]PeerStats, 0, len(t.peers))
 	for _, p := range t.peers {
-		out = append(out, PeerStats{ID: p.id, Sent: p.sent.Load(), Dropped: p.dropped.Load(), Connected: p.up.Load()})
+		out = append(out, PeerStats{
+			ID: p.id, Sent: p.sent.Load(), Dropped: p.dropped.Load(), Connected: p.up.Load(),
+			Reconnects: max(p.connects.Load(), 1) - 1, Silences: p.silences.Load() + p.inSilences.Load(),
+		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -321,18 +360,35 @@ func (t *Transport) serveInbound(c net.Conn) {
 		t.cfg.Log.Warn("transport: refused inbound peer connection", "remote", remote, "claimed_id", from, "reason", reason)
 		return
 	}
-	_ = c.SetReadDeadline(time.Time{})
+	setLinkOptions(c, t.cfg.WriteTimeout)
 	t.cfg.Log.Info("transport: inbound peer connected", "peer", from, "remote", remote)
 	r := bufio.NewReaderSize(c, 64<<10)
 	var hdr [4]byte
+	pong := []byte{pongByte}
 	for {
+		// The dialer pings every KeepaliveInterval: a connection silent for
+		// SilenceTimeout is dead or stuck behind a partition.
+		_ = c.SetReadDeadline(time.Now().Add(t.cfg.SilenceTimeout))
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			var ne net.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout():
+				t.peers[from].inSilences.Add(1)
+				t.cfg.Log.Info("transport: inbound peer connection silent; closing it", "peer", from, "silent_for", t.cfg.SilenceTimeout)
+			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				t.cfg.Log.Info("transport: inbound peer connection lost", "peer", from, "err", err)
 			}
 			return
 		}
 		size := binary.BigEndian.Uint32(hdr[:])
+		if size == 0 {
+			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+			if _, err := c.Write(pong); err != nil {
+				t.cfg.Log.Info("transport: inbound peer connection lost answering a ping", "peer", from, "err", err)
+				return
+			}
+			continue
+		}
 		if int64(size) > int64(t.cfg.FrameBytesMax) {
 			t.cfg.Log.Error("transport: frame larger than the limit; closing the connection", "peer", from, "bytes", size, "limit", t.cfg.FrameBytesMax)
 			return
@@ -346,6 +402,9 @@ func (t *Transport) serveInbound(c net.Conn) {
 	}
 }
 
+// errSilent ends a connection that heard no pong for SilenceTimeout.
+var errSilent = errors.New("no pong within the silence timeout")
+
 // dialLoop keeps one outbound connection to p, reconnecting with
 // exponential backoff, and writes p's queue to it.
 func (t *Transport) dialLoop(p *peer) {
@@ -353,6 +412,7 @@ func (t *Transport) dialLoop(p *peer) {
 	backoff := t.cfg.BackoffMin
 	var lastErr string
 	for {
+		connectsBefore := p.connects.Load()
 		err := t.connectAndSend(p)
 		p.up.Store(false)
 		select {
@@ -360,24 +420,33 @@ func (t *Transport) dialLoop(p *peer) {
 			return
 		default:
 		}
-		if err != nil {
+		if p.connects.Load() != connectsBefore {
+			// The link worked until now: redial at once, as after a
+			// healed partition, rather than after old failures' backoff.
+			backoff = 0
+			lastErr = ""
+		}
+		switch {
+		case errors.Is(err, errSilent):
+			p.silences.Add(1)
+			t.cfg.Log.Info("transport: connection to peer silent; redialling", "peer", p.id, "silent_for", t.cfg.SilenceTimeout)
+		case err != nil:
 			// Log a failure once per distinct reason, not once per retry.
 			if s := err.Error(); s != lastErr {
 				t.cfg.Log.Warn("transport: connection to peer failed; retrying with backoff", "peer", p.id, "addr", p.addr, "err", err)
 				lastErr = s
 			}
 		}
-		timer := time.NewTimer(backoff)
-		select {
-		case <-t.quit:
-			timer.Stop()
-			return
-		case <-timer.C:
+		if backoff > 0 {
+			timer := time.NewTimer(backoff)
+			select {
+			case <-t.quit:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
 		}
-		backoff = min(2*backoff, t.cfg.BackoffMax)
-		if err == nil {
-			backoff = t.cfg.BackoffMin
-		}
+		backoff = min(max(2*backoff, t.cfg.BackoffMin), t.cfg.BackoffMax)
 	}
 }
 
@@ -398,7 +467,10 @@ func (t *Transport) connectAndSend(p *peer) error {
 		case <-stop:
 		}
 	}()
-	_ = c.SetDeadline(time.Now().Add(t.cfg.DialTimeout + t.cfg.WriteTimeout))
+	// A peer that answers at all answers at once: a handshake that takes
+	// longer than a silence is stuck behind a partition, and waiting longer
+	// would only delay the redial that works once the partition heals.
+	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout))
 	if _, err := c.Write(t.handshake(p.id)); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
@@ -412,8 +484,21 @@ func (t *Transport) connectAndSend(p *peer) error {
 		return fmt.Errorf("peer refused the connection: %s", reason)
 	}
 	_ = c.SetDeadline(time.Time{})
+	setLinkOptions(c, t.cfg.WriteTimeout)
+	p.connects.Add(1)
 	p.up.Store(true)
 	t.cfg.Log.Info("transport: connected to peer", "peer", p.id, "addr", p.addr)
+
+	silent := make(chan error, 1)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		silent <- t.readPongs(c)
+	}()
+	defer func() { _ = c.Close(); <-readerDone }()
+
+	ping := time.NewTicker(t.cfg.KeepaliveInterval)
+	defer ping.Stop()
 	w := bufio.NewWriterSize(c, 64<<10)
 	var hdr [4]byte
 	for {
@@ -421,6 +506,19 @@ func (t *Transport) connectAndSend(p *peer) error {
 		select {
 		case <-t.quit:
 			return nil
+		case err := <-silent:
+			return err
+		case <-ping.C:
+			// An empty frame is a ping.
+			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+			binary.BigEndian.PutUint32(hdr[:], 0)
+			if _, err := w.Write(hdr[:]); err != nil {
+				return err
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			continue
 		case msg = <-p.queue:
 		}
 		_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
@@ -443,6 +541,25 @@ func (t *Transport) connectAndSend(p *peer) error {
 		}
 		if err := w.Flush(); err != nil {
 			return err
+		}
+	}
+}
+
+// readPongs reads the acceptor's pongs until one is late (errSilent) or
+// the connection fails.
+func (t *Transport) readPongs(c net.Conn) error {
+	var b [1]byte
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(t.cfg.SilenceTimeout))
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return errSilent
+			}
+			return err
+		}
+		if b[0] != pongByte {
+			return fmt.Errorf("peer sent %#x where a pong belongs", b[0])
 		}
 	}
 }

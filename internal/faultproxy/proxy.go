@@ -1,0 +1,165 @@
+// Package faultproxy is a TCP proxy that can cut a link the way a dropping
+// firewall does, for tests that run real processes on loopback: no root,
+// no iptables.
+//
+// A cut (Block) stops forwarding in one or both directions. Bytes are not
+// lost and not corrupted: the proxy stops reading, so the sender's kernel
+// buffer fills and its writes stall, as with packets that are never
+// acknowledged. Connections that were open during a cut stay stuck after
+// Heal, as TCP's backed-off retransmission keeps a real connection stuck
+// for up to minutes; only connections made after the heal carry data. A
+// program that does not notice a silent connection and redial never
+// recovers through this proxy, which is the point.
+package faultproxy
+
+import (
+	"net"
+	"sync"
+)
+
+// Proxy forwards connections from its listener to one target address.
+type Proxy struct {
+	ln     net.Listener
+	target string
+
+	mu      sync.Mutex
+	changed *sync.Cond
+	// blocked[0] cuts client->target, blocked[1] target->client.
+	blocked [2]bool
+	conns   map[*link]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+type link struct {
+	client, server net.Conn
+	stuck          [2]bool // this direction was cut while the link was open
+	done           bool    // one direction ended: the other ends too
+}
+
+// New listens on listen (host:port; port 0 picks one) and forwards every
+// accepted connection to target.
+func New(listen, target string) (*Proxy, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{ln: ln, target: target, conns: map[*link]struct{}{}}
+	p.changed = sync.NewCond(&p.mu)
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the address clients dial.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Block cuts the client->target direction (forward) and/or the
+// target->client one (backward). Block(false, false) is Heal.
+func (p *Proxy) Block(forward, backward bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = [2]bool{forward, backward}
+	for l := range p.conns {
+		for dir := range 2 {
+			if p.blocked[dir] {
+				l.stuck[dir] = true
+			}
+		}
+	}
+	p.changed.Broadcast()
+}
+
+// Heal lets new connections through again. Connections that lived
+// through the cut stay stuck.
+func (p *Proxy) Heal() { p.Block(false, false) }
+
+// Close stops the proxy and closes every connection through it.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	for l := range p.conns {
+		_ = l.client.Close()
+		_ = l.server.Close()
+	}
+	p.changed.Broadcast()
+	p.mu.Unlock()
+	err := p.ln.Close()
+	p.wg.Wait()
+	return err
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		l := &link{client: c, server: s}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			_ = c.Close()
+			_ = s.Close()
+			return
+		}
+		l.stuck = p.blocked
+		p.conns[l] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pump(l, 0, s, c)
+		go p.pump(l, 1, c, s)
+	}
+}
+
+// pump copies src to dst in direction dir while that direction is open
+// for this link.
+func (p *Proxy) pump(l *link, dir int, dst, src net.Conn) {
+	defer p.wg.Done()
+	defer func() {
+		_ = dst.Close()
+		_ = src.Close()
+		p.mu.Lock()
+		delete(p.conns, l)
+		l.done = true
+		p.changed.Broadcast()
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		if !p.waitOpen(l, dir) {
+			return
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			// A cut that began while the read waited catches its bytes:
+			// the link stays stuck, so they never pass.
+			if !p.waitOpen(l, dir) {
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return // EOF or a closed connection: either way the link is over
+		}
+	}
+}
+
+// waitOpen blocks while dir is cut for l; false once the link or the
+// proxy is over.
+func (p *Proxy) waitOpen(l *link, dir int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.closed && !l.done && l.stuck[dir] {
+		p.changed.Wait()
+	}
+	return !p.closed && !l.done
+}
