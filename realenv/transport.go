@@ -467,9 +467,14 @@ func (t *Transport) connectAndSend(p *peer) error {
 		case <-stop:
 		}
 	}()
-	// A peer that answers at all answers at once: a handshake that takes
-	// longer than a silence is stuck behind a partition.
-	_ = c.SetDeadline(time.Now().Add(t.cfg.DialTimeout + t.cfg.SilenceTimeout))
+	// A peer that answers at all answers at once: a handshake unanswered
+	// for half a silence is stuck behind a partition. The bound matters
+	// after a heal: a dial made just before it is given up after this,
+	// then redialled after at most BackoffMax, and the two must fit well
+	// inside the 2 s in which a healed node should serve again (with
+	// DialTimeout + SilenceTimeout here, real processes behind a dropping
+	// proxy took up to 2.5 s to reconnect).
+	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
 	if _, err := c.Write(t.handshake(p.id)); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
