@@ -1,0 +1,129 @@
+package realcluster
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/seshat-db/seshat/chaos"
+)
+
+// HealBound is the issue's target for a partition that heals: the node
+// that was cut off knows the leader and serves a linearizable read within
+// this, however long the partition lasted.
+const HealBound = 2 * time.Second
+
+// Smoke is the short real-process scenario `make test` runs: the leader
+// is killed, then a node is cut off for 10 s and the partition heals.
+var Smoke = chaos.Scenario{
+	Name:  "smoke",
+	Doc:   "kill the leader: a new leader within 2 s; then cut a node off for 10 s: it serves within 2 s of the heal",
+	Nodes: 3,
+	Run: func(t *chaos.T) {
+		old := warmUp(t, 3)
+		t.Kill(old)
+		lead, took, ok := t.WaitNewLeader(old, chaos.ElectionBound)
+		t.Check(ok, "no new leader within %s of killing leader n%d", chaos.ElectionBound, old)
+		t.Logf("n%d leads %s after n%d died", lead, took, old)
+		t.MustDo(lead, "set", "smoke", "after-kill")
+		t.Restart(old)
+		victim := t.Pick(t.Nodes())
+		cutOff(t, victim, 10*time.Second)
+	},
+}
+
+// warmUp starts clients and waits for a settled leader.
+func warmUp(t *chaos.T, clients int) chaos.ID {
+	t.StartClients(clients)
+	t.WaitLeader(chaos.FormationBound)
+	t.RunFor(time.Second)
+	l, _ := t.WaitLeader(chaos.ElectionBound)
+	return l
+}
+
+// cutOff isolates id for d, heals, and demands that id know the leader
+// and serve a read within HealBound; it returns how long that took.
+func cutOff(t *chaos.T, id chaos.ID, d time.Duration) time.Duration {
+	t.Isolate(id)
+	t.RunFor(d)
+	t.Heal()
+	healed := t.Now()
+	for {
+		st, up := t.Status(id)
+		if up && st.Lead != 0 {
+			r := t.Do(id, "get", fmt.Sprintf("heal-%d", id))
+			if r.Outcome == chaos.OK {
+				break
+			}
+		}
+		t.Check(t.Now()-healed <= HealBound, "n%d, cut off for %s, did not serve a read within %s of the heal", id, d, HealBound)
+		t.RunFor(10 * time.Millisecond)
+	}
+	took := t.Now() - healed
+	t.Check(took <= HealBound, "n%d, cut off for %s, served a read only %s after the heal", id, d, took)
+	t.Logf("n%d, cut off for %s, knew the leader and served a read %s after the heal", id, d, took.Round(time.Millisecond))
+	return took
+}
+
+// HealAfter is a measurement: a follower is cut off for each of the
+// lengths in turn; each heal must bring it back within HealBound. The
+// times go to out.
+func HealAfter(lengths []time.Duration, out *[]time.Duration) chaos.Scenario {
+	return chaos.Scenario{
+		Name:  "heal",
+		Doc:   fmt.Sprintf("a follower cut off for %v, in turn, serves within %s of each heal", lengths, HealBound),
+		Nodes: 3,
+		Run: func(t *chaos.T) {
+			lead := warmUp(t, 3)
+			for _, d := range lengths {
+				f := t.Follower(lead)
+				*out = append(*out, cutOff(t, f, d))
+				lead, _ = t.WaitLeader(chaos.ElectionBound)
+			}
+		},
+	}
+}
+
+// Failover is a measurement: the leader is killed kills times; each time,
+// writes go to the other nodes every 20 ms from the kill on, and the time
+// from the kill to the first acknowledged one goes to out. The old leader
+// is restarted and caught up before the next kill.
+func Failover(kills int, out *[]time.Duration) chaos.Scenario {
+	return chaos.Scenario{
+		Name:  "failover",
+		Doc:   fmt.Sprintf("kill the leader %d times: the time from each kill to the first acknowledged write", kills),
+		Nodes: 3,
+		Run: func(t *chaos.T) {
+			warmUp(t, 3)
+			for k := range kills {
+				old, _ := t.WaitLeader(chaos.FormationBound)
+				t.Kill(old)
+				killed := t.Now()
+				var calls []*chaos.Call
+				var first time.Duration
+				for i := 0; first == 0; i++ {
+					t.Check(t.Now()-killed < 30*time.Second, "no write acknowledged within 30 s of killing leader n%d", old)
+					via := t.Others(old)[i%2]
+					calls = append(calls, t.Send(via, "set", fmt.Sprintf("failover-%d", k), fmt.Sprintf("w%d", i)))
+					t.RunFor(20 * time.Millisecond)
+					for _, c := range calls {
+						if c.Done() && c.Reply().Outcome == chaos.OK {
+							at := c.Sent + c.Reply().Took - killed
+							if first == 0 || at < first {
+								first = at
+							}
+						}
+					}
+				}
+				t.Logf("kill %d: leader n%d killed; first write acknowledged %s later", k+1, old, first.Round(time.Millisecond))
+				*out = append(*out, first)
+				t.Restart(old)
+				_, ok := t.WaitFor(chaos.CatchUpBound, func() bool {
+					st, up := t.Status(old)
+					return up && st.Lead != 0 && st.Lead != old
+				})
+				t.Check(ok, "n%d did not rejoin within %s", old, chaos.CatchUpBound)
+				t.RunFor(time.Second)
+			}
+		},
+	}
+}
