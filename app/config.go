@@ -201,6 +201,16 @@ func overrides() []override {
 		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
 		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
 		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
+		{"raft.snapshot_interval_entries", "compact the log every this many applied entries", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Raft.SnapshotIntervalEntries = n
+			return err
+		}},
+		{"raft.snapshot_interval_bytes", "or once the log holds this many bytes", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Raft.SnapshotIntervalBytes = n
+			return err
+		}},
 		{"limits.max_key_size_bytes", "longest key", num(func(c *Config) *int { return &c.Limits.MaxKeySizeBytes })},
 		{"limits.max_value_size_bytes", "longest value", num(func(c *Config) *int { return &c.Limits.MaxValueSizeBytes })},
 		{"limits.max_concurrent_client_connections", "client connections at once", num(func(c *Config) *int { return &c.Limits.MaxConcurrentClientConnections })},

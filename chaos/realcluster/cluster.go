@@ -473,6 +473,7 @@ func (c *Cluster) Partition(groups ...[]chaos.ID) {
 	c.mu.Unlock()
 	c.applyCuts()
 	c.noteCut("partition " + strings.Join(desc, " | "))
+	settle()
 }
 
 // Cut implements chaos.Cluster.Cut.
@@ -483,7 +484,17 @@ func (c *Cluster) Cut(from, to chaos.ID) {
 	c.mu.Unlock()
 	c.applyCuts()
 	c.noteCut(fmt.Sprintf("n%d -/-> n%d", from, to))
+	settle()
 }
+
+// cutSettle is how long a new cut is given to take hold: messages that
+// had passed the proxy before it still arrive, and a node's /status is
+// published after the batch that changed it. A scenario that reads state
+// right after a cut (the isolated leader's commit index) must see the
+// state the cut left, not a message already on its way a moment later.
+const cutSettle = 100 * time.Millisecond
+
+func settle() { time.Sleep(cutSettle) }
 
 // Isolate implements chaos.Cluster.Isolate.
 func (c *Cluster) Isolate(id chaos.ID) {
