@@ -270,6 +270,7 @@ func (c *Cluster) startProc(p *proc, s chaos.Scenario) error {
 		"-node.data_dir", p.dataDir,
 		"-cluster.initial_members", p.members,
 		"-cluster.cluster_id", "chaos-real",
+		"-cluster.replication_factor", strconv.Itoa(len(c.procs)),
 		"-log.level", "info",
 		"-test.clock_control", "true",
 		"-test.clock_offset_ms", strconv.FormatInt(offset.Milliseconds(), 10),

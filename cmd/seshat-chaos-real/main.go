@@ -91,7 +91,7 @@ func run() int {
 		fail("%v", err)
 	}
 
-	out := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	out := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(out, "scenario\tverdict\tnew leader\theal\tops done\tfailed\tunknown\ttook\t")
 	var failed []realcluster.Result
 	start := time.Now()
