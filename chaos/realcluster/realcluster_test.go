@@ -21,7 +21,7 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes for about 30 s")
 	}
-	bin, err := Build(t.TempDir())
+	bin, err := Build(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

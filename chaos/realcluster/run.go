@@ -83,10 +83,10 @@ type Result struct {
 }
 
 // Build compiles seshat-node into dir and returns its path. It must run
-// inside the module.
-func Build(dir string) (string, error) {
+// inside the module; cancelling ctx stops the build.
+func Build(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "seshat-node")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/seshat-db/seshat/cmd/seshat-node").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/seshat-db/seshat/cmd/seshat-node").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build seshat-node: %v\n%s", err, out)
 	}

@@ -86,8 +86,9 @@ func run() int {
 	}
 	defer os.RemoveAll(bindir)
 	fmt.Println("building seshat-node ...")
-	bin, err := realcluster.Build(bindir)
+	bin, err := realcluster.Build(ctx, bindir)
 	if err != nil {
+		os.RemoveAll(bindir)
 		fail("%v", err)
 	}
 
