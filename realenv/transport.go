@@ -75,10 +75,10 @@ type TransportConfig struct {
 
 	SendQueueMax  int           // messages queued per peer; beyond, they are dropped; 4096
 	FrameBytesMax int           // largest frame accepted or sent; 64 MiB
-	DialTimeout   time.Duration // 1 s
+	DialTimeout   time.Duration // 500 ms: a dial that a partition swallows is retried soon after it heals
 	WriteTimeout  time.Duration // a write that takes longer breaks the connection; 5 s (raft RPC timeout)
 	BackoffMin    time.Duration // first reconnect delay; 50 ms
-	BackoffMax    time.Duration // 500 ms: a healed link must be redialled well within an election or two
+	BackoffMax    time.Duration // 250 ms: a healed link is redialled within DialTimeout + BackoffMax, well inside the 2 s in which a healed node must serve
 	// SilenceTimeout is how long a connection may carry nothing (no frame
 	// into the acceptor, no pong back to the dialer) before either end
 	// closes it and the dialer redials; about one election timeout. 1 s.
@@ -143,7 +143,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.FrameBytesMax = 64 << 20
 	}
 	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = time.Second
+		cfg.DialTimeout = 500 * time.Millisecond
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 5 * time.Second
@@ -152,7 +152,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.BackoffMin = 50 * time.Millisecond
 	}
 	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 500 * time.Millisecond
+		cfg.BackoffMax = 250 * time.Millisecond
 	}
 	if cfg.SilenceTimeout <= 0 {
 		cfg.SilenceTimeout = time.Second
@@ -472,8 +472,8 @@ func (t *Transport) connectAndSend(p *peer) error {
 	// after a heal: a dial made just before it is given up after this,
 	// then redialled after at most BackoffMax, and the two must fit well
 	// inside the 2 s in which a healed node should serve again (with
-	// DialTimeout + SilenceTimeout here, real processes behind a dropping
-	// proxy took up to 2.5 s to reconnect).
+	// DialTimeout + SilenceTimeout here and a 500 ms BackoffMax, real
+	// processes behind a dropping proxy took up to 2.5 s to reconnect).
 	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
 	if _, err := c.Write(t.handshake(p.id)); err != nil {
 		return fmt.Errorf("handshake: %w", err)
