@@ -59,6 +59,7 @@ type proc struct {
 	exited chan struct{} // closed when the running process has exited
 	exit   error         // how it exited, once it has
 	killed bool          // the runner killed it (an exit otherwise is a crash)
+	paused bool          // stopped with SIGSTOP, until Resume
 	starts int
 
 	// The clock settings the runner gave it, kept across restarts.
@@ -83,6 +84,7 @@ type Cluster struct {
 	lat      [][]time.Duration
 	faults   []faultWindow
 	downAt   map[chaos.ID]time.Duration
+	pausedAt map[chaos.ID]time.Duration
 	cutAt    time.Duration
 	cutDesc  []string
 	latAt    time.Duration
@@ -148,6 +150,7 @@ func newCluster(ctx context.Context, opts Options, s chaos.Scenario) (*Cluster, 
 		rng:      rand.New(rand.NewPCG(opts.Seed, 0xc4a05)),
 		http:     &http.Client{Timeout: time.Second},
 		downAt:   map[chaos.ID]time.Duration{},
+		pausedAt: map[chaos.ID]time.Duration{},
 		termLead: map[uint64]chaos.ID{},
 		monitor:  make(chan struct{}),
 	}
@@ -316,9 +319,58 @@ func (c *Cluster) killProc(p *proc) {
 	}
 	p.killed = true
 	p.cmd = nil
+	p.paused = false
 	p.mu.Unlock()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	<-exited
+}
+
+// Pause stops a node's processes with SIGSTOP, as a long GC pause or a
+// stalled VM would: its sockets stay open and their data waits in the
+// kernel. It is not part of chaos.Cluster (the simulator has no such
+// fault); scenarios of this package reach it by a type assertion.
+func (c *Cluster) Pause(id chaos.ID) {
+	c.signal(id, syscall.SIGSTOP, true)
+}
+
+// Resume continues a paused node with SIGCONT.
+func (c *Cluster) Resume(id chaos.ID) {
+	c.signal(id, syscall.SIGCONT, false)
+}
+
+func (c *Cluster) signal(id chaos.ID, sig syscall.Signal, pause bool) {
+	p := c.node(id)
+	p.mu.Lock()
+	cmd, was := p.cmd, p.paused
+	p.mu.Unlock()
+	if cmd == nil || was == pause {
+		return
+	}
+	if pause {
+		c.noteDisruption(func(lead chaos.ID) bool { return lead == id })
+	}
+	p.mu.Lock()
+	p.paused = pause
+	p.mu.Unlock()
+	if pause {
+		c.Logf("pause n%d (SIGSTOP)", id)
+		c.mu.Lock()
+		c.pausedAt[id] = c.Now()
+		c.mu.Unlock()
+	} else {
+		c.Logf("resume n%d (SIGCONT)", id)
+		c.mu.Lock()
+		c.addFault(fmt.Sprintf("n%d paused", id), c.pausedAt[id], c.Now())
+		delete(c.pausedAt, id)
+		c.mu.Unlock()
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, sig)
+}
+
+func (p *proc) isPaused() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.paused
 }
 
 func (c *Cluster) node(id chaos.ID) *proc {
@@ -759,11 +811,11 @@ type statusJSON struct {
 }
 
 // Status implements chaos.Cluster.Status through the admin endpoint. A
-// node whose endpoint does not answer (not started yet, or stuck) counts
-// as down for the moment.
+// node whose endpoint does not answer (not started yet, paused, or stuck)
+// counts as down for the moment.
 func (c *Cluster) Status(id chaos.ID) (node.Status, bool) {
 	p := c.node(id)
-	if !c.Up(id) {
+	if !c.Up(id) || p.isPaused() {
 		return node.Status{ID: id}, false
 	}
 	resp, err := c.http.Get("http://" + p.admin + "/status")
@@ -876,6 +928,10 @@ func (c *Cluster) closeFaults() {
 		c.addFault(fmt.Sprintf("n%d down", id), at, now)
 	}
 	clear(c.downAt)
+	for id, at := range c.pausedAt {
+		c.addFault(fmt.Sprintf("n%d paused", id), at, now)
+	}
+	clear(c.pausedAt)
 	if len(c.cutDesc) > 0 {
 		c.addFault(strings.Join(c.cutDesc, "; "), c.cutAt, now)
 		c.cutDesc = nil

@@ -127,3 +127,46 @@ func Failover(kills int, out *[]time.Duration) chaos.Scenario {
 		},
 	}
 }
+
+// pauser is the faults of this package's Cluster beyond chaos.Cluster.
+type pauser interface {
+	Pause(id chaos.ID)
+	Resume(id chaos.ID)
+}
+
+// LeaderPaused goes beyond the matrix, for real processes only: the
+// leader is stopped with SIGSTOP (a long GC pause, a stalled VM), the
+// others elect a new leader and take writes; when the old leader
+// continues, a read through it must see those writes at once: a leader
+// that trusted its own belief of leading (a lease read without a clock
+// bound) would serve its stale data.
+var LeaderPaused = chaos.Scenario{
+	Name:  "leader-paused",
+	Doc:   "SIGSTOP the leader for 5 s: a new leader within 2 s; once it continues, reads through it see the writes made meanwhile",
+	Nodes: 3,
+	Run: func(t *chaos.T) {
+		p, ok := t.Cluster.(pauser)
+		t.Check(ok, "this cluster cannot pause a node")
+		old := warmUp(t, 6)
+		t.MustDo(old, "set", "paused", "before")
+		p.Pause(old)
+		lead, took, ok := t.WaitNewLeader(old, chaos.ElectionBound)
+		t.Check(ok, "no new leader within %s of pausing leader n%d", chaos.ElectionBound, old)
+		t.Logf("n%d leads %s after n%d was paused", lead, took, old)
+		pending := t.Send(old, "get", "paused") // waits in n's socket until it continues
+		t.MustDo(lead, "set", "paused", "during")
+		t.RunFor(5*time.Second - took)
+		p.Resume(old)
+		r := t.Do(old, "get", "paused")
+		t.Check(r.Outcome != chaos.OK || r.Value == "during", "n%d, paused while the leader, read %q after it continued, not the write made meanwhile", old, r.Value)
+		r = pending.Wait()
+		t.Logf("the read sent to n%d while it was paused: %s %q after %s", old, r.Outcome, r.Value, r.Took.Round(time.Millisecond))
+		_, ok = t.WaitFor(chaos.StepDownBound, func() bool {
+			st, up := t.Status(old)
+			return up && !st.IsLeader && st.Lead != 0
+		})
+		t.Check(ok, "n%d still leads or knows no leader %s after it continued", old, chaos.StepDownBound)
+		r = t.MustDo(old, "get", "paused")
+		t.Check(r.Value == "during", "n%d reads %q after it stepped down", old, r.Value)
+	},
+}

@@ -189,16 +189,20 @@ func (c *Cluster) liveness() (took time.Duration) {
 			}
 		}
 	}()
-	c.closeFaults()
 	c.tracef("timeline done; healing every fault for the liveness phase")
+	for _, id := range c.Nodes() {
+		c.Resume(id)
+	}
 	c.Heal()
-	c.SetLatency(chaos.AllNodes, chaos.AllNodes, 0)
-	c.closeFaults()
+	if c.latDesc != "" {
+		c.SetLatency(chaos.AllNodes, chaos.AllNodes, 0)
+	}
 	for _, id := range c.Nodes() {
 		if !c.Up(id) {
 			c.Restart(id)
 		}
 	}
+	c.closeFaults()
 	c.mu.Lock()
 	c.faultsEnd = c.Now()
 	c.mu.Unlock()

@@ -35,7 +35,7 @@ import (
 func main() { os.Exit(run()) }
 
 func run() int {
-	names := flag.String("scenario", "all", "comma-separated scenarios: all (the eleven and the two disk-wipe ones), a name, smoke, heal or failover")
+	names := flag.String("scenario", "all", "comma-separated scenarios: all (the eleven and the two disk-wipe ones), a name, smoke, leader-paused, heal or failover")
 	runs := flag.Int("runs", 1, "run the scenarios this many times, in turn")
 	seed := flag.Uint64("seed", 0, "seed of the first run (0: from the clock); run i uses seed+i")
 	dir := flag.String("dir", "chaos-real-failures", "where failed runs leave their folders")
@@ -64,6 +64,8 @@ func run() int {
 			scenarios = append(scenarios, chaos.Scenarios()...)
 		case "smoke":
 			scenarios = append(scenarios, realcluster.Smoke)
+		case "leader-paused":
+			scenarios = append(scenarios, realcluster.LeaderPaused)
 		case "failover":
 			scenarios = append(scenarios, realcluster.Failover(*kills, &failover))
 		case "heal":
