@@ -194,7 +194,7 @@ func (c *Cluster) liveness() (took time.Duration) {
 		c.Resume(id)
 	}
 	c.Heal()
-	if c.latDesc != "" {
+	if c.slowed() {
 		c.SetLatency(chaos.AllNodes, chaos.AllNodes, 0)
 	}
 	for _, id := range c.Nodes() {
@@ -233,6 +233,20 @@ func (c *Cluster) liveness() (took time.Duration) {
 }
 
 const probeKey = "liveness-probe"
+
+// slowed says whether any link has latency set.
+func (c *Cluster) slowed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, row := range c.lat {
+		for _, d := range row {
+			if d != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // probe sends one command as the liveness probe's client.
 func (c *Cluster) probe(id chaos.ID, args ...string) chaos.Reply {
