@@ -437,7 +437,14 @@ func (t *Transport) dialLoop(p *peer) {
 				lastErr = s
 			}
 		}
-		if backoff > 0 {
+		// An attempt that timed out (a dial or handshake swallowed by a
+		// partition) has waited already: redial at once, so that a dial
+		// lost at the moment a partition heals costs only its own
+		// timeout. Backoff paces the attempts that fail fast (refused,
+		// reset).
+		var ne net.Error
+		timedOut := errors.As(err, &ne) && ne.Timeout()
+		if backoff > 0 && !timedOut {
 			timer := time.NewTimer(backoff)
 			select {
 			case <-t.quit:

@@ -24,6 +24,7 @@
 package realcluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -274,7 +275,7 @@ func (c *Cluster) startProc(p *proc, s chaos.Scenario) error {
 		"-cluster.initial_members", p.members,
 		"-cluster.cluster_id", "chaos-real",
 		"-cluster.replication_factor", strconv.Itoa(len(c.procs)),
-		"-log.level", "info",
+		"-log.level", cmp.Or(c.opts.LogLevel, "info"),
 		"-test.clock_control", "true",
 		"-test.clock_offset_ms", strconv.FormatInt(offset.Milliseconds(), 10),
 		"-test.clock_drift_ppm", strconv.Itoa(p.clockPPM),

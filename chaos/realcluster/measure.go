@@ -47,13 +47,21 @@ func cutOff(t *chaos.T, id chaos.ID, d time.Duration) time.Duration {
 	t.RunFor(d)
 	t.Heal()
 	healed := t.Now()
+	knew := false
 	for {
 		st, up := t.Status(id)
 		if up && st.Lead != 0 {
+			if !knew {
+				knew = true
+				lst, _ := t.Status(st.Lead)
+				t.Logf("n%d knows leader n%d %s after the heal (applied %d, the leader's commit %d)", id, st.Lead, (t.Now() - healed).Round(time.Millisecond), st.Applied, lst.Commit)
+			}
 			r := t.Do(id, "get", fmt.Sprintf("heal-%d", id))
 			if r.Outcome == chaos.OK {
 				break
 			}
+			st, _ = t.Status(id)
+			t.Logf("a read via n%d: %s %s after %s (applied now %d)", id, r.Outcome, r.Text, r.Took.Round(time.Millisecond), st.Applied)
 		}
 		t.Check(t.Now()-healed <= HealBound, "n%d, cut off for %s, did not serve a read within %s of the heal", id, d, HealBound)
 		t.RunFor(10 * time.Millisecond)

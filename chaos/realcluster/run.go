@@ -57,6 +57,8 @@ type Options struct {
 	LivenessBound time.Duration
 	// Verbose, if set, gets the trace as it happens.
 	Verbose io.Writer
+	// LogLevel is the nodes' log.level; info when empty.
+	LogLevel string
 
 	scenario chaos.Scenario
 }

@@ -43,6 +43,7 @@ func run() int {
 	kills := flag.Int("kills", 10, "failover: how many times the leader is killed")
 	heal := flag.String("heal", "5s,30s,120s", "heal: partition lengths, in turn")
 	verbose := flag.Bool("v", false, "print each run's trace as it happens")
+	logLevel := flag.String("log-level", "info", "the nodes' log level: debug, info, warn or error")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -107,7 +108,7 @@ func run() int {
 			runSeed := *seed + uint64(n)
 			n++
 			opts := realcluster.Options{
-				Bin: bin, Seed: runSeed, Keep: *keep,
+				Bin: bin, Seed: runSeed, Keep: *keep, LogLevel: *logLevel,
 				Dir: filepath.Join(*dir, fmt.Sprintf("%s-seed%d", s.Name, runSeed)),
 			}
 			if *verbose {
