@@ -402,6 +402,27 @@ func (t *Transport) serveInbound(c net.Conn) {
 	}
 }
 
+// dropQueued drops the messages queued for p when its link has failed.
+// They are stale by the time a new connection carries anything: raft
+// repeats what still matters (heartbeats, and appends from the leader's
+// view of the follower). Delivered, a backlog does harm: after a 30 s
+// partition the cut-off follower answered each of some 300 queued
+// heartbeats, and the leader answered each answer with an append of up to
+// MaxSizePerMsg read from its log, which kept its event loop busy for
+// seconds: followers lost it, and the healed node served a read only 6 s
+// after the heal. A failed connection attempt also drops what queued
+// during it, so no backlog is older than one attempt.
+func (p *peer) dropQueued() {
+	for {
+		select {
+		case <-p.queue:
+			p.dropped.Add(1)
+		default:
+			return
+		}
+	}
+}
+
 // errSilent ends a connection that heard no pong for SilenceTimeout.
 var errSilent = errors.New("no pong within the silence timeout")
 
@@ -420,6 +441,7 @@ func (t *Transport) dialLoop(p *peer) {
 			return
 		default:
 		}
+		p.dropQueued()
 		if p.connects.Load() != connectsBefore {
 			// The link worked until now: redial at once, as after a
 			// healed partition, rather than after old failures' backoff.
