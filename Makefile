@@ -6,10 +6,11 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos sweep shrink mutants cluster bench bench-mget bench-sim build clean
+.PHONY: test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-mget bench-sim build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
-## seeds, the determinism test and the end-to-end tests.
+## seeds, the determinism test, the end-to-end tests and one short chaos
+## scenario against real processes (chaos/realcluster's TestSmoke).
 test: lint unit
 
 unit:
@@ -59,6 +60,16 @@ ONLY          ?=
 mutants:
 	$(GO) run ./cmd/seshat-mutants -budget=$(MUTANT_BUDGET) -jobs=$(JOBS) $(if $(ONLY),-only=$(ONLY))
 
+## chaos-real: the eleven chaos scenarios and the two disk-wipe ones against
+## real seshat-node processes on loopback (kill -9, fault proxies, clock
+## settings, go-redis clients judged like the simulator's), with a table:
+## verdict, time to a new leader, time to heal, commands done, failed and
+## unknown. Failures leave folders under chaos-real-failures/. One scenario:
+## go run ./cmd/seshat-chaos-real -scenario=NAME; the measurements:
+## -scenario=failover -kills=10, -scenario=heal -heal=5s,30s,120s.
+chaos-real:
+	$(GO) run ./cmd/seshat-chaos-real -dir=chaos-real-failures
+
 ## cluster: a local 3-node cluster on loopback, in the foreground.
 cluster:
 	$(GO) run ./cmd/seshat-cluster
@@ -83,4 +94,4 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 clean:
-	rm -rf bin sim-failures
+	rm -rf bin sim-failures chaos-real-failures

@@ -42,7 +42,8 @@ func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
 // the admin endpoint. ready, if not nil, is called once every port is
 // listening.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error {
-	log = log.With("node", cfg.Node.ID)
+	clock := realenv.NewClock(time.Duration(cfg.Test.ClockOffsetMs)*time.Millisecond, cfg.Test.ClockDriftPPM)
+	log = slog.New(clockHandler{log.Handler(), clock}).With("node", cfg.Node.ID)
 	started := time.Now()
 	m := newMetrics()
 
@@ -136,6 +137,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		OnProcess:    func(d time.Duration) { m.process.Observe(d.Seconds()) },
 		// The same timeout on the wall clock, for when no tick runs.
 		RequestTimeout: time.Duration(cfg.Limits.RequestTimeoutSecs) * time.Second,
+		Clock:          clock,
 	})
 	host.Store(h)
 	if err := tr.Start(); err != nil {
@@ -165,7 +167,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	go func() { serveErr <- srv.Serve(clientLn) }()
 	var admin *http.Server
 	if adminLn != nil {
-		admin = &http.Server{Handler: adminMux(h, m, cfg), ReadHeaderTimeout: 5 * time.Second}
+		mux := adminMux(h, m, cfg)
+		if cfg.Test.ClockControl {
+			mux.HandleFunc("/test/clock", clockControl(clock, log))
+		}
+		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- err

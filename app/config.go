@@ -26,6 +26,7 @@ type Config struct {
 	Raft    RaftConfig    `toml:"raft"`
 	Limits  LimitsConfig  `toml:"limits"`
 	Log     LogConfig     `toml:"log"`
+	Test    TestConfig    `toml:"test"`
 }
 
 // NodeConfig is the [node] section.
@@ -87,6 +88,21 @@ type LimitsConfig struct {
 type LogConfig struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
 	Format string `toml:"format"` // text or json
+}
+
+// TestConfig is the [test] section: settings for tests only, which no
+// production node should set. The chaos runner of real processes
+// (chaos/realcluster) uses them to skew and drift a node's clock.
+type TestConfig struct {
+	// ClockOffsetMs sets the node's clock this far ahead of the machine's
+	// (behind, if negative) at start; ClockDriftPPM has it run this many
+	// parts per million fast (slow). See realenv.Clock for what reads it:
+	// the tick rate and the log's time stamps.
+	ClockOffsetMs int64 `toml:"clock_offset_ms"`
+	ClockDriftPPM int   `toml:"clock_drift_ppm"`
+	// ClockControl turns on the admin endpoint /test/clock: GET answers
+	// the clock's offset and drift, POST offset_ms=N&drift_ppm=N sets them.
+	ClockControl bool `toml:"clock_control"`
 }
 
 // Default returns the product's defaults.
@@ -185,6 +201,16 @@ func overrides() []override {
 		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
 		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
 		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
+		{"raft.snapshot_interval_entries", "compact the log every this many applied entries", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Raft.SnapshotIntervalEntries = n
+			return err
+		}},
+		{"raft.snapshot_interval_bytes", "or once the log holds this many bytes", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Raft.SnapshotIntervalBytes = n
+			return err
+		}},
 		{"limits.max_key_size_bytes", "longest key", num(func(c *Config) *int { return &c.Limits.MaxKeySizeBytes })},
 		{"limits.max_value_size_bytes", "longest value", num(func(c *Config) *int { return &c.Limits.MaxValueSizeBytes })},
 		{"limits.max_concurrent_client_connections", "client connections at once", num(func(c *Config) *int { return &c.Limits.MaxConcurrentClientConnections })},
@@ -201,6 +227,17 @@ func overrides() []override {
 		{"limits.max_uncommitted_bytes", "raft's bound on proposed, uncommitted bytes; also the largest write", num(func(c *Config) *int { return &c.Limits.MaxUncommittedBytes })},
 		{"log.level", "debug, info, warn or error", str(func(c *Config) *string { return &c.Log.Level })},
 		{"log.format", "text or json", str(func(c *Config) *string { return &c.Log.Format })},
+		{"test.clock_offset_ms", "TEST ONLY: start with the clock this far ahead (ms; negative: behind)", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Test.ClockOffsetMs = n
+			return err
+		}},
+		{"test.clock_drift_ppm", "TEST ONLY: the clock runs this many parts per million fast (negative: slow)", num(func(c *Config) *int { return &c.Test.ClockDriftPPM })},
+		{"test.clock_control", "TEST ONLY: serve /test/clock on the admin port to read and set the clock's offset and drift", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Test.ClockControl = b
+			return err
+		}},
 	}
 }
 
@@ -355,6 +392,9 @@ func (c *Config) Warnings() []string {
 			out = append(out, fmt.Sprintf("node.internal_addr %s and this node's entry cluster.initial_members[%d].addr %s name different hosts; peers dial the latter, so it must reach this listener", c.Node.InternalAddr, i, m.Addr))
 		}
 	}
+	if c.Test != (TestConfig{}) {
+		out = append(out, "[test] settings are set: they are for tests only (clock offset, drift and control)")
+	}
 	return out
 }
 
@@ -503,6 +543,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		return bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if d := c.Test.ClockDriftPPM; d <= -500_000 || d >= 500_000 {
+		return bad("test.clock_drift_ppm", "%d is not within (-500000, 500000)", d)
 	}
 	return nil
 }

@@ -176,3 +176,21 @@ func TestLimitsWithinTheProtocol(t *testing.T) {
 		t.Errorf("limits at the protocol's bounds refused: %v", err)
 	}
 }
+
+func TestTestClockSettings(t *testing.T) {
+	base := []string{"-node.id", "1", "-node.data_dir", "/d", "-cluster.initial_members", "1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003", "-node.internal_addr", "127.0.0.1:7001"}
+	none := func(string) string { return "" }
+	cfg, err := Load(append(base, "-test.clock_offset_ms", "-30000", "-test.clock_drift_ppm", "5000", "-test.clock_control", "true"), none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Test != (TestConfig{ClockOffsetMs: -30000, ClockDriftPPM: 5000, ClockControl: true}) {
+		t.Fatalf("test settings %+v", cfg.Test)
+	}
+	if w := strings.Join(cfg.Warnings(), "\n"); !strings.Contains(w, "for tests only") {
+		t.Fatalf("no warning about the test settings: %q", w)
+	}
+	if _, err := Load(append(base, "-test.clock_drift_ppm", "600000"), none); err == nil || !strings.Contains(err.Error(), "test.clock_drift_ppm") {
+		t.Fatalf("a drift of 60%% was not refused by name: %v", err)
+	}
+}

@@ -54,13 +54,6 @@ type Cluster interface {
 	// SetLatency sets the one-way delay of the link from -> to; AllNodes
 	// for either end means every node. Heal does not reset it.
 	SetLatency(from, to ID, d time.Duration)
-	// HoldMessages, while on, makes the network hold some messages back
-	// and deliver them much later (after the partition that cut them
-	// heals, after their receiver restarts, after a leader change, or
-	// after a long time), deliver copies of old messages again, and delay
-	// a few by whole election timeouts. Turning it off stops new holding
-	// (what is held still goes free) and returns what happened so far.
-	HoldMessages(on bool) HeldStats
 	// SkewClock moves a node's clock by d, at once.
 	SkewClock(id ID, d time.Duration)
 	// DriftClock makes a node's clock run fast (ppm > 0) or slow from now on.
@@ -100,6 +93,20 @@ type Cluster interface {
 	Leader() (ID, bool)
 	// Status is a running node's own view; ok is false when it is down.
 	Status(id ID) (st node.Status, ok bool)
+}
+
+// MessageHolder is a Cluster whose network can hold messages back: the
+// simulator's. TCP between real processes cannot be told to hold a message
+// past a restart, so the scenarios that need it (SimulatorOnly) run in the
+// simulator alone.
+type MessageHolder interface {
+	// HoldMessages, while on, makes the network hold some messages back
+	// and deliver them much later (after the partition that cut them
+	// heals, after their receiver restarts, after a leader change, or
+	// after a long time), deliver copies of old messages again, and delay
+	// a few by whole election timeouts. Turning it off stops new holding
+	// (what is held still goes free) and returns what happened so far.
+	HoldMessages(on bool) HeldStats
 }
 
 // Outcome sorts a command's reply the way the product promises them.

@@ -6,7 +6,7 @@ import (
 )
 
 // HeldStats counts what a cluster's network held back while a scenario
-// asked it to (Cluster.HoldMessages), so the scenario can prove each kind
+// asked it to (MessageHolder.HoldMessages), so the scenario can prove each kind
 // of late message happened.
 type HeldStats struct {
 	Held              int // messages parked
@@ -31,10 +31,15 @@ var HeldMessages = Scenario{
 	Name: "held-messages",
 	Doc: "the network holds messages back past a partition's heal, a restart and a leader change, and delivers old ones again: " +
 		"nothing acknowledged is lost and no INCR counts twice",
-	Nodes: 3,
+	Nodes:         3,
+	SimulatorOnly: true,
 	Run: func(t *T) {
+		holder, ok := t.Cluster.(MessageHolder)
+		if !ok {
+			t.Fatalf("this cluster's network cannot hold messages")
+		}
 		lead := warmUp(t, 6)
-		t.HoldMessages(true)
+		holder.HoldMessages(true)
 		const key = "held-counter"
 		var calls []*Call
 		incr := func(n int) {
@@ -78,7 +83,7 @@ var HeldMessages = Scenario{
 		incr(10)
 		// Long enough for the long-held messages to go free.
 		t.RunFor(6 * time.Second)
-		st := t.HoldMessages(false)
+		st := holder.HoldMessages(false)
 		t.Logf("held %+v", st)
 		t.Check(st.Held > 0 && st.AfterHeal > 0 && st.AfterRestart > 0 && st.AfterLeaderChange > 0,
 			"a kind of held message never went free (path not exercised): %+v", st)

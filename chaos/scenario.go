@@ -19,6 +19,9 @@ type Scenario struct {
 	// Pending, when set, names the work this scenario waits for: it is
 	// expected to fail until then, and default test runs skip it.
 	Pending string
+	// SimulatorOnly marks a scenario that needs the simulator's network
+	// (MessageHolder); the real-process runner leaves it out.
+	SimulatorOnly bool
 	// Run is the timeline.
 	Run func(t *T)
 }

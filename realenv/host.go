@@ -32,6 +32,9 @@ type HostConfig struct {
 	RequestTimeout time.Duration
 	StallAfter     time.Duration // the host goroutine stuck this long makes Health fail; 5 s
 	CloseTimeout   time.Duration // Close gives up waiting on a stuck host goroutine after this; 5 s
+	// Clock, if set, sets the tick rate: a clock that runs fast ticks
+	// faster (test-only clock drift; see Clock).
+	Clock *Clock
 }
 
 // Host is the one goroutine that owns a node.Node. Every event (a peer
@@ -198,7 +201,8 @@ func (h *Host) Close() error {
 
 func (h *Host) run() {
 	defer close(h.done)
-	ticker := time.NewTicker(h.cfg.TickInterval)
+	period := h.cfg.Clock.Period(h.cfg.TickInterval)
+	ticker := time.NewTicker(period)
 	defer ticker.Stop()
 	for {
 		h.beat()
@@ -211,6 +215,10 @@ func (h *Host) run() {
 		case <-ticker.C:
 			start = time.Now()
 			h.driver.Post(node.Event{Kind: node.EventTick})
+			if p := h.cfg.Clock.Period(h.cfg.TickInterval); p != period {
+				period = p
+				ticker.Reset(period)
+			}
 		case ev := <-h.events:
 			start = time.Now()
 			h.driver.Post(ev)

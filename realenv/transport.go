@@ -75,10 +75,10 @@ type TransportConfig struct {
 
 	SendQueueMax  int           // messages queued per peer; beyond, they are dropped; 4096
 	FrameBytesMax int           // largest frame accepted or sent; 64 MiB
-	DialTimeout   time.Duration // 1 s
+	DialTimeout   time.Duration // 500 ms: a dial that a partition swallows is retried soon after it heals
 	WriteTimeout  time.Duration // a write that takes longer breaks the connection; 5 s (raft RPC timeout)
 	BackoffMin    time.Duration // first reconnect delay; 50 ms
-	BackoffMax    time.Duration // 250 ms: a healed link must be redialled well within an election timeout
+	BackoffMax    time.Duration // 250 ms: a healed link is redialled within DialTimeout + BackoffMax, well inside the 2 s in which a healed node must serve
 	// SilenceTimeout is how long a connection may carry nothing (no frame
 	// into the acceptor, no pong back to the dialer) before either end
 	// closes it and the dialer redials; about one election timeout. 1 s.
@@ -143,7 +143,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.FrameBytesMax = 64 << 20
 	}
 	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = time.Second
+		cfg.DialTimeout = 500 * time.Millisecond
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 5 * time.Second
@@ -402,6 +402,27 @@ func (t *Transport) serveInbound(c net.Conn) {
 	}
 }
 
+// dropQueued drops the messages queued for p when its link has failed.
+// They are stale by the time a new connection carries anything: raft
+// repeats what still matters (heartbeats, and appends from the leader's
+// view of the follower). Delivered, a backlog does harm: after a 30 s
+// partition the cut-off follower answered each of some 300 queued
+// heartbeats, and the leader answered each answer with an append of up to
+// MaxSizePerMsg read from its log, which kept its event loop busy for
+// seconds: followers lost it, and the healed node served a read only 6 s
+// after the heal. A failed connection attempt also drops what queued
+// during it, so no backlog is older than one attempt.
+func (p *peer) dropQueued() {
+	for {
+		select {
+		case <-p.queue:
+			p.dropped.Add(1)
+		default:
+			return
+		}
+	}
+}
+
 // errSilent ends a connection that heard no pong for SilenceTimeout.
 var errSilent = errors.New("no pong within the silence timeout")
 
@@ -420,6 +441,7 @@ func (t *Transport) dialLoop(p *peer) {
 			return
 		default:
 		}
+		p.dropQueued()
 		if p.connects.Load() != connectsBefore {
 			// The link worked until now: redial at once, as after a
 			// healed partition, rather than after old failures' backoff.
@@ -437,7 +459,14 @@ func (t *Transport) dialLoop(p *peer) {
 				lastErr = s
 			}
 		}
-		if backoff > 0 {
+		// An attempt that timed out (a dial or handshake swallowed by a
+		// partition) has waited already: redial at once, so that a dial
+		// lost at the moment a partition heals costs only its own
+		// timeout. Backoff paces the attempts that fail fast (refused,
+		// reset).
+		var ne net.Error
+		timedOut := errors.As(err, &ne) && ne.Timeout()
+		if backoff > 0 && !timedOut {
 			timer := time.NewTimer(backoff)
 			select {
 			case <-t.quit:
@@ -467,10 +496,14 @@ func (t *Transport) connectAndSend(p *peer) error {
 		case <-stop:
 		}
 	}()
-	// A peer that answers at all answers at once: a handshake that takes
-	// longer than a silence is stuck behind a partition, and waiting longer
-	// would only delay the redial that works once the partition heals.
-	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout))
+	// A peer that answers at all answers at once: a handshake unanswered
+	// for half a silence is stuck behind a partition. The bound matters
+	// after a heal: a dial made just before it is given up after this,
+	// then redialled after at most BackoffMax, and the two must fit well
+	// inside the 2 s in which a healed node should serve again (with
+	// DialTimeout + SilenceTimeout here and a 500 ms BackoffMax, real
+	// processes behind a dropping proxy took up to 2.5 s to reconnect).
+	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
 	if _, err := c.Write(t.handshake(p.id)); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}

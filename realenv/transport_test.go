@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -86,5 +87,58 @@ func TestTransportRefusesMismatches(t *testing.T) {
 			default:
 			}
 		})
+	}
+}
+
+// TestTransportDropsTheBacklogOfAFailedLink: messages queued while a peer
+// cannot be reached are dropped when the attempt fails, so the peer's
+// first message once it is back is a current one, not a partition's
+// backlog.
+func TestTransportDropsTheBacklogOfAFailedLink(t *testing.T) {
+	var log logBuf
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there for now: dials are refused
+	a := newTestTransport(t, 1, "c", map[uint64]string{2: addr}, make(chan []byte), &log)
+	for i := range 20 {
+		a.Send(2, []byte(fmt.Sprintf("stale%d", i)))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Stats()[0].Dropped < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the backlog of an unreachable peer was not dropped: %+v", a.Stats()[0])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := make(chan []byte, 100)
+	b, err := NewTransport(TransportConfig{
+		ID: 2, ClusterID: "c", Peers: map[uint64]string{1: "127.0.0.1:1"}, Listen: addr,
+		Log:     slog.New(slog.NewTextHandler(&log, nil)),
+		Deliver: func(m []byte) { got <- m },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for a.Stats()[0].Reconnects == 0 && !a.Stats()[0].Connected {
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatal("never connected once the peer listened")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	a.Send(2, []byte("fresh"))
+	select {
+	case m := <-got:
+		if string(m) != "fresh" {
+			t.Fatalf("the first message after the peer came back is %q, from the backlog", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the fresh message never arrived")
 	}
 }

@@ -26,7 +26,10 @@ type simCluster struct {
 	holdSince time.Duration
 }
 
-var _ chaos.Cluster = (*simCluster)(nil)
+var (
+	_ chaos.Cluster       = (*simCluster)(nil)
+	_ chaos.MessageHolder = (*simCluster)(nil)
+)
 
 // stopRun unwinds a timeline when a check of the World failed: the run is
 // over, whatever the scenario meant to do next.
@@ -229,7 +232,7 @@ func (c *simCluster) SetLatency(from, to chaos.ID, d time.Duration) {
 	}
 }
 
-// HoldMessages implements chaos.Cluster.HoldMessages: the network's long
+// HoldMessages implements chaos.MessageHolder.HoldMessages: the network's long
 // faults (network.go) act while it is on, sized by the seed.
 func (c *simCluster) HoldMessages(on bool) chaos.HeldStats {
 	c.Logf("holding messages: %v", on)

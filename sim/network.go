@@ -56,7 +56,7 @@ type netFaults struct {
 	rng  *rand.Rand
 	held []*heldMsg
 	past []pastMsg
-	// holdOn is a scenario's window of holding (chaos.Cluster.HoldMessages);
+	// holdOn is a scenario's window of holding (chaos.MessageHolder.HoldMessages);
 	// the swarm holds throughout its fault phase when the options say so.
 	holdOn bool
 }

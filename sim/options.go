@@ -54,7 +54,7 @@ type Options struct {
 	// seed decides; negative: never).
 	AimKills int
 	// The network's long faults (network.go), in the swarm's fault phase
-	// and in a scenario's holding windows (chaos.Cluster.HoldMessages).
+	// and in a scenario's holding windows (chaos.MessageHolder.HoldMessages).
 	HoldPercent      float64 // share of messages parked until a leader change, the receiver's restart or a long time
 	HoldCutPercent   float64 // share of messages a partition or a down receiver would lose that are parked instead
 	RedeliverPercent float64 // share of sends that also deliver again a copy of a message delivered long ago

@@ -10,11 +10,16 @@
 // for up to minutes; only connections made after the heal carry data. A
 // program that does not notice a silent connection and redial never
 // recovers through this proxy, which is the point.
+//
+// SetLatency delays each direction: every chunk of bytes is written on a
+// fixed time after it was read, whatever came before it, as a slow link
+// delays packets (not a slow reader: throughput is not limited).
 package faultproxy
 
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // Proxy forwards connections from its listener to one target address.
@@ -26,6 +31,7 @@ type Proxy struct {
 	changed *sync.Cond
 	// blocked[0] cuts client->target, blocked[1] target->client.
 	blocked [2]bool
+	delay   [2]time.Duration // per direction, as blocked
 	conns   map[*link]struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -68,6 +74,14 @@ func (p *Proxy) Block(forward, backward bool) {
 		}
 	}
 	p.changed.Broadcast()
+}
+
+// SetLatency delays bytes client->target by forward and target->client
+// by backward, from now on (bytes already read keep the delay they had).
+func (p *Proxy) SetLatency(forward, backward time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = [2]time.Duration{forward, backward}
 }
 
 // Heal lets new connections through again. Connections that lived
@@ -118,11 +132,18 @@ func (p *Proxy) accept() {
 	}
 }
 
+// chunk is bytes read from one side, due to be written at due.
+type chunk struct {
+	b   []byte
+	due time.Time
+}
+
 // pump copies src to dst in direction dir while that direction is open
-// for this link.
+// for this link: a reader, and a writer that holds each chunk until its
+// latency has passed.
 func (p *Proxy) pump(l *link, dir int, dst, src net.Conn) {
 	defer p.wg.Done()
-	defer func() {
+	end := func() {
 		_ = dst.Close()
 		_ = src.Close()
 		p.mu.Lock()
@@ -130,20 +151,43 @@ func (p *Proxy) pump(l *link, dir int, dst, src net.Conn) {
 		l.done = true
 		p.changed.Broadcast()
 		p.mu.Unlock()
+	}
+	defer end()
+	chunks := make(chan chunk, 256)
+	writerDone := make(chan struct{})
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(writerDone)
+		defer end()
+		for c := range chunks {
+			if d := time.Until(c.due); d > 0 {
+				time.Sleep(d)
+			}
+			// A cut that began while the chunk waited catches it: the
+			// link stays stuck, so it never passes.
+			if !p.waitOpen(l, dir) {
+				return
+			}
+			if _, err := dst.Write(c.b); err != nil {
+				return
+			}
+		}
 	}()
-	buf := make([]byte, 32<<10)
+	defer close(chunks)
 	for {
 		if !p.waitOpen(l, dir) {
 			return
 		}
+		buf := make([]byte, 32<<10)
 		n, err := src.Read(buf)
 		if n > 0 {
-			// A cut that began while the read waited catches its bytes:
-			// the link stays stuck, so they never pass.
-			if !p.waitOpen(l, dir) {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			p.mu.Lock()
+			due := time.Now().Add(p.delay[dir])
+			p.mu.Unlock()
+			select {
+			case chunks <- chunk{b: buf[:n], due: due}:
+			case <-writerDone:
 				return
 			}
 		}

@@ -99,3 +99,56 @@ func TestProxyOneWayCutStopsOnlyThatDirection(t *testing.T) {
 		t.Fatal("the echo came back across a cut backward direction")
 	}
 }
+
+// TestProxyDelaysWithoutQueueing: each line comes back after the two
+// one-way delays, however many were sent before it.
+func TestProxyDelaysWithoutQueueing(t *testing.T) {
+	p, err := New("127.0.0.1:0", echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const fwd, back = 60 * time.Millisecond, 40 * time.Millisecond
+	p.SetLatency(fwd, back)
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	start := time.Now()
+	const lines = 10
+	for range lines {
+		if _, err := c.Write([]byte("ping\n")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := range lines {
+		line, err := r.ReadString('\n')
+		if err != nil || line != "ping\n" {
+			t.Fatalf("line %d: %q, %v", i, line, err)
+		}
+		if i == 0 && time.Since(start) < fwd+back {
+			t.Fatalf("the first line came back after %s, under the %s of latency", time.Since(start), fwd+back)
+		}
+	}
+	// Ten lines 10 ms apart with 100 ms round trips: about 200 ms, not
+	// the 1 s a proxy that waits out each delay in turn would take.
+	if took := time.Since(start); took > 600*time.Millisecond {
+		t.Fatalf("ten lines took %s: the delays queued up", took)
+	}
+	p.SetLatency(0, 0)
+	fastest := time.Hour
+	for range 5 {
+		at := time.Now()
+		if !roundTrip(t, c, r, time.Second) {
+			t.Fatal("no round trip after the latency was lifted")
+		}
+		fastest = min(fastest, time.Since(at))
+	}
+	if fastest >= fwd+back {
+		t.Fatalf("round trips take %s after the latency was lifted", fastest)
+	}
+}

@@ -27,8 +27,10 @@ var layers = map[string]int{
 	"realenv":             4, // the production world: clock, TCP, host goroutine
 	"server":              4, // real sockets into resp
 	"chaos":               4, // scenarios against an abstract cluster
+	"chaos/kvmodel":       4, // the porcupine model and reply outcomes, shared by sim and chaos/realcluster
 	"app":                 5, // the binary's assembly: config, metrics, admin HTTP
 	"sim":                 5, // the simulated world, which runs the chaos scenarios
+	"chaos/realcluster":   5, // the chaos scenarios against real seshat-node processes
 	"cmd":                 6, // binaries
 	"e2e":                 7, // tests of the binaries
 	"internal/tidy":       7, // tests of the tree
