@@ -9,15 +9,26 @@ func (n *Node) SettleWAL() error { return n.store.SettleWAL() }
 // StoreDigest returns a hash of every key and value in the node's store,
 // raft log and hard state included: a replay must recover the same.
 func (n *Node) StoreDigest() (uint64, error) {
-	h := uint64(14695981039346656037)
-	mix := func(b []byte) {
-		for _, c := range b {
-			h ^= uint64(c)
-			h *= 1099511628211
-		}
-		h ^= uint64(len(b))
-		h *= 1099511628211
-	}
-	err := n.store.ScanAll(func(k, v []byte) { mix(k); mix(v) })
-	return h, err
+	d := newDigest()
+	err := n.store.ScanAll(d.add)
+	return d.sum(), err
 }
+
+// digest is FNV-1a over keys and values, each followed by its length so
+// that moving a byte from a key to its value changes the sum.
+type digest struct{ h uint64 }
+
+func newDigest() *digest { return &digest{h: 14695981039346656037} }
+
+func (d *digest) add(key, value []byte) {
+	for _, b := range [][]byte{key, value} {
+		for _, c := range b {
+			d.h ^= uint64(c)
+			d.h *= 1099511628211
+		}
+		d.h ^= uint64(len(b))
+		d.h *= 1099511628211
+	}
+}
+
+func (d *digest) sum() uint64 { return d.h }

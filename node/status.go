@@ -70,16 +70,8 @@ func (n *Node) Status() Status {
 
 // DataDigest returns a hash of every key and value the node holds, with
 // the applied index it reflects: replicas at one index must agree.
-func (n *Node) DataDigest() (applied uint64, digest uint64, err error) {
-	h := uint64(14695981039346656037)
-	mix := func(b []byte) {
-		for _, c := range b {
-			h ^= uint64(c)
-			h *= 1099511628211
-		}
-		h ^= uint64(len(b))
-		h *= 1099511628211
-	}
-	err = n.store.ScanData(func(k, v []byte) { mix(k); mix(v) })
-	return n.store.Applied(), h, err
+func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
+	d := newDigest()
+	err = n.store.ScanData(d.add)
+	return n.store.Applied(), d.sum(), err
 }

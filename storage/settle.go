@@ -17,19 +17,5 @@ func (s *Store) SettleWAL() error {
 // ScanAll calls fn for every key and value the store holds, raft state
 // and staging included, in key order: what a reopened store recovered.
 func (s *Store) ScanAll(fn func(key, value []byte)) error {
-	return recoverFatal(func() (err error) {
-		it, err := s.db.NewIter(&pebble.IterOptions{})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if cerr := it.Close(); err == nil {
-				err = cerr
-			}
-		}()
-		for valid := it.First(); valid; valid = it.Next() {
-			fn(it.Key(), it.Value())
-		}
-		return it.Error()
-	})
+	return recoverFatal(func() error { return s.scan(&pebble.IterOptions{}, fn) })
 }

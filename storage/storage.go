@@ -382,8 +382,15 @@ func (s *Store) ScanData(fn func(key, value []byte)) error {
 	return recoverFatal(func() error { return s.scanData(fn) })
 }
 
-func (s *Store) scanData(fn func(key, value []byte)) (err error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd})
+func (s *Store) scanData(fn func(key, value []byte)) error {
+	return s.scan(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd}, func(k, v []byte) {
+		fn(k[len(prefixData):], v)
+	})
+}
+
+// scan calls fn for every key and value within opts' bounds, in order.
+func (s *Store) scan(opts *pebble.IterOptions, fn func(key, value []byte)) (err error) {
+	it, err := s.db.NewIter(opts)
 	if err != nil {
 		return err
 	}
@@ -395,7 +402,7 @@ func (s *Store) scanData(fn func(key, value []byte)) (err error) {
 		}
 	}()
 	for valid := it.First(); valid; valid = it.Next() {
-		fn(it.Key()[len(prefixData):], it.Value())
+		fn(it.Key(), it.Value())
 	}
 	return it.Error()
 }
