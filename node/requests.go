@@ -31,6 +31,7 @@ type request struct {
 	// readIndex is the index a confirmed read may be served at, once
 	// applied; 0 for a read that was never confirmed (UnsafeLocalReads).
 	readIndex uint64
+	confirmed bool // a ReadIndex answer came: the read waits only for apply
 }
 
 type readyRead struct {
@@ -108,9 +109,10 @@ func (r *requests) readConfirmed(ctx, index uint64) {
 		return
 	}
 	delete(r.reads, ctx)
-	if req.finished {
-		return
+	if req.finished || req.confirmed {
+		return // the first confirmation stands: it is the one queued
 	}
+	req.confirmed = true
 	req.readIndex = index
 	r.readsReady = append(r.readsReady, readyRead{index: index, req: req})
 }
@@ -147,7 +149,9 @@ func (r *requests) expire(now uint64, retry func(*request)) {
 		case now >= req.deadline:
 			r.finishErr(req, ErrReadTimeout)
 			continue
-		case !req.isWrite && now >= req.retryAt:
+		case !req.isWrite && !req.confirmed && now >= req.retryAt:
+			// A confirmed read waits only for apply: asking again would
+			// queue it a second time, at another index.
 			retry(req)
 		}
 		live = append(live, req)
