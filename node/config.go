@@ -22,7 +22,7 @@ type Config struct {
 	HeartbeatTicks int // the leader's heartbeat period
 
 	RequestTimeoutTicks int // a client request not done after this long fails
-	ReadRetryTicks      int // a ReadIndex with no answer after this long is asked again, with a new context
+	ReadRetryTicks      int // a ReadIndex with no answer after this long is asked again, with a new context; a write forwarded by a follower and not applied, proposed again
 	RequestsInflightMax int // client requests waiting at once; more get ErrBusy
 	// UncommittedBytesMax bounds the bytes of entries a leader holds
 	// proposed but not committed; beyond it, writes get ErrUncommittedFull.

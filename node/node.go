@@ -164,7 +164,7 @@ func (n *Node) Tick() {
 	if n.guardRaft(n.rn.Tick) != nil {
 		return
 	}
-	n.clients.expire(n.ticks, n.askReadIndex)
+	n.clients.expire(n.ticks, n.retry)
 	n.retrySnapshots()
 	n.askToJoin()
 }

@@ -24,7 +24,8 @@ type request struct {
 	ops      []kv.Op
 	done     func([]kv.Result)
 	deadline uint64 // tick
-	retryAt  uint64 // tick: reads only
+	retryAt  uint64 // tick: when to ask again (a read) or propose again (a write)
+	entry    []byte // a write's encoded entry, proposed again as is
 	key      uint64 // its key in writes or reads
 	isWrite  bool
 	finished bool
@@ -135,8 +136,9 @@ func (r *requests) serveReady(applied uint64, serve func(*request)) {
 	r.readsReady = waiting
 }
 
-// expire fails requests past their deadline at tick now, and asks again,
-// with retry, for reads that got no ReadIndex answer by their retryAt.
+// expire fails requests past their deadline at tick now, and hands retry
+// the reads that got no ReadIndex answer and the writes not yet applied by
+// their retryAt.
 func (r *requests) expire(now uint64, retry func(*request)) {
 	live := r.inflight[:0]
 	for _, req := range r.inflight {
@@ -149,7 +151,7 @@ func (r *requests) expire(now uint64, retry func(*request)) {
 		case now >= req.deadline:
 			r.finishErr(req, ErrReadTimeout)
 			continue
-		case !req.isWrite && !req.confirmed && now >= req.retryAt:
+		case !req.confirmed && now >= req.retryAt:
 			// A confirmed read waits only for apply: asking again would
 			// queue it a second time, at another index.
 			retry(req)

@@ -54,6 +54,7 @@ func TestRequestsExpireWritesUnknownReadsTimeout(t *testing.T) {
 	write := w.req(kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte("k")}})
 	read := rd.req(kv.Op{Kind: kv.Get, Keys: [][]byte{[]byte("k")}})
 	r.addWrite(1, write)
+	write.retryAt = 4
 	r.track(write, 5)
 	r.addRead(2, read)
 	read.retryAt = 3
@@ -63,6 +64,11 @@ func TestRequestsExpireWritesUnknownReadsTimeout(t *testing.T) {
 	r.expire(3, retry)
 	if len(retried) != 1 || retried[0] != read || len(w.calls)+len(rd.calls) != 0 {
 		t.Fatalf("at tick 3: retried %d, answered %d+%d", len(retried), len(w.calls), len(rd.calls))
+	}
+	read.retryAt = 10
+	r.expire(4, retry) // the write, not yet applied, is proposed again
+	if len(retried) != 2 || retried[1] != write || len(w.calls) != 0 {
+		t.Fatalf("at tick 4: retried %d, write answered %d times", len(retried), len(w.calls))
 	}
 	r.expire(5, retry)
 	w.onlyErr(t, ErrOutcomeUnknown)

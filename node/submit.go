@@ -88,7 +88,37 @@ func (n *Node) propose(req *request) bool {
 		return false
 	}
 	n.clients.addWrite(seq, req)
+	req.entry = data
+	req.retryAt = n.ticks + uint64(n.cfg.ReadRetryTicks)
 	return true
+}
+
+// retry asks again for a read's ReadIndex, or proposes a write again.
+func (n *Node) retry(req *request) {
+	if req.isWrite {
+		n.repropose(req)
+		return
+	}
+	n.askReadIndex(req)
+}
+
+// repropose proposes a write not yet applied again, with the same session
+// and number, so it applies once whichever copy commits first (admitOnce
+// drops the other). A follower forwards a proposal to its leader in one
+// message that raft never sends again: lost, the write would wait out the
+// request timeout and end UNKNOWN though it never happened. A leader's
+// proposal is in its own log, so only a node that does not lead now
+// proposes again.
+func (n *Node) repropose(req *request) {
+	req.retryAt = n.ticks + uint64(n.cfg.ReadRetryTicks)
+	if n.isLeader || n.lead == raft.None {
+		return
+	}
+	var err error
+	if n.guardRaft(func() { err = n.rn.Propose(req.entry) }) != nil {
+		return
+	}
+	_ = err // dropped (no leader known): the next retry tries again
 }
 
 func (n *Node) askReadIndex(req *request) {
