@@ -54,6 +54,12 @@ type Cluster interface {
 	// SetLatency sets the one-way delay of the link from -> to; AllNodes
 	// for either end means every node. Heal does not reset it.
 	SetLatency(from, to ID, d time.Duration)
+	// SetLoss loses percent of the packets on the link from -> to (AllNodes
+	// as for SetLatency): messages in the simulator, whose raft retries;
+	// TCP segments between real processes, which TCP retransmits after a
+	// timeout, so there they arrive late and hold up those behind them.
+	// Heal does not reset it; 0 ends it.
+	SetLoss(from, to ID, percent float64)
 	// SkewClock moves a node's clock by d, at once.
 	SkewClock(id ID, d time.Duration)
 	// DriftClock makes a node's clock run fast (ppm > 0) or slow from now on.

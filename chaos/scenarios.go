@@ -35,6 +35,15 @@ const (
 	// SlowLeaderChangesMax: leader changes allowed during the 20 s of
 	// 100 ms links. None are expected: heartbeats still arrive every 100 ms.
 	SlowLeaderChangesMax = 1
+	// LossyPercent is the share of packets every link loses in the slow
+	// network's second phase, and LossyOpBound how soon a command is
+	// answered then: raft resends a lost append at the next heartbeat
+	// (100 ms), a node proposes a lost forwarded write or asks a lost
+	// ReadIndex again after a second (node.Config.ReadRetryTicks), TCP
+	// resends after its retransmission timeout (200 ms, doubling while the
+	// copies are lost too).
+	LossyPercent = 2.0
+	LossyOpBound = 5 * time.Second
 	// CompactionEntries is scenario 10's snapshot interval, and
 	// LogEntriesMax the bound on any node's in-memory log under it.
 	CompactionEntries = 200
@@ -450,7 +459,7 @@ var FullRestart = Scenario{
 // SlowNetwork is scenario 9.
 var SlowNetwork = Scenario{
 	Name:  "slow-network",
-	Doc:   "100 ms on every link: reads and writes keep succeeding and leader changes stay rare",
+	Doc:   "100 ms on every link, then 2% packet loss: reads and writes keep succeeding and leader changes stay rare",
 	Nodes: 3,
 	Run: func(t *T) {
 		warmUp(t, 6)
@@ -479,6 +488,40 @@ var SlowNetwork = Scenario{
 		got := t.ClientStats().Sub(before)
 		t.Check(got.OK > 0, "the clients got nothing done over slow links: %+v", got)
 		t.SetLatency(AllNodes, AllNodes, 0)
+
+		// Then lossy links: commands still succeed, only later. Over TCP a
+		// lost segment stalls its link for a retransmission timeout or
+		// more, long enough now and then for an election: a command may
+		// then be refused or end unknown, but most must succeed and none
+		// may read a wrong value.
+		t.SetLoss(AllNodes, AllNodes, LossyPercent)
+		before = t.ClientStats()
+		start, slowest = t.Now(), 0
+		var done, succeeded int
+		for i := 0; t.Now()-start < 10*time.Second; i++ {
+			k, v := fmt.Sprintf("lossy-%d", i), fmt.Sprintf("v%d", i)
+			for _, args := range [][]string{{"set", k, v}, {"get", k}} {
+				r := t.Do(t.Pick(t.Nodes()), args...)
+				done++
+				if r.Outcome != OK {
+					t.Logf("%s %s over lossy links: %s %q", args[0], k, r.Outcome, r.Text)
+					break
+				}
+				succeeded++
+				if r.Took > LossyOpBound {
+					t.Fatalf("%s %s over links losing %.0f%% took %s (bound %s)", args[0], k, LossyPercent, r.Took, LossyOpBound)
+				}
+				if args[0] == "get" && r.Value != v {
+					t.Fatalf("get %s read %q after set %q", k, r.Value, v)
+				}
+				slowest = max(slowest, r.Took)
+			}
+		}
+		t.Logf("over lossy links %d of %d commands succeeded, the slowest in %s", succeeded, done, slowest)
+		t.Check(succeeded*10 >= done*9, "only %d of %d commands succeeded over links losing %.0f%%", succeeded, done, LossyPercent)
+		got = t.ClientStats().Sub(before)
+		t.Check(got.OK > 0, "the clients got nothing done over lossy links: %+v", got)
+		t.SetLoss(AllNodes, AllNodes, 0)
 	},
 }
 

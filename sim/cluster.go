@@ -23,6 +23,8 @@ type simCluster struct {
 	cutDesc   []string
 	latSince  time.Duration
 	latDesc   string
+	lossSince time.Duration
+	lossDesc  string
 	holdSince time.Duration
 }
 
@@ -227,6 +229,26 @@ func (c *simCluster) SetLatency(from, to chaos.ID, d time.Duration) {
 		for b := range c.w.nodes {
 			if (from == chaos.AllNodes || int(from) == a+1) && (to == chaos.AllNodes || int(to) == b+1) {
 				c.w.lat[a][b] = d
+			}
+		}
+	}
+}
+
+// SetLoss implements chaos.Cluster.SetLoss: a lossy link loses that share
+// of the messages sent on it, on top of the seed's own drops.
+func (c *simCluster) SetLoss(from, to chaos.ID, percent float64) {
+	c.Logf("loss n%d -> n%d: %.1f%%", from, to, percent)
+	if c.lossDesc != "" {
+		c.w.addFault(c.lossDesc, c.lossSince, c.w.now)
+	}
+	c.lossSince, c.lossDesc = c.w.now, ""
+	if percent > 0 {
+		c.lossDesc = fmt.Sprintf("loss n%d -> n%d %.1f%%", from, to, percent)
+	}
+	for a := range c.w.nodes {
+		for b := range c.w.nodes {
+			if (from == chaos.AllNodes || int(from) == a+1) && (to == chaos.AllNodes || int(to) == b+1) {
+				c.w.loss[a][b] = percent
 			}
 		}
 	}

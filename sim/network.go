@@ -87,7 +87,7 @@ func (w *World) send(from, to int, msg []byte) {
 		return
 	}
 	faulty := w.now < w.opts.FaultsEnd
-	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop)) {
+	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop) || w.lossy(from, to)) {
 		if w.cut[from][to] && w.holding() && w.chance(w.opts.HoldCutPercent, faultHoldCut) {
 			w.hold(from, to, msg, releaseHeal)
 			return
@@ -129,6 +129,14 @@ func (w *World) send(from, to int, msg []byte) {
 		w.stats.Redelivered++
 		w.deliverAfter(w.lat[p.from][p.to], p.from, p.to, p.msg, sentAgain)
 	}
+}
+
+// lossy draws whether a scenario's lossy link from -> to loses this
+// message. The draw comes from the network's own stream, and only on a
+// lossy link, so runs without loss draw as before.
+func (w *World) lossy(from, to int) bool {
+	p := w.loss[from][to]
+	return p > 0 && w.net.rng.Float64()*100 < p
 }
 
 // electionTimeout is the nodes' base election timeout on the reference clock.

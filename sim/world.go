@@ -47,6 +47,7 @@ type World struct {
 	connections int
 	cut         [][]bool          // cut[a][b]: messages from a to b are lost
 	lat         [][]time.Duration // lat[a][b]: the one-way delay from a to b, before jitter
+	loss        [][]float64       // loss[a][b]: the percent of messages from a to b a scenario's lossy link loses
 	cutGen      int               // which partition the cuts belong to: only its own heal lifts them
 	probe       *probe
 	cluster     *simCluster // the scenario's view, in scenario runs
@@ -203,9 +204,11 @@ func (w *World) setup() {
 	o := w.opts
 	w.cut = make([][]bool, o.Nodes)
 	w.lat = make([][]time.Duration, o.Nodes)
+	w.loss = make([][]float64, o.Nodes)
 	for i := range o.Nodes {
 		w.cut[i] = make([]bool, o.Nodes)
 		w.lat[i] = make([]time.Duration, o.Nodes)
+		w.loss[i] = make([]float64, o.Nodes)
 		for j := range w.lat[i] {
 			w.lat[i][j] = o.LatencyMin
 		}
@@ -531,6 +534,9 @@ func (w *World) faultsEnd() {
 		for j := range row {
 			row[j] = w.opts.LatencyMin
 		}
+	}
+	for _, row := range w.loss {
+		clear(row)
 	}
 	for _, s := range w.nodes {
 		if s.disk != nil {

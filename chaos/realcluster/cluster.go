@@ -83,6 +83,9 @@ type Cluster struct {
 	mu       sync.Mutex
 	cut      [][]bool
 	lat      [][]time.Duration
+	loss     [][]float64
+	lossAt   time.Duration
+	lossDesc string
 	faults   []faultWindow
 	downAt   map[chaos.ID]time.Duration
 	pausedAt map[chaos.ID]time.Duration
@@ -175,10 +178,12 @@ func newCluster(ctx context.Context, opts Options, s chaos.Scenario) (*Cluster, 
 	c.proxies = make([][]*faultproxy.Proxy, n)
 	c.cut = make([][]bool, n)
 	c.lat = make([][]time.Duration, n)
+	c.loss = make([][]float64, n)
 	for i := range n {
 		c.proxies[i] = make([]*faultproxy.Proxy, n)
 		c.cut[i] = make([]bool, n)
 		c.lat[i] = make([]time.Duration, n)
+		c.loss[i] = make([]float64, n)
 		var members []string
 		for j := range n {
 			addr := c.procs[j].internal
@@ -626,6 +631,35 @@ func (c *Cluster) SetLatency(from, to chaos.ID, d time.Duration) {
 		for j, p := range row {
 			if p != nil {
 				p.SetLatency(c.lat[i][j], c.lat[j][i])
+			}
+		}
+	}
+}
+
+// SetLoss implements chaos.Cluster.SetLoss: the proxies delay a lost
+// chunk by TCP's retransmission timeouts (faultproxy.SetLoss).
+func (c *Cluster) SetLoss(from, to chaos.ID, percent float64) {
+	c.Logf("loss n%d -> n%d: %.1f%%", from, to, percent)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lossDesc != "" {
+		c.addFault(c.lossDesc, c.lossAt, c.Now())
+	}
+	c.lossAt, c.lossDesc = c.Now(), ""
+	if percent > 0 {
+		c.lossDesc = fmt.Sprintf("loss n%d -> n%d %.1f%%", from, to, percent)
+	}
+	for a := range c.procs {
+		for b := range c.procs {
+			if (from == chaos.AllNodes || int(from) == a+1) && (to == chaos.AllNodes || int(to) == b+1) {
+				c.loss[a][b] = percent
+			}
+		}
+	}
+	for i, row := range c.proxies {
+		for j, p := range row {
+			if p != nil {
+				p.SetLoss(c.loss[i][j], c.loss[j][i])
 			}
 		}
 	}

@@ -198,6 +198,7 @@ func (c *Cluster) liveness() (took time.Duration) {
 	c.Heal()
 	if c.slowed() {
 		c.SetLatency(chaos.AllNodes, chaos.AllNodes, 0)
+		c.SetLoss(chaos.AllNodes, chaos.AllNodes, 0)
 	}
 	for _, id := range c.Nodes() {
 		if !c.Up(id) {
@@ -240,9 +241,9 @@ const probeKey = "liveness-probe"
 func (c *Cluster) slowed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, row := range c.lat {
-		for _, d := range row {
-			if d != 0 {
+	for i, row := range c.lat {
+		for j, d := range row {
+			if d != 0 || c.loss[i][j] != 0 {
 				return true
 			}
 		}

@@ -17,6 +17,7 @@
 package faultproxy
 
 import (
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Proxy struct {
 	// blocked[0] cuts client->target, blocked[1] target->client.
 	blocked [2]bool
 	delay   [2]time.Duration // per direction, as blocked
+	loss    [2]float64       // percent of chunks lost per direction, as blocked
 	conns   map[*link]struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -82,6 +84,32 @@ func (p *Proxy) SetLatency(forward, backward time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.delay = [2]time.Duration{forward, backward}
+}
+
+// SetLoss loses forward percent of the chunks client->target and
+// backward percent target->client, from now on. TCP retransmits a lost
+// segment after its retransmission timeout (200 ms at least on Linux,
+// doubling while the copies are lost too), and nothing behind it is
+// delivered until it is: so a lost chunk arrives that much later, and
+// holds up the chunks after it, but the stream stays intact.
+func (p *Proxy) SetLoss(forward, backward float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loss = [2]float64{forward, backward}
+}
+
+// retransmitRTOMin is Linux's smallest TCP retransmission timeout.
+const retransmitRTOMin = 200 * time.Millisecond
+
+// lossDelay draws how much later than sent a chunk arrives when percent
+// of what is sent is lost: each lost copy costs a retransmission timeout,
+// which doubles each time.
+func lossDelay(percent float64) time.Duration {
+	var d time.Duration
+	for rto := retransmitRTOMin; percent > 0 && rand.Float64()*100 < percent && d < 30*time.Second; rto *= 2 {
+		d += rto
+	}
+	return d
 }
 
 // Heal lets new connections through again. Connections that lived
@@ -183,7 +211,7 @@ func (p *Proxy) pump(l *link, dir int, dst, src net.Conn) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
-			due := time.Now().Add(p.delay[dir])
+			due := time.Now().Add(p.delay[dir] + lossDelay(p.loss[dir]))
 			p.mu.Unlock()
 			select {
 			case chunks <- chunk{b: buf[:n], due: due}:

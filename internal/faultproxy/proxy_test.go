@@ -152,3 +152,25 @@ func TestProxyDelaysWithoutQueueing(t *testing.T) {
 		t.Fatalf("round trips take %s after the latency was lifted", fastest)
 	}
 }
+
+func TestLossDelaysByRetransmissionTimeouts(t *testing.T) {
+	if d := lossDelay(0); d != 0 {
+		t.Fatalf("no loss delayed a chunk by %s", d)
+	}
+	if d := lossDelay(100); d < 30*time.Second {
+		t.Fatalf("a link that loses everything delivered after %s", d)
+	}
+	lost := 0
+	for range 1000 {
+		switch d := lossDelay(10); {
+		case d == 0:
+		case d%retransmitRTOMin != 0:
+			t.Fatalf("a delay of %s is not a sum of doubling timeouts", d)
+		default:
+			lost++
+		}
+	}
+	if lost < 50 || lost > 150 {
+		t.Fatalf("10%% loss delayed %d of 1000 chunks", lost)
+	}
+}
