@@ -364,7 +364,7 @@ func (t *Transport) serveInbound(c net.Conn) {
 	t.cfg.Log.Info("transport: inbound peer connected", "peer", from, "remote", remote)
 	r := bufio.NewReaderSize(c, 64<<10)
 	var hdr [4]byte
-	pong := []byte{pongByte}
+	lastPong := time.Now()
 	for {
 		// The dialer pings every KeepaliveInterval: a connection silent for
 		// SilenceTimeout is dead or stuck behind a partition.
@@ -382,11 +382,11 @@ func (t *Transport) serveInbound(c net.Conn) {
 		}
 		size := binary.BigEndian.Uint32(hdr[:])
 		if size == 0 {
-			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-			if _, err := c.Write(pong); err != nil {
+			if err := t.pong(c); err != nil {
 				t.cfg.Log.Info("transport: inbound peer connection lost answering a ping", "peer", from, "err", err)
 				return
 			}
+			lastPong = time.Now()
 			continue
 		}
 		if int64(size) > int64(t.cfg.FrameBytesMax) {
@@ -394,12 +394,42 @@ func (t *Transport) serveInbound(c net.Conn) {
 			return
 		}
 		msg := make([]byte, size)
-		if _, err := io.ReadFull(r, msg); err != nil {
+		if err := t.readBody(c, r, msg, &lastPong); err != nil {
 			t.cfg.Log.Info("transport: inbound peer connection lost mid-frame", "peer", from, "err", err)
 			return
 		}
 		t.cfg.Deliver(msg)
 	}
+}
+
+// readBody reads a frame's body as it comes. A large frame on a slow link
+// can take longer than a silence: the deadline is per read, so a frame
+// that keeps arriving is not taken for silence, and a pong goes back every
+// KeepaliveInterval, so the dialer, whose pings wait behind the frame,
+// hears that its bytes arrive.
+func (t *Transport) readBody(c net.Conn, r *bufio.Reader, msg []byte, lastPong *time.Time) error {
+	for got := 0; got < len(msg); {
+		_ = c.SetReadDeadline(time.Now().Add(t.cfg.SilenceTimeout))
+		n, err := r.Read(msg[got:])
+		got += n
+		if err != nil && got < len(msg) {
+			return err
+		}
+		if time.Since(*lastPong) >= t.cfg.KeepaliveInterval {
+			if err := t.pong(c); err != nil {
+				return err
+			}
+			*lastPong = time.Now()
+		}
+	}
+	return nil
+}
+
+// pong tells the dialer its bytes arrive.
+func (t *Transport) pong(c net.Conn) error {
+	_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+	_, err := c.Write([]byte{pongByte})
+	return err
 }
 
 // dropQueued drops the messages queued for p when its link has failed.
@@ -554,9 +584,16 @@ func (t *Transport) connectAndSend(p *peer) error {
 			continue
 		case msg = <-p.queue:
 		}
-		_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 		// Write everything queued, then flush once: one syscall per burst.
+		// The deadline is per frame, so a link kept busy is not torn down
+		// while its data flows; a silence heard meanwhile ends the burst.
 		for {
+			select {
+			case err := <-silent:
+				return err
+			default:
+			}
+			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 			binary.BigEndian.PutUint32(hdr[:], uint32(len(msg)))
 			if _, err := w.Write(hdr[:]); err != nil {
 				return err
@@ -587,6 +624,9 @@ func (t *Transport) readPongs(c net.Conn) error {
 		if _, err := io.ReadFull(c, b[:]); err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				// Close now: a write stuck behind the silence fails at
+				// once rather than at its own deadline.
+				_ = c.Close()
 				return errSilent
 			}
 			return err
