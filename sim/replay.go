@@ -66,15 +66,34 @@ func ReadReplay(path string) (Replay, error) {
 	return r, nil
 }
 
-// failureKind is what a shrunk run must still fail with: the class, with
-// a linearizability check that timed out told apart from one that found
-// an illegal history (a timeout proves nothing).
+// failureKind is what a shrunk run must still fail with: the class and
+// the gist of the message (its words, without the numbers that name
+// nodes, terms and indexes, up to the first colon or 60 characters), so a
+// double vote does not shrink into an unrelated safety failure or a panic
+// elsewhere. A linearizability check that timed out is told apart from
+// one that found an illegal history (a timeout proves nothing).
 func failureKind(f *Failure) string {
 	if f == nil {
 		return "ok"
 	}
-	if f.Class == classLinearizability && strings.Contains(f.Message, "timed out") {
-		return f.Class + " (timed out)"
+	if f.Class == classLinearizability {
+		if strings.Contains(f.Message, "timed out") {
+			return f.Class + " (timed out)"
+		}
+		return f.Class // the message counts operations, which shrinking changes
 	}
-	return f.Class
+	gist := f.Message
+	if i := strings.IndexAny(gist, ":\n"); i >= 0 {
+		gist = gist[:i]
+	}
+	gist = strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, gist)
+	if len(gist) > 60 {
+		gist = gist[:60]
+	}
+	return f.Class + ": " + gist
 }

@@ -73,3 +73,15 @@ func shrinkReplay(t *testing.T, r Replay) {
 		sr.Runs, failureKind(sr.After.Failure), sr.Before.Events, linesBefore, sr.Before.Failure,
 		sr.After.Events, linesAfter, sr.After.Failure, strings.Join(sr.Steps, "\n    "), out, b)
 }
+
+func TestFailureKindKeepsTheGist(t *testing.T) {
+	vote := &Failure{Class: classSafety, Message: "n3 voted twice in term 3: for n3, then for n5"}
+	sameVote := &Failure{Class: classSafety, Message: "n1 voted twice in term 7: for n2, then for n1"}
+	applied := &Failure{Class: classSafety, Message: "n2 reopened at applied index 0, behind the 5 it had durably applied"}
+	if failureKind(vote) != failureKind(sameVote) {
+		t.Fatalf("two double votes read as different failures: %q, %q", failureKind(vote), failureKind(sameVote))
+	}
+	if failureKind(vote) == failureKind(applied) {
+		t.Fatalf("a double vote and an applied index that went back read as the same failure: %q", failureKind(vote))
+	}
+}
