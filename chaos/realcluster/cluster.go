@@ -620,17 +620,29 @@ func (c *Cluster) SetLatency(from, to chaos.ID, d time.Duration) {
 	if d == 0 {
 		c.latDesc = ""
 	}
+	c.eachLink(from, to, func(a, b int) { c.lat[a][b] = d })
+	c.eachProxy(func(p *faultproxy.Proxy, i, j int) { p.SetLatency(c.lat[i][j], c.lat[j][i]) })
+}
+
+// eachLink calls fn for every link from -> to names (AllNodes: every node
+// at that end), by node index.
+func (c *Cluster) eachLink(from, to chaos.ID, fn func(a, b int)) {
 	for a := range c.procs {
 		for b := range c.procs {
 			if (from == chaos.AllNodes || int(from) == a+1) && (to == chaos.AllNodes || int(to) == b+1) {
-				c.lat[a][b] = d
+				fn(a, b)
 			}
 		}
 	}
+}
+
+// eachProxy calls fn for the proxy of every ordered pair i -> j, which
+// carries i's messages forward and j's pongs back.
+func (c *Cluster) eachProxy(fn func(p *faultproxy.Proxy, i, j int)) {
 	for i, row := range c.proxies {
 		for j, p := range row {
 			if p != nil {
-				p.SetLatency(c.lat[i][j], c.lat[j][i])
+				fn(p, i, j)
 			}
 		}
 	}
@@ -649,20 +661,8 @@ func (c *Cluster) SetLoss(from, to chaos.ID, percent float64) {
 	if percent > 0 {
 		c.lossDesc = fmt.Sprintf("loss n%d -> n%d %.1f%%", from, to, percent)
 	}
-	for a := range c.procs {
-		for b := range c.procs {
-			if (from == chaos.AllNodes || int(from) == a+1) && (to == chaos.AllNodes || int(to) == b+1) {
-				c.loss[a][b] = percent
-			}
-		}
-	}
-	for i, row := range c.proxies {
-		for j, p := range row {
-			if p != nil {
-				p.SetLoss(c.loss[i][j], c.loss[j][i])
-			}
-		}
-	}
+	c.eachLink(from, to, func(a, b int) { c.loss[a][b] = percent })
+	c.eachProxy(func(p *faultproxy.Proxy, i, j int) { p.SetLoss(c.loss[i][j], c.loss[j][i]) })
 }
 
 // SkewClock implements chaos.Cluster.SkewClock through the node's
