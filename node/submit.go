@@ -114,11 +114,9 @@ func (n *Node) repropose(req *request) {
 	if n.isLeader || n.lead == raft.None {
 		return
 	}
-	var err error
-	if n.guardRaft(func() { err = n.rn.Propose(req.entry) }) != nil {
-		return
-	}
-	_ = err // dropped (no leader known): the next retry tries again
+	// A proposal dropped now (no leader known after all) is tried again at
+	// the next retry; a raft panic is guardRaft's to report.
+	_ = n.guardRaft(func() { _ = n.rn.Propose(req.entry) })
 }
 
 func (n *Node) askReadIndex(req *request) {
