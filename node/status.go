@@ -14,7 +14,10 @@ type Status struct {
 	IsLeader bool
 	Commit   uint64
 	Applied  uint64
-	Stopped  bool
+	// DurableApplied is the applied index a crash cannot take back; Applied
+	// runs ahead of it by applies not yet synced (persist).
+	DurableApplied uint64
+	Stopped        bool
 	// StopReason is why it stopped: "nospace", "damaged", "failed" ("" while it runs).
 	StopReason string
 	Inflight   int
@@ -51,15 +54,16 @@ func (n *Node) Status() Status {
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
 
-		Term:       bs.GetTerm(),
-		Vote:       bs.GetVote(),
-		Lead:       bs.Lead,
-		IsLeader:   bs.RaftState == raft.StateLeader,
-		Commit:     bs.GetCommit(),
-		Applied:    n.store.Applied(),
-		Stopped:    n.stopped != nil,
-		StopReason: n.StopReason(),
-		Inflight:   len(n.clients.inflight),
+		Term:           bs.GetTerm(),
+		Vote:           bs.GetVote(),
+		Lead:           bs.Lead,
+		IsLeader:       bs.RaftState == raft.StateLeader,
+		Commit:         bs.GetCommit(),
+		Applied:        n.store.Applied(),
+		DurableApplied: n.store.DurableApplied(),
+		Stopped:        n.stopped != nil,
+		StopReason:     n.StopReason(),
+		Inflight:       len(n.clients.inflight),
 
 		SnapshotIndex:      n.store.SnapshotIndex(),
 		SnapshotsTaken:     n.snapshotsTaken,

@@ -6,13 +6,14 @@ package sim
 // appliedState is what the world knows of one machine's applied index.
 type appliedState struct {
 	seen    uint64 // the highest this process reported
-	durable uint64 // the highest a batch reported that returned without error: synced
+	durable uint64 // the highest durable applied index a batch that returned without error reported
 	digest  uint64 // applied index whose data digest was last taken (0: none)
 	highest uint64 // the highest any process on this disk reported, at open too
 }
 
 // checkAppliedAfterBatch runs after each batch of s: within a process the
-// applied index only grows; after a batch that returned, it is durable;
+// applied index only grows; what a batch that returned reports as durably
+// applied, no crash may take back;
 // and the data at each new applied index is compared with every other
 // replica's at that index.
 func (c *checker) checkAppliedAfterBatch(s *simNode, batchErr error) {
@@ -28,7 +29,7 @@ func (c *checker) checkAppliedAfterBatch(s *simNode, batchErr error) {
 	s.applied.seen = applied
 	s.applied.highest = max(s.applied.highest, applied)
 	if batchErr == nil && !s.stoppedSeen {
-		s.applied.durable = applied
+		s.applied.durable = max(s.applied.durable, s.n.Status().DurableApplied)
 	}
 	if applied != s.applied.digest && !s.stoppedSeen {
 		s.applied.digest = applied

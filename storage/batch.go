@@ -27,7 +27,7 @@ type Batch struct {
 	members     map[uint64]member
 	memberOrder []uint64
 
-	lazy bool // the ack-before-sync mutant: commit without fsync
+	lazy bool // commit without fsync (CommitLazily)
 }
 
 var _ kv.Store = (*Batch)(nil)
@@ -140,7 +140,7 @@ func (b *Batch) Commit() error {
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
 	mode := b.s.syncMode
-	if mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 || mutant.On(mutant.AckBeforeSync) && b.lazy {
+	if b.lazy || mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 {
 		mode = pebble.NoSync
 	}
 	if err := b.s.guard(func() error { return b.batch.Commit(mode) }); err != nil {
@@ -161,6 +161,9 @@ func (b *Batch) Commit() error {
 	b.s.lastIndex = b.lastIndex
 	assert.That(uint64(len(b.s.terms)) == b.s.lastIndex-b.s.base.GetIndex(), "term cache out of step with the log")
 	b.s.applied = b.applied
+	if mode.GetSync() {
+		b.s.durableApplied = b.applied
+	}
 	b.s.keyCount = b.keyCount
 	b.commitMembership()
 	return nil
@@ -172,7 +175,9 @@ func (b *Batch) Session(id []byte) ([]byte, bool, error) {
 }
 
 // CommitLazily makes Commit skip its fsync, leaving durability to the
-// next synced write. Only the ack-before-sync mutant calls it.
+// next synced write (Pebble's WAL is one ordered stream, so a later sync
+// makes this batch durable too). It is for a batch whose loss a restart
+// repairs: applies of entries the log already holds durably.
 func (b *Batch) CommitLazily() { b.lazy = true }
 
 // ForgetSessions drops every session's dedup window. Only the

@@ -293,6 +293,7 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.recent = entryCache{}
 	s.logBytes = 0
 	s.applied = meta.GetIndex()
+	s.durableApplied = s.applied
 	s.keyCount = keys
 	s.conf = conf
 	return s.loadMembers()

@@ -45,12 +45,15 @@ type Store struct {
 
 	lazyApplied bool // TEST ONLY: Options.UnsafeLazyApplied
 
-	// Cached copies of what is durable, so raft's reads do not hit Pebble.
-	hardState *pb.HardState
-	base      *pb.SnapshotMetadata // the log starts right after base.Index
-	lastIndex uint64
-	applied   uint64
-	keyCount  int64
+	// Cached copies of what was written, so raft's reads do not hit
+	// Pebble. All of it is durable but applied and keyCount, which a batch
+	// committed lazily moves ahead of durableApplied.
+	hardState      *pb.HardState
+	base           *pb.SnapshotMetadata // the log starts right after base.Index
+	lastIndex      uint64
+	applied        uint64
+	durableApplied uint64
+	keyCount       int64
 	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
 	// far more often than for entries.
 	terms    []uint64
@@ -192,6 +195,7 @@ func (s *Store) load() error {
 	if s.applied, _, err = s.getUint64(keyApplied); err != nil {
 		return err
 	}
+	s.durableApplied = s.applied
 	count, _, err := s.getUint64(keyKeyCount)
 	if err != nil {
 		return err
@@ -287,6 +291,12 @@ func (s *Store) LastIndexCached() uint64 { return s.lastIndex }
 
 // Applied returns the index of the last entry whose effects are durable.
 func (s *Store) Applied() uint64 { return s.applied }
+
+// DurableApplied returns the applied index as of the last synced write:
+// what a crash cannot take back. Applied runs ahead of it by the batches
+// committed without a sync (Batch.CommitLazily), which a restart
+// re-applies from the log.
+func (s *Store) DurableApplied() uint64 { return s.durableApplied }
 
 // InitialState implements raft.Storage. The ConfState is the one as of
 // the applied index: raft is restarted with Applied set to it, and
