@@ -6,7 +6,7 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-mget bench-sim build clean
+.PHONY: test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-go bench-mget bench-sim build clean
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test, the end-to-end tests and one short chaos
@@ -74,7 +74,19 @@ chaos-real:
 cluster:
 	$(GO) run ./cmd/seshat-cluster
 
-bench:
+## bench: Seshat against etcd and redis-server in one run on this machine
+## (a fresh 3-node cluster of seshat-node processes, a 3-member etcd, a
+## redis-server with appendfsync always): ops/s, p50, p99, the ratios and
+## the product's targets, failover over 10 leader kills, resident memory.
+## Installs redis-server and etcd-server (Debian) if missing. The report is
+## saved in bench-results/. BENCH_FLAGS passes flags (e.g. -d 2s -runs 1).
+bench: build
+	./scripts/bench-deps.sh
+	$(GO) run ./cmd/seshat-bench -node bin/seshat-node $(BENCH_FLAGS)
+
+## bench-go: the Go benchmarks, with allocation counts (hot paths, snapshot
+## of 1 M keys, 1 GB restart, heap under load, Pebble read cost, ...).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # MGET of 10k/50k/100k keys against a one-node cluster and a redis-server
