@@ -33,7 +33,7 @@ type message = envtest.Message
 
 // cluster is the harness. Node i+1 is nodes[i]; a nil entry is down.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	nodes []*Node
 	fss   []vfs.FS
 	rands []envtest.Rand // one per node, kept across restarts like a machine's entropy
@@ -69,6 +69,11 @@ func testConfig() Config {
 
 func newCluster(t *testing.T, seed uint64, cfg Config) *cluster {
 	cryptotest.SetGlobalRandom(t, seed)
+	return openCluster(t, cfg)
+}
+
+// openCluster is newCluster for benchmarks too, without fixing crypto/rand.
+func openCluster(t testing.TB, cfg Config) *cluster {
 	c := &cluster{t: t, cfg: cfg}
 	c.nodes = make([]*Node, len(cfg.Peers))
 	c.fss = make([]vfs.FS, len(cfg.Peers))
