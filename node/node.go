@@ -43,6 +43,9 @@ type Node struct {
 	incarnation uint64
 	ticks       uint64
 	nextSeq     uint64
+	// askReads are the reads submitted since the last Process: they share
+	// one ReadIndex round, asked at the start of the next Process.
+	askReads []*request
 	lead        uint64
 	isLeader    bool // as of the last SoftState raft reported
 	stopped     error

@@ -270,3 +270,33 @@ func TestLongReadsShareOneMemoryBound(t *testing.T) {
 		t.Fatalf("every long read answered, and the node still counts %d bytes held", held)
 	}
 }
+
+// Reads that arrive together share one ReadIndex round: ten reads in one
+// batch cost the network what one read costs, on the leader and on a
+// follower (which forwards one MsgReadIndex, not ten).
+func TestReadsThatArriveTogetherShareOneRound(t *testing.T) {
+	c := newCluster(t, 1, testConfig())
+	lead := c.leader()
+	c.do(lead, set("k", "v"))
+	for _, id := range []uint64{lead, c.follower(lead)} {
+		messagesFor := func(reads int) int {
+			sent := 0
+			c.drop = func(message) bool { sent++; return false }
+			defer func() { c.drop = nil }()
+			var calls []*call
+			for range reads {
+				calls = append(calls, c.submit(id, get("k")))
+			}
+			for _, cl := range calls {
+				if res := c.wait(cl); string(res.Value) != "v" {
+					t.Fatalf("node %d read %q, want v", id, res.Value)
+				}
+			}
+			return sent
+		}
+		one, ten := messagesFor(1), messagesFor(10)
+		if one == 0 || ten != one {
+			t.Errorf("node %d: one read cost %d messages, ten reads %d: want the same, one round", id, one, ten)
+		}
+	}
+}

@@ -23,6 +23,7 @@ func (n *Node) Process() error {
 	if n.rn == nil {
 		return nil
 	}
+	n.askReadIndex()
 	for n.rn.HasReady() {
 		var err error
 		if perr := n.guardRaft(func() { err = n.processReady(n.rn.Ready()) }); perr != nil {

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"slices"
+
 	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 )
@@ -11,7 +13,7 @@ import (
 // happened (an entry applied, a read confirmed, the leader lost, a tick).
 type requests struct {
 	writes     map[uint64]*request // by seq, until applied or expired
-	reads      map[uint64]*request // by ReadIndex context, until served or expired
+	reads      map[uint64][]*request // a ReadIndex round's reads, by its context, until it is answered
 	inflight   []*request          // every live request, oldest first: expiry order
 	readsReady []readyRead         // confirmed reads waiting for apply to catch up
 	replies    []reply             // answers to give once the current batch is durable
@@ -46,7 +48,7 @@ type reply struct {
 }
 
 func newRequests() requests {
-	return requests{writes: map[uint64]*request{}, reads: map[uint64]*request{}}
+	return requests{writes: map[uint64]*request{}, reads: map[uint64][]*request{}}
 }
 
 // fail answers every op of a request that never entered the maps.
@@ -76,11 +78,40 @@ func (r *requests) addWrite(seq uint64, req *request) {
 	r.writes[seq] = req
 }
 
-// addRead files req under a new ReadIndex context, forgetting its last.
+// addRead files req in the ReadIndex round with context ctx, taking it
+// out of the round it waited in before, if any.
 func (r *requests) addRead(ctx uint64, req *request) {
-	delete(r.reads, req.key)
+	r.dropRead(req)
 	req.key = ctx
-	r.reads[ctx] = req
+	r.reads[ctx] = append(r.reads[ctx], req)
+}
+
+// dropRead takes req out of the round it waits in, if any.
+func (r *requests) dropRead(req *request) {
+	round, ok := r.reads[req.key]
+	if !ok {
+		return
+	}
+	if i := slices.Index(round, req); i >= 0 {
+		round = slices.Delete(round, i, i+1)
+	}
+	if len(round) == 0 {
+		delete(r.reads, req.key)
+	} else {
+		r.reads[req.key] = round
+	}
+}
+
+// hasRound reports whether any read waits in the round with context ctx.
+func (r *requests) hasRound(ctx uint64) bool { return len(r.reads[ctx]) > 0 }
+
+// failRound answers every read of the round with context ctx with err.
+func (r *requests) failRound(ctx uint64, err error) {
+	round := r.reads[ctx]
+	delete(r.reads, ctx)
+	for _, req := range round {
+		r.finishErr(req, err)
+	}
 }
 
 // applied queues the answer of the write with sequence number seq, if
@@ -102,20 +133,22 @@ func (r *requests) answerDurable() {
 	r.replies = r.replies[:0]
 }
 
-// readConfirmed records that the read under ctx may be served once the
-// node has applied index.
+// readConfirmed records that the reads of the round with context ctx may
+// be served once the node has applied index.
 func (r *requests) readConfirmed(ctx, index uint64) {
-	req, ok := r.reads[ctx]
+	round, ok := r.reads[ctx]
 	if !ok {
 		return
 	}
 	delete(r.reads, ctx)
-	if req.finished || req.confirmed {
-		return // the first confirmation stands: it is the one queued
+	for _, req := range round {
+		if req.finished || req.confirmed {
+			continue // the first confirmation stands: it is the one queued
+		}
+		req.confirmed = true
+		req.readIndex = index
+		r.readsReady = append(r.readsReady, readyRead{index: index, req: req})
 	}
-	req.confirmed = true
-	req.readIndex = index
-	r.readsReady = append(r.readsReady, readyRead{index: index, req: req})
 }
 
 // serveReady serves, with serve, the confirmed reads whose index is
@@ -172,7 +205,7 @@ func (r *requests) finish(req *request, res []kv.Result) {
 	if req.isWrite {
 		delete(r.writes, req.key)
 	} else {
-		delete(r.reads, req.key)
+		r.dropRead(req)
 	}
 	req.done(res)
 }
@@ -182,7 +215,7 @@ func (r *requests) finish(req *request, res []kv.Result) {
 func (r *requests) handOff(req *request) {
 	req.finished = true
 	if !req.isWrite {
-		delete(r.reads, req.key)
+		r.dropRead(req)
 	}
 }
 
@@ -219,6 +252,7 @@ func (r *requests) failAll(readErr, writeErr error) {
 // Failing writes at once answered UNKNOWN for writes that were applied a
 // moment later.
 func (r *requests) leaderLost(graceEnd uint64) {
+	clear(r.reads) // every read fails below: spare each a search of its round
 	for _, req := range r.inflight {
 		switch {
 		case req.finished:

@@ -35,7 +35,7 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 		return
 	}
 	if isRead {
-		n.askReadIndex(req)
+		n.queueRead(req)
 	} else if !n.propose(req) {
 		return
 	}
@@ -99,7 +99,7 @@ func (n *Node) retry(req *request) {
 		n.repropose(req)
 		return
 	}
-	n.askReadIndex(req)
+	n.queueRead(req)
 }
 
 // repropose proposes a write not yet applied again, with the same session
@@ -119,16 +119,38 @@ func (n *Node) repropose(req *request) {
 	_ = n.guardRaft(func() { _ = n.rn.Propose(req.entry) })
 }
 
-func (n *Node) askReadIndex(req *request) {
-	n.nextSeq++
-	n.clients.addRead(n.nextSeq, req)
+// queueRead files req for the next ReadIndex round (askReadIndex).
+func (n *Node) queueRead(req *request) {
 	req.retryAt = n.ticks + uint64(n.cfg.ReadRetryTicks)
+	n.askReads = append(n.askReads, req)
+}
+
+// askReadIndex asks one ReadIndex for every read queued since the last
+// round, as etcd does: the reads that arrive together share one
+// heartbeat round, and each waits for no round but the first after it
+// arrived, so its read index is still one taken after it began.
+func (n *Node) askReadIndex() {
+	if len(n.askReads) == 0 {
+		return
+	}
+	n.nextSeq++
+	round := n.nextSeq
+	for _, req := range n.askReads {
+		if !req.finished {
+			n.clients.addRead(round, req)
+		}
+	}
+	clear(n.askReads)
+	n.askReads = n.askReads[:0]
+	if !n.clients.hasRound(round) {
+		return // every read of the round ended while it waited
+	}
 	// The context names this process too: a confirmation meant for a
 	// read of an earlier process of this node, delayed in the network,
 	// must not serve a read of this one at an index that may be stale.
-	ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.incarnation), n.nextSeq)
+	ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.incarnation), round)
 	if n.guardRaft(func() { n.rn.ReadIndex(ctx) }) != nil {
-		n.clients.finishErr(req, n.refusal())
+		n.clients.failRound(round, n.refusal())
 	}
 }
 
