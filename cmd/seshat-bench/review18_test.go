@@ -90,3 +90,32 @@ func TestReview18TargetIgnoresErrors(t *testing.T) {
 		t.Errorf("a run with %d failed requests (none of them in its p99) is judged %q", rw.seshat.errors, got)
 	}
 }
+
+// review18: a server that fails to start is reported only as "seshat
+// leader: not ready after 30s" (after waiting the 30 s out, though every
+// process had exited), and the servers' logs, which say why, are removed
+// with the temporary directory. The operator is left with nothing to read.
+func TestReview18FailedStartSaysWhy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bench binary")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "seshat-bench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	fake := filepath.Join(tmp, "fake-node")
+	const reason = "cannot bind: the reason an operator needs"
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho '"+reason+"' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-node", fake, "-skip=etcd,redis,failover", "-kills=0", "-load-keys=0",
+		"-out", filepath.Join(tmp, "report.md"))
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	start := time.Now()
+	out, _ := cmd.CombinedOutput()
+	took := time.Since(start)
+	if !strings.Contains(string(out), reason) {
+		t.Errorf("every seshat-node exited at once saying %q; the bench said, after %s:\n%s", reason, took.Round(time.Second), out)
+	}
+}
