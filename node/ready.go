@@ -24,6 +24,9 @@ func (n *Node) Process() error {
 		return nil
 	}
 	n.askReadIndex()
+	if n.stopped != nil {
+		return n.stopped // raft failed while asked (guardRaft stopped the node)
+	}
 	for n.rn.HasReady() {
 		var err error
 		if perr := n.guardRaft(func() { err = n.processReady(n.rn.Ready()) }); perr != nil {

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"slices"
-
 	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 )
@@ -29,6 +27,7 @@ type request struct {
 	retryAt  uint64 // tick: when to ask again (a read) or propose again (a write)
 	entry    []byte // a write's encoded entry, proposed again as is
 	key      uint64 // its key in writes or reads
+	roundPos int    // a read's place in its round, r.reads[key]
 	isWrite  bool
 	finished bool
 	// readIndex is the index a confirmed read may be served at, once
@@ -83,22 +82,27 @@ func (r *requests) addWrite(seq uint64, req *request) {
 func (r *requests) addRead(ctx uint64, req *request) {
 	r.dropRead(req)
 	req.key = ctx
+	req.roundPos = len(r.reads[ctx])
 	r.reads[ctx] = append(r.reads[ctx], req)
 }
 
-// dropRead takes req out of the round it waits in, if any.
+// dropRead takes req out of the round it waits in, if any, in constant
+// time: the round's last read takes its place. A round of thousands of
+// reads that got no answer is moved or expired read by read.
 func (r *requests) dropRead(req *request) {
-	round, ok := r.reads[req.key]
-	if !ok {
-		return
+	round := r.reads[req.key]
+	i := req.roundPos
+	if i >= len(round) || round[i] != req {
+		return // in no round: its round was answered or failed as a whole
 	}
-	if i := slices.Index(round, req); i >= 0 {
-		round = slices.Delete(round, i, i+1)
-	}
-	if len(round) == 0 {
+	last := len(round) - 1
+	round[i] = round[last]
+	round[i].roundPos = i
+	round[last] = nil
+	if last == 0 {
 		delete(r.reads, req.key)
 	} else {
-		r.reads[req.key] = round
+		r.reads[req.key] = round[:last]
 	}
 }
 

@@ -19,9 +19,12 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -96,12 +99,28 @@ func bench(o options) error {
 
 	r := &runner{o: o, w: w}
 	defer r.stop()
+	// Each server runs in its own process group, out of reach of the
+	// terminal's Ctrl-C: stop them before going.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		r.stop()
+		fmt.Fprintf(os.Stderr, "seshat-bench: %v: every server stopped\n", sig)
+		os.Exit(130)
+	}()
 	if err := r.start(node, dir); err != nil {
+		if o.dir == "" {
+			keep := dir + ".failed"
+			if os.Rename(dir, keep) == nil {
+				err = fmt.Errorf("%w\n(the servers' logs are kept in %s)", err, keep)
+			}
+		}
 		return err
 	}
 	fmt.Fprintf(w, "# seshat-bench, %s\n\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "%d keys, %d-byte values, %s per run after %s of warm-up, median of %d runs; every server on this machine's loopback.\n\n",
-		o.keys, o.value, o.duration, o.warm, o.runs)
+	fmt.Fprintf(w, "%d keys, %d-byte values, %s per run after %s of warm-up, median of %d runs; every server on this machine's loopback; data in %s (%s).\n\n",
+		o.keys, o.value, o.duration, o.warm, o.runs, dir, fsKind(dir))
 	r.memory("idle")
 	if err := r.workloads(); err != nil {
 		return err
@@ -123,9 +142,33 @@ func bench(o options) error {
 	return nil
 }
 
+// fsKind names the file system under dir: on tmpfs every fsync is free,
+// and the table would not measure what the targets are about.
+func fsKind(dir string) string {
+	var st syscall.Statfs_t
+	if syscall.Statfs(dir, &st) != nil {
+		return "file system unknown"
+	}
+	switch st.Type {
+	case 0x01021994:
+		return "tmpfs: fsync costs nothing here, use -dir on a disk"
+	case 0xEF53:
+		return "ext4"
+	case 0x58465342:
+		return "xfs"
+	case 0x9123683E:
+		return "btrfs"
+	case 0x794c7630:
+		return "overlayfs"
+	}
+	return fmt.Sprintf("file system 0x%x", st.Type)
+}
+
 // runner holds the servers and what was measured.
 type runner struct {
-	o      options
+	stopOnce sync.Once
+	mu       sync.Mutex // the servers, set while a signal may stop them
+	o        options
 	w      io.Writer
 	seshat *seshatCluster
 	etcd   *etcdCluster
@@ -140,12 +183,22 @@ type rssRow struct {
 }
 
 func (r *runner) start(node, dir string) error {
-	var err error
-	if r.seshat, err = startSeshat(node, dir); err != nil {
+	c, err := startSeshat(node, dir)
+	r.mu.Lock()
+	r.seshat = c
+	r.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("seshat: %w", err)
 	}
+	if err := c.waitLeader(); err != nil {
+		return err
+	}
 	if !r.o.skip["etcd"] {
-		if r.etcd, err = startEtcd(dir); err != nil {
+		e, err := startEtcd(dir)
+		r.mu.Lock()
+		r.etcd = e
+		r.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("etcd (install Debian's etcd-server, or -skip=etcd): %w", err)
 		}
 		if err := waitFor("etcd leader", 30*time.Second, func() bool {
@@ -156,7 +209,11 @@ func (r *runner) start(node, dir string) error {
 		}
 	}
 	if !r.o.skip["redis"] {
-		if r.redis, r.redisA, err = startRedis(dir); err != nil {
+		rs, addr, err := startRedis(dir)
+		r.mu.Lock()
+		r.redis, r.redisA = rs, addr
+		r.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("redis (install Debian's redis-server, or -skip=redis): %w", err)
 		}
 	}
@@ -164,14 +221,20 @@ func (r *runner) start(node, dir string) error {
 	return nil
 }
 
+// stop stops every server, once, whoever asks first (the end of the run
+// or a signal).
 func (r *runner) stop() {
-	if r.seshat != nil {
-		r.seshat.stop()
-	}
-	if r.etcd != nil {
-		r.etcd.stop()
-	}
-	r.redis.kill()
+	r.stopOnce.Do(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.seshat != nil {
+			r.seshat.stop()
+		}
+		if r.etcd != nil {
+			r.etcd.stop()
+		}
+		r.redis.kill()
+	})
 }
 
 func (r *runner) memory(when string) {

@@ -10,15 +10,19 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // server is one process the benchmark started.
 type server struct {
-	name string
-	cmd  *exec.Cmd
-	log  *os.File
+	name    string
+	cmd     *exec.Cmd
+	log     *os.File
+	logPath string
+	exited  chan struct{} // closed once the process has exited and been reaped
+	killOne sync.Once
 }
 
 func start(dir, name, bin string, args ...string) (*server, error) {
@@ -33,17 +37,40 @@ func start(dir, name, bin string, args ...string) (*server, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	return &server{name: name, cmd: cmd, log: logf}, nil
+	s := &server{name: name, cmd: cmd, log: logf, logPath: logf.Name(), exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	return s, nil
 }
 
-// kill stops the process at once (SIGKILL to its group) and reaps it.
+// kill stops the process at once (SIGKILL to its group) and waits until
+// it is reaped. It is safe to call more than once, and on nil.
 func (s *server) kill() {
-	if s == nil || s.cmd.Process == nil {
+	if s == nil {
 		return
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	_ = s.cmd.Wait()
-	s.log.Close()
+	s.killOne.Do(func() {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+		s.log.Close()
+	})
+}
+
+// exitedEarly returns why s exited by itself (the tail of its log), or ""
+// while it runs.
+func (s *server) exitedEarly() string {
+	select {
+	case <-s.exited:
+	default:
+		return ""
+	}
+	b, _ := os.ReadFile(s.logPath)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return fmt.Sprintf("%s exited by itself (%v); the end of its log:\n%s", s.name, s.cmd.ProcessState, b)
 }
 
 // rssMB reads the process's resident set from /proc.
@@ -105,6 +132,7 @@ type seshatNode struct {
 type seshatCluster struct {
 	bin   string
 	dir   string
+	mu    sync.Mutex // the nodes' procs: a signal's stop races the failover's kills and restarts
 	nodes []*seshatNode
 }
 
@@ -139,20 +167,62 @@ func startSeshat(bin, dir string) (*seshatCluster, error) {
 	}
 	for _, n := range c.nodes {
 		if err := c.startNode(n); err != nil {
-			c.stop()
-			return nil, err
+			return c, err
 		}
-	}
-	if err := waitFor("seshat leader", 30*time.Second, func() bool { return c.leader() != nil }); err != nil {
-		c.stop()
-		return nil, err
 	}
 	return c, nil
 }
 
-func (c *seshatCluster) startNode(n *seshatNode) (err error) {
-	n.proc, err = start(c.dir, fmt.Sprintf("seshat-n%d", n.id), c.bin, n.args...)
+// waitLeader waits until a node leads, failing at once if a node exits.
+func (c *seshatCluster) waitLeader() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, p := range c.procs() {
+			if why := p.exitedEarly(); why != "" {
+				return fmt.Errorf("seshat: %s", why)
+			}
+		}
+		if c.leader() != nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("seshat: no leader after 30 s (see the logs in %s)", c.dir)
+}
+
+func (c *seshatCluster) startNode(n *seshatNode) error {
+	p, err := start(c.dir, fmt.Sprintf("seshat-n%d", n.id), c.bin, n.args...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n.proc = p
 	return err
+}
+
+// killNode kills n's process and forgets it.
+func (c *seshatCluster) killNode(n *seshatNode) {
+	c.mu.Lock()
+	p := n.proc
+	n.proc = nil
+	c.mu.Unlock()
+	p.kill()
+}
+
+func (c *seshatCluster) procs() []*server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*server
+	for _, n := range c.nodes {
+		if n.proc != nil {
+			out = append(out, n.proc)
+		}
+	}
+	return out
+}
+
+func (c *seshatCluster) up(n *seshatNode) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return n.proc != nil
 }
 
 // status is the part of a node's /status the benchmark reads.
@@ -177,7 +247,7 @@ func (n *seshatNode) status() (status, bool) {
 // leader returns the node that says it leads and is ready, if any.
 func (c *seshatCluster) leader() *seshatNode {
 	for _, n := range c.nodes {
-		if n.proc == nil {
+		if !c.up(n) {
 			continue
 		}
 		if st, ok := n.status(); ok && st.IsLeader && st.Ready {
@@ -190,7 +260,7 @@ func (c *seshatCluster) leader() *seshatNode {
 func (c *seshatCluster) follower() *seshatNode {
 	lead := c.leader()
 	for _, n := range c.nodes {
-		if n != lead && n.proc != nil {
+		if n != lead && c.up(n) {
 			return n
 		}
 	}
@@ -199,15 +269,14 @@ func (c *seshatCluster) follower() *seshatNode {
 
 func (c *seshatCluster) stop() {
 	for _, n := range c.nodes {
-		n.proc.kill()
-		n.proc = nil
+		c.killNode(n)
 	}
 }
 
 func (c *seshatCluster) rssMB() []float64 {
 	var out []float64
-	for _, n := range c.nodes {
-		out = append(out, n.proc.rssMB())
+	for _, p := range c.procs() {
+		out = append(out, p.rssMB())
 	}
 	return out
 }
