@@ -46,9 +46,9 @@ type Node struct {
 	// askReads are the reads submitted since the last Process: they share
 	// one ReadIndex round, asked at the start of the next Process.
 	askReads []*request
-	lead        uint64
-	isLeader    bool // as of the last SoftState raft reported
-	stopped     error
+	lead     uint64
+	isLeader bool // as of the last SoftState raft reported
+	stopped  error
 	// The term and vote last synced, to tell the host when they change.
 	syncedTerm, syncedVote uint64
 

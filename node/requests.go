@@ -10,11 +10,11 @@ import (
 // for their deadlines. It knows nothing of raft; the node tells it what
 // happened (an entry applied, a read confirmed, the leader lost, a tick).
 type requests struct {
-	writes     map[uint64]*request // by seq, until applied or expired
+	writes     map[uint64]*request   // by seq, until applied or expired
 	reads      map[uint64][]*request // a ReadIndex round's reads, by its context, until it is answered
-	inflight   []*request          // every live request, oldest first: expiry order
-	readsReady []readyRead         // confirmed reads waiting for apply to catch up
-	replies    []reply             // answers to give once the current batch is durable
+	inflight   []*request            // every live request, oldest first: expiry order
+	readsReady []readyRead           // confirmed reads waiting for apply to catch up
+	replies    []reply               // answers to give once the current batch is durable
 }
 
 // request is one group of client operations: all reads, served at one

@@ -169,12 +169,12 @@ type runner struct {
 	stopOnce sync.Once
 	mu       sync.Mutex // the servers, set while a signal may stop them
 	o        options
-	w      io.Writer
-	seshat *seshatCluster
-	etcd   *etcdCluster
-	redis  *server
-	redisA string
-	rss    []rssRow
+	w        io.Writer
+	seshat   *seshatCluster
+	etcd     *etcdCluster
+	redis    *server
+	redisA   string
+	rss      []rssRow
 }
 
 type rssRow struct {
