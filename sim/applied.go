@@ -27,6 +27,7 @@ func (c *checker) checkAppliedAfterBatch(s *simNode, batchErr error) {
 		return
 	}
 	s.applied.seen = applied
+	c.noteApplied(applied)
 	s.applied.highest = max(s.applied.highest, applied)
 	if batchErr == nil && !s.stoppedSeen {
 		s.applied.durable = max(s.applied.durable, s.n.Status().DurableApplied)

@@ -59,7 +59,10 @@ type checker struct {
 	leaders   map[uint64]uint64 // term -> the one leader seen in it
 	committed map[uint64]committedEntry
 	digests   map[uint64]appliedDigest // applied index -> data digest there
-	leaderLog []leaderChange
+	// appliedMax is the highest index any replica applied: every read
+	// submitted from now on must be served at or past it (readfloor.go).
+	appliedMax uint64
+	leaderLog  []leaderChange
 }
 
 type leaderChange struct {
@@ -80,6 +83,7 @@ func (c *checker) init(w *World) {
 func (w *World) checkApplied(s *simNode, index, term uint64, data []byte) {
 	d := digestBytes(data)
 	c := &w.checks
+	c.noteApplied(index)
 	if prev, ok := c.committed[index]; ok {
 		if prev.term != term || prev.digest != d {
 			w.fail(classSafety, "committed entry %d changed: n%d applied term %d, n%d applied term %d (data differs: %v)",

@@ -328,5 +328,5 @@ func (b simBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 	if b.s.n != b.n || b.n == nil {
 		return // the connection died with the process: no answer ever comes
 	}
-	b.s.post(node.Event{Kind: node.EventOps, Ops: ops, Done: done})
+	b.s.post(node.Event{Kind: node.EventOps, Ops: ops, Done: b.s.w.checkedReads(b.s, b.n, ops, done)})
 }

@@ -39,6 +39,9 @@ const (
 	faultHoldDown  = "hold-down"  // a message to a down node, parked until its restart
 	faultRedeliver = "redeliver"  // an old message delivered again
 	faultLongDelay = "long-delay" // a message delayed by election timeouts
+	faultEcho      = "echo"       // confirmations of a node's previous process sent to its next one (echo.go)
+	faultCrashLoop = "crash-loop" // a restarted node crashed again soon (echo.go)
+	faultReconnect = "reconnect"  // clients sent to a restarted node (echo.go)
 )
 
 // FaultRecord is one fault a run applied: its number and kind.

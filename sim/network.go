@@ -32,9 +32,40 @@ const (
 type heldMsg struct {
 	from, to int
 	msg      []byte
-	on       releaseOn
-	epoch    int           // releaseRestart: its receiver's process when held
-	until    time.Duration // every held message goes by this time at the latest
+	holdDraw
+	epoch int           // releaseRestart: its receiver's process when held
+	until time.Duration // every held message goes by this time at the latest
+	gone  bool          // released or dropped: its timer finds nothing to do
+}
+
+// holdDraw is every random choice about one held message, drawn when the
+// network decides to hold it and before the schedule may veto it, so a
+// run that skips a hold (a shrink does) draws the same numbers as one
+// that does not: the rest of its faults stay what they were.
+type holdDraw struct {
+	on     releaseOn     // what sets it free, for faultHold (others name their own)
+	wait   time.Duration // how long it waits at most: 2 to 10 election timeouts
+	spread time.Duration // how much later than the link's latency it arrives once free
+	coin   bool          // releaseLeader: freed by the next change even if not to the new leader
+	send   bool          // faultHold: the message also goes through now, and the held one is a copy
+}
+
+func (w *World) drawHold() holdDraw {
+	r, et := w.net.rng, w.electionTimeout()
+	return holdDraw{
+		on:     []releaseOn{releaseLeader, releaseRestart, releaseTimeout}[r.IntN(3)],
+		wait:   et * time.Duration(2+r.IntN(9)),
+		spread: time.Duration(r.Int64N(int64(2 * et))),
+		coin:   r.IntN(2) == 0,
+		send:   r.IntN(2) == 0,
+	}
+}
+
+// drawn draws from the network's stream whether an event of percent
+// likelihood happens; the caller draws what the event needs, then asks
+// allowFault.
+func (w *World) drawn(percent float64) bool {
+	return percent > 0 && w.net.rng.Float64()*100 < percent
 }
 
 // pastMsg is a message delivered earlier, kept to be delivered again.
@@ -59,19 +90,14 @@ type netFaults struct {
 	// holdOn is a scenario's window of holding (chaos.MessageHolder.HoldMessages);
 	// the swarm holds throughout its fault phase when the options say so.
 	holdOn bool
+	// echo is each node's kept ReadIndex confirmations (echo.go), drawn
+	// from echoRng, a stream of its own.
+	echo    []echoState
+	echoRng *rand.Rand
 }
 
 func newNetFaults(seed uint64) *netFaults {
-	return &netFaults{rng: rand.New(rand.NewPCG(seed, 0x4e7f4a17))}
-}
-
-// chance draws from the network's stream whether an event of percent
-// likelihood happens, and asks allowFault about it when it does.
-func (w *World) chance(percent float64, kind string) bool {
-	if percent <= 0 {
-		return false
-	}
-	return w.net.rng.Float64()*100 < percent && w.allowFault(kind)
+	return &netFaults{rng: rand.New(rand.NewPCG(seed, 0x4e7f4a17)), echoRng: rand.New(rand.NewPCG(seed, 0xec40))}
 }
 
 // holding says whether the long faults act now.
@@ -86,11 +112,15 @@ func (w *World) send(from, to int, msg []byte) {
 		w.stats.MessagesLost++
 		return
 	}
+	w.echoOnAsk(from, msg)
 	faulty := w.now < w.opts.FaultsEnd
 	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop) || w.lossy(from, to)) {
-		if w.cut[from][to] && w.holding() && w.chance(w.opts.HoldCutPercent, faultHoldCut) {
-			w.hold(from, to, msg, releaseHeal)
-			return
+		if w.cut[from][to] && w.holding() && w.drawn(w.opts.HoldCutPercent) {
+			if d := w.drawHold(); w.allowFault(faultHoldCut) {
+				d.on = releaseHeal
+				w.hold(from, to, msg, d)
+				return
+			}
 		}
 		w.stats.MessagesLost++
 		return
@@ -99,18 +129,19 @@ func (w *World) send(from, to int, msg []byte) {
 	if faulty && w.rng.Float64()*100 < w.opts.DupPercent && w.allowFault(faultDup) {
 		copies = 2
 	}
-	if w.holding() && w.chance(w.opts.HoldPercent, faultHold) {
+	heldInstead := false
+	if w.holding() && w.drawn(w.opts.HoldPercent) {
 		// Parked now, set free by a leader change, a restart of the
 		// receiver or a long time, whichever the seed picked. Half the
 		// time what is parked is a copy (as a retransmission would be)
 		// and the message itself goes through: then the late one is a
 		// duplicate that outlives what it was sent about.
-		w.hold(from, to, msg, []releaseOn{releaseLeader, releaseRestart, releaseTimeout}[w.net.rng.IntN(3)])
-		if w.net.rng.IntN(2) == 0 {
-			copies--
+		if d := w.drawHold(); w.allowFault(faultHold) {
+			w.hold(from, to, msg, d)
+			heldInstead = !d.send
 		}
 	}
-	for range copies {
+	for i := range copies {
 		delay := w.lat[from][to]
 		if w.opts.LatencyJitterMax > 0 {
 			jitter := time.Duration(w.rng.Int64N(int64(w.opts.LatencyJitterMax)))
@@ -118,16 +149,24 @@ func (w *World) send(from, to int, msg []byte) {
 				delay += jitter
 			}
 		}
-		if w.holding() && w.chance(w.opts.LongDelayPercent, faultLongDelay) {
-			w.stats.LongDelays++
-			delay += w.electionTimeout() * time.Duration(1+w.net.rng.IntN(5))
+		if w.holding() && w.drawn(w.opts.LongDelayPercent) {
+			if long := w.electionTimeout() * time.Duration(1+w.net.rng.IntN(5)); w.allowFault(faultLongDelay) {
+				w.stats.LongDelays++
+				delay += long
+			}
+		}
+		if i == 0 && heldInstead {
+			// Its draws made all the same, so a run that skips the
+			// hold draws what this one does.
+			continue
 		}
 		w.deliverAfter(delay, from, to, msg, sentNow)
 	}
-	if w.holding() && w.chance(w.opts.RedeliverPercent, faultRedeliver) && len(w.net.past) > 0 {
-		p := w.net.past[w.net.rng.IntN(len(w.net.past))]
-		w.stats.Redelivered++
-		w.deliverAfter(w.lat[p.from][p.to], p.from, p.to, p.msg, sentAgain)
+	if w.holding() && w.drawn(w.opts.RedeliverPercent) && len(w.net.past) > 0 {
+		if p := w.net.past[w.net.rng.IntN(len(w.net.past))]; w.allowFault(faultRedeliver) {
+			w.stats.Redelivered++
+			w.deliverAfter(w.lat[p.from][p.to], p.from, p.to, p.msg, sentAgain)
+		}
 	}
 }
 
@@ -161,14 +200,16 @@ func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how 
 	w.schedule(delay, evDeliver, to, digestBytes(msg), func() {
 		switch {
 		case !dst.up():
-			if w.holdAgain(how, faultHoldDown) {
-				w.hold(from, to, msg, releaseRestart)
+			if d, ok := w.holdAgain(how, faultHoldDown); ok {
+				d.on = releaseRestart
+				w.hold(from, to, msg, d)
 			}
 			return
 		case w.cut[from][to]:
 			// A partition also loses what was on the wire, or holds it.
-			if w.holdAgain(how, faultHoldCut) {
-				w.hold(from, to, msg, releaseHeal)
+			if d, ok := w.holdAgain(how, faultHoldCut); ok {
+				d.on = releaseHeal
+				w.hold(from, to, msg, d)
 				return
 			}
 			w.stats.MessagesLost++
@@ -177,6 +218,7 @@ func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how 
 		if w.opts.RedeliverPercent > 0 && w.net.rng.IntN(16) == 0 {
 			w.remember(from, to, msg)
 		}
+		w.keepConfirmation(from, to, msg)
 		dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
 	})
 }
@@ -185,17 +227,12 @@ func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how 
 // is held rather than lost. A released one is held again, so a copy set
 // free by a leader change still reaches the old leader, cut off as it
 // usually is then, once the partition heals.
-func (w *World) holdAgain(how delivery, kind string) bool {
-	if !w.holding() {
-		return false
+func (w *World) holdAgain(how delivery, kind string) (holdDraw, bool) {
+	if !w.holding() || how == sentAgain || how == sentNow && !w.drawn(w.opts.HoldCutPercent) {
+		return holdDraw{}, false
 	}
-	switch how {
-	case sentNow:
-		return w.chance(w.opts.HoldCutPercent, kind)
-	case releasedNow:
-		return w.allowFault(kind)
-	}
-	return false
+	d := w.drawHold()
+	return d, w.allowFault(kind)
 }
 
 // remember keeps a delivered message for re-delivery later.
@@ -208,35 +245,23 @@ func (w *World) remember(from, to int, msg []byte) {
 	w.net.past[w.net.rng.IntN(pastSlots)] = p
 }
 
-// hold parks msg until on happens, or a long seed-drawn time (2 to 10
-// election timeouts) passes, whichever comes first.
-func (w *World) hold(from, to int, msg []byte, on releaseOn) {
+// hold parks msg until d.on happens, or its drawn wait (2 to 10 election
+// timeouts) passes, whichever comes first. Each held message has a timer
+// of its own: one shared timer, set for the earliest wait when it was
+// armed, would let a message held later with a shorter wait outstay it
+// by up to eight election timeouts.
+func (w *World) hold(from, to int, msg []byte, d holdDraw) {
 	if len(w.net.held) >= heldMax {
 		w.stats.MessagesLost++
 		return
 	}
-	h := &heldMsg{from: from, to: to, msg: msg, on: on, epoch: w.nodes[to].epoch}
-	h.until = w.now + w.electionTimeout()*time.Duration(2+w.net.rng.IntN(9))
+	h := &heldMsg{from: from, to: to, msg: msg, holdDraw: d, epoch: w.nodes[to].epoch, until: w.now + d.wait}
 	w.net.held = append(w.net.held, h)
 	w.stats.Held++
-	if len(w.net.held) == 1 {
-		w.scheduleHeldTimeout()
-	}
-}
-
-// scheduleHeldTimeout sets free, at the earliest deadline, the messages
-// held that long. One event at a time suffices: it schedules the next.
-func (w *World) scheduleHeldTimeout() {
-	if len(w.net.held) == 0 {
-		return
-	}
-	first := w.net.held[0].until
-	for _, h := range w.net.held {
-		first = min(first, h.until)
-	}
-	w.schedule(max(first-w.now, 0), evHeld, -1, 0, func() {
-		w.release(func(h *heldMsg) bool { return h.until <= w.now }, releaseTimeout)
-		w.scheduleHeldTimeout()
+	w.schedule(d.wait, evHeld, to, 0, func() {
+		if !h.gone {
+			w.release(func(x *heldMsg) bool { return x == h }, releaseTimeout)
+		}
 	})
 }
 
@@ -262,8 +287,8 @@ func (w *World) release(free func(*heldMsg) bool, why releaseOn) {
 		// Spread over two election timeouts: a restarted or healed node
 		// first learns who leads, as it would before a real network's
 		// backlog drained, and the late messages keep coming for a while.
-		delay := w.lat[h.from][h.to] + time.Duration(w.net.rng.Int64N(int64(2*w.electionTimeout())))
-		w.deliverAfter(delay, h.from, h.to, h.msg, releasedNow)
+		h.gone = true
+		w.deliverAfter(w.lat[h.from][h.to]+h.spread, h.from, h.to, h.msg, releasedNow)
 	}
 	clear(w.net.held[len(kept):])
 	w.net.held = kept
@@ -277,19 +302,20 @@ func (w *World) healed() {
 // restarted releases the messages held for node idx's next process.
 func (w *World) restarted(idx int) {
 	epoch := w.nodes[idx].epoch
+	w.echoRestarted(idx)
 	w.release(func(h *heldMsg) bool { return h.on == releaseRestart && h.to == idx && h.epoch < epoch }, releaseRestart)
 }
 
 // leaderChanged releases messages held for a leader change: every one
-// addressed to the new leader, half of the others (the rest wait for the
-// next change, or their time). A copy of a proposal that reaches its old
+// addressed to the new leader, and the half of the others whose coin
+// came up (the rest wait for a change to their receiver, or their time). A copy of a proposal that reaches its old
 // leader leading again in a later term is the late duplicate that a
 // dedup keyed on the term would apply twice; one that reaches it as a
 // follower goes no further (raft forwards it, and the leader refuses a
 // raft message whose sender is not the node that sent it).
 func (w *World) leaderChanged(leader int) {
 	w.release(func(h *heldMsg) bool {
-		return h.on == releaseLeader && (h.to == leader || w.net.rng.IntN(2) == 0)
+		return h.on == releaseLeader && (h.to == leader || h.coin)
 	}, releaseLeader)
 }
 
@@ -299,6 +325,9 @@ func (w *World) leaderChanged(leader int) {
 func (w *World) dropHeld() {
 	w.stats.HeldDropped += len(w.net.held)
 	w.stats.MessagesLost += len(w.net.held)
+	for _, h := range w.net.held {
+		h.gone = true
+	}
 	clear(w.net.held)
 	w.net.held = w.net.held[:0]
 	w.net.past = nil

@@ -59,6 +59,9 @@ type Options struct {
 	HoldCutPercent   float64 // share of messages a partition or a down receiver would lose that are parked instead
 	RedeliverPercent float64 // share of sends that also deliver again a copy of a message delivered long ago
 	LongDelayPercent float64 // share of messages delayed by one to five election timeouts
+	// EchoPercent is the share of a restarted process's first ReadIndex
+	// requests that its previous process's confirmations race (echo.go).
+	EchoPercent float64
 
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
@@ -288,6 +291,7 @@ func (o Options) longFaultsFromSeed(given Options) Options {
 	draw(&o.HoldCutPercent, given.HoldCutPercent, 10, 60)
 	draw(&o.RedeliverPercent, given.RedeliverPercent, 0.1, 1)
 	draw(&o.LongDelayPercent, given.LongDelayPercent, 0.1, 1)
+	draw(&o.EchoPercent, given.EchoPercent, 25, 100)
 	return o
 }
 
@@ -348,11 +352,11 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%%",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%% echo=%.0f%%",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
 		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote,
-		o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent)
+		o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent, o.EchoPercent)
 }
 
 // crashPointsFromSeed switches the aimed crashes on or off, each in about

@@ -37,9 +37,10 @@ type ShrinkResult struct {
 // are thousands.
 var faultGroups = [][]string{
 	{faultCrash, faultDowntime, faultPartition, faultDiskFail, faultDiskCrash, faultWipe, faultFlip, faultSkew, faultDrift,
-		crashAfterVote, crashAfterInstall, crashMidCompaction, crashApplyUnanswered, crashAfterMembership},
+		crashAfterVote, crashAfterInstall, crashMidCompaction, crashApplyUnanswered, crashAfterMembership,
+		faultCrashLoop, faultReconnect},
 	{faultDrop}, {faultDup}, {faultJitter},
-	{faultHold, faultHoldCut, faultHoldDown}, {faultRedeliver}, {faultLongDelay},
+	{faultHold, faultHoldCut, faultHoldDown}, {faultRedeliver}, {faultLongDelay}, {faultEcho},
 }
 
 // ddminMax bounds the faults of one group that delta debugging goes over

@@ -111,6 +111,8 @@ type Stats struct {
 	HeldDropped               int // ... lost when the fault phase ended
 	Redelivered               int // copies of messages delivered long ago, delivered again
 	LongDelays                int // messages delayed by one to five election timeouts
+	Echoed                    int // ReadIndex confirmations of a previous process delivered to the next (echo.go)
+	CrashLoops                int // restarted nodes crashed again soon, while following (echo.go)
 }
 
 // EventRecord describes one event of a run, for finding where two runs of

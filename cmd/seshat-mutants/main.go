@@ -38,8 +38,8 @@ import (
 var areaScenarios = map[string][]string{
 	"durability": {"kill-mid-burst", "full-restart", "leader-killed"},
 	"votes":      {"leader-killed", "full-restart", "cascading"},
-	"reads":      {"leader-isolated", "partition-2-1", "asymmetric"},
-	"dedup":      {"swarm", "swarm", "kill-mid-burst"}, // the swarm duplicates messages
+	"reads":      {"swarm", "leader-isolated", "partition-2-1", "asymmetric"}, // the swarm echoes confirmations past restarts
+	"dedup":      {"swarm", "swarm", "kill-mid-burst"},                        // the swarm duplicates messages
 	"snapshots":  {"compaction", "disk-wiped-lagging", "disk-wiped"},
 	"compaction": {"compaction", "disk-wiped-lagging", "follower-killed"},
 	"membership": {"disk-wiped", "disk-wiped-lagging"},

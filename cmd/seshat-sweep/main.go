@@ -247,11 +247,11 @@ func main() {
 		flips := fmt.Sprintf("%d/%d", f.flipsRefused, f.flips)
 		fmt.Printf("%-22s %7d %7d %10d %8d %6d %9d %9d %9d %6d %11s  %s\n", label, t.seeds, t.failed, mean, f.crashes, f.wipes, f.diskFailures, f.installs, f.diskFull, f.torn, flips, note)
 	}
-	fmt.Printf("\n%-22s %8s %23s %11s %10s\n", "network", "held", "released heal/rst/ldr/to", "redelivered", "long_delay")
+	fmt.Printf("\n%-22s %8s %23s %11s %10s %7s %11s\n", "network", "held", "released heal/rst/ldr/to", "redelivered", "long_delay", "echoed", "crash_loops")
 	for _, name := range names {
 		f := tallies[name].faults
 		rel := fmt.Sprintf("%d/%d/%d/%d", f.relHeal, f.relRestart, f.relLeader, f.relTimeout)
-		fmt.Printf("%-22s %8d %23s %11d %10d\n", name, f.held, rel, f.redelivered, f.longDelays)
+		fmt.Printf("%-22s %8d %23s %11d %10d %7d %11d\n", name, f.held, rel, f.redelivered, f.longDelays, f.echoed, f.crashLoops)
 	}
 	printCrashPoints(names, tallies)
 	if *shrink {
@@ -314,10 +314,10 @@ func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints),
 		var seed int
 		var wallMS, simMS int64
 		var f faults
-		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d",
+		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d",
 			&scenario, &seed, &result, &class, &wallMS, &simMS, &f.crashes, &f.wipes, &f.diskFailures, &f.installs,
 			&f.diskFull, &f.torn, &f.flips, &f.flipsRefused,
-			&f.held, &f.relHeal, &f.relRestart, &f.relLeader, &f.relTimeout, &f.redelivered, &f.longDelays); err != nil {
+			&f.held, &f.relHeal, &f.relRestart, &f.relLeader, &f.relTimeout, &f.redelivered, &f.longDelays, &f.echoed, &f.crashLoops); err != nil {
 			fmt.Fprintf(os.Stderr, "unreadable line %q: %v\n", line, err)
 			continue
 		}
@@ -354,8 +354,10 @@ type faults struct {
 	crashes, wipes, diskFailures, installs int
 	diskFull, torn, flips, flipsRefused    int
 	// The network's long faults: messages held, then released by each
-	// cause; old copies delivered again; delays of election timeouts.
-	held, relHeal, relRestart, relLeader, relTimeout, redelivered, longDelays int
+	// cause; old copies delivered again; delays of election timeouts;
+	// a previous process's read confirmations sent to the next (echoed),
+	// restarted nodes crashed again soon (crashLoops).
+	held, relHeal, relRestart, relLeader, relTimeout, redelivered, longDelays, echoed, crashLoops int
 }
 
 func (f *faults) add(g faults) {
@@ -374,6 +376,8 @@ func (f *faults) add(g faults) {
 	f.relTimeout += g.relTimeout
 	f.redelivered += g.redelivered
 	f.longDelays += g.longDelays
+	f.echoed += g.echoed
+	f.crashLoops += g.crashLoops
 }
 
 func fail(err error) {
