@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,8 +24,9 @@ import (
 	"github.com/seshat-db/seshat/server"
 )
 
-// Version is reported by INFO and /status.
-const Version = "0.1.0"
+// Version is reported by INFO, /version and -version. make release
+// stamps it: -ldflags "-X github.com/seshat-db/seshat/app.Version=v1.2.3".
+var Version = "0.1.0-dev"
 
 // NewLogger builds the slog logger a configuration asks for.
 func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
@@ -103,6 +105,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		return err
 	}
 	fresh := isEmptyDir(cfg.Node.DataDir)
+	if abs, err := filepath.Abs(cfg.Node.DataDir); err == nil {
+		cfg.Node.DataDir = abs
+	}
 	uncommitted := uint64(cfg.Limits.MaxUncommittedBytes)
 	n, err := node.Open(node.Config{
 		ID:                  cfg.Node.ID,

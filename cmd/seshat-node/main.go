@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/seshat-db/seshat/app"
@@ -25,6 +26,10 @@ import (
 func main() {
 	cfg, err := app.Load(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if errors.Is(err, app.ErrVersion) {
+		fmt.Println("seshat-node", app.Version, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 		os.Exit(0)
 	}
 	if err != nil {
