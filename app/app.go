@@ -45,7 +45,7 @@ func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
 // listening.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error {
 	clock := realenv.NewClock(time.Duration(cfg.Test.ClockOffsetMs)*time.Millisecond, cfg.Test.ClockDriftPPM)
-	log = slog.New(clockHandler{log.Handler(), clock}).With("node", cfg.Node.ID)
+	log = slog.New(newDedupHandler(clockHandler{log.Handler(), clock})).With("node", cfg.Node.ID)
 	started := time.Now()
 	m := newMetrics()
 
@@ -81,6 +81,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		// would have expected a heartbeat on it several times over.
 		SilenceTimeout: time.Duration(cfg.Raft.ElectionTimeoutMaxMs) * time.Millisecond,
 		Log:            log,
+		OnPeerRTT:      m.etcdLike.onPeerRTT,
 		Deliver: func(msg []byte) {
 			// Frames that arrive before the host exists are dropped:
 			// raft retries.
@@ -124,8 +125,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		// A reply past a client's hard output limit closes the client, so
 		// a read need not gather more; and the long reads together stay
 		// within what all clients may hold.
-		ReadReplyBytesMax: cfg.Limits.ClientOutputBufferHardBytes,
-		LongReadsBytesMax: int64(cfg.Limits.MaxMemoryClientsBytes),
+		ReadReplyBytesMax:  cfg.Limits.ClientOutputBufferHardBytes,
+		LongReadsBytesMax:  int64(cfg.Limits.MaxMemoryClientsBytes),
+		OnSnapshotTransfer: m.etcdLike.onSnapshotTransfer(tick),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
 		return openError(err, cfg.Node.DataDir)
@@ -173,6 +175,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	var admin *http.Server
 	if adminLn != nil {
 		mux := adminMux(h, m, cfg)
+		addOpsEndpoints(mux, h, cfg)
 		if cfg.Test.ClockControl {
 			mux.HandleFunc("/test/clock", clockControl(clock, log))
 		}
@@ -274,14 +277,6 @@ func statusOf(h *realenv.Host) Status {
 
 func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
-	// /health: the process is up and its node has not fail-stopped.
-	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-		if err := h.Health(); err != nil {
-			http.Error(w, "node stopped ("+stopReason(h)+"): "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ok\n")
-	})
 	// /ready: a member that knows a leader, so client requests can succeed.
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 		st := statusOf(h)

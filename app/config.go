@@ -39,6 +39,7 @@ type NodeConfig struct {
 	ClientAddr    string `toml:"client_addr"`
 	InternalAddr  string `toml:"internal_addr"`
 	AdminAddr     string `toml:"admin_addr"` // empty: no admin endpoint
+	Pprof         bool   `toml:"pprof"`      // serve /debug/pprof/ on admin_addr
 	DataDir       string `toml:"data_dir"`
 	AdvertiseAddr string `toml:"advertise_addr"` // where peers reach this node; if set, must equal its initial_members addr (peers dial that), and lets internal_addr's port differ
 }
@@ -201,6 +202,11 @@ func overrides() []override {
 		{"node.client_addr", "address for Redis clients", str(func(c *Config) *string { return &c.Node.ClientAddr })},
 		{"node.internal_addr", "address for raft peers", str(func(c *Config) *string { return &c.Node.InternalAddr })},
 		{"node.admin_addr", "address for /health, /ready, /metrics (empty: off)", str(func(c *Config) *string { return &c.Node.AdminAddr })},
+		{"node.pprof", "serve Go's profiler at /debug/pprof/ on the admin address", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Node.Pprof = b
+			return err
+		}},
 		{"node.data_dir", "data directory", str(func(c *Config) *string { return &c.Node.DataDir })},
 		{"node.advertise_addr", "address peers reach this node at", str(func(c *Config) *string { return &c.Node.AdvertiseAddr })},
 		{"cluster.bootstrap", "bootstrap a new cluster from initial_members when data_dir is empty", func(c *Config, v string) error {

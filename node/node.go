@@ -51,6 +51,7 @@ type Node struct {
 
 	snapshotsTaken     int
 	snapshotsInstalled int
+	leaderChanges      int
 	membershipChanges  int
 	diverged           bool // UnsafeDivergeAt did its harm (TEST ONLY)
 

@@ -2,6 +2,8 @@ package node
 
 import (
 	"go.etcd.io/raft/v3"
+
+	"github.com/seshat-db/seshat/storage"
 )
 
 // Status is a snapshot of a node's view, for the simulator's checks, INFO
@@ -33,6 +35,9 @@ type Status struct {
 	Learners          []uint64
 	MembershipChanges int // applied by this process, since it opened
 	DroppedStale      int // peer messages dropped for naming a former identity
+	// LeaderChanges counts the leaders this process has seen take over
+	// (etcd's leader_changes_seen): a steady cluster adds one per election.
+	LeaderChanges int
 }
 
 // Status returns the node's current view.
@@ -50,6 +55,7 @@ func (n *Node) Status() Status {
 		Learners:          append([]uint64(nil), cs.GetLearners()...),
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
+		LeaderChanges:     n.leaderChanges,
 
 		Term:       bs.GetTerm(),
 		Vote:       bs.GetVote(),
@@ -75,3 +81,8 @@ func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
 	err = n.store.ScanData(d.add)
 	return n.store.Applied(), d.sum(), err
 }
+
+// StorageStats returns the store's size, key count and Pebble's
+// background figures. Like every Node method, call it on the goroutine
+// that owns the node (realenv.Host.Call).
+func (n *Node) StorageStats() storage.Stats { return n.store.Stats() }
