@@ -53,6 +53,13 @@ func newOpsMetrics(reg *prometheus.Registry) *opsMetrics {
 		}, []string{"direction"}),
 	}
 	reg.MustRegister(o.proposalsFailed, o.peerRTT, o.snapBytes, o.snapSeconds, o.snapFailed)
+	// Both directions exist from the start, so dashboards and alerts
+	// see zeros rather than no series.
+	for _, dir := range []string{"sent", "received"} {
+		o.snapBytes.WithLabelValues(dir)
+		o.snapSeconds.WithLabelValues(dir)
+		o.snapFailed.WithLabelValues(dir)
+	}
 	return o
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,6 +64,12 @@ func TestOpsEndpoints(t *testing.T) {
 		}
 	}
 
+	for _, family := range dashboardFamilies(t) {
+		if !strings.Contains(metrics, "\n"+family) {
+			t.Errorf("the Grafana dashboard queries %s, which /metrics does not serve", family)
+		}
+	}
+
 	// Cut the leader off from both followers: stop them.
 	others := c.without(c.nodes[lead])
 	for _, p := range others {
@@ -94,4 +101,38 @@ func TestOpsEndpoints(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dashboardFamilies lists the seshat_ and process_ families the Grafana
+// dashboard queries, without histogram suffixes.
+func dashboardFamilies(t *testing.T) []string {
+	b, err := os.ReadFile("../deploy/grafana/seshat-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	name := regexp.MustCompile(`\b(seshat|process)_[a-z0-9_]+`)
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, n := range name.FindAllString(tg.Expr, -1) {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					n = strings.TrimSuffix(n, suffix)
+				}
+				if !seen[n] {
+					seen[n] = true
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
 }
