@@ -49,6 +49,7 @@ func addOpsEndpoints(mux *http.ServeMux, h *realenv.Host, cfg Config) {
 		r2.URL.Path = "/ready"
 		mux.ServeHTTP(w, r2)
 	})
+	mux.HandleFunc("/backup", backupHandler(h, cfg))
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{

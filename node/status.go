@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+
 	"go.etcd.io/raft/v3"
 
 	"github.com/seshat-db/seshat/storage"
@@ -86,3 +88,18 @@ func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
 // background figures. Like every Node method, call it on the goroutine
 // that owns the node (realenv.Host.Call).
 func (n *Node) StorageStats() storage.Stats { return n.store.Stats() }
+
+// Checkpoint writes a consistent copy of the node's store to dir, for a
+// backup: the state after the applied index it returns. Call it on the
+// node's goroutine (realenv.Host.Call), between batches. A node that is
+// stopped, or holds no data of its own yet (discovering, joining), has
+// nothing to back up.
+func (n *Node) Checkpoint(dir string) (storage.CheckpointInfo, error) {
+	if n.stopped != nil {
+		return storage.CheckpointInfo{}, fmt.Errorf("node: stopped: %w", n.stopped)
+	}
+	if role := n.role(); role != "voter" && role != "learner" {
+		return storage.CheckpointInfo{}, fmt.Errorf("node: no data to back up yet: the node is %s", role)
+	}
+	return n.store.Checkpoint(dir)
+}

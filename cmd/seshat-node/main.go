@@ -24,6 +24,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "backup":
+			os.Exit(app.BackupCommand(os.Args[2:], os.Stdout, os.Stderr))
+		case "restore":
+			os.Exit(app.RestoreCommand(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
 	cfg, err := app.Load(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
