@@ -35,13 +35,17 @@ type Config struct {
 
 // NodeConfig is the [node] section.
 type NodeConfig struct {
-	ID            uint64 `toml:"id"`
-	ClientAddr    string `toml:"client_addr"`
-	InternalAddr  string `toml:"internal_addr"`
-	AdminAddr     string `toml:"admin_addr"` // empty: no admin endpoint
-	Pprof         bool   `toml:"pprof"`      // serve /debug/pprof/ on admin_addr
-	DataDir       string `toml:"data_dir"`
-	AdvertiseAddr string `toml:"advertise_addr"` // where peers reach this node; if set, must equal its initial_members addr (peers dial that), and lets internal_addr's port differ
+	ID uint64 `toml:"id"`
+	// IDFromHostname takes the id from the host name's ordinal: a
+	// Kubernetes StatefulSet's pod seshat-2 is node 3 (ordinals start at
+	// 0, ids at 1), and every pod can share one spec.
+	IDFromHostname bool   `toml:"id_from_hostname"`
+	ClientAddr     string `toml:"client_addr"`
+	InternalAddr   string `toml:"internal_addr"`
+	AdminAddr      string `toml:"admin_addr"` // empty: no admin endpoint
+	Pprof          bool   `toml:"pprof"`      // serve /debug/pprof/ on admin_addr
+	DataDir        string `toml:"data_dir"`
+	AdvertiseAddr  string `toml:"advertise_addr"` // where peers reach this node; if set, must equal its initial_members addr (peers dial that), and lets internal_addr's port differ
 }
 
 // Member is one entry of [cluster] initial_members.
@@ -199,6 +203,11 @@ func overrides() []override {
 			c.Node.ID = n
 			return err
 		}},
+		{"node.id_from_hostname", "take node.id from the host name's ordinal suffix, plus one (a StatefulSet's seshat-2 is node 3)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Node.IDFromHostname = b
+			return err
+		}},
 		{"node.client_addr", "address for Redis clients", str(func(c *Config) *string { return &c.Node.ClientAddr })},
 		{"node.internal_addr", "address for raft peers", str(func(c *Config) *string { return &c.Node.InternalAddr })},
 		{"node.admin_addr", "address for /health, /ready, /metrics (empty: off)", str(func(c *Config) *string { return &c.Node.AdminAddr })},
@@ -350,6 +359,11 @@ func LoadTo(args []string, getenv func(string) string, out io.Writer) (Config, e
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
+	if cfg.Node.IDFromHostname {
+		if err := idFromHostname(&cfg, getenv); err != nil {
+			return Config{}, err
+		}
+	}
 	if cfg.Node.DataDir != "" {
 		abs, err := filepath.Abs(cfg.Node.DataDir)
 		if err != nil {
@@ -380,6 +394,26 @@ func printFlags(out io.Writer, fs *flag.FlagSet, settings map[string]*settingFla
 		}
 		fmt.Fprintln(out)
 	})
+}
+
+// idFromHostname sets node.id from the host name (HOSTNAME, which
+// Kubernetes sets to the pod's name, else the system's): the number after
+// its last dash, plus one.
+func idFromHostname(cfg *Config, getenv func(string) string) error {
+	host := getenv("HOSTNAME")
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	i := strings.LastIndexByte(host, '-')
+	ordinal, err := strconv.ParseUint(host[i+1:], 10, 32)
+	if i < 0 || err != nil {
+		return bad("node.id_from_hostname", "host name %q does not end in -N (a StatefulSet pod's ordinal)", host)
+	}
+	if cfg.Node.ID != 0 && cfg.Node.ID != ordinal+1 {
+		return bad("node.id_from_hostname", "host name %q makes node.id %d, but node.id is set to %d; set one of them", host, ordinal+1, cfg.Node.ID)
+	}
+	cfg.Node.ID = ordinal + 1
+	return nil
 }
 
 // formFor names the form a setting expects; for initial_members, whose

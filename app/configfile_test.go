@@ -202,3 +202,22 @@ func TestHelpShowsTypesAndDefaults(t *testing.T) {
 		t.Errorf("-version: %v", err)
 	}
 }
+
+// A StatefulSet's pods share one spec: the id comes from the ordinal.
+func TestIDFromHostname(t *testing.T) {
+	members := "1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003"
+	env := map[string]string{"HOSTNAME": "seshat-2", "SESHAT_NODE_ID_FROM_HOSTNAME": "true"}
+	args := []string{"-node.data_dir", "/d", "-cluster.initial_members", members, "-node.internal_addr", "0.0.0.0:7003"}
+	cfg, err := Load(args, func(k string) string { return env[k] })
+	if err != nil || cfg.Node.ID != 3 {
+		t.Fatalf("seshat-2: id %d, %v; want 3", cfg.Node.ID, err)
+	}
+	env["HOSTNAME"] = "seshat"
+	if _, err := Load(args, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "node.id_from_hostname") {
+		t.Errorf("a host name without an ordinal: %v", err)
+	}
+	env["HOSTNAME"] = "seshat-0"
+	if _, err := Load(append(args, "-node.id", "3"), func(k string) string { return env[k] }); err == nil {
+		t.Error("an id from the host name that disagrees with node.id was accepted")
+	}
+}
