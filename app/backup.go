@@ -200,8 +200,8 @@ func readBackup(r io.Reader, dir string) (Manifest, error) {
 		}
 		delete(sums, f.Name)
 	}
-	for name := range sums {
-		return m, fmt.Errorf("backup: %s is not in the manifest", name)
+	if extra := sortedKeys(sums); len(extra) > 0 {
+		return m, fmt.Errorf("backup: %s is not in the manifest", extra[0])
 	}
 	return m, nil
 }

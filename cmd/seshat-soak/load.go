@@ -161,16 +161,25 @@ func (l *load) verify(ctx context.Context) (int, error) {
 			ks = append(ks, k)
 		}
 		slices.Sort(ks)
-		for _, k := range ks {
-			v, err := r.Get(ctx, w.key(k)).Result()
-			missing := errors.Is(err, redis.Nil)
-			if err != nil && !missing {
-				return checked, fmt.Errorf("GET %s: %w", w.key(k), err)
+		// MGET in chunks: one round trip per 500 keys, not per key.
+		for len(ks) > 0 {
+			chunk := ks[:min(500, len(ks))]
+			ks = ks[len(chunk):]
+			names := make([]string, len(chunk))
+			for i, k := range chunk {
+				names[i] = w.key(k)
 			}
-			if st := w.keys[k]; !st.allows(v, missing) {
-				return checked, fmt.Errorf("%s = %q (missing %v), but the last acknowledged write set %q", w.key(k), v, missing, st.acked)
+			vals, err := r.MGet(ctx, names...).Result()
+			if err != nil {
+				return checked, fmt.Errorf("MGET: %w", err)
 			}
-			checked++
+			for i, v := range vals {
+				s, _ := v.(string)
+				if st := w.keys[chunk[i]]; !st.allows(s, v == nil) {
+					return checked, fmt.Errorf("%s = %v, but the last acknowledged write set %q", names[i], v, st.acked)
+				}
+				checked++
+			}
 		}
 		n, err := r.Get(ctx, fmt.Sprintf("soak:%d:counter", w.id)).Int64()
 		if err != nil && !errors.Is(err, redis.Nil) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // writePlot draws four charts, one above the other, over the same time
@@ -63,7 +64,7 @@ func writePlot(path string, samples []sample) error {
 		}
 	}
 	if len(samples) > 0 {
-		drawText(img, w-200, len(charts)*(chartH+pad)+6, "TIME 0 TO "+strings.ToUpper(samples[len(samples)-1].at.String()), axis)
+		drawText(img, w-200, len(charts)*(chartH+pad)+6, "TIME 0 TO "+strings.ToUpper(samples[len(samples)-1].at.Round(time.Second).String()), axis)
 	}
 	drawText(img, 60, len(charts)*(chartH+pad)+6, "N1 BLUE N2 RED N3 GREEN", axis)
 	f, err := os.Create(path)
