@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,8 +24,9 @@ import (
 	"github.com/seshat-db/seshat/server"
 )
 
-// Version is reported by INFO and /status.
-const Version = "0.1.0"
+// Version is reported by INFO, /version and -version. make release
+// stamps it: -ldflags "-X github.com/seshat-db/seshat/app.Version=v1.2.3".
+var Version = "0.1.0-dev"
 
 // NewLogger builds the slog logger a configuration asks for.
 func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
@@ -43,7 +45,7 @@ func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
 // listening.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error {
 	clock := realenv.NewClock(time.Duration(cfg.Test.ClockOffsetMs)*time.Millisecond, cfg.Test.ClockDriftPPM)
-	log = slog.New(clockHandler{log.Handler(), clock}).With("node", cfg.Node.ID)
+	log = slog.New(newDedupHandler(clockHandler{log.Handler(), clock})).With("node", cfg.Node.ID)
 	started := time.Now()
 	m := newMetrics()
 
@@ -79,6 +81,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		// would have expected a heartbeat on it several times over.
 		SilenceTimeout: time.Duration(cfg.Raft.ElectionTimeoutMaxMs) * time.Millisecond,
 		Log:            log,
+		OnPeerRTT:      m.etcdLike.onPeerRTT,
 		Deliver: func(msg []byte) {
 			// Frames that arrive before the host exists are dropped:
 			// raft retries.
@@ -103,6 +106,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		return err
 	}
 	fresh := isEmptyDir(cfg.Node.DataDir)
+	if abs, err := filepath.Abs(cfg.Node.DataDir); err == nil {
+		cfg.Node.DataDir = abs
+	}
 	uncommitted := uint64(cfg.Limits.MaxUncommittedBytes)
 	n, err := node.Open(node.Config{
 		ID:                  cfg.Node.ID,
@@ -119,8 +125,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		// A reply past a client's hard output limit closes the client, so
 		// a read need not gather more; and the long reads together stay
 		// within what all clients may hold.
-		ReadReplyBytesMax: cfg.Limits.ClientOutputBufferHardBytes,
-		LongReadsBytesMax: int64(cfg.Limits.MaxMemoryClientsBytes),
+		ReadReplyBytesMax:  cfg.Limits.ClientOutputBufferHardBytes,
+		LongReadsBytesMax:  int64(cfg.Limits.MaxMemoryClientsBytes),
+		OnSnapshotTransfer: m.etcdLike.onSnapshotTransfer(tick),
 	}, realenv.New(tr, log, fs))
 	if err != nil {
 		return openError(err, cfg.Node.DataDir)
@@ -168,6 +175,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	var admin *http.Server
 	if adminLn != nil {
 		mux := adminMux(h, m, cfg)
+		addOpsEndpoints(mux, h, cfg)
 		if cfg.Test.ClockControl {
 			mux.HandleFunc("/test/clock", clockControl(clock, log))
 		}
@@ -269,14 +277,6 @@ func statusOf(h *realenv.Host) Status {
 
 func adminMux(h *realenv.Host, m *metrics, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
-	// /health: the process is up and its node has not fail-stopped.
-	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-		if err := h.Health(); err != nil {
-			http.Error(w, "node stopped ("+stopReason(h)+"): "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ok\n")
-	})
 	// /ready: a member that knows a leader, so client requests can succeed.
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 		st := statusOf(h)

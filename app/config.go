@@ -5,9 +5,13 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,12 +35,17 @@ type Config struct {
 
 // NodeConfig is the [node] section.
 type NodeConfig struct {
-	ID            uint64 `toml:"id"`
-	ClientAddr    string `toml:"client_addr"`
-	InternalAddr  string `toml:"internal_addr"`
-	AdminAddr     string `toml:"admin_addr"` // empty: no admin endpoint
-	DataDir       string `toml:"data_dir"`
-	AdvertiseAddr string `toml:"advertise_addr"` // where peers reach this node; if set, must equal its initial_members addr (peers dial that), and lets internal_addr's port differ
+	ID uint64 `toml:"id"`
+	// IDFromHostname takes the id from the host name's ordinal: a
+	// Kubernetes StatefulSet's pod seshat-2 is node 3 (ordinals start at
+	// 0, ids at 1), and every pod can share one spec.
+	IDFromHostname bool   `toml:"id_from_hostname"`
+	ClientAddr     string `toml:"client_addr"`
+	InternalAddr   string `toml:"internal_addr"`
+	AdminAddr      string `toml:"admin_addr"` // empty: no admin endpoint
+	Pprof          bool   `toml:"pprof"`      // serve /debug/pprof/ on admin_addr
+	DataDir        string `toml:"data_dir"`
+	AdvertiseAddr  string `toml:"advertise_addr"` // where peers reach this node; if set, must equal its initial_members addr (peers dial that), and lets internal_addr's port differ
 }
 
 // Member is one entry of [cluster] initial_members.
@@ -45,13 +54,26 @@ type Member struct {
 	Addr string `toml:"addr"` // its internal (raft) address
 }
 
+// Members is [cluster] initial_members. In a TOML file it may be written
+// as a list of {id, addr} tables or as the flag's "id=host:port,..." text.
+type Members []Member
+
+// String writes the members in the flag's form.
+func (ms Members) String() string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = strconv.FormatUint(m.ID, 10) + "=" + m.Addr
+	}
+	return strings.Join(parts, ",")
+}
+
 // ClusterConfig is the [cluster] section.
 type ClusterConfig struct {
-	Bootstrap         bool     `toml:"bootstrap"`
-	InitialMembers    []Member `toml:"initial_members"`
-	ReplicationFactor int      `toml:"replication_factor"`
-	ClusterID         string   `toml:"cluster_id"`
-	JoinAddr          string   `toml:"join_addr"`
+	Bootstrap         bool    `toml:"bootstrap"`
+	InitialMembers    Members `toml:"initial_members"`
+	ReplicationFactor int     `toml:"replication_factor"`
+	ClusterID         string  `toml:"cluster_id"`
+	JoinAddr          string  `toml:"join_addr"`
 }
 
 // RaftConfig is the [raft] section.
@@ -181,9 +203,19 @@ func overrides() []override {
 			c.Node.ID = n
 			return err
 		}},
+		{"node.id_from_hostname", "take node.id from the host name's ordinal suffix, plus one (a StatefulSet's seshat-2 is node 3)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Node.IDFromHostname = b
+			return err
+		}},
 		{"node.client_addr", "address for Redis clients", str(func(c *Config) *string { return &c.Node.ClientAddr })},
 		{"node.internal_addr", "address for raft peers", str(func(c *Config) *string { return &c.Node.InternalAddr })},
 		{"node.admin_addr", "address for /health, /ready, /metrics (empty: off)", str(func(c *Config) *string { return &c.Node.AdminAddr })},
+		{"node.pprof", "serve Go's profiler at /debug/pprof/ on the admin address", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Node.Pprof = b
+			return err
+		}},
 		{"node.data_dir", "data directory", str(func(c *Config) *string { return &c.Node.DataDir })},
 		{"node.advertise_addr", "address peers reach this node at", str(func(c *Config) *string { return &c.Node.AdvertiseAddr })},
 		{"cluster.bootstrap", "bootstrap a new cluster from initial_members when data_dir is empty", func(c *Config, v string) error {
@@ -247,50 +279,167 @@ func EnvName(name string) string {
 	return "SESHAT_" + strings.ToUpper(strings.ReplaceAll(name, ".", "_"))
 }
 
+// ErrVersion is what Load answers for -version: print Version and stop.
+var ErrVersion = errors.New("version requested")
+
+// settingFlag is one setting as a flag. It keeps the text as given, for
+// the override's own parser, and knows its type for -h. A bool setting
+// takes its value as the next argument (-test.clock_control true), as it
+// always has, so it is not a flag.Value boolean.
+type settingFlag struct {
+	value, typ string
+}
+
+func (f *settingFlag) String() string     { return f.value }
+func (f *settingFlag) Set(v string) error { f.value = v; return nil }
+
 // Load builds a node's configuration from, lowest precedence first: the
 // defaults, the TOML file named by -config (or SESHAT_CONFIG), SESHAT_*
-// environment variables, and flags. It validates the result.
+// environment variables, and flags. It validates the result, and makes
+// node.data_dir absolute so that the log says where the data is.
 func Load(args []string, getenv func(string) string) (Config, error) {
+	return LoadTo(args, getenv, os.Stderr)
+}
+
+// LoadTo is Load writing -h and flag errors to out.
+func LoadTo(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("seshat-node", flag.ContinueOnError)
-	configPath := fs.String("config", getenv("SESHAT_CONFIG"), "TOML configuration file")
+	fs.SetOutput(out)
+	configPath := fs.String("config", getenv("SESHAT_CONFIG"), "TOML configuration file (env SESHAT_CONFIG); seshat.example.toml lists every setting")
+	version := fs.Bool("version", false, "print the version and exit")
 	ovs := overrides()
-	flagValues := map[string]*string{}
+	flagValues := map[string]*settingFlag{}
+	defaults := Default()
 	for _, o := range ovs {
-		flagValues[o.name] = fs.String(o.name, "", o.usage+" (env "+EnvName(o.name)+")")
+		f := &settingFlag{typ: "string"}
+		def := ""
+		if v, ok := settingField(&defaults, o.name); ok {
+			f.typ, def = flagType(o.name, v), display(v)
+		}
+		flagValues[o.name] = f
+		fs.Var(f, o.name, o.usage+" (env "+EnvName(o.name)+")")
+		fs.Lookup(o.name).DefValue = def
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: seshat-node [flags]\n       seshat-node backup|restore ... (-h for each)\n\nSettings come from, lowest precedence first: defaults, the -config file,\nSESHAT_* environment variables, flags. Flags:\n")
+		printFlags(out, fs, flagValues)
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	if *version {
+		return Config{}, ErrVersion
+	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return Config{}, fmt.Errorf("unexpected arguments: %v (settings are flags: -node.id=1)", fs.Args())
 	}
 	cfg := Default()
 	if *configPath != "" {
-		md, err := toml.DecodeFile(*configPath, &cfg)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: %s: %w", *configPath, err)
-		}
-		if und := md.Undecoded(); len(und) > 0 {
-			return Config{}, bad(und[0].String(), "unknown setting in %s", *configPath)
+		if err := loadFile(&cfg, *configPath); err != nil {
+			return Config{}, err
 		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
 	for _, o := range ovs {
 		if v := getenv(EnvName(o.name)); v != "" {
 			if err := o.set(&cfg, v); err != nil {
-				return Config{}, bad(o.name, "environment variable %s=%q: %v", EnvName(o.name), v, err)
+				errs = append(errs, bad(o.name, "environment variable %s=%q: expected %s", EnvName(o.name), v, formFor(o.name, err)))
 			}
 		}
 	}
 	for _, o := range ovs {
 		if set[o.name] {
-			if err := o.set(&cfg, *flagValues[o.name]); err != nil {
-				return Config{}, bad(o.name, "flag -%s=%q: %v", o.name, *flagValues[o.name], err)
+			if err := o.set(&cfg, flagValues[o.name].value); err != nil {
+				errs = append(errs, bad(o.name, "flag -%s=%q: expected %s", o.name, flagValues[o.name].value, formFor(o.name, err)))
 			}
 		}
 	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	if cfg.Node.IDFromHostname {
+		if err := idFromHostname(&cfg, getenv); err != nil {
+			return Config{}, err
+		}
+	}
+	if cfg.Node.DataDir != "" {
+		abs, err := filepath.Abs(cfg.Node.DataDir)
+		if err != nil {
+			return Config{}, bad("node.data_dir", "%q cannot be made absolute: %v", cfg.Node.DataDir, err)
+		}
+		cfg.Node.DataDir = abs
+	}
 	return cfg, cfg.Validate()
+}
+
+// printFlags writes -h: each flag with its type and its default, and
+// the settings without a default marked as required.
+func printFlags(out io.Writer, fs *flag.FlagSet, settings map[string]*settingFlag) {
+	required := map[string]bool{"node.id": true, "node.data_dir": true, "cluster.initial_members": true}
+	fs.VisitAll(func(f *flag.Flag) {
+		typ := ""
+		if s, ok := settings[f.Name]; ok {
+			typ = " " + s.typ
+		} else if f.Name == "config" {
+			typ = " file"
+		}
+		fmt.Fprintf(out, "  -%s%s\n    \t%s", f.Name, typ, f.Usage)
+		switch {
+		case required[f.Name]:
+			fmt.Fprint(out, " (required)")
+		case f.DefValue != "":
+			fmt.Fprintf(out, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(out)
+	})
+}
+
+// idFromHostname sets node.id from the host name (HOSTNAME, which
+// Kubernetes sets to the pod's name, else the system's): the number after
+// its last dash, plus one.
+func idFromHostname(cfg *Config, getenv func(string) string) error {
+	host := getenv("HOSTNAME")
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	i := strings.LastIndexByte(host, '-')
+	ordinal, err := strconv.ParseUint(host[i+1:], 10, 32)
+	if i < 0 || err != nil {
+		return bad("node.id_from_hostname", "host name %q does not end in -N (a StatefulSet pod's ordinal)", host)
+	}
+	if cfg.Node.ID != 0 && cfg.Node.ID != ordinal+1 {
+		return bad("node.id_from_hostname", "host name %q makes node.id %d, but node.id is set to %d; set one of them", host, ordinal+1, cfg.Node.ID)
+	}
+	cfg.Node.ID = ordinal + 1
+	return nil
+}
+
+// formFor names the form a setting expects; for initial_members, whose
+// parser says which entry is wrong, it adds that.
+func formFor(name string, err error) string {
+	var probe Config
+	v, ok := settingField(&probe, name)
+	if !ok {
+		return err.Error()
+	}
+	if v.Type() == membersType {
+		return formOf(name, v) + " (" + err.Error() + ")"
+	}
+	return formOf(name, v)
+}
+
+// loadFile reads a TOML file into cfg, answering every wrong key at once.
+func loadFile(cfg *Config, path string) error {
+	var doc map[string]any
+	if _, err := toml.DecodeFile(path, &doc); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if errs := decodeTOMLTable(cfg, doc); len(errs) > 0 {
+		return fmt.Errorf("config file %s:\n%w", path, errors.Join(errs...))
+	}
+	return nil
 }
 
 // ParseMembers parses "1=host:port,2=host:port".
@@ -398,11 +547,30 @@ func (c *Config) Warnings() []string {
 	return out
 }
 
+// missing answers every setting that has no default and is not set, all
+// at once, each with the three ways to set it.
+func (c *Config) missing() error {
+	var errs []error
+	need := func(name, form string) {
+		errs = append(errs, bad(name, "must be set (%s): -%s=... or %s=... or %s in the config file", form, name, EnvName(name), name))
+	}
+	if c.Node.ID == 0 {
+		need("node.id", "a non-zero id")
+	}
+	if c.Node.DataDir == "" {
+		need("node.data_dir", "a directory")
+	}
+	if len(c.Cluster.InitialMembers) == 0 {
+		need("cluster.initial_members", "id=host:port,... with this node among them")
+	}
+	return errors.Join(errs...)
+}
+
 // Validate refuses a configuration that cannot work, naming the field.
 func (c *Config) Validate() error {
 	n, cl, r, l := &c.Node, &c.Cluster, &c.Raft, &c.Limits
-	if n.ID == 0 {
-		return bad("node.id", "must be set to a non-zero id")
+	if err := c.missing(); err != nil {
+		return err
 	}
 	if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {
 		return err
@@ -422,9 +590,6 @@ func (c *Config) Validate() error {
 				return bad("node.admin_addr", "%s takes the same port as %s %s; give each its own port", n.AdminAddr, o.name, o.addr)
 			}
 		}
-	}
-	if n.DataDir == "" {
-		return bad("node.data_dir", "must be set")
 	}
 	if cl.ClusterID == "" {
 		return bad("cluster.cluster_id", "must not be empty")

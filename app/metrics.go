@@ -21,6 +21,7 @@ type metrics struct {
 	commands  *prometheus.CounterVec
 	fsync     prometheus.Histogram
 	process   prometheus.Histogram
+	etcdLike  *opsMetrics // metrics_ops.go
 }
 
 func newMetrics() *metrics {
@@ -52,6 +53,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.ops, m.opLatency, m.commands, m.fsync, m.process,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.etcdLike = newOpsMetrics(m.reg)
 	return m
 }
 
@@ -87,6 +89,9 @@ func (m *metrics) onOpDone(k kv.Kind, took time.Duration, err error) {
 		result = firstWord(err.Error())
 	}
 	m.ops.WithLabelValues(k.String(), kind, result).Inc()
+	if kind == "write" && err != nil {
+		m.etcdLike.proposalsFailed.Inc()
+	}
 	m.opLatency.WithLabelValues(kind).Observe(took.Seconds())
 }
 
@@ -145,6 +150,7 @@ func (m *metrics) registerGauges(h *realenv.Host, srv *server.Server, tr *realen
 	counter("seshat_peer_stale_identity_dropped_total", "Peer messages dropped for naming a retired identity of their sender, or (at a joiner) not the joiner's new identity.", func() float64 { return float64(h.Status().DroppedStale) })
 	counter("seshat_peer_inbound_dropped_total", "Peer messages dropped because the host's queue was full.", func() float64 { return float64(h.DroppedPeerMessages()) })
 	m.reg.MustRegister(&peerCollector{tr: tr})
+	m.registerOpsGauges(h)
 }
 
 var (
@@ -163,6 +169,8 @@ func (c *peerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- peerUpDesc
 	ch <- peerReconnDesc
 	ch <- peerSilentDesc
+	ch <- peerBytesSentDesc
+	ch <- peerBytesRecvDesc
 }
 
 func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -177,5 +185,7 @@ func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(peerUpDesc, prometheus.GaugeValue, up, id)
 		ch <- prometheus.MustNewConstMetric(peerReconnDesc, prometheus.CounterValue, float64(p.Reconnects), id)
 		ch <- prometheus.MustNewConstMetric(peerSilentDesc, prometheus.CounterValue, float64(p.Silences), id)
+		ch <- prometheus.MustNewConstMetric(peerBytesSentDesc, prometheus.CounterValue, float64(p.BytesSent), id)
+		ch <- prometheus.MustNewConstMetric(peerBytesRecvDesc, prometheus.CounterValue, float64(p.BytesReceived), id)
 	}
 }

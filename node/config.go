@@ -98,6 +98,19 @@ type Config struct {
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)
+	// OnSnapshotTransfer, if set, hears of each snapshot transfer that
+	// ends, sent or received, for metrics: it must not block.
+	OnSnapshotTransfer func(SnapshotTransfer)
+}
+
+// SnapshotTransfer is one snapshot transfer that ended. Its duration is
+// counted in ticks, the node's only clock.
+type SnapshotTransfer struct {
+	Peer     uint64 // the follower it went to, or the leader it came from
+	Received bool   // false: this node sent it
+	OK       bool   // sent and acknowledged, or received and installed
+	Bytes    int64  // chunk bytes, resends not counted twice
+	Ticks    uint64 // from the first chunk to the end
 }
 
 // TickInterval is the tick the defaults assume. It is fine-grained so

@@ -211,7 +211,7 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	}
 	if stage == stageFormed {
 		identity := n.env.Rand.Uint64() | 1 // never 0, which names a first-configuration member
-		n.env.Log.Warn("empty data directory, but the cluster has history: rejoining under a new identity", "node", n.cfg.ID, "identity", identity, "told_by", from)
+		n.env.Log.Warn("empty data directory, but the cluster has history: rejoining under a new identity", "node", n.cfg.ID, "identity", identityText(identity), "told_by", from)
 		if err := n.store.BecomeJoiner(identity); err != nil {
 			return n.stop(err)
 		}
@@ -271,7 +271,7 @@ func (n *Node) onJoin(from, identity uint64) {
 		// wiped node cannot have restarted that fast, so this is more
 		// likely a second process started under the same id. Replacing
 		// the live member would cost the cluster a healthy copy; wait.
-		n.env.Log.Debug("join request for a member that is still active; waiting", "node", n.cfg.ID, "of", from, "identity", identity)
+		n.env.Log.Debug("join request for a member that is still active; waiting", "node", n.cfg.ID, "of", from, "identity", identityText(identity))
 		return
 	case (isVoter || isLearner) && !known:
 		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(from)}
@@ -289,7 +289,7 @@ func (n *Node) onJoin(from, identity uint64) {
 		return
 	}
 	n.adm.confProposedAt = n.ticks
-	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identity)
+	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identityText(identity))
 }
 
 // heardFromLately reports whether the current self of peer id may be
@@ -368,3 +368,7 @@ func (n *Node) role() string {
 	}
 	return "removed"
 }
+
+// identityText writes an identity as /status, INFO and the admin tools
+// do: sixteen hex digits, so one identity reads the same everywhere.
+func identityText(id uint64) string { return fmt.Sprintf("%016x", id) }

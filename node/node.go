@@ -54,6 +54,7 @@ type Node struct {
 
 	snapshotsTaken     int
 	snapshotsInstalled int
+	leaderChanges      int
 	membershipChanges  int
 	diverged           bool // UnsafeDivergeAt did its harm (TEST ONLY)
 

@@ -83,6 +83,15 @@ type snapChunk struct {
 	pairs    [][2][]byte
 }
 
+// payloadBytes is the data a chunk carries, for the transfer's size.
+func (c *snapChunk) payloadBytes() int64 {
+	b := int64(len(c.final))
+	for _, kv := range c.pairs {
+		b += int64(len(kv[0]) + len(kv[1]))
+	}
+	return b
+}
+
 func (c *snapChunk) encode() []byte {
 	var b []byte
 	for _, v := range []uint64{c.from, c.to, c.id, c.seq, uint64(len(c.final))} {

@@ -116,6 +116,9 @@ func (n *Node) noteLeader(lead uint64) {
 	}
 	old := n.lead
 	n.lead = lead
+	if lead != raft.None {
+		n.leaderChanges++
+	}
 	n.env.Log.Info("leader changed", "node", n.cfg.ID, "from", old, "to", lead, "term", n.rn.BasicStatus().GetTerm())
 	if old != raft.None {
 		n.clients.leaderLost(n.ticks + uint64(WriteGraceElections*n.cfg.ElectionTicks))

@@ -91,6 +91,8 @@ type outgoingSnap struct {
 	final    bool
 	sentAt   uint64 // tick
 	attempts int
+	started  uint64 // tick
+	bytes    int64
 }
 
 type incomingSnap struct {
@@ -99,6 +101,9 @@ type incomingSnap struct {
 	next  uint64 // the next chunk expected
 	index uint64 // set once the last chunk arrived
 	term  uint64
+
+	started uint64 // tick
+	bytes   int64
 }
 
 // startSnapshot begins streaming the data behind raft's MsgSnap m.
@@ -114,7 +119,7 @@ func (n *Node) startSnapshot(m *pb.Message) {
 		return
 	}
 	n.nextSeq++
-	out := &outgoingSnap{to: to, id: n.incarnation<<40 | n.nextSeq, msg: marshalRaft(m), reader: reader}
+	out := &outgoingSnap{to: to, id: n.incarnation<<40 | n.nextSeq, msg: marshalRaft(m), reader: reader, started: n.ticks}
 	n.snaps.sending = append(n.snaps.sending, out)
 	n.env.Log.Info("sending snapshot", "node", n.cfg.ID, "to", to, "index", m.GetSnapshot().GetMetadata().GetIndex())
 	n.sendNextChunk(out)
@@ -136,6 +141,7 @@ func (n *Node) sendNextChunk(out *outgoingSnap) {
 		out.final = true
 	}
 	out.chunk = c.encode()
+	out.bytes += c.payloadBytes()
 	out.attempts = 0
 	n.sendChunk(out)
 }
@@ -179,6 +185,7 @@ func (n *Node) retrySnapshots() {
 }
 
 func (n *Node) finishOutgoing(out *outgoingSnap, status raft.SnapshotStatus) {
+	n.reportTransfer(SnapshotTransfer{Peer: out.to, OK: status == raft.SnapshotFinish, Bytes: out.bytes, Ticks: n.ticks - out.started})
 	n.snaps.remove(out)
 	n.rn.ReportSnapshot(out.to, status)
 }
@@ -192,6 +199,7 @@ func (n *Node) onSnapChunk(c snapChunk) error {
 		return nil
 	}
 	if fresh {
+		in.started = n.ticks
 		if err := n.store.ResetStaging(); err != nil {
 			return n.stop(err)
 		}
@@ -210,6 +218,7 @@ func (n *Node) onSnapChunk(c snapChunk) error {
 		return fmt.Errorf("node: snapshot chunk from %d: %w", c.from, err)
 	}
 	in.next++
+	in.bytes += c.payloadBytes()
 	n.ackChunk(c)
 	if c.final == nil {
 		return nil
@@ -247,6 +256,7 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 		}
 		n.incarnation = incarnation
 	}
+	n.reportTransfer(SnapshotTransfer{Peer: in.from, Received: true, OK: true, Bytes: in.bytes, Ticks: n.ticks - in.started})
 	n.snaps.receiving = nil
 	n.snapshotsInstalled++
 	n.env.Log.Info("snapshot installed", "node", n.cfg.ID, "index", meta.GetIndex(), "term", meta.GetTerm())
@@ -273,6 +283,13 @@ func (n *Node) maybeCompact() error {
 		return err
 	}
 	n.snapshotsTaken++
-	n.env.Log.Info("log compacted", "node", n.cfg.ID, "through", applied-keep, "applied", applied)
+	// Routine under load (every SnapshotEntries writes): DEBUG.
+	n.env.Log.Debug("log compacted", "node", n.cfg.ID, "through", applied-keep, "applied", applied)
 	return nil
+}
+
+func (n *Node) reportTransfer(t SnapshotTransfer) {
+	if n.cfg.OnSnapshotTransfer != nil {
+		n.cfg.OnSnapshotTransfer(t)
+	}
 }

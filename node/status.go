@@ -1,7 +1,11 @@
 package node
 
 import (
+	"fmt"
+
 	"go.etcd.io/raft/v3"
+
+	"github.com/seshat-db/seshat/storage"
 )
 
 // Status is a snapshot of a node's view, for the simulator's checks, INFO
@@ -36,6 +40,9 @@ type Status struct {
 	Learners          []uint64
 	MembershipChanges int // applied by this process, since it opened
 	DroppedStale      int // peer messages dropped for naming a former identity
+	// LeaderChanges counts the leaders this process has seen take over
+	// (etcd's leader_changes_seen): a steady cluster adds one per election.
+	LeaderChanges int
 }
 
 // Status returns the node's current view.
@@ -53,6 +60,7 @@ func (n *Node) Status() Status {
 		Learners:          append([]uint64(nil), cs.GetLearners()...),
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
+		LeaderChanges:     n.leaderChanges,
 
 		Term:           bs.GetTerm(),
 		Vote:           bs.GetVote(),
@@ -78,4 +86,24 @@ func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
 	d := newDigest()
 	err = n.store.ScanData(d.add)
 	return n.store.Applied(), d.sum(), err
+}
+
+// StorageStats returns the store's size, key count and Pebble's
+// background figures. Like every Node method, call it on the goroutine
+// that owns the node (realenv.Host.Call).
+func (n *Node) StorageStats() storage.Stats { return n.store.Stats() }
+
+// Checkpoint writes a consistent copy of the node's store to dir, for a
+// backup: the state after the applied index it returns. Call it on the
+// node's goroutine (realenv.Host.Call), between batches. A node that is
+// stopped, or holds no data of its own yet (discovering, joining), has
+// nothing to back up.
+func (n *Node) Checkpoint(dir string) (storage.CheckpointInfo, error) {
+	if n.stopped != nil {
+		return storage.CheckpointInfo{}, fmt.Errorf("node: stopped: %w", n.stopped)
+	}
+	if role := n.role(); role != "voter" && role != "learner" {
+		return storage.CheckpointInfo{}, fmt.Errorf("node: no data to back up yet: the node is %s", role)
+	}
+	return n.store.Checkpoint(dir)
 }

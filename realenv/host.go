@@ -48,6 +48,7 @@ type Host struct {
 	n      *node.Node
 	driver *node.Driver // owned by the host goroutine
 	events chan node.Event
+	calls  chan func(*node.Node) // Call's functions, run between batches
 	quit   chan struct{}
 	done   chan struct{}
 	once   sync.Once
@@ -88,6 +89,7 @@ func NewHost(n *node.Node, cfg HostConfig) *Host {
 		n:      n,
 		driver: node.NewDriver(n, 1+cfg.BatchEventsMax),
 		events: make(chan node.Event, cfg.EventsQueueMax),
+		calls:  make(chan func(*node.Node)),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
@@ -222,6 +224,11 @@ func (h *Host) run() {
 		case ev := <-h.events:
 			start = time.Now()
 			h.driver.Post(ev)
+		case call := <-h.calls:
+			// Between batches: the node is at rest, its last batch
+			// processed, nothing half done.
+			call(h.n)
+			continue
 		}
 		// ... then take whatever else is already queued, up to a bound,
 		// so one Process (one fsync) serves the whole batch.

@@ -89,6 +89,9 @@ type TransportConfig struct {
 	// Deliver receives every inbound message. It must not block for long;
 	// Host.Deliver never does.
 	Deliver func(msg []byte)
+	// OnPeerRTT, if set, hears each ping's round trip to a peer, for
+	// metrics. It must not block.
+	OnPeerRTT func(peer uint64, rtt time.Duration)
 }
 
 // Transport is the TCP implementation of env.Transport.
@@ -118,6 +121,9 @@ type peer struct {
 	connects   atomic.Uint64 // connections that passed the handshake
 	silences   atomic.Uint64 // outbound connections closed for hearing no pong
 	inSilences atomic.Uint64 // inbound connections from this peer closed for carrying nothing
+	bytesOut   atomic.Uint64 // frame bytes written to the peer, headers included
+	bytesIn    atomic.Uint64 // frame bytes read from the peer, headers included
+	pingAt     atomic.Int64  // unix ns of the ping awaiting its pong (0: none)
 }
 
 // PeerStats is one peer's counters, for metrics.
@@ -131,6 +137,8 @@ type PeerStats struct {
 	// Silences counts connections to or from the peer closed because
 	// they carried nothing for SilenceTimeout.
 	Silences uint64
+	// BytesSent and BytesReceived count frame bytes, headers included.
+	BytesSent, BytesReceived uint64
 }
 
 // NewTransport checks cfg and prepares the per-peer queues. Nothing runs
@@ -238,6 +246,7 @@ func (t *Transport) Stats() []PeerStats {
 		out = append(out, PeerStats{
 			ID: p.id, Sent: p.sent.Load(), Dropped: p.dropped.Load(), Connected: p.up.Load(),
 			Reconnects: max(p.connects.Load(), 1) - 1, Silences: p.silences.Load() + p.inSilences.Load(),
+			BytesSent: p.bytesOut.Load(), BytesReceived: p.bytesIn.Load(),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -398,6 +407,7 @@ func (t *Transport) serveInbound(c net.Conn) {
 			t.cfg.Log.Info("transport: inbound peer connection lost mid-frame", "peer", from, "err", err)
 			return
 		}
+		t.peers[from].bytesIn.Add(uint64(4 + size))
 		t.cfg.Deliver(msg)
 	}
 }
@@ -556,7 +566,7 @@ func (t *Transport) connectAndSend(p *peer) error {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		silent <- t.readPongs(c)
+		silent <- t.readPongs(c, p)
 	}()
 	defer func() { _ = c.Close(); <-readerDone }()
 
@@ -581,6 +591,7 @@ func (t *Transport) connectAndSend(p *peer) error {
 			if err := w.Flush(); err != nil {
 				return err
 			}
+			p.pingAt.CompareAndSwap(0, time.Now().UnixNano())
 			continue
 		case msg = <-p.queue:
 		}
@@ -602,6 +613,7 @@ func (t *Transport) connectAndSend(p *peer) error {
 				return err
 			}
 			p.sent.Add(1)
+			p.bytesOut.Add(uint64(4 + len(msg)))
 			select {
 			case msg = <-p.queue:
 				continue
@@ -617,7 +629,7 @@ func (t *Transport) connectAndSend(p *peer) error {
 
 // readPongs reads the acceptor's pongs until one is late (errSilent) or
 // the connection fails.
-func (t *Transport) readPongs(c net.Conn) error {
+func (t *Transport) readPongs(c net.Conn, p *peer) error {
 	var b [1]byte
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(t.cfg.SilenceTimeout))
@@ -633,6 +645,11 @@ func (t *Transport) readPongs(c net.Conn) error {
 		}
 		if b[0] != pongByte {
 			return fmt.Errorf("peer sent %#x where a pong belongs", b[0])
+		}
+		// The round trip of the last ping; a pong the acceptor sends
+		// unasked, mid-frame, can make it read short.
+		if at := p.pingAt.Swap(0); at != 0 && t.cfg.OnPeerRTT != nil {
+			t.cfg.OnPeerRTT(p.id, time.Since(time.Unix(0, at)))
 		}
 	}
 }

@@ -31,6 +31,8 @@ type diskEvents struct {
 	upgraded atomic.Bool // Open ratcheted the format
 	noSpace  atomic.Pointer[error]
 	lines    lineLimiter
+	stalls   atomic.Int64 // write stalls begun
+	stalled  atomic.Bool  // a write stall is on
 }
 
 func newDiskEvents(log env.Logger) *diskEvents { return &diskEvents{log: log} }
@@ -45,8 +47,11 @@ func (d *diskEvents) listener() *pebble.EventListener {
 			d.lines.log(d.log, "pebble background error", err)
 		},
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			d.stalls.Add(1)
+			d.stalled.Store(true)
 			d.lines.warn(d.log, "pebble write stall", fmt.Errorf("%s", info.Reason))
 		},
+		WriteStallEnd: func() { d.stalled.Store(false) },
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			d.lines.warn(d.log, "disk slow", fmt.Errorf("%s", info.String()))
 		},

@@ -32,6 +32,15 @@ func main() {
 	flag.Parse()
 
 	const nodes = 3
+	// The default data folder is relative: started from another folder it
+	// is another, empty folder, so say which one and what was found there.
+	abs, err := filepath.Abs(*dataDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "seshat-cluster: -data:", err)
+		os.Exit(2)
+	}
+	*dataDir = abs
+	fmt.Println(dataChoice(abs, nodes))
 	var members []app.Member
 	for i := range nodes {
 		members = append(members, app.Member{ID: uint64(i + 1), Addr: fmt.Sprintf("127.0.0.1:%d", *internalPort+i)})
@@ -100,6 +109,22 @@ func main() {
 		}
 	}
 	os.Exit(code)
+}
+
+// dataChoice says whether the cluster resumes from data under dir or
+// starts new there.
+func dataChoice(dir string, nodes int) string {
+	var found []string
+	for i := range nodes {
+		entries, err := os.ReadDir(filepath.Join(dir, fmt.Sprintf("n%d", i+1)))
+		if err == nil && len(entries) > 0 {
+			found = append(found, fmt.Sprintf("n%d", i+1))
+		}
+	}
+	if len(found) == 0 {
+		return fmt.Sprintf("seshat-cluster: no data under %s: starting a NEW, empty cluster there (to resume another, pass -data=ITS_FOLDER)", dir)
+	}
+	return fmt.Sprintf("seshat-cluster: resuming the cluster whose data is under %s (found %v)", dir, found)
 }
 
 func port(addr string) string {

@@ -17,14 +17,27 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/seshat-db/seshat/app"
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "backup":
+			os.Exit(app.BackupCommand(os.Args[2:], os.Stdout, os.Stderr))
+		case "restore":
+			os.Exit(app.RestoreCommand(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
 	cfg, err := app.Load(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if errors.Is(err, app.ErrVersion) {
+		fmt.Println("seshat-node", app.Version, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 		os.Exit(0)
 	}
 	if err != nil {
