@@ -59,6 +59,7 @@ type Node struct {
 	longReadBytes atomic.Int64   // values the long reads hold (reader.go)
 	snaps         snapTransfers
 	adm           admission
+	guard         peerGuard
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -270,12 +271,9 @@ func (n *Node) decodeRaft(hdr envelope, body []byte) (*pb.Message, error) {
 // race, not a bad message. Its proposer's request ends UNKNOWN at its
 // deadline, or sooner if it sees the leader change.
 func (n *Node) stepRaft(m *pb.Message) error {
-	if err := n.checkCommitReachable(m); err != nil {
-		return n.stop(err)
-	}
-	var stepErr error
-	if perr := n.guardRaft(func() { stepErr = n.rn.Step(m) }); perr != nil {
-		return perr
+	stepErr, stopErr := n.stepJudged(m)
+	if stopErr != nil {
+		return stopErr
 	}
 	if err := stepErr; err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
 		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)

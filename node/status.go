@@ -31,8 +31,9 @@ type Status struct {
 	Identity          uint64 // this node's identity: 0 for a first-configuration member
 	Voters            []uint64
 	Learners          []uint64
-	MembershipChanges int // applied by this process, since it opened
-	DroppedStale      int // peer messages dropped for naming a former identity
+	MembershipChanges int    // applied by this process, since it opened
+	DroppedStale      int    // peer messages dropped for naming a former identity
+	DroppedForged     uint64 // raft messages dropped before raft: impossible, or would make raft panic (peerguard.go)
 }
 
 // Status returns the node's current view.
@@ -50,6 +51,7 @@ func (n *Node) Status() Status {
 		Learners:          append([]uint64(nil), cs.GetLearners()...),
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
+		DroppedForged:     n.guard.dropped,
 
 		Term:       bs.GetTerm(),
 		Vote:       bs.GetVote(),
