@@ -79,11 +79,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		// would have expected a heartbeat on it several times over.
 		SilenceTimeout: time.Duration(cfg.Raft.ElectionTimeoutMaxMs) * time.Millisecond,
 		Log:            log,
-		Deliver: func(msg []byte) {
+		Deliver: func(from uint64, msg []byte) {
 			// Frames that arrive before the host exists are dropped:
 			// raft retries.
 			if h := host.Load(); h != nil {
-				h.Deliver(msg)
+				h.Deliver(from, msg)
 			}
 		},
 	})

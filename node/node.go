@@ -170,6 +170,20 @@ func (n *Node) Tick() {
 	n.askToJoin()
 }
 
+// StepFrom is Step for a message whose sender the transport
+// authenticated: a message whose envelope names another sender is
+// dropped before anything reads it (a peer may speak only for itself,
+// whatever it puts inside). from 0 means the transport knows no sender.
+func (n *Node) StepFrom(from uint64, data []byte) error {
+	if from != 0 {
+		if hdr, _, err := decodeEnvelope(data); err == nil && hdr.from != from {
+			n.guard.dropped++
+			return fmt.Errorf("%w: peer %d sent a message in the name of %d", errPeerDropped, from, hdr.from)
+		}
+	}
+	return n.Step(data)
+}
+
 // Step hands the node a message that arrived from a peer: decode its
 // envelope, route it by kind, and step raft with it if it is raft's.
 func (n *Node) Step(data []byte) error {

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/confchange"
@@ -78,8 +79,9 @@ func (g *peerGuard) noteSent(m *pb.Message) {
 func (n *Node) judge(m *pb.Message) error {
 	bs := n.rn.BasicStatus()
 	term, lead := bs.GetTerm(), bs.Lead
-	if m.GetFrom() == raft.None || m.GetFrom() == n.cfg.ID {
-		// raft would answer itself, and panics on a self-addressed message
+	if m.GetFrom() == raft.None || m.GetFrom() == n.cfg.ID || !n.knownID(m.GetFrom()) {
+		// raft would answer itself (and panics on a self-addressed
+		// message), or a node no membership ever held
 		return dropped("sender %d", m.GetFrom())
 	}
 	// raft takes a message of term 0 for a local one, and answers it in
@@ -121,7 +123,10 @@ func (n *Node) judge(m *pb.Message) error {
 			return dropped("ack of index %d past the log's end %d", m.GetIndex(), n.store.LastIndexCached())
 		}
 	case pb.MessageType_MsgSnap:
-		return checkSnapshot(m)
+		if err := checkSnapshot(m); err != nil {
+			return err
+		}
+		return n.checkMembers(m.GetSnapshot().GetMetadata().GetConfState())
 	case pb.MessageType_MsgReadIndexResp:
 		if len(m.GetEntries()) != 1 {
 			return dropped("read index answer with %d entries", len(m.GetEntries()))
@@ -259,6 +264,35 @@ func checkSnapshot(m *pb.Message) error {
 	}
 	if err != nil {
 		return dropped("snapshot membership cannot be restored: %v", err)
+	}
+	return nil
+}
+
+// knownID: node ids come from the configuration (a wiped node rejoins
+// under its old id with a new identity), so a member is a configured peer
+// or one of the membership this node holds.
+func (n *Node) knownID(id uint64) bool {
+	if slices.Contains(n.cfg.Peers, id) {
+		return true
+	}
+	cs := n.store.ConfState()
+	for _, set := range [][]uint64{cs.GetVoters(), cs.GetLearners(), cs.GetVotersOutgoing(), cs.GetLearnersNext()} {
+		if slices.Contains(set, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkMembers: a snapshot whose membership names a node this node knows
+// nothing of would hand the cluster to ids no configuration holds.
+func (n *Node) checkMembers(cs *pb.ConfState) error {
+	for _, set := range [][]uint64{cs.GetVoters(), cs.GetLearners(), cs.GetVotersOutgoing(), cs.GetLearnersNext()} {
+		for _, id := range set {
+			if !n.knownID(id) {
+				return dropped("snapshot membership names unknown node %d", id)
+			}
+		}
 	}
 	return nil
 }

@@ -177,7 +177,7 @@ func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how 
 		if w.opts.RedeliverPercent > 0 && w.net.rng.IntN(16) == 0 {
 			w.remember(from, to, msg)
 		}
-		dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
+		dst.post(node.Event{Kind: node.EventPeer, From: w.nodes[from].id, Msg: msg})
 	})
 }
 
