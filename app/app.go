@@ -67,7 +67,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	defer lns.close()
 	clientLn, adminLn := lns.client, lns.admin
 	var host atomic.Pointer[realenv.Host]
+	secret, err := cfg.Security.PeerSecret()
+	if err != nil {
+		return err
+	}
 	tr, err := realenv.NewTransport(realenv.TransportConfig{
+		Secret:        secret,
 		ID:            cfg.Node.ID,
 		ClusterID:     cfg.Cluster.ClusterID,
 		Peers:         peers,

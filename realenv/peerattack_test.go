@@ -19,7 +19,7 @@ func secretTransport(t *testing.T, id uint64, secret string, peers map[uint64]st
 	t.Helper()
 	tr, err := NewTransport(TransportConfig{
 		ID: id, ClusterID: "c", Secret: []byte(secret), Peers: peers, Listen: "127.0.0.1:0",
-		Log:     slog.New(slog.NewTextHandler(log, nil)),
+		Log: slog.New(slog.NewTextHandler(log, nil)),
 		Deliver: func(_ uint64, m []byte) {
 			select {
 			case got <- m:
