@@ -321,3 +321,25 @@ func forgeAndServe(t *testing.T, f forged) {
 	}
 	c.servesAfter("forged " + m.GetType().String())
 }
+
+// TestStepFromRefusesAnotherSendersName: a peer the transport
+// authenticated as 3 sends a heartbeat whose envelope and body name the
+// leader. It is dropped before decoding; the same bytes from the leader's
+// connection are taken.
+func TestStepFromRefusesAnotherSendersName(t *testing.T) {
+	c := newCluster(t, 34, testConfig())
+	lead, f := written(c, 2)
+	other := 6 - lead - f
+	beat := msg(pb.MessageType_MsgHeartbeat, lead, c.node(f).Status().Term)
+	beat.To = proto.Uint64(f)
+	data := envelope{kind: peerRaft, from: lead}.encode(marshalRaft(beat))
+	if err := c.node(f).StepFrom(other, data); !errors.Is(err, errPeerDropped) {
+		t.Fatalf("a message in the leader's name from peer %d: %v", other, err)
+	}
+	if got := c.node(f).Status().DroppedForged; got != 1 {
+		t.Fatalf("dropped %d, want 1", got)
+	}
+	if err := c.node(f).StepFrom(lead, data); err != nil {
+		t.Fatalf("the leader's own heartbeat: %v", err)
+	}
+}
