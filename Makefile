@@ -6,7 +6,13 @@ SEED        ?=
 JOBS        ?= 2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-go bench-mget bench-sim build clean release soak fuzz
+## fuzz: run each fuzzer of the peer input (node/fuzz_test.go) for FUZZTIME;
+## `go test` runs only their seed corpus. New finds land in
+## node/testdata/fuzz, to be committed with their fix.
+FUZZTIME    ?= 10m
+FUZZERS     := FuzzPeerStep FuzzForgedRaft
+
+.PHONY: fuzz test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-go bench-mget bench-sim build clean release soak
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test, the end-to-end tests and one short chaos
@@ -16,6 +22,9 @@ test: lint unit
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
 	$(if $(filter-out 100,$(SEEDS)),$(GO) test -count=1 ./sim -run "TestSim$$$$" -seeds=$(SEEDS))
+
+fuzz:
+	for f in $(FUZZERS); do $(GO) test ./node -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 ## lint: gofmt, go vet and staticcheck must all be clean.
 lint:

@@ -69,7 +69,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	defer lns.close()
 	clientLn, adminLn := lns.client, lns.admin
 	var host atomic.Pointer[realenv.Host]
+	secret, err := cfg.Security.PeerSecret()
+	if err != nil {
+		return err
+	}
 	tr, err := realenv.NewTransport(realenv.TransportConfig{
+		Secret:        secret,
 		ID:            cfg.Node.ID,
 		ClusterID:     cfg.Cluster.ClusterID,
 		Peers:         peers,
@@ -82,11 +87,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		SilenceTimeout: time.Duration(cfg.Raft.ElectionTimeoutMaxMs) * time.Millisecond,
 		Log:            log,
 		OnPeerRTT:      m.etcdLike.onPeerRTT,
-		Deliver: func(msg []byte) {
+		Deliver: func(from uint64, msg []byte) {
 			// Frames that arrive before the host exists are dropped:
 			// raft retries.
 			if h := host.Load(); h != nil {
-				h.Deliver(msg)
+				h.Deliver(from, msg)
 			}
 		},
 	})

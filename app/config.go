@@ -31,6 +31,8 @@ type Config struct {
 	Limits  LimitsConfig  `toml:"limits"`
 	Log     LogConfig     `toml:"log"`
 	Test    TestConfig    `toml:"test"`
+
+	Security SecurityConfig `toml:"security"` // security.go
 }
 
 // NodeConfig is the [node] section.
@@ -230,6 +232,8 @@ func overrides() []override {
 		}},
 		{"cluster.replication_factor", "replicas of the data (odd)", num(func(c *Config) *int { return &c.Cluster.ReplicationFactor })},
 		{"cluster.cluster_id", "cluster name; nodes of other clusters are refused", str(func(c *Config) *string { return &c.Cluster.ClusterID })},
+		{"security.cluster_secret_file", "file holding the secret peers prove they hold", str(func(c *Config) *string { return &c.Security.ClusterSecretFile })},
+		{"security.cluster_secret", "the secret peers prove they hold (prefer cluster_secret_file)", str(func(c *Config) *string { return &c.Security.ClusterSecret })},
 		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
 		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
 		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
@@ -570,6 +574,9 @@ func (c *Config) missing() error {
 func (c *Config) Validate() error {
 	n, cl, r, l := &c.Node, &c.Cluster, &c.Raft, &c.Limits
 	if err := c.missing(); err != nil {
+		return err
+	}
+	if err := c.Security.validate(); err != nil {
 		return err
 	}
 	if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {

@@ -164,6 +164,9 @@ func (c *cluster) settle() {
 		if !ok {
 			return
 		}
+		if m.To == 0 || m.To > uint64(len(c.nodes)) {
+			continue // an answer to a sender a forged message named
+		}
 		n := c.node(m.To)
 		if n == nil || (c.drop != nil && c.drop(m)) {
 			continue

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	pb "go.etcd.io/raft/v3/raftpb"
-
 	"github.com/seshat-db/seshat/storage"
 )
 
@@ -18,25 +16,6 @@ var ErrLogLost = errors.New("node: this node's log lost entries it had acknowled
 // raftPanic is what raft's Panicf and Fatalf raise (logger.go): raft
 // found its log in a state it cannot go on from.
 type raftPanic string
-
-// checkCommitReachable is Step's guard: a heartbeat of the current term or
-// a later one makes raft commit up to m.Commit, and raft panics if that is
-// past its last index (tocommit(N) is out of range [lastIndex(M)]). The
-// leader only sends what this node acknowledged, so this node lost it.
-// NB: only when raft holds no entries of its own beyond the store (no
-// Ready pending): then the store's last index is raft's; otherwise the
-// recover in guardRaft still turns raft's panic into the same stop.
-func (n *Node) checkCommitReachable(m *pb.Message) error {
-	if m.GetType() != pb.MessageType_MsgHeartbeat || m.GetTerm() < n.rn.BasicStatus().GetTerm() || n.rn.HasReady() {
-		return nil
-	}
-	last := n.store.LastIndexCached()
-	if m.GetCommit() <= last {
-		return nil
-	}
-	return n.logLost(fmt.Sprintf("leader %d (term %d) says entries up to %d are committed and were acknowledged by this node, but its log ends at %d",
-		m.GetFrom(), m.GetTerm(), m.GetCommit(), last))
-}
 
 func (n *Node) logLost(what string) error {
 	return fmt.Errorf("%w: %s: the data in %s was damaged or truncated (a failing disk or filesystem, or files changed by hand); %s",

@@ -15,9 +15,12 @@ import (
 )
 
 // TestCommitPastLogStopsTheNode: a leader's heartbeat whose commit index
-// is past this node's log means the node lost entries it acknowledged.
-// Raft would panic (tocommit(N) is out of range [lastIndex(M)]); the node
-// stops instead, and says which directory to rebuild and how.
+// is past this node's log, at an index this node acknowledged to that
+// leader in that term, means the node lost entries it acknowledged. Raft
+// would panic (tocommit(N) is out of range [lastIndex(M)]); the node
+// stops instead, and says which directory to rebuild and how. The loss is
+// planted in the store (its tail cut by a write no raft message asked
+// for); the heartbeat is the leader's own.
 func TestCommitPastLogStopsTheNode(t *testing.T) {
 	c := newCluster(t, 21, testConfig())
 	lead := c.leader()
@@ -28,16 +31,38 @@ func TestCommitPastLogStopsTheNode(t *testing.T) {
 	}
 	f := c.follower(lead)
 	n := c.node(f)
-	st := n.Status()
 	last := n.store.LastIndexCached()
-	beat := &pb.Message{Type: pb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(lead), To: proto.Uint64(f),
-		Term: proto.Uint64(st.Term), Commit: proto.Uint64(last + 50)}
-	c.failed, c.errorsExpected = map[uint64]error{}, true
-	err := n.Step(envelope{kind: peerRaft, from: lead}.encode(marshalRaft(beat)))
-	if !errors.Is(err, ErrLogLost) {
-		t.Fatalf("Step of a commit past the log: %v, want ErrLogLost", err)
+	if n.guard.acked.index != last || n.guard.acked.to != lead {
+		t.Fatalf("acked %+v, want index %d to %d", n.guard.acked, last, lead)
 	}
-	for _, want := range []string{"/data", "move /data away", fmt.Sprint(last + 50), fmt.Sprint(last)} {
+	cut := n.store.NewBatch()
+	keep, err := n.store.Term(last - 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.Append([]*pb.Entry{{Index: proto.Uint64(last - 3), Term: proto.Uint64(keep)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	c.failed, c.errorsExpected = map[uint64]error{}, true
+	var stepErr error
+	c.drop = func(m message) bool {
+		if m.To != f || stepErr != nil {
+			return m.To == f
+		}
+		stepErr = n.Step(m.Data)
+		return true
+	}
+	for range 3 * c.cfg.HeartbeatTicks {
+		c.tick()
+	}
+	err = n.StopErr()
+	if !errors.Is(err, ErrLogLost) || !errors.Is(stepErr, ErrLogLost) {
+		t.Fatalf("the node runs on after its log lost acknowledged entries: %v", err)
+	}
+	for _, want := range []string{"/data", "move /data away", fmt.Sprint(last - 3)} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the stop does not say %q: %v", want, err)
 		}

@@ -34,6 +34,7 @@ const (
 type Event struct {
 	Kind EventKind
 	Msg  []byte            // EventPeer: the message, as Step takes it
+	From uint64            // EventPeer: the peer the transport authenticated as its sender (0: unknown)
 	Ops  []kv.Op           // EventOps: a group, as Submit takes it
 	Done func([]kv.Result) // EventOps: Submit's done
 }
@@ -81,7 +82,7 @@ func (d *Driver) handle(ev Event) {
 	case EventTick:
 		d.n.Tick()
 	case EventPeer:
-		if err := d.n.Step(ev.Msg); err != nil && d.OnStepError != nil {
+		if err := d.n.StepFrom(ev.From, ev.Msg); err != nil && d.OnStepError != nil {
 			d.OnStepError(err)
 		}
 	case EventOps:

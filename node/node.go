@@ -63,6 +63,7 @@ type Node struct {
 	longReadBytes atomic.Int64   // values the long reads hold (reader.go)
 	snaps         snapTransfers
 	adm           admission
+	guard         peerGuard
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -173,6 +174,20 @@ func (n *Node) Tick() {
 	n.askToJoin()
 }
 
+// StepFrom is Step for a message whose sender the transport
+// authenticated: a message whose envelope names another sender is
+// dropped before anything reads it (a peer may speak only for itself,
+// whatever it puts inside). from 0 means the transport knows no sender.
+func (n *Node) StepFrom(from uint64, data []byte) error {
+	if from != 0 {
+		if hdr, _, err := decodeEnvelope(data); err == nil && hdr.from != from {
+			n.guard.dropped++
+			return fmt.Errorf("%w: peer %d sent a message in the name of %d", errPeerDropped, from, hdr.from)
+		}
+	}
+	return n.Step(data)
+}
+
 // Step hands the node a message that arrived from a peer: decode its
 // envelope, route it by kind, and step raft with it if it is raft's.
 func (n *Node) Step(data []byte) error {
@@ -274,12 +289,9 @@ func (n *Node) decodeRaft(hdr envelope, body []byte) (*pb.Message, error) {
 // race, not a bad message. Its proposer's request ends UNKNOWN at its
 // deadline, or sooner if it sees the leader change.
 func (n *Node) stepRaft(m *pb.Message) error {
-	if err := n.checkCommitReachable(m); err != nil {
-		return n.stop(err)
-	}
-	var stepErr error
-	if perr := n.guardRaft(func() { stepErr = n.rn.Step(m) }); perr != nil {
-		return perr
+	stepErr, stopErr := n.stepJudged(m)
+	if stopErr != nil {
+		return stopErr
 	}
 	if err := stepErr; err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
 		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)

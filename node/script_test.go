@@ -30,6 +30,7 @@ package node
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,9 @@ import (
 
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if strings.HasPrefix(path, filepath.Join("testdata", "fuzz")) {
+			return // the fuzzers' corpus (fuzz_test.go), not scripts
+		}
 		s := &script{t: t}
 		datadriven.RunTest(t, path, s.run)
 	})

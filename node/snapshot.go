@@ -224,11 +224,11 @@ func (n *Node) onSnapChunk(c snapChunk) error {
 		return nil
 	}
 	m := &pb.Message{}
-	if err := proto.Unmarshal(c.final, m); err != nil || m.GetType() != pb.MessageType_MsgSnap || m.GetTo() != n.cfg.ID {
+	if err := proto.Unmarshal(c.final, m); err != nil || m.GetType() != pb.MessageType_MsgSnap || m.GetTo() != n.cfg.ID || m.GetFrom() != c.from {
 		return fmt.Errorf("node: snapshot from %d ends with a bad raft message", c.from)
 	}
 	in.index, in.term = m.GetSnapshot().GetMetadata().GetIndex(), m.GetSnapshot().GetMetadata().GetTerm()
-	return n.rn.Step(m)
+	return n.stepRaft(m)
 }
 
 func (n *Node) ackChunk(c snapChunk) {

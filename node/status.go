@@ -43,6 +43,7 @@ type Status struct {
 	// LeaderChanges counts the leaders this process has seen take over
 	// (etcd's leader_changes_seen): a steady cluster adds one per election.
 	LeaderChanges int
+	DroppedForged uint64 // raft messages dropped before raft: impossible, or would make raft panic (peerguard.go)
 }
 
 // Status returns the node's current view.
@@ -61,6 +62,7 @@ func (n *Node) Status() Status {
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
 		LeaderChanges:     n.leaderChanges,
+		DroppedForged:     n.guard.dropped,
 
 		Term:           bs.GetTerm(),
 		Vote:           bs.GetVote(),

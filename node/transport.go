@@ -25,6 +25,7 @@ func (n *Node) peerIdentity(id uint64) uint64 { return n.store.MemberIdentity(id
 // sendRaft marshals m straight after its envelope, sparing a copy of
 // what may be a megabyte of entries.
 func (n *Node) sendRaft(m *pb.Message) {
+	n.guard.noteSent(m)
 	b, err := proto.MarshalOptions{}.MarshalAppend(n.envelopeTo(m.GetTo(), peerRaft).header(proto.Size(m)), m)
 	if err != nil {
 		panic(fmt.Sprintf("node: marshal raft message: %v", err))

@@ -113,12 +113,13 @@ func NewHost(n *node.Node, cfg HostConfig) *Host {
 	return h
 }
 
-// Deliver hands the host a message that arrived from a peer. It never
-// blocks: when the queue is full the message is dropped, which raft
-// tolerates, rather than stall the transport's reader.
-func (h *Host) Deliver(msg []byte) {
+// Deliver hands the host a message that arrived from peer from (the id
+// its connection authenticated). It never blocks: when the queue is full
+// the message is dropped, which raft tolerates, rather than stall the
+// transport's reader.
+func (h *Host) Deliver(from uint64, msg []byte) {
 	select {
-	case h.events <- node.Event{Kind: node.EventPeer, Msg: msg}:
+	case h.events <- node.Event{Kind: node.EventPeer, From: from, Msg: msg}:
 	default:
 		h.dropped.Add(1)
 	}

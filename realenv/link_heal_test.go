@@ -52,7 +52,7 @@ func newLinkPair(t *testing.T, silence time.Duration) *linkPair {
 			ID: id, ClusterID: "heal", Peers: map[uint64]string{other: lp.proxy[i].Addr()}, Listener: ln[i],
 			SilenceTimeout: silence,
 			Log:            slog.New(slog.NewTextHandler(&strings.Builder{}, nil)),
-			Deliver: func(m []byte) {
+			Deliver: func(_ uint64, m []byte) {
 				seq := binary.BigEndian.Uint64(m)
 				for {
 					old := lp.lastGot[i].Load()

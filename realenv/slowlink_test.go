@@ -60,7 +60,7 @@ func slowPair(t *testing.T, rate int, deliver func([]byte)) (*Transport, *Transp
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := NewTransport(TransportConfig{ID: 2, ClusterID: "c", Peers: map[uint64]string{1: "127.0.0.1:1"},
-		Listen: "127.0.0.1:0", Log: quiet, Deliver: deliver})
+		Listen: "127.0.0.1:0", Log: quiet, Deliver: func(_ uint64, m []byte) { deliver(m) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func slowPair(t *testing.T, rate int, deliver func([]byte)) (*Transport, *Transp
 	}
 	t.Cleanup(func() { b.Close() })
 	a, err := NewTransport(TransportConfig{ID: 1, ClusterID: "c", Peers: map[uint64]string{2: throttle(t, b.Addr().String(), rate)},
-		Listen: "127.0.0.1:0", Log: quiet, Deliver: func([]byte) {}})
+		Listen: "127.0.0.1:0", Log: quiet, Deliver: func(uint64, []byte) {}})
 	if err != nil {
 		t.Fatal(err)
 	}

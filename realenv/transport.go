@@ -2,6 +2,7 @@ package realenv
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -9,9 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/seshat-db/seshat/env"
@@ -24,12 +27,8 @@ import (
 // every peer, so a network cut in one direction is just that, as in the
 // chaos matrix's asymmetric partition.
 //
-//	handshake (dialer -> acceptor), 36 bytes:
-//	  magic "SSHT" | version uint16 | reserved uint16 |
-//	  cluster hash uint64 | sender id uint64 | receiver id uint64 | zero uint32
-//	answer (acceptor -> dialer): status byte (0 accepted, 1 refused) |
-//	  reason length uint16 | reason bytes
-//	then frames (dialer -> acceptor): length uint32 | raft message bytes
+//	handshake: see peerauth.go (hello, challenge, proof, accept)
+//	then frames (dialer -> acceptor): length uint32 | body | tag [16]byte
 //	and pongs (acceptor -> dialer): one byte, pongByte
 //
 // All integers are big-endian. The frame body is exactly what the node
@@ -53,11 +52,14 @@ import (
 // protocolVersion 2: every node message starts with an identity envelope
 // (node/peer.go), which version 1 nodes cannot read. Version 3: pings
 // (empty frames) and pongs, which a version 2 node would take for an
-// empty message and a garbled answer.
+// empty message and a garbled answer. Version 4: the authenticated
+// handshake and tagged frames (peerauth.go).
 const (
-	protocolVersion = 3
-	handshakeBytes  = 36
+	protocolVersion = 4
 	pongByte        = 0x50 // 'P'
+	// frameChunk is what a frame's body may take before its bytes arrive:
+	// a declared size is a claim, and memory follows the bytes received.
+	frameChunk = 64 << 10
 )
 
 var protocolMagic = [4]byte{'S', 'S', 'H', 'T'}
@@ -72,8 +74,18 @@ type TransportConfig struct {
 	// Listener, if set, is Listen already bound, and Start accepts on it:
 	// the caller binds every port before it writes anything to disk.
 	Listener net.Listener
+	// Secret is the cluster secret every peer must prove it holds; empty,
+	// the cluster id stands in for it and proves nothing (peerauth.go).
+	Secret []byte
 
-	SendQueueMax  int           // messages queued per peer; beyond, they are dropped; 4096
+	SendQueueMax int // messages queued per peer; beyond, they are dropped; 4096
+	// SendQueueBytesMax bounds the bytes queued per peer the same way;
+	// 2 * FrameBytesMax.
+	SendQueueBytesMax int64
+	// PendingMax bounds the inbound connections still in their handshake;
+	// one more is closed at once. With one authenticated connection per
+	// peer, it bounds the descriptors the peer port can take. 16.
+	PendingMax    int
 	FrameBytesMax int           // largest frame accepted or sent; 64 MiB
 	DialTimeout   time.Duration // 500 ms: a dial that a partition swallows is retried soon after it heals
 	WriteTimeout  time.Duration // a write that takes longer breaks the connection; 5 s (raft RPC timeout)
@@ -86,9 +98,10 @@ type TransportConfig struct {
 	// KeepaliveInterval is how often the dialer pings; SilenceTimeout/4.
 	KeepaliveInterval time.Duration
 	Log               *slog.Logger
-	// Deliver receives every inbound message. It must not block for long;
-	// Host.Deliver never does.
-	Deliver func(msg []byte)
+	// Deliver receives every inbound message with the id of the peer its
+	// connection authenticated. It must not block for long; Host.Deliver
+	// never does.
+	Deliver func(from uint64, msg []byte)
 	// OnPeerRTT, if set, hears each ping's round trip to a peer, for
 	// metrics. It must not block.
 	OnPeerRTT func(peer uint64, rtt time.Duration)
@@ -98,11 +111,16 @@ type TransportConfig struct {
 type Transport struct {
 	cfg         TransportConfig
 	clusterHash uint64
+	key         []byte
 	ln          net.Listener
 	peers       map[uint64]*peer
 
 	mu      sync.Mutex
 	inbound map[net.Conn]struct{}
+	pending int                 // inbound connections in their handshake
+	current map[uint64]net.Conn // the authenticated inbound connection of each peer
+	refused atomic.Uint64       // inbound connections refused: over the cap, or failed handshakes
+	sources refusalLog
 	closed  bool
 	quit    chan struct{}
 	wg      sync.WaitGroup
@@ -111,9 +129,10 @@ type Transport struct {
 var _ env.Transport = (*Transport)(nil)
 
 type peer struct {
-	id    uint64
-	addr  string
-	queue chan []byte
+	id     uint64
+	addr   string
+	queue  chan []byte
+	queued atomic.Int64 // bytes in queue
 
 	sent       atomic.Uint64
 	dropped    atomic.Uint64
@@ -150,6 +169,12 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	if cfg.FrameBytesMax <= 0 {
 		cfg.FrameBytesMax = 64 << 20
 	}
+	if cfg.SendQueueBytesMax <= 0 {
+		cfg.SendQueueBytesMax = 2 * int64(cfg.FrameBytesMax)
+	}
+	if cfg.PendingMax <= 0 {
+		cfg.PendingMax = 16
+	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 500 * time.Millisecond
 	}
@@ -177,8 +202,10 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	t := &Transport{
 		cfg:         cfg,
 		clusterHash: ClusterHash(cfg.ClusterID),
+		key:         peerKey(cfg.Secret, cfg.ClusterID),
 		peers:       map[uint64]*peer{},
 		inbound:     map[net.Conn]struct{}{},
+		current:     map[uint64]net.Conn{},
 		quit:        make(chan struct{}),
 	}
 	for id, addr := range cfg.Peers {
@@ -208,6 +235,9 @@ func (t *Transport) Start() error {
 		}
 	}
 	t.ln = ln
+	if len(t.cfg.Secret) == 0 {
+		t.cfg.Log.Warn("transport: no cluster secret is configured; any process that knows the cluster id can act as a peer (set cluster_secret or cluster_secret_file)")
+	}
 	t.wg.Add(1)
 	go t.acceptLoop()
 	for _, p := range t.peers {
@@ -232,11 +262,23 @@ func (t *Transport) Send(to uint64, msg []byte) {
 		t.cfg.Log.Warn("transport: message larger than the frame limit dropped", "peer", to, "bytes", len(msg), "limit", t.cfg.FrameBytesMax)
 		return
 	}
+	if p.queued.Add(int64(len(msg))) > t.cfg.SendQueueBytesMax {
+		p.queued.Add(-int64(len(msg)))
+		p.dropped.Add(1)
+		return
+	}
 	select {
 	case p.queue <- msg:
 	default:
+		p.queued.Add(-int64(len(msg)))
 		p.dropped.Add(1)
 	}
+}
+
+// take notes that msg left p's queue.
+func (p *peer) take(msg []byte) []byte {
+	p.queued.Add(-int64(len(msg)))
+	return msg
 }
 
 // Stats returns every peer's counters, sorted by id.
@@ -275,21 +317,21 @@ func (t *Transport) Close() error {
 	return err
 }
 
-func (t *Transport) handshake(to uint64) []byte {
-	b := make([]byte, 0, handshakeBytes)
+func (t *Transport) hello(to uint64) []byte {
+	b := make([]byte, 0, helloBytes)
 	b = append(b, protocolMagic[:]...)
 	b = binary.BigEndian.AppendUint16(b, protocolVersion)
 	b = binary.BigEndian.AppendUint16(b, 0)
 	b = binary.BigEndian.AppendUint64(b, t.clusterHash)
 	b = binary.BigEndian.AppendUint64(b, t.cfg.ID)
 	b = binary.BigEndian.AppendUint64(b, to)
-	b = binary.BigEndian.AppendUint32(b, 0)
-	return b
+	nonce := newNonce()
+	return append(b, nonce[:]...)
 }
 
-// checkHandshake returns the sender's id, or why the connection is
-// refused.
-func (t *Transport) checkHandshake(h []byte) (uint64, string) {
+// checkHello returns the sender's id, or why the connection is refused
+// (for this node's log only: the caller is told nothing).
+func (t *Transport) checkHello(h []byte) (uint64, string) {
 	if [4]byte(h[:4]) != protocolMagic {
 		return 0, "bad magic: not a seshat peer"
 	}
@@ -333,6 +375,13 @@ func (t *Transport) acceptLoop() {
 			_ = c.Close()
 			return
 		}
+		if t.pending >= t.cfg.PendingMax {
+			t.mu.Unlock()
+			_ = c.Close()
+			t.refuse(c, 0, fmt.Sprintf("%d connections are already in their handshake", t.cfg.PendingMax))
+			continue
+		}
+		t.pending++
 		t.inbound[c] = struct{}{}
 		t.mu.Unlock()
 		t.wg.Add(1)
@@ -348,31 +397,34 @@ func (t *Transport) serveInbound(c net.Conn) {
 		t.mu.Unlock()
 		_ = c.Close()
 	}()
+	from, tags, ok := t.acceptHandshake(c)
+	t.mu.Lock()
+	t.pending--
+	if ok {
+		// One connection per peer: a newer one replaces the older, which
+		// a dialer that redialled has given up anyway.
+		if old := t.current[from]; old != nil {
+			_ = old.Close()
+		}
+		t.current[from] = c
+	}
+	t.mu.Unlock()
+	if !ok {
+		return
+	}
+	defer func() {
+		t.mu.Lock()
+		if t.current[from] == c {
+			delete(t.current, from)
+		}
+		t.mu.Unlock()
+	}()
 	remote := c.RemoteAddr().String()
-	h := make([]byte, handshakeBytes)
-	_ = c.SetReadDeadline(time.Now().Add(t.cfg.DialTimeout + t.cfg.WriteTimeout))
-	if _, err := io.ReadFull(c, h); err != nil {
-		t.cfg.Log.Warn("transport: inbound connection closed before its handshake", "remote", remote, "err", err)
-		return
-	}
-	from, reason := t.checkHandshake(h)
-	answer := []byte{0, 0, 0}
-	if reason != "" {
-		answer = binary.BigEndian.AppendUint16([]byte{1}, uint16(len(reason)))
-		answer = append(answer, reason...)
-	}
-	_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-	if _, err := c.Write(answer); err != nil {
-		return
-	}
-	if reason != "" {
-		t.cfg.Log.Warn("transport: refused inbound peer connection", "remote", remote, "claimed_id", from, "reason", reason)
-		return
-	}
 	setLinkOptions(c, t.cfg.WriteTimeout)
 	t.cfg.Log.Info("transport: inbound peer connected", "peer", from, "remote", remote)
 	r := bufio.NewReaderSize(c, 64<<10)
 	var hdr [4]byte
+	tag := make([]byte, tagBytes)
 	lastPong := time.Now()
 	for {
 		// The dialer pings every KeepaliveInterval: a connection silent for
@@ -390,6 +442,22 @@ func (t *Transport) serveInbound(c net.Conn) {
 			return
 		}
 		size := binary.BigEndian.Uint32(hdr[:])
+		if int64(size) > int64(t.cfg.FrameBytesMax) {
+			t.cfg.Log.Error("transport: frame larger than the limit; closing the connection", "peer", from, "bytes", size, "limit", t.cfg.FrameBytesMax)
+			return
+		}
+		msg, err := t.readBody(c, r, int(size), &lastPong)
+		if err == nil {
+			_, err = io.ReadFull(r, tag)
+		}
+		if err != nil {
+			t.cfg.Log.Info("transport: inbound peer connection lost mid-frame", "peer", from, "err", err)
+			return
+		}
+		if !tags.check(tag, hdr[:], msg) {
+			t.cfg.Log.Error("transport: closing a peer connection", "peer", from, "remote", remote, "err", errBadTag)
+			return
+		}
 		if size == 0 {
 			if err := t.pong(c); err != nil {
 				t.cfg.Log.Info("transport: inbound peer connection lost answering a ping", "peer", from, "err", err)
@@ -398,18 +466,81 @@ func (t *Transport) serveInbound(c net.Conn) {
 			lastPong = time.Now()
 			continue
 		}
-		if int64(size) > int64(t.cfg.FrameBytesMax) {
-			t.cfg.Log.Error("transport: frame larger than the limit; closing the connection", "peer", from, "bytes", size, "limit", t.cfg.FrameBytesMax)
-			return
-		}
-		msg := make([]byte, size)
-		if err := t.readBody(c, r, msg, &lastPong); err != nil {
-			t.cfg.Log.Info("transport: inbound peer connection lost mid-frame", "peer", from, "err", err)
-			return
-		}
 		t.peers[from].bytesIn.Add(uint64(4 + size))
-		t.cfg.Deliver(msg)
+		t.cfg.Deliver(from, msg)
 	}
+}
+
+// acceptHandshake runs the acceptor's side of the handshake within one
+// silence timeout. A refusal closes the connection with nothing said.
+func (t *Transport) acceptHandshake(c net.Conn) (uint64, *frameMAC, bool) {
+	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout))
+	hello := make([]byte, helloBytes)
+	if _, err := io.ReadFull(c, hello); err != nil {
+		t.refuse(c, 0, "closed or silent before its hello: "+err.Error())
+		return 0, nil, false
+	}
+	from, reason := t.checkHello(hello)
+	if reason != "" {
+		t.refuse(c, from, reason)
+		return 0, nil, false
+	}
+	nonce := newNonce()
+	if _, err := c.Write(nonce[:]); err != nil {
+		return 0, nil, false
+	}
+	proof := make([]byte, proofBytes)
+	if _, err := io.ReadFull(c, proof); err != nil {
+		t.refuse(c, from, "closed or silent before its proof: "+err.Error())
+		return 0, nil, false
+	}
+	if !hmac.Equal(proof, mac(t.key, "dialer", hello, nonce[:])) {
+		t.refuse(c, from, "wrong proof of the cluster secret")
+		return 0, nil, false
+	}
+	if _, err := c.Write(mac(t.key, "acceptor", hello, nonce[:])); err != nil {
+		return 0, nil, false
+	}
+	_ = c.SetDeadline(time.Time{})
+	return from, newFrameMAC(t.key, hello, nonce[:]), true
+}
+
+// refuse counts a refused inbound connection and logs why, once per
+// source address.
+func (t *Transport) refuse(c net.Conn, claimed uint64, reason string) {
+	t.refused.Add(1)
+	remote := c.RemoteAddr().String()
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	if t.sources.first(host) {
+		t.cfg.Log.Warn("transport: refused an inbound peer connection (logged once per source address)", "remote", remote, "claimed_id", claimed, "reason", reason)
+	}
+}
+
+// Refused counts the inbound connections refused: over the handshake
+// cap, or failing the handshake.
+func (t *Transport) Refused() uint64 { return t.refused.Load() }
+
+// refusalLog remembers the sources already logged, up to a bound: a flood
+// from many addresses logs its first thousand and counts the rest.
+type refusalLog struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (l *refusalLog) first(source string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	if l.seen[source] || len(l.seen) >= 1000 {
+		return false
+	}
+	l.seen[source] = true
+	return true
 }
 
 // readBody reads a frame's body as it comes. A large frame on a slow link
@@ -417,22 +548,28 @@ func (t *Transport) serveInbound(c net.Conn) {
 // that keeps arriving is not taken for silence, and a pong goes back every
 // KeepaliveInterval, so the dialer, whose pings wait behind the frame,
 // hears that its bytes arrive.
-func (t *Transport) readBody(c net.Conn, r *bufio.Reader, msg []byte, lastPong *time.Time) error {
-	for got := 0; got < len(msg); {
+func (t *Transport) readBody(c net.Conn, r *bufio.Reader, size int, lastPong *time.Time) ([]byte, error) {
+	msg := make([]byte, 0, min(size, frameChunk))
+	for len(msg) < size {
+		if len(msg) == cap(msg) {
+			// Grow by what arrived so far: memory stays within twice the
+			// bytes received, whatever size the header declared.
+			msg = slices.Grow(msg, min(size-len(msg), len(msg)))
+		}
 		_ = c.SetReadDeadline(time.Now().Add(t.cfg.SilenceTimeout))
-		n, err := r.Read(msg[got:])
-		got += n
-		if err != nil && got < len(msg) {
-			return err
+		n, err := r.Read(msg[len(msg):min(cap(msg), size)])
+		msg = msg[:len(msg)+n]
+		if err != nil && len(msg) < size {
+			return nil, err
 		}
 		if time.Since(*lastPong) >= t.cfg.KeepaliveInterval {
 			if err := t.pong(c); err != nil {
-				return err
+				return nil, err
 			}
 			*lastPong = time.Now()
 		}
 	}
-	return nil
+	return msg, nil
 }
 
 // pong tells the dialer its bytes arrive.
@@ -455,7 +592,8 @@ func (t *Transport) pong(c net.Conn) error {
 func (p *peer) dropQueued() {
 	for {
 		select {
-		case <-p.queue:
+		case msg := <-p.queue:
+			p.take(msg)
 			p.dropped.Add(1)
 		default:
 			return
@@ -544,17 +682,9 @@ func (t *Transport) connectAndSend(p *peer) error {
 	// DialTimeout + SilenceTimeout here and a 500 ms BackoffMax, real
 	// processes behind a dropping proxy took up to 2.5 s to reconnect).
 	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
-	if _, err := c.Write(t.handshake(p.id)); err != nil {
-		return fmt.Errorf("handshake: %w", err)
-	}
-	var ans [3]byte
-	if _, err := io.ReadFull(c, ans[:]); err != nil {
-		return fmt.Errorf("handshake answer: %w", err)
-	}
-	if ans[0] != 0 {
-		reason := make([]byte, binary.BigEndian.Uint16(ans[1:]))
-		_, _ = io.ReadFull(c, reason)
-		return fmt.Errorf("peer refused the connection: %s", reason)
+	tags, err := t.dialHandshake(c, p.id)
+	if err != nil {
+		return err
 	}
 	_ = c.SetDeadline(time.Time{})
 	setLinkOptions(c, t.cfg.WriteTimeout)
@@ -573,7 +703,6 @@ func (t *Transport) connectAndSend(p *peer) error {
 	ping := time.NewTicker(t.cfg.KeepaliveInterval)
 	defer ping.Stop()
 	w := bufio.NewWriterSize(c, 64<<10)
-	var hdr [4]byte
 	for {
 		var msg []byte
 		select {
@@ -584,8 +713,7 @@ func (t *Transport) connectAndSend(p *peer) error {
 		case <-ping.C:
 			// An empty frame is a ping.
 			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-			binary.BigEndian.PutUint32(hdr[:], 0)
-			if _, err := w.Write(hdr[:]); err != nil {
+			if err := writeFrame(w, tags, nil); err != nil {
 				return err
 			}
 			if err := w.Flush(); err != nil {
@@ -594,6 +722,7 @@ func (t *Transport) connectAndSend(p *peer) error {
 			p.pingAt.CompareAndSwap(0, time.Now().UnixNano())
 			continue
 		case msg = <-p.queue:
+			p.take(msg)
 		}
 		// Write everything queued, then flush once: one syscall per burst.
 		// The deadline is per frame, so a link kept busy is not torn down
@@ -605,17 +734,14 @@ func (t *Transport) connectAndSend(p *peer) error {
 			default:
 			}
 			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-			binary.BigEndian.PutUint32(hdr[:], uint32(len(msg)))
-			if _, err := w.Write(hdr[:]); err != nil {
-				return err
-			}
-			if _, err := w.Write(msg); err != nil {
+			if err := writeFrame(w, tags, msg); err != nil {
 				return err
 			}
 			p.sent.Add(1)
 			p.bytesOut.Add(uint64(4 + len(msg)))
 			select {
 			case msg = <-p.queue:
+				p.take(msg)
 				continue
 			default:
 			}
@@ -625,6 +751,55 @@ func (t *Transport) connectAndSend(p *peer) error {
 			return err
 		}
 	}
+}
+
+// errRefused: the peer closed the connection during the handshake. It
+// says nothing, by design; its log says why (peerauth.go).
+var errRefused = errors.New("peer closed the connection during the handshake: a different cluster id, cluster secret or membership? (the peer's log says which)")
+
+// dialHandshake runs the dialer's side of the handshake (peerauth.go).
+func (t *Transport) dialHandshake(c net.Conn, to uint64) (*frameMAC, error) {
+	hello := t.hello(to)
+	if _, err := c.Write(hello); err != nil {
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	nonce := make([]byte, nonceBytes)
+	if _, err := io.ReadFull(c, nonce); err != nil {
+		return nil, refusedOr(err)
+	}
+	if _, err := c.Write(mac(t.key, "dialer", hello, nonce)); err != nil {
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	accept := make([]byte, proofBytes)
+	if _, err := io.ReadFull(c, accept); err != nil {
+		return nil, refusedOr(err)
+	}
+	if !hmac.Equal(accept, mac(t.key, "acceptor", hello, nonce)) {
+		return nil, errors.New("handshake: the peer does not hold this cluster's secret")
+	}
+	return newFrameMAC(t.key, hello, nonce), nil
+}
+
+// refusedOr names a handshake read that met a closed connection.
+func refusedOr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return errRefused
+	}
+	return fmt.Errorf("handshake answer: %w", err)
+}
+
+// writeFrame writes one tagged frame; a nil msg is a ping.
+func writeFrame(w *bufio.Writer, tags *frameMAC, msg []byte) error {
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(msg)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	_, err := w.Write(tags.tag(hdr[:], msg))
+	return err
 }
 
 // readPongs reads the acceptor's pongs until one is late (errSilent) or

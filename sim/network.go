@@ -219,7 +219,7 @@ func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how 
 			w.remember(from, to, msg)
 		}
 		w.keepConfirmation(from, to, msg)
-		dst.post(node.Event{Kind: node.EventPeer, Msg: msg})
+		dst.post(node.Event{Kind: node.EventPeer, From: w.nodes[from].id, Msg: msg})
 	})
 }
 
