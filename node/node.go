@@ -59,6 +59,8 @@ type Node struct {
 	longReadBytes atomic.Int64   // values the long reads hold (reader.go)
 	snaps         snapTransfers
 	adm           admission
+	clock         clusterClock // clock.go
+	expiring      bool         // an active-expiry entry is in flight (clock.go)
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -167,6 +169,7 @@ func (n *Node) Tick() {
 	n.clients.expire(n.ticks, n.retry)
 	n.retrySnapshots()
 	n.askToJoin()
+	n.expireDue()
 }
 
 // Step hands the node a message that arrived from a peer: decode its
@@ -272,6 +275,14 @@ func (n *Node) decodeRaft(hdr envelope, body []byte) (*pb.Message, error) {
 func (n *Node) stepRaft(m *pb.Message) error {
 	if err := n.checkCommitReachable(m); err != nil {
 		return n.stop(err)
+	}
+	if m.GetType() == pb.MessageType_MsgProp && n.isLeader {
+		// A follower's proposal: this leader appends it, so it stamps it.
+		for _, e := range m.GetEntries() {
+			if e.GetType() == pb.EntryType_EntryNormal {
+				e.Data = stampEntry(e.GetData(), n.clusterNow())
+			}
+		}
 	}
 	var stepErr error
 	if perr := n.guardRaft(func() { stepErr = n.rn.Step(m) }); perr != nil {

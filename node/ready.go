@@ -31,6 +31,7 @@ func (n *Node) Process() error {
 		if err != nil {
 			return n.stop(err)
 		}
+		n.noteClock()
 	}
 	if err := n.maybeCompact(); err != nil {
 		return n.stop(err)
@@ -215,6 +216,10 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte, term uint64) error
 	ent, err := decodeEntry(data)
 	if err != nil {
 		return err
+	}
+	applyClock(batch, ent.clock)
+	if len(ent.ops) == 0 {
+		return nil // a clock entry
 	}
 	window := ent.session
 	if n.cfg.UnsafeDedupForgetsAtNewTerm {
