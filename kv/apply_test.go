@@ -18,12 +18,12 @@ import (
 // mapStore is a kv.Store over a Go map. It fails the test when Apply
 // breaks the Store contract.
 type mapStore struct {
-	t     fataler
-	m     map[string][]byte
-	dl    map[string]int64 // deadlines
-	now   int64
-	puts  int
-	dels  int
+	t    fataler
+	m    map[string][]byte
+	dl   map[string]int64 // deadlines
+	now  int64
+	puts int
+	dels int
 	// failGet, when set, is returned by every Get.
 	failGet error
 }

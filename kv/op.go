@@ -18,24 +18,24 @@ type Kind uint8
 // NB: the values are part of the raft log's encoding; never renumber them.
 // 64 and above are reserved.
 const (
-	Get         Kind = 1
-	Exists      Kind = 2
-	MGet        Kind = 3
-	StrLen      Kind = 4
-	DBSize      Kind = 5
-	TTL         Kind = 6 // TTL and PTTL: Int is the time left in ms, or -1/-2
-	ExpireTime  Kind = 7 // EXPIRETIME and PEXPIRETIME: Int is the deadline in ms, or -1/-2
-	Set         Kind = 16
-	Del         Kind = 17
-	IncrBy      Kind = 18
-	MSet        Kind = 19
-	Append      Kind = 20
-	GetDel      Kind = 21
-	GetEx       Kind = 22 // GET that sets (Expiry) or removes (ExpPersist) the deadline
-	Expire      Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
-	Persist     Kind = 24 // remove the deadline
-	ExpireKeys  Kind = 25 // active expiry: delete those of Keys whose deadline has passed
-	lastReadKind     = 15
+	Get          Kind = 1
+	Exists       Kind = 2
+	MGet         Kind = 3
+	StrLen       Kind = 4
+	DBSize       Kind = 5
+	TTL          Kind = 6 // TTL and PTTL: Int is the time left in ms, or -1/-2
+	ExpireTime   Kind = 7 // EXPIRETIME and PEXPIRETIME: Int is the deadline in ms, or -1/-2
+	Set          Kind = 16
+	Del          Kind = 17
+	IncrBy       Kind = 18
+	MSet         Kind = 19
+	Append       Kind = 20
+	GetDel       Kind = 21
+	GetEx        Kind = 22 // GET that sets (Expiry) or removes (ExpPersist) the deadline
+	Expire       Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
+	Persist      Kind = 24 // remove the deadline
+	ExpireKeys   Kind = 25 // active expiry: delete those of Keys whose deadline has passed
+	lastReadKind      = 15
 )
 
 var kindNames = map[Kind]string{

@@ -28,9 +28,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
-	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/internal/assert"
 	"github.com/seshat-db/seshat/internal/mutant"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // ErrFailed is returned by every write after one failed: the disk's state
