@@ -269,13 +269,14 @@ func getEx(s Store, op Op) (Result, error) {
 // expire is EXPIRE and its kin: a deadline already passed deletes the key.
 func expire(s Store, op Op) (Result, error) {
 	key := op.Keys[0]
-	sl, err := lookup(s, key)
-	if err != nil || !sl.live {
-		return Result{}, err
-	}
+	// Redis checks the time before it looks the key up.
 	when, ok := deadline(s, op)
 	if !ok {
 		return Result{Err: ErrInvalidExpire}, nil
+	}
+	sl, err := lookup(s, key)
+	if err != nil || !sl.live {
+		return Result{}, err
 	}
 	cur := sl.stored.Deadline
 	// No deadline counts as an infinite one for GT and LT, as in Redis.
@@ -286,7 +287,7 @@ func expire(s Store, op Op) (Result, error) {
 		op.Exp&ExpLT != 0 && cur != 0 && when >= cur:
 		return Result{}, nil
 	}
-	if !liveAt(when, s.Now()) {
+	if when <= 0 || !liveAt(when, s.Now()) { // 0 would read as "no deadline"
 		return Result{Int: 1}, s.Delete(key, sl.stored)
 	}
 	return Result{Int: 1}, put(s, key, sl, sl.stored.Value, when)
