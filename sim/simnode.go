@@ -142,6 +142,8 @@ func (s *simNode) config() node.Config {
 		ReadChunkKeys:               2,
 		UnsafeChunksReadLive:        o.UnsafeChunksReadLive,
 		UnsafeForgetVote:            o.UnsafeForgetVote,
+		UnsafeWallClockStamps:       o.UnsafeWallClockStamps,
+		ClockTick:                   o.Tick,
 		UnsafeEarlyReads:            o.UnsafeEarlyReads,
 		UnsafeDivergeAt:             s.divergeAt(),
 		UnsafeLazyApplied:           o.UnsafeLazyApplied,
@@ -153,6 +155,7 @@ func (s *simNode) config() node.Config {
 // start opens the node over its disk and starts its ticks.
 func (s *simNode) start() {
 	s.stoppedSeen = false
+	s.w.starts++
 	n, err := node.Open(s.config(), s.env())
 	if s.openDamaged(n, err) {
 		return

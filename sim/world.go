@@ -54,6 +54,8 @@ type World struct {
 	net         *netFaults  // held, re-delivered and long-delayed messages (network.go)
 
 	hist    history
+	starts  int      // node processes started so far (kvmodel.Input.Epoch)
+	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
 	votes   voteRecords // the hard states each node synced, for "a vote is never forgotten"
@@ -80,6 +82,11 @@ type Stats struct {
 	OpsOK              int
 	OpsFailed          int
 	OpsUnknown         int
+	// ExpiryLateMax is the latest a client saw a key after its TTL ran
+	// out, counted from the set's return (ttl.go), with no node restarted
+	// in between: the measured late bound.
+	ExpiryLateMax time.Duration
+	LocksTaken    int // SET NX PX that took a lock
 	MaxTerm            uint64
 	LivenessAfter      time.Duration
 	CheckDuration      time.Duration
@@ -163,6 +170,8 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 		net:       newNetFaults(opts.Seed),
 	}
 	w.faultSched = newFaultSchedule(opts)
+	w.hist.epoch = &w.starts
+	w.ttl.init(opts.Seed)
 	w.checks.init(w)
 	w.points.init(opts.Seed)
 	w.votes.init(w, opts.Nodes)
