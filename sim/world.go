@@ -72,21 +72,21 @@ type World struct {
 
 // Stats counts what happened in a run.
 type Stats struct {
-	Events             int
-	MessagesSent       int
-	MessagesLost       int
-	Crashes            int
-	Wipes              int // disks replaced by empty ones
-	Partitions         int
-	LeaderChanges      int
-	OpsOK              int
-	OpsFailed          int
-	OpsUnknown         int
+	Events        int
+	MessagesSent  int
+	MessagesLost  int
+	Crashes       int
+	Wipes         int // disks replaced by empty ones
+	Partitions    int
+	LeaderChanges int
+	OpsOK         int
+	OpsFailed     int
+	OpsUnknown    int
 	// ExpiryLateMax is the latest a client saw a key after its TTL ran
 	// out, counted from the set's return (ttl.go), with no node restarted
 	// in between: the measured late bound.
-	ExpiryLateMax time.Duration
-	LocksTaken    int // SET NX PX that took a lock
+	ExpiryLateMax      time.Duration
+	LocksTaken         int // SET NX PX that took a lock
 	MaxTerm            uint64
 	LivenessAfter      time.Duration
 	CheckDuration      time.Duration

@@ -52,7 +52,6 @@ type Input struct {
 	Epoch int
 }
 
-
 // Output is what came back. Unknown marks a write whose fate is not
 // known (no reply, or an error that says so).
 type Output struct {
