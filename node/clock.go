@@ -12,9 +12,10 @@ import (
 // applied it: time it can prove elapsed, never its wall clock (read only
 // to anchor the first stamp of a new cluster).
 type clusterClock struct {
-	seen    int64  // the store's clock when last looked at
-	seenAt  uint64 // the node's tick count then
-	stamped int64  // the highest stamp this node gave, so its stamps never go back
+	seen      int64  // the store's clock when last looked at
+	seenAt    uint64 // the node's tick count then
+	stamped   int64  // the highest stamp this node gave, so its stamps never go back
+	stampedAt uint64 // the node's tick count then
 }
 
 // noteClock records when the applied cluster time last changed, so a
@@ -39,11 +40,18 @@ func (n *Node) clusterNow() int64 {
 	} else {
 		now = n.clock.seen + int64(n.ticks-n.clock.seenAt)*n.cfg.clockTickMillis()
 	}
-	if n.cfg.UnsafeWallClockStamps && n.env.Clock != nil {
-		now = n.env.Clock.UnixMilli() // TEST ONLY: the bug the skew scenario catches
+	if n.clock.stamped != 0 {
+		// Its own last stamp counts on too: the applied clock lags it by
+		// the time the stamped entry took to apply, which would otherwise
+		// be lost at every write.
+		now = max(now, n.clock.stamped+int64(n.ticks-n.clock.stampedAt)*n.cfg.clockTickMillis())
 	}
-	now = max(now, n.clock.stamped)
-	n.clock.stamped = now
+	if n.cfg.UnsafeWallClockStamps && n.env.Clock != nil {
+		now = max(n.env.Clock.UnixMilli(), n.clock.stamped) // TEST ONLY: the bug the skew scenario catches
+	}
+	if now != n.clock.stamped {
+		n.clock.stamped, n.clock.stampedAt = now, n.ticks
+	}
 	return now
 }
 
