@@ -60,7 +60,7 @@ func (n *Node) clusterNow() int64 {
 // log in entries that apply in bounded time, between other writes.
 const (
 	expiryEveryTicks = 10
-	expiryBatchKeys  = 256
+	expiryBatchKeys  = 512
 	// clockEntryMillis: a leader whose store holds deadlines stamps an
 	// entry of its own when the applied clock lags its view by this much,
 	// so TTL and PTTL replies stay fresh without writes.
@@ -69,12 +69,16 @@ const (
 
 // expireDue runs on the leader's ticks: it proposes the deletion of keys
 // whose deadline has passed in its view of the cluster time, a bounded
-// batch at a time, one batch in flight. Each key is checked again when
-// the entry applies (kv.ExpireKeys), so a key written meanwhile survives.
+// batch at a time, one batch in flight. It looks every expiryEveryTicks,
+// or at the next tick after a full batch applied (a wave of expiries
+// drains at a batch per tick, between other writes). Each key is checked
+// again when the entry applies (kv.ExpireKeys), so a key written
+// meanwhile survives.
 func (n *Node) expireDue() {
-	if !n.isLeader || n.expiring || n.ticks%expiryEveryTicks != 0 || n.store.IsJoining() {
+	if !n.isLeader || n.expiring || n.ticks%expiryEveryTicks != 0 && !n.expireMore || n.store.IsJoining() {
 		return
 	}
+	n.expireMore = false
 	next, err := n.store.NextDeadline()
 	if err != nil || next == 0 {
 		return
@@ -91,7 +95,8 @@ func (n *Node) expireDue() {
 		return
 	}
 	n.expiring = true
-	req := &request{ops: ops, done: func([]kv.Result) { n.expiring = false }}
+	full := ops != nil && len(ops[0].Keys) == expiryBatchKeys
+	req := &request{ops: ops, done: func([]kv.Result) { n.expiring, n.expireMore = false, full }}
 	if ops == nil {
 		n.proposeClock(req)
 		return
@@ -99,6 +104,27 @@ func (n *Node) expireDue() {
 	if n.propose(req) {
 		n.clients.track(req, n.ticks+uint64(n.cfg.RequestTimeoutTicks))
 	}
+}
+
+// stampNewTerm has a new leader stamp its view at once, if any key has a
+// deadline: the applied clock is as old as the last stamp of the leader
+// before, which an election may have taken a second or more to replace,
+// and reads served meanwhile would see keys live that are past their
+// deadline. Its entry goes out with raft's empty entry of the new term,
+// so the first reads of the term see it applied.
+func (n *Node) stampNewTerm() {
+	if !n.clockOnLead {
+		return
+	}
+	n.clockOnLead = false
+	if !n.isLeader || n.store.IsJoining() {
+		return
+	}
+	if next, err := n.store.NextDeadline(); err != nil || next == 0 {
+		return
+	}
+	data := encodeClockEntry(n.clusterNow())
+	_ = n.guardRaft(func() { _ = n.rn.Propose(data) })
 }
 
 // proposeClock proposes an entry that only advances the cluster time.

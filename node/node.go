@@ -61,6 +61,8 @@ type Node struct {
 	adm           admission
 	clock         clusterClock // clock.go
 	expiring      bool         // an active-expiry entry is in flight (clock.go)
+	expireMore    bool         // the last one was full: look again at the next tick
+	clockOnLead   bool         // just became leader: stamp the clock (clock.go)
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from

@@ -32,6 +32,7 @@ func (n *Node) Process() error {
 			return n.stop(err)
 		}
 		n.noteClock()
+		n.stampNewTerm()
 	}
 	if err := n.maybeCompact(); err != nil {
 		return n.stop(err)
@@ -102,6 +103,7 @@ func (n *Node) noteSoftState(ss *raft.SoftState) {
 	isLeader := ss.RaftState == raft.StateLeader
 	if isLeader && !n.isLeader {
 		n.adm.leaderSince = n.ticks
+		n.clockOnLead = true
 	}
 	n.isLeader = isLeader
 	n.noteLeader(ss.Lead)

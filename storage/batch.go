@@ -22,7 +22,9 @@ type Batch struct {
 	applied   uint64
 	keyCount  int64
 	clock     int64
-	appended  []*pb.Entry
+	// minDeadline is the earliest deadline the batch wrote (0: none).
+	minDeadline int64
+	appended    []*pb.Entry
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -116,6 +118,9 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 		}
 	}
 	if item.Deadline != 0 && (old == nil || old.Deadline != item.Deadline) {
+		if b.minDeadline == 0 || item.Deadline < b.minDeadline {
+			b.minDeadline = item.Deadline
+		}
 		if err := b.batch.Set(deadlineKey(item.Deadline, key), nil, nil); err != nil {
 			return err
 		}
@@ -182,6 +187,7 @@ func (b *Batch) Commit() error {
 	b.s.applied = b.applied
 	b.s.keyCount = b.keyCount
 	b.s.clock = b.clock
+	b.s.lowerDeadlineFloor(b.minDeadline)
 	b.commitMembership()
 	return nil
 }

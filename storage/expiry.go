@@ -67,15 +67,12 @@ func (r *ReadSnapshot) Now() int64 { return r.clock }
 // reads it instead of scanning the data.
 func (s *Store) DueKeys(now int64, limit int) ([][]byte, error) {
 	var keys [][]byte
-	err := recoverFatal(func() error {
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixDeadlines, UpperBound: deadlineKey(now+1, nil)})
-		if err != nil {
-			return err
-		}
-		for valid := it.First(); valid && len(keys) < limit; valid = it.Next() {
-			keys = append(keys, bytes.Clone(it.Key()[len(prefixDeadlines)+8:]))
-		}
-		return it.Close()
+	if now < s.deadlineFloor {
+		return nil, nil
+	}
+	err := s.scanDeadlines(deadlineKey(now+1, nil), func(it *pebble.Iterator) bool {
+		keys = append(keys, bytes.Clone(it.Key()[len(prefixDeadlines)+8:]))
+		return len(keys) < limit
 	})
 	return keys, err
 }
@@ -83,15 +80,41 @@ func (s *Store) DueKeys(now int64, limit int) ([][]byte, error) {
 // NextDeadline returns the earliest deadline in the committed index, or 0.
 func (s *Store) NextDeadline() (int64, error) {
 	var next int64
-	err := recoverFatal(func() error {
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixDeadlines, UpperBound: prefixDeadlinesEnd})
+	err := s.scanDeadlines(prefixDeadlinesEnd, func(it *pebble.Iterator) bool {
+		next = int64(binary.BigEndian.Uint64(it.Key()[len(prefixDeadlines):]))
+		return false
+	})
+	return next, err
+}
+
+// scanDeadlines walks the index from the floor up to upper while fn says
+// go on. The floor is at or below every deadline in the index: deleted
+// entries stay as tombstones until Pebble compacts them, and a seek from
+// the start of the index would step over all of them each time (a
+// million expired keys would make each look cost a million steps).
+func (s *Store) scanDeadlines(upper []byte, fn func(*pebble.Iterator) bool) error {
+	return recoverFatal(func() error {
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: deadlineKey(s.deadlineFloor, nil), UpperBound: upper})
 		if err != nil {
 			return err
 		}
-		if it.First() {
-			next = int64(binary.BigEndian.Uint64(it.Key()[len(prefixDeadlines):]))
+		first := true
+		for valid := it.First(); valid; valid = it.Next() {
+			if first {
+				s.deadlineFloor = int64(binary.BigEndian.Uint64(it.Key()[len(prefixDeadlines):]))
+				first = false
+			}
+			if !fn(it) {
+				break
+			}
 		}
 		return it.Close()
 	})
-	return next, err
+}
+
+// lowerDeadlineFloor makes room below the floor for a deadline written.
+func (s *Store) lowerDeadlineFloor(d int64) {
+	if d != 0 && d < s.deadlineFloor {
+		s.deadlineFloor = d
+	}
 }

@@ -295,6 +295,7 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.applied = meta.GetIndex()
 	s.keyCount = keys
 	s.conf = conf
+	s.deadlineFloor = 0
 	if err := s.loadClock(); err != nil {
 		return err
 	}

@@ -53,6 +53,8 @@ type Store struct {
 	applied   uint64
 	keyCount  int64
 	clock     int64 // cluster time as of the applied index (expiry.go)
+	// deadlineFloor is at or below every deadline in the index (expiry.go).
+	deadlineFloor int64
 	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
 	// far more often than for entries.
 	terms    []uint64

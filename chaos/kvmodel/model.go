@@ -316,6 +316,9 @@ var Model = porcupine.Model{
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(Input), output.(Output)
 		call := strings.TrimSpace(in.Cmd + " " + in.Key + " " + in.Value)
+		if in.TTL != 0 {
+			call += fmt.Sprintf(" PX %s", time.Duration(in.TTL))
+		}
 		if in.Conn != 0 {
 			call = fmt.Sprintf("[conn %d #%d] %s", in.Conn, in.Seq, call)
 		}
