@@ -32,7 +32,7 @@ func BenchmarkSetDuringExpiryWave(b *testing.B) {
 	// Every key expires at one wall-clock moment: loading must be done
 	// by then.
 	start := time.Now()
-	deadline := start.Add(30*time.Second + time.Duration(*waveKeys/10_000)*time.Second)
+	deadline := start.Add(30*time.Second + time.Duration(*waveKeys/4_000)*time.Second)
 	for i := 0; i < *waveKeys; i += 1000 {
 		p := load.Pipeline()
 		for j := i; j < min(i+1000, *waveKeys); j++ {
