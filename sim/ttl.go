@@ -23,7 +23,6 @@ type ttlWorld struct {
 	rng    *rand.Rand
 	sets   map[string]ttlSet // by value: the SET PX that wrote it
 	holds  map[string][]lease
-	keys   int
 	tokens int
 }
 
