@@ -12,7 +12,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10m
 FUZZERS     := FuzzPeerStep FuzzForgedRaft
 
-.PHONY: fuzz test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-go bench-mget bench-sim build clean release soak
+.PHONY: fuzz test unit lint sim chaos chaos-real sweep shrink mutants cluster bench bench-go bench-mget bench-sim build clean release soak bench-expiry
 
 ## test: everything CI checks: lint, unit and property tests, 100 simulator
 ## seeds, the determinism test, the end-to-end tests and one short chaos
@@ -96,7 +96,14 @@ bench: build
 ## bench-go: the Go benchmarks, with allocation counts (hot paths, snapshot
 ## of 1 M keys, 1 GB restart, heap under load, Pebble read cost, ...).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip BenchmarkSetDuringExpiryWave -benchmem ./...
+
+## bench-expiry: p99 SET latency before and during a wave of KEYS keys
+## expiring at once on a one-node cluster (active expiry), and the wave's
+## length. Minutes: it loads the keys first.
+KEYS ?= 1000000
+bench-expiry:
+	$(GO) test -run '^$$' -bench BenchmarkSetDuringExpiryWave -benchtime 1x -timeout 60m ./realenv -expiry.keys=$(KEYS)
 
 # MGET of 10k/50k/100k keys against a one-node cluster and a redis-server
 # it starts (skipped without one): time ratio and the longest host batch.

@@ -22,13 +22,25 @@ import (
 )
 
 // Env bundles what one node may use of the outside world. Every field is
-// required.
+// required but Clock.
 type Env struct {
 	Rand      Rand
 	Transport Transport
 	FS        vfs.FS
 	Log       Logger
 	Work      Worker
+	Clock     Clock // nil: the cluster time starts at the Unix epoch
+}
+
+// Clock is the host's wall clock. A node reads it for one thing only: to
+// anchor the cluster time of a new cluster (the first leader's first
+// stamp). From then on the cluster time moves by ticks alone, so a clock
+// that jumps or drifts later cannot make a key expire early.
+//
+// Contract: never blocks; may jump either way.
+type Clock interface {
+	// UnixMilli returns the wall time in milliseconds since the Unix epoch.
+	UnixMilli() int64
 }
 
 // Rand is the only source of randomness a node may use.

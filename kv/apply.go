@@ -5,36 +5,86 @@ import (
 	"strconv"
 )
 
+// Item is what the Store holds for one key: its value, and its deadline
+// in cluster-time milliseconds since the Unix epoch (0: it never expires).
+type Item struct {
+	Value    []byte
+	Deadline int64
+}
+
+// liveAt reports whether an item with this deadline is still there at
+// cluster time now: a key is gone from the millisecond of its deadline.
+func liveAt(deadline, now int64) bool { return deadline == 0 || now < deadline }
+
 // Store is the data an operation is applied to.
 //
-// Contract: Get's value is valid until the next call into the Store.
-// Put and Delete are told whether the key exists, so a Store can keep its
-// Len without a read of its own; Delete is only called for a key that
-// exists. A returned error is a storage failure, never a client error.
+// Contract: Get returns what is stored, expired or not (Apply decides
+// expiry from Now); its value is valid until the next call into the
+// Store. Put and Delete are told what was stored before (old is nil when
+// nothing was), so a Store can keep its Len and its deadline index without
+// a read of its own. Now is the cluster time at this point of the log, in
+// ms since the Unix epoch: a function of the log alone, the same on every
+// replica. A returned error is a storage failure, never a client error.
 type Store interface {
-	Get(key []byte) (value []byte, found bool, err error)
-	Put(key, value []byte, existed bool) error
-	Delete(key []byte) error
+	Get(key []byte) (Item, bool, error)
+	Put(key []byte, item Item, old *Item) error
+	Delete(key []byte, old Item) error
 	Len() (int64, error)
+	Now() int64
+}
+
+// slot is one key as an op finds it: what is stored (if anything), and
+// whether it is live at the store's cluster time.
+type slot struct {
+	stored Item
+	exists bool // stored, live or not
+	live   bool
+}
+
+func lookup(s Store, key []byte) (slot, error) {
+	item, found, err := s.Get(key)
+	if err != nil || !found {
+		return slot{}, err
+	}
+	return slot{stored: item, exists: true, live: liveAt(item.Deadline, s.Now())}, nil
+}
+
+// old is what Put and Delete are told was stored.
+func (sl *slot) old() *Item {
+	if !sl.exists {
+		return nil
+	}
+	return &sl.stored
+}
+
+// put stores value under key with deadline, replacing what sl found.
+func put(s Store, key []byte, sl slot, value []byte, deadline int64) error {
+	return s.Put(key, Item{Value: value, Deadline: deadline}, sl.old())
 }
 
 // Apply performs op on s and returns its result. The error is the
 // Store's: the caller must stop, because the replica's state is now
-// unknown. Apply is deterministic: the same store contents and op give the
-// same result and the same writes, on every replica.
+// unknown. Apply is deterministic: the same store contents, cluster time
+// and op give the same result and the same writes, on every replica. A
+// key whose deadline has passed is absent to every op; the writes that
+// meet one replace or delete it.
 func Apply(s Store, op Op) (Result, error) {
 	switch op.Kind {
 	case Get:
-		return getValue(s, op.Keys[0])
+		sl, err := lookup(s, op.Keys[0])
+		return valueOf(sl), err
 	case GetDel:
-		res, err := getValue(s, op.Keys[0])
-		if err == nil && !res.Nil {
-			err = s.Delete(op.Keys[0])
+		sl, err := lookup(s, op.Keys[0])
+		if err == nil && sl.exists {
+			err = s.Delete(op.Keys[0], sl.stored)
 		}
-		return res, err
+		return valueOf(sl), err
 	case StrLen:
-		v, _, err := s.Get(op.Keys[0])
-		return Result{Int: int64(len(v))}, err
+		sl, err := lookup(s, op.Keys[0])
+		if !sl.live {
+			return Result{}, err
+		}
+		return Result{Int: int64(len(sl.stored.Value))}, err
 	case Exists:
 		return countFound(s, op.Keys, false)
 	case Del:
@@ -42,12 +92,12 @@ func Apply(s Store, op Op) (Result, error) {
 	case MGet:
 		values := make([][]byte, len(op.Keys))
 		for i, k := range op.Keys {
-			v, found, err := s.Get(k)
+			sl, err := lookup(s, k)
 			if err != nil {
 				return Result{}, err
 			}
-			if found {
-				values[i] = append([]byte{}, v...)
+			if sl.live {
+				values[i] = append([]byte{}, sl.stored.Value...)
 			}
 		}
 		return Result{Values: values}, nil
@@ -58,9 +108,9 @@ func Apply(s Store, op Op) (Result, error) {
 		return set(s, op)
 	case MSet:
 		for i, k := range op.Keys {
-			_, found, err := s.Get(k)
+			sl, err := lookup(s, k)
 			if err == nil {
-				err = s.Put(k, op.Values[i], found)
+				err = put(s, k, sl, op.Values[i], 0)
 			}
 			if err != nil {
 				return Result{}, err
@@ -70,42 +120,61 @@ func Apply(s Store, op Op) (Result, error) {
 	case IncrBy:
 		return incrBy(s, op.Keys[0], op.Delta)
 	case Append:
-		old, found, err := s.Get(op.Keys[0])
+		sl, err := lookup(s, op.Keys[0])
 		if err != nil {
 			return Result{}, err
+		}
+		var old []byte
+		var deadline int64
+		if sl.live {
+			old, deadline = sl.stored.Value, sl.stored.Deadline
 		}
 		if op.ValueBytesMax > 0 && len(old)+len(op.Values[0]) > int(op.ValueBytesMax) {
 			return Result{Err: ErrValueTooLarge}, nil
 		}
 		joined := append(append(make([]byte, 0, len(old)+len(op.Values[0])), old...), op.Values[0]...)
-		return Result{Int: int64(len(joined))}, s.Put(op.Keys[0], joined, found)
+		return Result{Int: int64(len(joined))}, put(s, op.Keys[0], sl, joined, deadline)
+	case TTL, ExpireTime:
+		return timeLeft(s, op)
+	case GetEx:
+		return getEx(s, op)
+	case Expire:
+		return expire(s, op)
+	case Persist:
+		sl, err := lookup(s, op.Keys[0])
+		if err != nil || !sl.live || sl.stored.Deadline == 0 {
+			return Result{}, err
+		}
+		return Result{Int: 1}, put(s, op.Keys[0], sl, sl.stored.Value, 0)
+	case ExpireKeys:
+		return expireKeys(s, op.Keys)
 	}
 	return Result{}, errCorrupt
 }
 
-func getValue(s Store, key []byte) (Result, error) {
-	v, found, err := s.Get(key)
-	if err != nil || !found {
-		return Result{Nil: true}, err
+func valueOf(sl slot) Result {
+	if !sl.live {
+		return Result{Nil: true}
 	}
-	return Result{Value: append([]byte{}, v...)}, nil
+	return Result{Value: append([]byte{}, sl.stored.Value...)}
 }
 
 // countFound counts the keys that exist, deleting them if del is set. A
 // key named twice counts twice for Exists and once for Del, as in Redis.
+// Del also deletes a key that expired but is still stored, without
+// counting it.
 func countFound(s Store, keys [][]byte, del bool) (Result, error) {
 	var n int64
 	for _, k := range keys {
-		_, found, err := s.Get(k)
+		sl, err := lookup(s, k)
 		if err != nil {
 			return Result{}, err
 		}
-		if !found {
-			continue
+		if sl.live {
+			n++
 		}
-		n++
-		if del {
-			if err := s.Delete(k); err != nil {
+		if del && sl.exists {
+			if err := s.Delete(k, sl.stored); err != nil {
 				return Result{}, err
 			}
 		}
@@ -113,38 +182,148 @@ func countFound(s Store, keys [][]byte, del bool) (Result, error) {
 	return Result{Int: n}, nil
 }
 
+// deadline returns the deadline op's expiry names, relative to the
+// store's cluster time if ExpRelative. ok is false when it would pass
+// the end of time.
+func deadline(s Store, op Op) (int64, bool) {
+	if op.Exp&ExpRelative == 0 {
+		return op.Expiry, true
+	}
+	now := s.Now()
+	if op.Expiry > 0 && now > math.MaxInt64-op.Expiry {
+		return 0, false
+	}
+	return now + op.Expiry, true
+}
+
 func set(s Store, op Op) (Result, error) {
 	key := op.Keys[0]
-	old, found, err := s.Get(key)
+	sl, err := lookup(s, key)
 	if err != nil {
 		return Result{}, err
 	}
 	var res Result
 	if op.Flags&SetGet != 0 {
-		if found {
-			res.Value = append([]byte{}, old...)
-		} else {
-			res.Nil = true
-		}
+		res = valueOf(sl)
 	}
-	if (op.Flags&SetNX != 0 && found) || (op.Flags&SetXX != 0 && !found) {
+	if (op.Flags&SetNX != 0 && sl.live) || (op.Flags&SetXX != 0 && !sl.live) {
 		if op.Flags&SetGet == 0 {
 			res.Nil = true
 		}
 		return res, nil
 	}
-	return res, s.Put(key, op.Values[0], found)
+	var when int64
+	switch {
+	case op.Exp&ExpKeepTTL != 0:
+		if sl.live {
+			when = sl.stored.Deadline
+		}
+	case op.Exp&(ExpRelative|ExpAbsolute) != 0:
+		var ok bool
+		if when, ok = deadline(s, op); !ok {
+			return Result{Err: ErrInvalidExpire}, nil
+		}
+	}
+	return res, put(s, key, sl, op.Values[0], when)
+}
+
+func timeLeft(s Store, op Op) (Result, error) {
+	sl, err := lookup(s, op.Keys[0])
+	switch {
+	case err != nil || !sl.live:
+		return Result{Int: -2}, err
+	case sl.stored.Deadline == 0:
+		return Result{Int: -1}, nil
+	case op.Kind == ExpireTime:
+		return Result{Int: sl.stored.Deadline}, nil
+	}
+	return Result{Int: sl.stored.Deadline - s.Now()}, nil
+}
+
+func getEx(s Store, op Op) (Result, error) {
+	key := op.Keys[0]
+	sl, err := lookup(s, key)
+	if err != nil || !sl.live {
+		return Result{Nil: true}, err
+	}
+	res := valueOf(sl)
+	switch {
+	case op.Exp&ExpPersist != 0:
+		if sl.stored.Deadline != 0 {
+			err = put(s, key, sl, sl.stored.Value, 0)
+		}
+	case op.Exp&(ExpRelative|ExpAbsolute) != 0:
+		when, ok := deadline(s, op)
+		switch {
+		case !ok:
+			return Result{Err: ErrInvalidExpire}, nil
+		case !liveAt(when, s.Now()):
+			err = s.Delete(key, sl.stored)
+		default:
+			err = put(s, key, sl, sl.stored.Value, when)
+		}
+	}
+	return res, err
+}
+
+// expire is EXPIRE and its kin: a deadline already passed deletes the key.
+func expire(s Store, op Op) (Result, error) {
+	key := op.Keys[0]
+	// Redis checks the time before it looks the key up.
+	when, ok := deadline(s, op)
+	if !ok {
+		return Result{Err: ErrInvalidExpire}, nil
+	}
+	sl, err := lookup(s, key)
+	if err != nil || !sl.live {
+		return Result{}, err
+	}
+	cur := sl.stored.Deadline
+	// No deadline counts as an infinite one for GT and LT, as in Redis.
+	switch {
+	case op.Exp&ExpNX != 0 && cur != 0,
+		op.Exp&ExpXX != 0 && cur == 0,
+		op.Exp&ExpGT != 0 && (cur == 0 || when <= cur),
+		op.Exp&ExpLT != 0 && cur != 0 && when >= cur:
+		return Result{}, nil
+	}
+	if when <= 0 || !liveAt(when, s.Now()) { // 0 would read as "no deadline"
+		return Result{Int: 1}, s.Delete(key, sl.stored)
+	}
+	return Result{Int: 1}, put(s, key, sl, sl.stored.Value, when)
+}
+
+// expireKeys deletes those keys whose deadline has passed. The leader
+// chose them from its own view; each is checked again here, at this
+// point of the log, because a write between the leader's look and this
+// entry may have given the key a new life.
+func expireKeys(s Store, keys [][]byte) (Result, error) {
+	var n int64
+	for _, k := range keys {
+		sl, err := lookup(s, k)
+		if err != nil {
+			return Result{}, err
+		}
+		if sl.exists && !sl.live {
+			if err := s.Delete(k, sl.stored); err != nil {
+				return Result{}, err
+			}
+			n++
+		}
+	}
+	return Result{Int: n}, nil
 }
 
 func incrBy(s Store, key []byte, delta int64) (Result, error) {
-	old, found, err := s.Get(key)
+	sl, err := lookup(s, key)
 	if err != nil {
 		return Result{}, err
 	}
-	var n int64
-	if found {
+	var n, when int64
+	if sl.live {
+		when = sl.stored.Deadline
 		var ok bool
-		if n, ok = ParseInt(old); !ok {
+		if n, ok = ParseInt(sl.stored.Value); !ok {
 			return Result{Err: ErrNotInteger}, nil
 		}
 	}
@@ -152,7 +331,7 @@ func incrBy(s Store, key []byte, delta int64) (Result, error) {
 		return Result{Err: ErrOverflow}, nil
 	}
 	n += delta
-	return Result{Int: n}, s.Put(key, strconv.AppendInt(nil, n, 10), found)
+	return Result{Int: n}, put(s, key, sl, strconv.AppendInt(nil, n, 10), when)
 }
 
 // ParseInt parses b as Redis does for integer arguments and values

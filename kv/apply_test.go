@@ -20,6 +20,8 @@ import (
 type mapStore struct {
 	t    fataler
 	m    map[string][]byte
+	dl   map[string]int64 // deadlines
+	now  int64
 	puts int
 	dels int
 	// failGet, when set, is returned by every Get.
@@ -32,42 +34,55 @@ type fataler interface {
 }
 
 func newMapStore(t fataler, init map[string]string) *mapStore {
-	s := &mapStore{t: t, m: map[string][]byte{}}
+	s := &mapStore{t: t, m: map[string][]byte{}, dl: map[string]int64{}, now: 1_000_000}
 	for k, v := range init {
 		s.m[k] = []byte(v)
 	}
 	return s
 }
 
-func (s *mapStore) Get(key []byte) ([]byte, bool, error) {
+func (s *mapStore) Get(key []byte) (Item, bool, error) {
 	if s.failGet != nil {
-		return nil, false, s.failGet
+		return Item{}, false, s.failGet
 	}
 	v, ok := s.m[string(key)]
-	return v, ok, nil
+	return Item{Value: v, Deadline: s.dl[string(key)]}, ok, nil
 }
 
-func (s *mapStore) Put(key, value []byte, existed bool) error {
-	_, ok := s.m[string(key)]
-	if ok != existed {
-		s.t.Fatalf("Put(%q) told existed=%v, but the key exists=%v", key, existed, ok)
+// checkOld fails the test unless old is what the store holds for key.
+func (s *mapStore) checkOld(op string, key []byte, old *Item) {
+	v, ok := s.m[string(key)]
+	if ok != (old != nil) {
+		s.t.Fatalf("%s(%q) told existed=%v, but the key exists=%v", op, key, old != nil, ok)
 	}
+	if ok && (!bytes.Equal(old.Value, v) || old.Deadline != s.dl[string(key)]) {
+		s.t.Fatalf("%s(%q) told old %q/%d, but the store holds %q/%d", op, key, old.Value, old.Deadline, v, s.dl[string(key)])
+	}
+}
+
+func (s *mapStore) Put(key []byte, item Item, old *Item) error {
+	s.checkOld("Put", key, old)
 	s.puts++
 	// Keep a copy: Apply may reuse or alias its op's bytes.
-	s.m[string(key)] = append([]byte{}, value...)
+	s.m[string(key)] = append([]byte{}, item.Value...)
+	s.dl[string(key)] = item.Deadline
 	return nil
 }
 
-func (s *mapStore) Delete(key []byte) error {
+func (s *mapStore) Delete(key []byte, old Item) error {
 	if _, ok := s.m[string(key)]; !ok {
 		s.t.Fatalf("Delete(%q) of a key that does not exist", key)
 	}
+	s.checkOld("Delete", key, &old)
 	s.dels++
 	delete(s.m, string(key))
+	delete(s.dl, string(key))
 	return nil
 }
 
 func (s *mapStore) Len() (int64, error) { return int64(len(s.m)), nil }
+
+func (s *mapStore) Now() int64 { return s.now }
 
 func (s *mapStore) strings() map[string]string {
 	out := map[string]string{}
@@ -307,7 +322,7 @@ func TestDBSizeTracksPutAndDelete(t *testing.T) {
 }
 
 func TestKindIsRead(t *testing.T) {
-	reads := []Kind{Get, Exists, MGet, StrLen, DBSize}
+	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime}
 	for k := range Kind(255) {
 		if _, known := kindNames[k]; !known {
 			continue

@@ -14,25 +14,35 @@ import (
 // Kind names an operation.
 type Kind uint8
 
-// The operations. Reads (Get through DBSize) never change the store.
+// The operations. Reads (Get through 15) never change the store.
 // NB: the values are part of the raft log's encoding; never renumber them.
+// 64 and above are reserved.
 const (
-	Get    Kind = 1
-	Exists Kind = 2
-	MGet   Kind = 3
-	StrLen Kind = 4
-	DBSize Kind = 5
-	Set    Kind = 16
-	Del    Kind = 17
-	IncrBy Kind = 18
-	MSet   Kind = 19
-	Append Kind = 20
-	GetDel Kind = 21
+	Get          Kind = 1
+	Exists       Kind = 2
+	MGet         Kind = 3
+	StrLen       Kind = 4
+	DBSize       Kind = 5
+	TTL          Kind = 6 // TTL and PTTL: Int is the time left in ms, or -1/-2
+	ExpireTime   Kind = 7 // EXPIRETIME and PEXPIRETIME: Int is the deadline in ms, or -1/-2
+	Set          Kind = 16
+	Del          Kind = 17
+	IncrBy       Kind = 18
+	MSet         Kind = 19
+	Append       Kind = 20
+	GetDel       Kind = 21
+	GetEx        Kind = 22 // GET that sets (Expiry) or removes (ExpPersist) the deadline
+	Expire       Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
+	Persist      Kind = 24 // remove the deadline
+	ExpireKeys   Kind = 25 // active expiry: delete those of Keys whose deadline has passed
+	lastReadKind      = 15
 )
 
 var kindNames = map[Kind]string{
 	Get: "get", Exists: "exists", MGet: "mget", StrLen: "strlen", DBSize: "dbsize",
+	TTL: "ttl", ExpireTime: "expiretime",
 	Set: "set", Del: "del", IncrBy: "incrby", MSet: "mset", Append: "append", GetDel: "getdel",
+	GetEx: "getex", Expire: "expire", Persist: "persist", ExpireKeys: "expirekeys",
 }
 
 func (k Kind) String() string {
@@ -44,7 +54,7 @@ func (k Kind) String() string {
 
 // IsRead reports whether operations of this kind leave the store unchanged,
 // so they can be served through ReadIndex instead of the log.
-func (k Kind) IsRead() bool { return k >= Get && k <= DBSize }
+func (k Kind) IsRead() bool { return k >= Get && k <= lastReadKind }
 
 // SetFlags are the conditions and options of a Set.
 type SetFlags uint8
@@ -56,6 +66,24 @@ const (
 	SetGet                      // reply with the old value
 )
 
+// ExpFlags say how an op sets a key's deadline (its time to live).
+type ExpFlags uint8
+
+// The ExpFlags. Relative and Absolute say how Op.Expiry reads (ms from
+// the cluster time at apply, or cluster-time ms since the Unix epoch);
+// KeepTTL and Persist keep or drop the deadline. NX, XX, GT and LT are
+// EXPIRE's conditions, as in Redis.
+const (
+	ExpRelative ExpFlags = 1 << iota
+	ExpAbsolute
+	ExpKeepTTL
+	ExpPersist
+	ExpNX
+	ExpXX
+	ExpGT
+	ExpLT
+)
+
 // Op is one client operation.
 //
 //   - Get, StrLen, GetDel, IncrBy: Keys[0].
@@ -64,6 +92,10 @@ const (
 //   - MSet: Keys[i] takes Values[i].
 //   - IncrBy: Delta.
 //   - Append: ValueBytesMax bounds the value it produces (0: no bound).
+//   - TTL, ExpireTime, GetEx, Expire, Persist: Keys[0].
+//   - ExpireKeys: Keys, the keys the leader saw due.
+//   - Set, GetEx, Expire: Exp and Expiry (ms) give the new deadline. Set
+//     without one clears the deadline, unless ExpKeepTTL.
 type Op struct {
 	Kind          Kind
 	Flags         SetFlags
@@ -71,6 +103,8 @@ type Op struct {
 	Values        [][]byte
 	Delta         int64
 	ValueBytesMax uint32
+	Exp           ExpFlags
+	Expiry        int64
 }
 
 // Result is what an operation returned.
@@ -80,6 +114,9 @@ type Op struct {
 //   - Exists, Del, IncrBy, Append, StrLen, DBSize: Int.
 //   - MGet: Values, with a nil slice for each missing key.
 //   - MSet: an OK.
+//   - TTL, ExpireTime: Int (ms), -2 for no key, -1 for no deadline.
+//   - GetEx: as Get. Expire, Persist: Int 1 if the deadline changed, else 0.
+//   - ExpireKeys: Int, the keys deleted.
 //
 // Err is set when the operation was refused (ErrNotInteger, ErrOverflow,
 // ErrValueTooLarge); a refused operation changed nothing.
@@ -96,20 +133,37 @@ var (
 	ErrNotInteger    = errors.New("the value is not an integer or out of range")
 	ErrOverflow      = errors.New("increment or decrement would overflow")
 	ErrValueTooLarge = errors.New("the value would be too large")
+	// ErrInvalidExpire: a relative expiry past the end of time.
+	ErrInvalidExpire = errors.New("invalid expire time")
 )
 
 // errCorrupt is returned by Decode for bytes no Encode produced.
 var errCorrupt = errors.New("kv: corrupt operation encoding")
 
-const encodingVersion = 1
+// Encoding versions. Version 2 appends the expiry (Exp, then Expiry as a
+// varint) to version 1; an op without one is still written as version 1,
+// so logs written before expiry existed decode unchanged.
+const (
+	encodingVersion       = 1
+	encodingVersionExpiry = 2
+)
 
 // Encode appends the operation's log encoding to dst.
 func (op *Op) Encode(dst []byte) []byte {
-	dst = append(dst, encodingVersion, byte(op.Kind), byte(op.Flags))
+	version := byte(encodingVersion)
+	if op.Exp != 0 || op.Expiry != 0 {
+		version = encodingVersionExpiry
+	}
+	dst = append(dst, version, byte(op.Kind), byte(op.Flags))
 	dst = binary.AppendVarint(dst, op.Delta)
 	dst = binary.AppendUvarint(dst, uint64(op.ValueBytesMax))
 	dst = appendSlices(dst, op.Keys)
-	return appendSlices(dst, op.Values)
+	dst = appendSlices(dst, op.Values)
+	if version == encodingVersionExpiry {
+		dst = append(dst, byte(op.Exp))
+		dst = binary.AppendVarint(dst, op.Expiry)
+	}
+	return dst
 }
 
 func appendSlices(dst []byte, s [][]byte) []byte {
@@ -124,9 +178,10 @@ func appendSlices(dst []byte, s [][]byte) []byte {
 // Decode parses an encoding made by Encode. The returned Op's slices alias b.
 func Decode(b []byte) (Op, error) {
 	var op Op
-	if len(b) < 3 || b[0] != encodingVersion {
+	if len(b) < 3 || b[0] != encodingVersion && b[0] != encodingVersionExpiry {
 		return op, errCorrupt
 	}
+	version := b[0]
 	op.Kind, op.Flags = Kind(b[1]), SetFlags(b[2])
 	if _, ok := kindNames[op.Kind]; !ok {
 		return op, errCorrupt
@@ -149,6 +204,17 @@ func Decode(b []byte) (Op, error) {
 	if op.Values, b, err = decodeSlices(b); err != nil {
 		return op, err
 	}
+	if version == encodingVersionExpiry {
+		if len(b) < 2 {
+			return op, errCorrupt
+		}
+		op.Exp, b = ExpFlags(b[0]), b[1:]
+		expiry, n := binary.Varint(b)
+		if !canonical(b, n) || op.Exp == 0 && expiry == 0 {
+			return op, errCorrupt
+		}
+		op.Expiry, b = expiry, b[n:]
+	}
 	if len(b) != 0 || !op.wellFormed() {
 		return op, errCorrupt
 	}
@@ -161,13 +227,13 @@ func Decode(b []byte) (Op, error) {
 // alike.
 func (op *Op) wellFormed() bool {
 	keys, values := len(op.Keys), len(op.Values)
-	if op.Flags != 0 && op.Kind != Set {
+	if op.Flags != 0 && op.Kind != Set || !op.expiryWellFormed() {
 		return false
 	}
 	switch op.Kind {
-	case Get, GetDel, StrLen, IncrBy:
+	case Get, GetDel, StrLen, IncrBy, TTL, ExpireTime, GetEx, Expire, Persist:
 		return keys == 1 && values == 0
-	case Exists, Del, MGet:
+	case Exists, Del, MGet, ExpireKeys:
 		return keys >= 1 && values == 0
 	case DBSize:
 		return keys == 0 && values == 0
@@ -177,6 +243,26 @@ func (op *Op) wellFormed() bool {
 		return keys >= 1 && values == keys
 	}
 	return false
+}
+
+// expiryWellFormed reports whether op's expiry fields are ones its kind
+// takes, in a combination Redis allows.
+func (op *Op) expiryWellFormed() bool {
+	when := op.Exp & (ExpRelative | ExpAbsolute)
+	cond := op.Exp & (ExpNX | ExpXX | ExpGT | ExpLT)
+	if when == ExpRelative|ExpAbsolute || when == 0 && op.Expiry != 0 {
+		return false
+	}
+	switch op.Kind {
+	case Set:
+		return cond == 0 && op.Exp&ExpPersist == 0 && !(when != 0 && op.Exp&ExpKeepTTL != 0)
+	case GetEx:
+		return cond == 0 && op.Exp&ExpKeepTTL == 0 && !(when != 0 && op.Exp&ExpPersist != 0)
+	case Expire:
+		return when != 0 && op.Exp&(ExpKeepTTL|ExpPersist) == 0 &&
+			!(cond&ExpNX != 0 && cond != ExpNX) && cond&(ExpGT|ExpLT) != ExpGT|ExpLT
+	}
+	return op.Exp == 0 && op.Expiry == 0
 }
 
 // canonical reports whether the varint that took the first n bytes of b

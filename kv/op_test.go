@@ -10,7 +10,7 @@ import (
 	"pgregory.net/rapid"
 )
 
-var knownKinds = []Kind{Get, Exists, MGet, StrLen, DBSize, Set, Del, IncrBy, MSet, Append, GetDel}
+var knownKinds = []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime, Set, Del, IncrBy, MSet, Append, GetDel, GetEx, Expire, Persist, ExpireKeys}
 
 func byteSlices(maxLen int) *rapid.Generator[[][]byte] {
 	return rapid.SliceOfN(rapid.SliceOfN(rapid.Byte(), 0, 40), 0, maxLen)
@@ -25,13 +25,15 @@ func opGen() *rapid.Generator[Op] {
 			Values:        byteSlices(6).Draw(t, "values"),
 			Delta:         rapid.Int64().Draw(t, "delta"),
 			ValueBytesMax: rapid.Uint32().Draw(t, "valueBytesMax"),
+			Exp:           ExpFlags(rapid.Byte().Draw(t, "exp")),
+			Expiry:        rapid.Int64().Draw(t, "expiry"),
 		}
 	})
 }
 
 // sameOp compares two ops, treating a nil and an empty slice list alike.
 func sameOp(a, b Op) bool {
-	if a.Kind != b.Kind || a.Flags != b.Flags || a.Delta != b.Delta || a.ValueBytesMax != b.ValueBytesMax {
+	if a.Kind != b.Kind || a.Flags != b.Flags || a.Delta != b.Delta || a.ValueBytesMax != b.ValueBytesMax || a.Exp != b.Exp || a.Expiry != b.Expiry {
 		return false
 	}
 	eq := func(x, y [][]byte) bool {

@@ -50,6 +50,8 @@ type cluster struct {
 	// work holds the jobs the nodes handed to env.Worker; they run only
 	// when a test calls runWork, so a test can put events between chunks.
 	work envtest.Jobs
+	// walls[i], if set, is node i+1's wall clock in ms (env.Clock).
+	walls []int64
 }
 
 // runWork runs the queued jobs, and the jobs they queue, until none is
@@ -112,6 +114,9 @@ func (c *cluster) start(id uint64) {
 		FS:        c.fss[id-1],
 		Log:       c.logOf(id),
 		Work:      &c.work,
+	}
+	if c.walls != nil {
+		e.Clock = wallClock{&c.walls[id-1]}
 	}
 	n, err := Open(cfg, e)
 	if err != nil {

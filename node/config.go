@@ -91,6 +91,13 @@ type Config struct {
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).
 	UnsafeForgetVote bool
+	// UnsafeWallClockStamps makes a leader stamp its wall clock as the
+	// cluster time (TEST ONLY): a leader whose clock jumps ahead makes
+	// keys expire early, which the clock-skew scenario must catch.
+	UnsafeWallClockStamps bool
+	// ClockTick is how much time one tick stands for in the cluster time
+	// (0: TickInterval): the host must tick at this rate.
+	ClockTick time.Duration
 	// OnMoment, if set, hears of each moment where a crash tests the
 	// most (moment.go); the simulator crashes nodes there. Production
 	// leaves it nil.
@@ -119,6 +126,13 @@ type SnapshotTransfer struct {
 // than five: with coarse ticks two followers time out together often, and
 // split votes repeat.
 const TickInterval = 10 * time.Millisecond
+
+func (c *Config) clockTickMillis() int64 {
+	if c.ClockTick <= 0 {
+		return TickInterval.Milliseconds()
+	}
+	return c.ClockTick.Milliseconds()
+}
 
 // Defaults fills zero fields with the product's defaults: with a 10 ms
 // tick, a 100 ms heartbeat, a 500 to 1000 ms election timeout and a 30 s

@@ -29,16 +29,45 @@ type entry struct {
 	session session
 	seq     uint64
 	ops     []kv.Op
+	clock   int64 // the leader's stamp of the cluster time; 0: none
 }
 
 // Entry encodings. entrySingle (one op) is the first format, and a group of
 // one is still written in it, so a log written before groups existed still
 // applies, and so does a single write proposed by a newer node on an
 // older one. entryGroup carries two or more ops, each length-prefixed.
+//
+// entryStamped wraps an entry of either format with the cluster time the
+// leader that appended it stamped (clock.go): a uvarint of milliseconds,
+// then the inner entry whole. entryClock is a stamp alone, no ops.
 const (
-	entrySingle = 1
-	entryGroup  = 2
+	entrySingle  = 1
+	entryGroup   = 2
+	entryStamped = 3
+	entryClock   = 4
 )
+
+// stampEntry returns data stamped with clock, replacing any stamp it
+// had; data that is not a client entry is returned as is.
+func stampEntry(data []byte, clock int64) []byte {
+	inner := data
+	if len(data) > 0 && data[0] == entryStamped {
+		_, n := binary.Uvarint(data[1:])
+		if n <= 0 {
+			return data
+		}
+		inner = data[1+n:]
+	}
+	if len(inner) == 0 || inner[0] != entrySingle && inner[0] != entryGroup {
+		return data
+	}
+	b := binary.AppendUvarint([]byte{entryStamped}, uint64(clock))
+	return append(b, inner...)
+}
+
+func encodeClockEntry(clock int64) []byte {
+	return binary.AppendUvarint([]byte{entryClock}, uint64(clock))
+}
 
 var errCorruptEntry = errors.New("node: corrupt log entry")
 
@@ -69,6 +98,24 @@ func encodeEntry(s session, seq uint64, ops []kv.Op) []byte {
 
 func decodeEntry(b []byte) (entry, error) {
 	var e entry
+	if len(b) > 0 && (b[0] == entryStamped || b[0] == entryClock) {
+		clock, n := binary.Uvarint(b[1:])
+		if n <= 0 || clock == 0 || clock > 1<<63-1 {
+			return e, errCorruptEntry
+		}
+		if b[0] == entryClock {
+			if len(b) != 1+n {
+				return e, errCorruptEntry
+			}
+			return entry{clock: int64(clock)}, nil
+		}
+		e, err := decodeEntry(b[1+n:])
+		if err == nil && e.clock != 0 {
+			return e, errCorruptEntry // stamped twice
+		}
+		e.clock = int64(clock)
+		return e, err
+	}
 	if len(b) == 0 || (b[0] != entrySingle && b[0] != entryGroup) {
 		return e, errCorruptEntry
 	}

@@ -64,6 +64,10 @@ type Node struct {
 	snaps         snapTransfers
 	adm           admission
 	guard         peerGuard
+	clock         clusterClock // clock.go
+	expiring      bool         // an active-expiry entry is in flight (clock.go)
+	expireMore    bool         // the last one was full: look again at the next tick
+	clockOnLead   bool         // just became leader: stamp the clock (clock.go)
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -172,6 +176,7 @@ func (n *Node) Tick() {
 	n.clients.expire(n.ticks, n.retry)
 	n.retrySnapshots()
 	n.askToJoin()
+	n.expireDue()
 }
 
 // StepFrom is Step for a message whose sender the transport

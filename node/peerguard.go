@@ -315,6 +315,7 @@ func (n *Node) stepJudged(m *pb.Message) (stepErr error, stopErr error) {
 		n.noteDropped(m, err)
 		return nil, nil
 	}
+	n.stampForwarded(m)
 	stopErr = n.guardRaft(func() { stepErr = n.rn.Step(m) })
 	return stepErr, stopErr
 }

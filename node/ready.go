@@ -35,6 +35,8 @@ func (n *Node) Process() error {
 		if err != nil {
 			return n.stop(err)
 		}
+		n.noteClock()
+		n.stampNewTerm()
 	}
 	if err := n.maybeCompact(); err != nil {
 		return n.stop(err)
@@ -105,6 +107,7 @@ func (n *Node) noteSoftState(ss *raft.SoftState) {
 	isLeader := ss.RaftState == raft.StateLeader
 	if isLeader && !n.isLeader {
 		n.adm.leaderSince = n.ticks
+		n.clockOnLead = true
 	}
 	n.isLeader = isLeader
 	n.noteLeader(ss.Lead)
@@ -239,6 +242,10 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte, term uint64) error
 	ent, err := decodeEntry(data)
 	if err != nil {
 		return err
+	}
+	applyClock(batch, ent.clock)
+	if len(ent.ops) == 0 {
+		return nil // a clock entry
 	}
 	window := ent.session
 	if n.cfg.UnsafeDedupForgetsAtNewTerm {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"go.etcd.io/raft/v3"
@@ -82,11 +83,13 @@ func (n *Node) Status() Status {
 	}
 }
 
-// DataDigest returns a hash of every key and value the node holds, with
-// the applied index it reflects: replicas at one index must agree.
+// DataDigest returns a hash of every key, value and deadline the node
+// holds and of its cluster time, with the applied index it reflects:
+// replicas at one index must agree.
 func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
 	d := newDigest()
-	err = n.store.ScanData(d.add)
+	err = n.store.ScanRecords(d.add)
+	d.add([]byte("clock"), binary.BigEndian.AppendUint64(nil, uint64(n.store.Clock())))
 	return n.store.Applied(), d.sum(), err
 }
 

@@ -65,6 +65,9 @@ func (n *Node) propose(req *request) bool {
 	n.nextSeq++
 	seq := n.nextSeq
 	data := encodeEntry(n.sessionID(), seq, req.ops)
+	if n.rn.BasicStatus().RaftState == raft.StateLeader {
+		data = stampEntry(data, n.clusterNow())
+	}
 	if uint64(len(data)) > n.cfg.EntryBytesMax {
 		// It could never be replicated: refuse it rather than try.
 		req.fail(&WriteTooLargeError{Bytes: len(data), Max: int(n.cfg.EntryBytesMax)})

@@ -3,6 +3,7 @@ package node
 import (
 	"math"
 
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 
@@ -22,5 +23,5 @@ func (n *Node) divergeNext(batch *storage.Batch) bool {
 	if err != nil || !found {
 		return false
 	}
-	return batch.Put(key, append(append([]byte{}, v...), '!'), true) == nil
+	return batch.Put(key, kv.Item{Value: append(append([]byte{}, v.Value...), '!'), Deadline: v.Deadline}, &v) == nil
 }

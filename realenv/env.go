@@ -21,7 +21,22 @@ func New(tr env.Transport, log *slog.Logger, fs vfs.FS) env.Env {
 		FS:        fs,
 		Log:       Logger{L: log},
 		Work:      NewWorkers(ReadWorkers),
+		Clock:     wallClock{},
 	}
+}
+
+// wallClock is env.Clock over the host's clock; a test-only offset
+// (Clock.Set) is applied where the app passes it in (WithClock).
+type wallClock struct{ c *Clock }
+
+// UnixMilli implements env.Clock.UnixMilli.
+func (w wallClock) UnixMilli() int64 { return w.c.Now().UnixMilli() }
+
+// WithClock returns e with its wall clock read through c (a test-only
+// skewed clock), so the anchor of a new cluster's time follows it.
+func WithClock(e env.Env, c *Clock) env.Env {
+	e.Clock = wallClock{c}
+	return e
 }
 
 // ReadWorkers is how many goroutines serve a node's long reads at once:

@@ -242,29 +242,13 @@ func (e *Executor) setnx(args [][]byte, reply func([]byte)) {
 	})
 }
 
-// SET's expiration options, tracked separately because Redis's parser
-// lets an option repeat but refuses two different ones together.
-const (
-	setEX = 1 << iota
-	setPX
-	setEXAT
-	setPXAT
-	setKEEPTTL
-)
-
-var setExpireOptions = [...]struct {
-	name string
-	bit  int
-}{{"ex", setEX}, {"px", setPX}, {"exat", setEXAT}, {"pxat", setPXAT}}
-
 func (e *Executor) set(args [][]byte, reply func([]byte)) {
 	var flags kv.SetFlags
-	var ttl int // the setEX... bits seen
+	var exp expiryArg
 	// This loop is Redis 7.0's parseExtendedStringArgumentsOrReply for
 	// SET, so that the same option lists are syntax errors.
 	for j := 3; j < len(args); j++ {
 		opt := string(args[j])
-		hasNext := j < len(args)-1
 		switch {
 		case strings.EqualFold(opt, "nx") && flags&kv.SetXX == 0:
 			flags |= kv.SetNX
@@ -275,36 +259,26 @@ func (e *Executor) set(args [][]byte, reply func([]byte)) {
 		case strings.EqualFold(opt, "get"):
 			flags |= kv.SetGet
 			continue
-		case strings.EqualFold(opt, "keepttl") && ttl&^setKEEPTTL == 0:
-			ttl |= setKEEPTTL
-			continue
 		}
-		matched := false
-		for _, o := range setExpireOptions {
-			if strings.EqualFold(opt, o.name) && ttl&^o.bit == 0 && hasNext {
-				ttl |= o.bit
-				j++
-				matched = true
-				break
-			}
-		}
-		if !matched {
+		if !exp.parseOption(args, &j, false) {
 			replyErr(reply, errSyntax)
 			return
 		}
 	}
-	// Seshat keeps no expiry times. KEEPTTL asks to keep a key's TTL,
-	// and no key has one, so it is accepted; the others would set one.
-	if ttl&^setKEEPTTL != 0 {
-		replyErr(reply, errExpireNotSupp)
+	expOp, msg := exp.resolve("set")
+	if msg != "" {
+		replyErr(reply, msg)
 		return
 	}
 	if msg := e.checkKeyValue(args); msg != "" {
 		replyErr(reply, msg)
 		return
 	}
-	op := kv.Op{Kind: kv.Set, Flags: flags, Values: args[2:3]}
+	op := kv.Op{Kind: kv.Set, Flags: flags, Values: args[2:3], Exp: expOp.Exp, Expiry: expOp.Expiry}
 	e.keyOp(args, reply, op, func(res kv.Result) []byte {
+		if res.Err == kv.ErrInvalidExpire {
+			return AppendError(nil, invalidExpire("set"))
+		}
 		if flags&kv.SetGet != 0 || res.Nil {
 			return formatBulkOrNull(res)
 		}

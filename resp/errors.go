@@ -21,9 +21,8 @@ const (
 	errProtoNotInt   = "ERR Protocol version is not an integer or out of range"
 	errWrongPass     = "WRONGPASS invalid username-password pair or user is disabled."
 	errClientName    = "ERR Client names cannot contain spaces, newlines or special characters."
-	errKeyTooLarge   = "ERR key too large"                                  // ours
-	errValueTooLarge = "ERR value too large"                                // ours, the same text as kv.ErrValueTooLarge
-	errExpireNotSupp = "ERR expiration options are not supported by seshat" // ours
+	errKeyTooLarge   = "ERR key too large"   // ours
+	errValueTooLarge = "ERR value too large" // ours, the same text as kv.ErrValueTooLarge
 )
 
 // tooManyKeys is Seshat's own reply to a command with more keys than

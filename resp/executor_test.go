@@ -63,7 +63,7 @@ func TestReplyLaterAndArgsNotKept(t *testing.T) {
 	if len(replies) != 2 || replies[1] != "+OK\r\n" {
 		t.Fatalf("after commit: %q", replies)
 	}
-	if v := string(b.store["key"]); v != "value" {
+	if v := string(b.store["key"].Value); v != "value" {
 		t.Fatalf("stored %q: the op aliased the caller's buffer", v)
 	}
 }

@@ -1,6 +1,8 @@
 package resp
 
 import (
+	"github.com/seshat-db/seshat/kv"
+
 	"strings"
 	"testing"
 )
@@ -35,7 +37,7 @@ func TestKeysPerCommandBound(t *testing.T) {
 		{cmd("mget", reads, false), "*5\r\n" + strings.Repeat("$1\r\nv\r\n", 5)},
 		{cmd("mget", reads+1, false), tooManyReads},
 	} {
-		b := &laterBackend{store: memStore{"k": []byte("v")}}
+		b := &laterBackend{store: memStore{"k": kv.Item{Value: []byte("v")}}}
 		e := NewExecutor(b, Limits{KeysPerWriteMax: writes, KeysPerReadMax: reads}, nil)
 		var got string
 		e.Execute(tc.args, func(r []byte) { got = string(r) })

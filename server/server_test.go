@@ -232,25 +232,28 @@ func TestPipelineRunsInConnectionOrder(t *testing.T) {
 	}
 }
 
-// memStore is a kv.Store over a map.
-type memStore map[string][]byte
+// memStore is a kv.Store over a map. Its cluster time is the wall
+// clock, as Redis's is, so that TTL replies match a real Redis's.
+type memStore map[string]kv.Item
 
-func (s memStore) Get(key []byte) ([]byte, bool, error) {
+func (s memStore) Get(key []byte) (kv.Item, bool, error) {
 	v, ok := s[string(key)]
 	return v, ok, nil
 }
 
-func (s memStore) Put(key, value []byte, existed bool) error {
-	s[string(key)] = append([]byte{}, value...)
+func (s memStore) Put(key []byte, item kv.Item, _ *kv.Item) error {
+	s[string(key)] = kv.Item{Value: append([]byte{}, item.Value...), Deadline: item.Deadline}
 	return nil
 }
 
-func (s memStore) Delete(key []byte) error {
+func (s memStore) Delete(key []byte, _ kv.Item) error {
 	delete(s, string(key))
 	return nil
 }
 
 func (s memStore) Len() (int64, error) { return int64(len(s)), nil }
+
+func (s memStore) Now() int64 { return time.Now().UnixMilli() }
 
 func bytesArgs(s string) [][]byte {
 	var out [][]byte

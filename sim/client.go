@@ -202,6 +202,9 @@ func (c *client) newOp(conn *simConn) (*pendingOp, [][]byte) {
 		in = opInput{Cmd: multi.cmd, Conn: conn.id, Seq: conn.sent}
 		args = multi.args()
 	}
+	if t, targs, ok := w.ttl.maybeOp(c, in); ok {
+		in, args, multi = t, targs, nil
+	}
 	return &pendingOp{in: in, call: w.now, node: conn.node, multi: multi}, args
 }
 
@@ -234,6 +237,7 @@ func (c *client) finish(p *pendingOp, reply []byte) {
 	case outcomeDone:
 		w.stats.OpsOK++
 		w.hist.add(c.id, p.in, out, p.call, w.now)
+		w.ttl.observe(c, p, out)
 	case outcomeUnknown:
 		c.recordUnknown(p)
 		c.moveOn = true

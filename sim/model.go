@@ -34,7 +34,8 @@ func parseOutput(in opInput, reply []byte) (opOutput, outcome, error) {
 // history is every client operation with a known outcome or an unknown
 // write, in the order they returned.
 type history struct {
-	ops []porcupine.Operation
+	ops   []porcupine.Operation
+	epoch *int // the world's node starts so far (kvmodel.Input.Epoch)
 }
 
 // add records an operation. ret < 0 means it never returned.
@@ -45,5 +46,9 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 	}
 	call = min(call, time.Duration(r))
 	in.Client = client
+	in.Call, in.Return = int64(call), r
+	if h.epoch != nil {
+		in.Epoch = *h.epoch
+	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(call), Output: out, Return: r})
 }

@@ -107,6 +107,13 @@ type Options struct {
 	// persisted. TEST ONLY: it proves the simulator notices a forgotten
 	// vote (crashpoints.go) and what a double vote leads to.
 	UnsafeForgetVote bool
+	// TTLPercent is the share of client commands that use expiry: SET
+	// PX on keys of their own, reads of them, and locks taken with SET
+	// NX PX (ttl.go). 0: the default, 10; negative: none.
+	TTLPercent int
+	// UnsafeWallClockStamps makes leaders stamp their wall clock as the
+	// cluster time (TEST ONLY): keys expire early when it jumps ahead.
+	UnsafeWallClockStamps bool
 	// noVoteCheck turns the forgotten-vote check off, to measure what
 	// else notices a forgotten vote. TEST ONLY.
 	noVoteCheck bool
@@ -172,6 +179,9 @@ func (o Options) FromSeed() Options {
 	}
 	if o.Clients == 0 {
 		o.Clients = 8
+	}
+	if o.TTLPercent == 0 {
+		o.TTLPercent = 10
 	}
 	if o.Keys == 0 {
 		o.Keys = 3 + r.IntN(6)

@@ -102,8 +102,19 @@ func (s *simNode) env() env.Env {
 	s.disk = newDiskFaults(s.fs, fs)
 	s.held = newHeldFS(s.disk.fs())
 	send := func(to uint64, msg []byte) { s.w.send(s.idx, int(to)-1, msg) }
-	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: s.held, Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork)}
+	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: s.held, Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork), Clock: simClock{s}}
 }
+
+// simEpoch is what every node's wall clock reads at virtual time zero,
+// before its skew: 2026-01-01T00:00:00Z.
+const simEpoch = 1767225600000
+
+// simClock is a node's wall clock: the world's time through the node's
+// skew and drift.
+type simClock struct{ s *simNode }
+
+// UnixMilli implements env.Clock.UnixMilli.
+func (c simClock) UnixMilli() int64 { return simEpoch + c.s.localTime(c.s.w.now).Milliseconds() }
 
 func (s *simNode) config() node.Config {
 	peers := make([]uint64, s.w.opts.Nodes)
@@ -131,6 +142,8 @@ func (s *simNode) config() node.Config {
 		ReadChunkKeys:               2,
 		UnsafeChunksReadLive:        o.UnsafeChunksReadLive,
 		UnsafeForgetVote:            o.UnsafeForgetVote,
+		UnsafeWallClockStamps:       o.UnsafeWallClockStamps,
+		ClockTick:                   o.Tick,
 		UnsafeEarlyReads:            o.UnsafeEarlyReads,
 		UnsafeDivergeAt:             s.divergeAt(),
 		UnsafeLazyApplied:           o.UnsafeLazyApplied,
@@ -142,6 +155,7 @@ func (s *simNode) config() node.Config {
 // start opens the node over its disk and starts its ticks.
 func (s *simNode) start() {
 	s.stoppedSeen = false
+	s.w.starts++
 	n, err := node.Open(s.config(), s.env())
 	if s.openDamaged(n, err) {
 		return

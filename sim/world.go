@@ -54,6 +54,8 @@ type World struct {
 	net         *netFaults  // held, re-delivered and long-delayed messages (network.go)
 
 	hist    history
+	starts  int      // node processes started so far (kvmodel.Input.Epoch)
+	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
 	votes   voteRecords // the hard states each node synced, for "a vote is never forgotten"
@@ -70,16 +72,21 @@ type World struct {
 
 // Stats counts what happened in a run.
 type Stats struct {
-	Events             int
-	MessagesSent       int
-	MessagesLost       int
-	Crashes            int
-	Wipes              int // disks replaced by empty ones
-	Partitions         int
-	LeaderChanges      int
-	OpsOK              int
-	OpsFailed          int
-	OpsUnknown         int
+	Events        int
+	MessagesSent  int
+	MessagesLost  int
+	Crashes       int
+	Wipes         int // disks replaced by empty ones
+	Partitions    int
+	LeaderChanges int
+	OpsOK         int
+	OpsFailed     int
+	OpsUnknown    int
+	// ExpiryLateMax is the latest a client saw a key after its TTL ran
+	// out, counted from the set's return (ttl.go), with no node restarted
+	// in between: the measured late bound.
+	ExpiryLateMax      time.Duration
+	LocksTaken         int // SET NX PX that took a lock
 	MaxTerm            uint64
 	LivenessAfter      time.Duration
 	CheckDuration      time.Duration
@@ -165,6 +172,8 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 		net:       newNetFaults(opts.Seed),
 	}
 	w.faultSched = newFaultSchedule(opts)
+	w.hist.epoch = &w.starts
+	w.ttl.init(opts.Seed)
 	w.checks.init(w)
 	w.points.init(opts.Seed)
 	w.votes.init(w, opts.Nodes)

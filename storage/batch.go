@@ -21,7 +21,10 @@ type Batch struct {
 	lastIndex uint64
 	applied   uint64
 	keyCount  int64
-	appended  []*pb.Entry
+	clock     int64
+	// minDeadline is the earliest deadline the batch wrote (0: none).
+	minDeadline int64
+	appended    []*pb.Entry
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -40,6 +43,7 @@ func (s *Store) NewBatch() *Batch {
 		lastIndex: s.lastIndex,
 		applied:   s.applied,
 		keyCount:  s.keyCount,
+		clock:     s.clock,
 	}
 }
 
@@ -102,20 +106,37 @@ func (b *Batch) setProto(key []byte, m proto.Message) {
 }
 
 // Get implements kv.Store.Get.
-func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.batch, dataKey(key)) }
+func (b *Batch) Get(key []byte) (kv.Item, bool, error) { return getItem(b.batch, key) }
 
-// Put implements kv.Store.Put.
-func (b *Batch) Put(key, value []byte, existed bool) error {
-	if !existed {
+// Put implements kv.Store.Put, keeping the deadline index in step.
+func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
+	if old == nil {
 		b.keyCount++
+	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
+		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
+			return err
+		}
 	}
-	return b.batch.Set(dataKey(key), value, nil)
+	if item.Deadline != 0 && (old == nil || old.Deadline != item.Deadline) {
+		if b.minDeadline == 0 || item.Deadline < b.minDeadline {
+			b.minDeadline = item.Deadline
+		}
+		if err := b.batch.Set(deadlineKey(item.Deadline, key), nil, nil); err != nil {
+			return err
+		}
+	}
+	return b.batch.Set(dataKey(key), encodeRecord(item), nil)
 }
 
 // Delete implements kv.Store.Delete.
-func (b *Batch) Delete(key []byte) error {
+func (b *Batch) Delete(key []byte, old kv.Item) error {
 	b.keyCount--
 	assert.That(b.keyCount >= 0, "key count below zero")
+	if old.Deadline != 0 {
+		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
+			return err
+		}
+	}
 	return b.batch.Delete(dataKey(key), nil)
 }
 
@@ -138,6 +159,9 @@ func (b *Batch) Commit() error {
 	}
 	if b.keyCount != b.s.keyCount {
 		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
+	}
+	if b.clock != b.s.clock {
+		_ = b.batch.Set(keyClock, uint64Value(uint64(b.clock)), nil)
 	}
 	mode := b.s.syncMode
 	if b.lazy || mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 {
@@ -165,6 +189,8 @@ func (b *Batch) Commit() error {
 		b.s.durableApplied = b.applied
 	}
 	b.s.keyCount = b.keyCount
+	b.s.clock = b.clock
+	b.s.lowerDeadlineFloor(b.minDeadline)
 	b.commitMembership()
 	return nil
 }

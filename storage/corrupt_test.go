@@ -4,6 +4,8 @@
 package storage
 
 import (
+	"github.com/seshat-db/seshat/kv"
+
 	"fmt"
 	"strings"
 	"testing"
@@ -63,7 +65,7 @@ func TestCorruptTableIsRefusedByName(t *testing.T) {
 	s := bootstrapped(t, fs)
 	commit(t, s, func(b *Batch) {
 		for i := range 2000 {
-			_ = b.Put(fmt.Appendf(nil, "key-%05d", i), []byte(strings.Repeat("v", 100)), false)
+			_ = b.Put(fmt.Appendf(nil, "key-%05d", i), kv.Item{Value: []byte(strings.Repeat("v", 100))}, nil)
 		}
 		b.SetApplied(1)
 	})

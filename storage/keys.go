@@ -12,13 +12,14 @@ var (
 	keyHardState  = []byte("r/hs")      // raftpb.HardState
 	keySnapshot   = []byte("r/snap")    // raftpb.SnapshotMetadata of the log's base
 	prefixLog     = []byte("r/log/")    // + 8-byte big-endian index: raftpb.Entry
-	prefixData    = []byte("d/")        // + user key: user value
+	prefixData    = []byte("d/")        // + user key: the key's record (record.go)
 	prefixDataEnd = []byte("d0")        // the first key after every d/ key
 )
 
 // SchemaVersion is the layout this binary writes. A store written by a
-// newer binary is refused; there is no older layout yet to migrate from.
-const SchemaVersion = 1
+// newer binary is refused; version 1 (bare values under d/) is migrated
+// at open (migrateRecords).
+const SchemaVersion = 2
 
 func logKey(index uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte{}, prefixLog...), index)
@@ -44,6 +45,6 @@ var (
 	prefixStagingEnd  = []byte("t0")
 	prefixSessionEnd  = []byte("s0")
 	prefixLogEnd      = []byte("r/log0")
-	snapshotSpans     = [][2][]byte{{prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}}
+	snapshotSpans     = [][2][]byte{{prefixClock, prefixClockEnd}, {prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}, {prefixDeadlines, prefixDeadlinesEnd}}
 	stagingBatchBytes = 4 << 20 // an install copies in batches of about this size
 )

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"github.com/seshat-db/seshat/kv"
+
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -38,9 +40,9 @@ func agedStore(b *testing.B, o Options, keys, entries int) (*Store, string) {
 			index++
 			ents = append(ents, &pb.Entry{Index: proto.Uint64(index), Term: proto.Uint64(1), Data: payload})
 			k := []byte(fmt.Sprintf("key:%08d", rng.IntN(keys)))
-			_, found, err := batch.Get(k)
+			old, found, err := batch.Get(k)
 			if err == nil {
-				err = batch.Put(k, value, found)
+				err = batch.Put(k, kv.Item{Value: value}, oldIf(found, old))
 			}
 			if err != nil {
 				b.Fatal(err)
@@ -118,9 +120,9 @@ func BenchmarkApplyManyKeys(b *testing.B) {
 				batch := s.NewBatch()
 				for range n {
 					k := []byte(fmt.Sprintf("key:%08d", rng.IntN(2*keys)))
-					_, found, err := batch.Get(k)
+					old, found, err := batch.Get(k)
 					if err == nil {
-						err = batch.Put(k, value, found)
+						err = batch.Put(k, kv.Item{Value: value}, oldIf(found, old))
 					}
 					if err != nil {
 						b.Fatal(err)

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/seshat-db/seshat/kv"
 )
 
 // ReadSnapshot is the user data as of the applied index when it was taken,
@@ -13,26 +15,27 @@ type ReadSnapshot struct {
 	snap    *pebble.Snapshot
 	applied uint64
 	keys    int64
+	clock   int64
 }
 
 // NewReadSnapshot pins the committed data as of now.
 func (s *Store) NewReadSnapshot() *ReadSnapshot {
-	return &ReadSnapshot{snap: s.db.NewSnapshot(), applied: s.applied, keys: s.keyCount}
+	return &ReadSnapshot{snap: s.db.NewSnapshot(), applied: s.applied, keys: s.keyCount, clock: s.clock}
 }
 
 // Applied is the applied index the snapshot holds the data of.
 func (r *ReadSnapshot) Applied() uint64 { return r.applied }
 
 // Get implements kv.Store.Get. The value is a copy.
-func (r *ReadSnapshot) Get(key []byte) ([]byte, bool, error) { return get(r.snap, dataKey(key)) }
+func (r *ReadSnapshot) Get(key []byte) (kv.Item, bool, error) { return getItem(r.snap, key) }
 
 // Put implements kv.Store.Put; a read never writes.
-func (r *ReadSnapshot) Put(key, value []byte, existed bool) error {
+func (r *ReadSnapshot) Put([]byte, kv.Item, *kv.Item) error {
 	panic("storage: write through a read snapshot")
 }
 
 // Delete implements kv.Store.Delete; a read never writes.
-func (r *ReadSnapshot) Delete(key []byte) error { panic("storage: write through a read snapshot") }
+func (r *ReadSnapshot) Delete([]byte, kv.Item) error { panic("storage: write through a read snapshot") }
 
 // Len implements kv.Store.Len: the key count as of the snapshot.
 func (r *ReadSnapshot) Len() (int64, error) { return r.keys, nil }

@@ -296,6 +296,10 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.durableApplied = s.applied
 	s.keyCount = keys
 	s.conf = conf
+	s.deadlineFloor = 0
+	if err := s.loadClock(); err != nil {
+		return err
+	}
 	return s.loadMembers()
 }
 

@@ -6,6 +6,8 @@
 package storage
 
 import (
+	"github.com/seshat-db/seshat/kv"
+
 	"fmt"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func fill(t fataler, s *Store, n int, last uint64) *Store {
 	for lo := 0; lo < n; lo += 10000 {
 		commit(t, s, func(b *Batch) {
 			for i := lo; i < min(lo+10000, n); i++ {
-				if err := b.Put(fmt.Appendf(nil, "k%07d", i), fmt.Appendf(nil, "value-%d-%090d", i, i), false); err != nil {
+				if err := b.Put(fmt.Appendf(nil, "k%07d", i), kv.Item{Value: fmt.Appendf(nil, "value-%d-%090d", i, i)}, nil); err != nil {
 					t.Fatalf("put: %v", err)
 				}
 			}
@@ -239,7 +241,7 @@ func BenchmarkRestart1GB(b *testing.B) {
 		commit(b, s, func(bt *Batch) {
 			for i := lo; i < lo+20000; i++ {
 				value[0], value[1], value[2] = byte(i), byte(i>>8), byte(i>>16)
-				_ = bt.Put(fmt.Appendf(nil, "key-%07d", i), value, false)
+				_ = bt.Put(fmt.Appendf(nil, "key-%07d", i), kv.Item{Value: value}, nil)
 			}
 		})
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/internal/assert"
 	"github.com/seshat-db/seshat/internal/mutant"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // ErrFailed is returned by every write after one failed: the disk's state
@@ -54,6 +55,9 @@ type Store struct {
 	applied        uint64
 	durableApplied uint64
 	keyCount       int64
+	clock          int64 // cluster time as of the applied index (expiry.go)
+	// deadlineFloor is at or below every deadline in the index (expiry.go).
+	deadlineFloor int64
 	// terms[i] is the term of entry base.Index+1+i: raft asks for terms
 	// far more often than for entries.
 	terms    []uint64
@@ -201,6 +205,14 @@ func (s *Store) load() error {
 		return err
 	}
 	s.keyCount = int64(count)
+	if found && version < SchemaVersion {
+		if err := s.migrateRecords(); err != nil {
+			return err
+		}
+	}
+	if err := s.loadClock(); err != nil {
+		return err
+	}
 	s.lastIndex = s.base.GetIndex()
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(0), UpperBound: logKey(1<<64 - 1)})
 	if err != nil {
@@ -375,9 +387,11 @@ func (s *Store) entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	return out, nil
 }
 
-// Get reads one user key from what is committed. The value is a copy.
+// Get reads one user key's value from what is committed, expired or
+// not. The value is a copy.
 func (s *Store) Get(key []byte) ([]byte, bool, error) {
-	return get(s.db, dataKey(key))
+	item, found, err := getItem(s.db, key)
+	return item.Value, found, err
 }
 
 // DataView returns a read-only kv.Store over the committed data, for
@@ -387,14 +401,30 @@ func (s *Store) DataView() ReadView { return ReadView{s} }
 // Len returns how many user keys are stored.
 func (s *Store) Len() int64 { return s.keyCount }
 
-// ScanData calls fn for every user key and value in key order.
+// ScanData calls fn for every user key and value in key order, expired
+// or not.
 func (s *Store) ScanData(fn func(key, value []byte)) error {
-	return recoverFatal(func() error { return s.scanData(fn) })
+	var bad error
+	err := s.ScanRecords(func(k, rec []byte) {
+		item, err := decodeRecord(rec)
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("key %q: %w", k, err)
+		}
+		fn(k, item.Value)
+	})
+	if err == nil {
+		err = bad
+	}
+	return err
 }
 
-func (s *Store) scanData(fn func(key, value []byte)) error {
-	return s.scan(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd}, func(k, v []byte) {
-		fn(k[len(prefixData):], v)
+// ScanRecords calls fn for every user key and its whole record (value and
+// deadline, record.go) in key order: what replicas must agree on.
+func (s *Store) ScanRecords(fn func(key, record []byte)) error {
+	return recoverFatal(func() error {
+		return s.scan(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd}, func(k, v []byte) {
+			fn(k[len(prefixData):], v)
+		})
 	})
 }
 
@@ -472,15 +502,15 @@ func (s *Store) getProtoFound(key []byte, m proto.Message) (bool, error) {
 type ReadView struct{ s *Store }
 
 // Get implements kv.Store.Get.
-func (r ReadView) Get(key []byte) ([]byte, bool, error) { return r.s.Get(key) }
+func (r ReadView) Get(key []byte) (kv.Item, bool, error) { return getItem(r.s.db, key) }
 
 // Put implements kv.Store.Put; a read never writes.
-func (r ReadView) Put(key, value []byte, existed bool) error {
+func (r ReadView) Put([]byte, kv.Item, *kv.Item) error {
 	panic("storage: write through a read view")
 }
 
 // Delete implements kv.Store.Delete; a read never writes.
-func (r ReadView) Delete(key []byte) error { panic("storage: write through a read view") }
+func (r ReadView) Delete([]byte, kv.Item) error { panic("storage: write through a read view") }
 
 // Len implements kv.Store.Len.
 func (r ReadView) Len() (int64, error) { return r.s.keyCount, nil }

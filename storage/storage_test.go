@@ -6,6 +6,8 @@
 package storage
 
 import (
+	"github.com/seshat-db/seshat/kv"
+
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -331,12 +333,12 @@ func TestUncommittedBatchLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.SetHardState(&pb.HardState{Term: proto.Uint64(2), Vote: proto.Uint64(1), Commit: proto.Uint64(3)})
-	if err := b.Put([]byte("k"), []byte("v"), false); err != nil {
+	if err := b.Put([]byte("k"), kv.Item{Value: []byte("v")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	b.SetApplied(3)
-	if v, found, err := b.Get([]byte("k")); string(v) != "v" || !found || err != nil {
-		t.Errorf("batch does not read its own write: %q, %v, %v", v, found, err)
+	if v, found, err := b.Get([]byte("k")); string(v.Value) != "v" || !found || err != nil {
+		t.Errorf("batch does not read its own write: %q, %v, %v", v.Value, found, err)
 	}
 	if n, _ := b.Len(); n != 1 {
 		t.Errorf("batch Len %d, want 1", n)
@@ -382,7 +384,7 @@ func TestCrashKeepsCommitted(t *testing.T) {
 	// Left uncommitted at the crash: must not appear.
 	b := s.NewBatch()
 	_ = b.Append(ents(4, 5, 4))
-	_ = b.Put([]byte("lost"), []byte("x"), false)
+	_ = b.Put([]byte("lost"), kv.Item{Value: []byte("x")}, nil)
 	crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0, RNG: rand.New(rand.NewPCG(1, 2))})
 	_ = s.Close()
 	s = open(t, crashed)
@@ -397,15 +399,15 @@ func writeState(t *testing.T, s *Store) {
 	commit(t, s, func(b *Batch) {
 		_ = b.Append(ents(4, 4, 3))
 		b.SetHardState(&pb.HardState{Term: proto.Uint64(3), Vote: proto.Uint64(2), Commit: proto.Uint64(4)})
-		_ = b.Put([]byte("a"), []byte("1"), false)
-		_ = b.Put([]byte("b"), []byte("2"), false)
+		_ = b.Put([]byte("a"), kv.Item{Value: []byte("1")}, nil)
+		_ = b.Put([]byte("b"), kv.Item{Value: []byte("2")}, nil)
 		_ = b.PutSession([]byte("sess"), []byte("state"))
 		b.SetApplied(3)
 	})
 	commit(t, s, func(b *Batch) {
-		_ = b.Put([]byte("a"), []byte("3"), true)
-		_ = b.Delete([]byte("b"))
-		_ = b.Put([]byte("c"), []byte("4"), false)
+		_ = b.Put([]byte("a"), kv.Item{Value: []byte("3")}, &kv.Item{})
+		_ = b.Delete([]byte("b"), kv.Item{})
+		_ = b.Put([]byte("c"), kv.Item{Value: []byte("4")}, nil)
 		b.SetApplied(4)
 	})
 }
@@ -499,9 +501,9 @@ func TestAppliedAndDataAreAtomic(t *testing.T) {
 		commit(t, s, func(b *Batch) {
 			// Entry i puts key i and deletes key i-2: the store holds
 			// keys applied-1 and applied.
-			_ = b.Put(fmt.Appendf(nil, "k%d", i), []byte("v"), false)
+			_ = b.Put(fmt.Appendf(nil, "k%d", i), kv.Item{Value: []byte("v")}, nil)
 			if i >= 4 {
-				_ = b.Delete(fmt.Appendf(nil, "k%d", i-2))
+				_ = b.Delete(fmt.Appendf(nil, "k%d", i-2), kv.Item{})
 			}
 			b.SetApplied(i)
 		})
@@ -563,14 +565,14 @@ func TestFailedWriteStopsTheStore(t *testing.T) {
 			fs.on.Store(true)
 			b := s.NewBatch()
 			_ = b.Append(ents(3, 4, 1))
-			_ = b.Put([]byte("k"), []byte("v"), false)
+			_ = b.Put([]byte("k"), kv.Item{Value: []byte("v")}, nil)
 			b.SetApplied(2)
 			if err := b.Commit(); !errors.Is(err, ErrFailed) {
 				t.Fatalf("commit under a failing disk: %v, want ErrFailed", err)
 			}
 			fs.on.Store(false)
 			b = s.NewBatch()
-			_ = b.Put([]byte("k2"), []byte("v"), false)
+			_ = b.Put([]byte("k2"), kv.Item{Value: []byte("v")}, nil)
 			if err := b.Commit(); !errors.Is(err, ErrFailed) {
 				t.Fatalf("commit after a failure: %v, want ErrFailed", err)
 			}
@@ -590,3 +592,11 @@ func TestFailedWriteStopsTheStore(t *testing.T) {
 type nopFatal struct{}
 
 func (nopFatal) Fatalf(string, ...any) {}
+
+// oldIf is what Put is told was stored: item if found, else nothing.
+func oldIf(found bool, item kv.Item) *kv.Item {
+	if !found {
+		return nil
+	}
+	return &item
+}

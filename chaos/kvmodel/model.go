@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -34,6 +35,21 @@ type Input struct {
 	// Client is the client that sent it (the history fills it in): the
 	// model keeps one connection's order per client.
 	Client int
+	// TTL is the time to live of setpx and setnxpx (SET k v [NX] PX ms).
+	// The key is surely there until the set's call plus SureFor (the TTL
+	// less what tick drift may take off it: never early), and surely gone
+	// from its return plus GoneAfter (the TTL plus the late bound; 0: never
+	// surely gone). All in the history's time unit.
+	TTL, SureFor, GoneAfter int64
+	// Call and Return are the command's times as the history recorded
+	// them (it fills them in; Return is MaxInt64 for an unknown
+	// outcome): the model needs them to judge expiry windows.
+	Call, Return int64
+	// Epoch counts the node restarts the run had when the command
+	// returned (0 where nothing restarts): a restarted node counts time
+	// from its restart only, so a key's late bound holds only while no
+	// node restarted since the key was set.
+	Epoch int
 }
 
 // Output is what came back. Unknown marks a write whose fate is not
@@ -50,7 +66,7 @@ type Output struct {
 // in a history when their outcome is unknown.
 func IsWrite(cmd string) bool {
 	switch cmd {
-	case "get", "exists", "strlen":
+	case "get", "exists", "strlen", "pttl":
 		return false
 	}
 	return true
@@ -96,11 +112,18 @@ func ParseOutput(in Input, reply []byte) (Output, Outcome, error) {
 		if r.Kind == resp.KindBulk {
 			return Output{Value: r.Str}, Done, nil
 		}
-	case "set":
+	case "set", "setpx":
 		if r.Kind == resp.KindSimple && r.Str == "OK" {
 			return Output{}, Done, nil
 		}
-	case "incr", "del", "append", "setnx", "exists", "strlen":
+	case "setnxpx":
+		if r.Null {
+			return Output{Nil: true}, Done, nil
+		}
+		if r.Kind == resp.KindSimple && r.Str == "OK" {
+			return Output{}, Done, nil
+		}
+	case "incr", "del", "append", "setnx", "exists", "strlen", "pttl":
 		if r.Kind == resp.KindInt {
 			return Output{Int: r.Int}, Done, nil
 		}
@@ -126,10 +149,44 @@ func ParseOutput(in Input, reply []byte) (Output, Outcome, error) {
 // opens a new connection only after every command of its old one was
 // answered or given up, so real time alone orders the old connection's
 // answered commands before the new one's.
+//
+// A key set with a TTL carries its expiry window: it is surely there for
+// a command that returns before Lo (the set's call plus the TTL: never
+// early), surely gone for one that begins after Hi (the set's return plus
+// the TTL plus LateBound, while no node restarted since Epoch), and
+// either in between, where the command's own output says which.
 type kvState struct {
 	Exists bool
 	Value  string
 	Last   []connPlace // by client
+	Lo, Hi int64       // the expiry window; Hi 0: no TTL
+	Epoch  int
+}
+
+// settle applies what the clock decides for in: the key expired for sure
+// before in began, or it may have (uncertain), or not.
+func (st kvState) settle(in Input) (kvState, bool) {
+	switch {
+	case st.Hi == 0 || !st.Exists || in.Return < st.Lo:
+		return st, false
+	case in.Call > st.Hi && in.Epoch == st.Epoch:
+		return st.expired(), false
+	}
+	return st, true
+}
+
+func (st kvState) expired() kvState {
+	st.Exists, st.Value, st.Lo, st.Hi = false, "", 0, 0
+	return st
+}
+
+// withTTL gives the key in's expiry window.
+func (st kvState) withTTL(in Input) kvState {
+	st.Lo, st.Hi, st.Epoch = in.Call+in.SureFor, math.MaxInt64, in.Epoch
+	if in.Return != math.MaxInt64 && in.GoneAfter > 0 {
+		st.Hi = in.Return + in.GoneAfter
+	}
+	return st
 }
 
 type connPlace struct{ conn, seq int }
@@ -186,6 +243,18 @@ var Model = porcupine.Model{
 	Init: func() any { return kvState{} },
 	Step: func(state, input, output any) (bool, any) {
 		st, in, out := state.(kvState), input.(Input), output.(Output)
+		st, uncertain := st.settle(in)
+		if uncertain {
+			if out.Unknown {
+				// It may have met the key expired or not; if not, and it
+				// had no effect, porcupine may place it after all else.
+				return true, effect(st.expired(), in).ordered(in)
+			}
+			if in.Conn != 0 && in.Seq < st.lastOf(in) {
+				return false, st
+			}
+			return stepUncertain(st.ordered(in), in, out)
+		}
 		next := effect(st, in).ordered(in)
 		if out.Unknown {
 			return true, next
@@ -199,10 +268,14 @@ var Model = porcupine.Model{
 			return out.Nil == !st.Exists && out.Value == st.Value, st
 		case "getdel":
 			return out.Nil == !st.Exists && out.Value == st.Value, next
-		case "set":
+		case "set", "setpx":
 			return true, next
 		case "setnx":
 			return out.Int == boolInt(!st.Exists), next
+		case "setnxpx":
+			return out.Nil == st.Exists, next
+		case "pttl":
+			return pttlFits(st, out), st
 		case "del", "exists":
 			return out.Int == boolInt(st.Exists), next
 		case "strlen":
@@ -228,6 +301,8 @@ var Model = porcupine.Model{
 			b[0] = 1
 		}
 		h.Write(b[:1])
+		binary.LittleEndian.PutUint64(b[:], uint64(st.Lo^st.Hi))
+		h.Write(b[:])
 		for _, p := range st.Last {
 			binary.LittleEndian.PutUint64(b[:], uint64(p.conn)<<32^uint64(p.seq))
 			h.Write(b[:])
@@ -236,11 +311,14 @@ var Model = porcupine.Model{
 	},
 	Equal: func(a, b any) bool {
 		x, y := a.(kvState), b.(kvState)
-		return x.Exists == y.Exists && x.Value == y.Value && slices.Equal(x.Last, y.Last)
+		return x.Exists == y.Exists && x.Value == y.Value && x.Lo == y.Lo && x.Hi == y.Hi && x.Epoch == y.Epoch && slices.Equal(x.Last, y.Last)
 	},
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(Input), output.(Output)
 		call := strings.TrimSpace(in.Cmd + " " + in.Key + " " + in.Value)
+		if in.TTL != 0 {
+			call += fmt.Sprintf(" PX %s", time.Duration(in.TTL))
+		}
 		if in.Conn != 0 {
 			call = fmt.Sprintf("[conn %d #%d] %s", in.Conn, in.Seq, call)
 		}
@@ -253,7 +331,7 @@ var Model = porcupine.Model{
 			return call + " -> nil"
 		case in.Cmd == "get" || in.Cmd == "getdel":
 			return fmt.Sprintf("%s -> %q", call, out.Value)
-		case in.Cmd == "set":
+		case in.Cmd == "set" || in.Cmd == "setpx" || in.Cmd == "setnxpx":
 			return call + " -> OK"
 		}
 		return fmt.Sprintf("%s -> %d", call, out.Int)
@@ -262,6 +340,9 @@ var Model = porcupine.Model{
 		st := state.(kvState)
 		if !st.Exists {
 			return "(absent)"
+		}
+		if st.Hi != 0 {
+			return fmt.Sprintf("%q expiring in [%s, %s]", st.Value, time.Duration(st.Lo), time.Duration(st.Hi))
 		}
 		return strconv.Quote(st.Value)
 	},
@@ -275,17 +356,26 @@ func effect(st kvState, in Input) kvState {
 	}
 	switch in.Cmd {
 	case "set":
+		st.Lo, st.Hi = 0, 0
 		return set(true, in.Value)
+	case "setpx":
+		return set(true, in.Value).withTTL(in)
 	case "setnx":
 		if !st.Exists {
+			st.Lo, st.Hi = 0, 0
 			return set(true, in.Value)
 		}
+	case "setnxpx":
+		if !st.Exists {
+			return set(true, in.Value).withTTL(in)
+		}
 	case "del", "getdel":
-		return set(false, "")
+		return st.expired()
 	case "append":
 		return set(true, st.Value+in.Value)
 	case "incr":
 		if !st.Exists {
+			st.Lo, st.Hi = 0, 0
 			return set(true, "1")
 		}
 		if n, err := strconv.ParseInt(st.Value, 10, 64); err == nil && isInteger(st.Value) && n < math.MaxInt64 {
@@ -293,6 +383,79 @@ func effect(st kvState, in Input) kvState {
 		}
 	}
 	return st
+}
+
+// stepUncertain judges a command that met the key while it may or may
+// not have expired: its output says which, and the state follows.
+func stepUncertain(st kvState, in Input, out Output) (bool, kvState) {
+	gone := st.expired()
+	switch in.Cmd {
+	case "get":
+		if out.Nil {
+			return true, gone
+		}
+		return out.Value == st.Value, st
+	case "getdel":
+		return out.Nil || out.Value == st.Value, gone
+	case "exists":
+		if out.Int == 0 {
+			return true, gone
+		}
+		return out.Int == 1, st
+	case "strlen":
+		if out.Int == 0 && st.Value != "" {
+			return true, gone
+		}
+		return out.Int == int64(len(st.Value)), st
+	case "pttl":
+		if out.Int == -2 {
+			return true, gone
+		}
+		return pttlFits(st, out), st
+	case "del":
+		return out.Int == 0 || out.Int == 1, gone
+	case "set", "setpx":
+		return true, effect(st, in)
+	case "setnx":
+		if out.Int == 1 {
+			return true, effect(gone, in)
+		}
+		return out.Int == 0, st
+	case "setnxpx":
+		if !out.Nil {
+			return true, effect(gone, in)
+		}
+		return true, st
+	case "incr", "append":
+		// Whether it met the key expired shows in its output only if the
+		// value was not "0" (or empty): the workload keeps TTLs on keys
+		// of their own, so these never meet one.
+		live, dead := effect(st, in), effect(gone, in)
+		switch {
+		case in.Cmd == "incr" && out.Err == "" && strconv.FormatInt(out.Int, 10) == live.Value && live.Value != dead.Value:
+			return true, live
+		case in.Cmd == "incr" && out.Err == "" && strconv.FormatInt(out.Int, 10) == dead.Value && live.Value != dead.Value:
+			return true, dead
+		case in.Cmd == "append" && out.Int == int64(len(live.Value)) && len(live.Value) != len(dead.Value):
+			return true, live
+		case in.Cmd == "append" && out.Int == int64(len(dead.Value)) && len(live.Value) != len(dead.Value):
+			return true, dead
+		}
+		return false, st
+	}
+	return false, st
+}
+
+// pttlFits checks PTTL's reply against a live key's state: -2 absent,
+// -1 no TTL, else a time left no longer than the TTL it was given.
+func pttlFits(st kvState, out Output) bool {
+	switch {
+	case !st.Exists:
+		return out.Int == -2
+	case st.Hi == 0:
+		return out.Int == -1
+	}
+	return out.Int >= 0
 }
 
 // isInteger is Redis's test for an integer value: canonical decimal form.

@@ -1,0 +1,161 @@
+package node
+
+import (
+	pb "go.etcd.io/raft/v3/raftpb"
+
+	"github.com/seshat-db/seshat/kv"
+	"github.com/seshat-db/seshat/storage"
+)
+
+// The cluster time (CHASSIS.md, "Key expiry") is carried in the log: the
+// leader stamps every entry it appends with its view of it, and the
+// state machine's clock is the highest stamp applied so far. A leader's
+// view is the clock it last applied plus the ticks it counted since it
+// applied it: time it can prove elapsed, never its wall clock (read only
+// to anchor the first stamp of a new cluster).
+type clusterClock struct {
+	seen      int64  // the store's clock when last looked at
+	seenAt    uint64 // the node's tick count then
+	stamped   int64  // the highest stamp this node gave, so its stamps never go back
+	stampedAt uint64 // the node's tick count then
+}
+
+// noteClock records when the applied cluster time last changed, so a
+// leader counts elapsed ticks from the moment it applied it.
+func (n *Node) noteClock() {
+	if c := n.store.Clock(); c != n.clock.seen {
+		n.clock.seen, n.clock.seenAt = c, n.ticks
+	}
+}
+
+// clusterNow is this node's view of the cluster time, as a leader
+// stamps it.
+func (n *Node) clusterNow() int64 {
+	n.noteClock()
+	var now int64
+	if n.clock.seen == 0 {
+		// A new cluster: nothing to count from but the wall clock.
+		if n.env.Clock != nil {
+			now = n.env.Clock.UnixMilli()
+		}
+		now = max(now, 1)
+	} else {
+		now = n.clock.seen + int64(n.ticks-n.clock.seenAt)*n.cfg.clockTickMillis()
+	}
+	if n.clock.stamped != 0 {
+		// Its own last stamp counts on too: the applied clock lags it by
+		// the time the stamped entry took to apply, which would otherwise
+		// be lost at every write.
+		now = max(now, n.clock.stamped+int64(n.ticks-n.clock.stampedAt)*n.cfg.clockTickMillis())
+	}
+	if n.cfg.UnsafeWallClockStamps && n.env.Clock != nil {
+		now = max(n.env.Clock.UnixMilli(), n.clock.stamped) // TEST ONLY: the bug the skew scenario catches
+	}
+	if now != n.clock.stamped {
+		n.clock.stamped, n.clock.stampedAt = now, n.ticks
+	}
+	return now
+}
+
+// activeExpiry is how often (in ticks) a leader looks for due keys, and
+// how many it deletes in one entry: a wave of expiries goes through the
+// log in entries that apply in bounded time, between other writes.
+const (
+	expiryEveryTicks = 10
+	expiryBatchKeys  = 512
+	// clockEntryMillis: a leader whose store holds deadlines stamps an
+	// entry of its own when the applied clock lags its view by this much,
+	// so TTL and PTTL replies stay fresh without writes.
+	clockEntryMillis = 1000
+)
+
+// expireDue runs on the leader's ticks: it proposes the deletion of keys
+// whose deadline has passed in its view of the cluster time, a bounded
+// batch at a time, one batch in flight. It looks every expiryEveryTicks,
+// or at the next tick after a full batch applied (a wave of expiries
+// drains at a batch per tick, between other writes). Each key is checked
+// again when the entry applies (kv.ExpireKeys), so a key written
+// meanwhile survives.
+func (n *Node) expireDue() {
+	if !n.isLeader || n.expiring || n.ticks%expiryEveryTicks != 0 && !n.expireMore || n.store.IsJoining() {
+		return
+	}
+	n.expireMore = false
+	next, err := n.store.NextDeadline()
+	if err != nil || next == 0 {
+		return
+	}
+	now := n.clusterNow()
+	var ops []kv.Op
+	if next <= now {
+		keys, err := n.store.DueKeys(now, expiryBatchKeys)
+		if err != nil || len(keys) == 0 {
+			return
+		}
+		ops = []kv.Op{{Kind: kv.ExpireKeys, Keys: keys}}
+	} else if now-n.store.Clock() < clockEntryMillis {
+		return
+	}
+	n.expiring = true
+	full := ops != nil && len(ops[0].Keys) == expiryBatchKeys
+	req := &request{ops: ops, done: func([]kv.Result) { n.expiring, n.expireMore = false, full }}
+	if ops == nil {
+		n.proposeClock(req)
+		return
+	}
+	if n.propose(req) {
+		n.clients.track(req, n.ticks+uint64(n.cfg.RequestTimeoutTicks))
+	}
+}
+
+// stampNewTerm has a new leader stamp its view at once, if any key has a
+// deadline: the applied clock is as old as the last stamp of the leader
+// before, which an election may have taken a second or more to replace,
+// and reads served meanwhile would see keys live that are past their
+// deadline. Its entry goes out with raft's empty entry of the new term,
+// so the first reads of the term see it applied.
+func (n *Node) stampNewTerm() {
+	if !n.clockOnLead {
+		return
+	}
+	n.clockOnLead = false
+	if !n.isLeader || n.store.IsJoining() {
+		return
+	}
+	if next, err := n.store.NextDeadline(); err != nil || next == 0 {
+		return
+	}
+	data := encodeClockEntry(n.clusterNow())
+	_ = n.guardRaft(func() { _ = n.rn.Propose(data) })
+}
+
+// proposeClock proposes an entry that only advances the cluster time.
+func (n *Node) proposeClock(req *request) {
+	data := encodeClockEntry(n.clusterNow())
+	_ = n.guardRaft(func() { _ = n.rn.Propose(data) })
+	req.done(nil)
+}
+
+// applyClock raises the batch's cluster time to an entry's stamp.
+func applyClock(batch *storage.Batch, stamp int64) { batch.AdvanceClock(stamp) }
+
+// stampForwarded stamps a follower's proposal that this leader is about to
+// append: the leader that appends an entry stamps it with cluster time,
+// replacing any stamp it came with. A forwarded clock entry becomes an
+// empty one (a no-op): cluster time is the leader's alone to move, and a
+// clock entry from elsewhere could expire every key at once.
+func (n *Node) stampForwarded(m *pb.Message) {
+	if m.GetType() != pb.MessageType_MsgProp || !n.isLeader {
+		return
+	}
+	for _, e := range m.GetEntries() {
+		if e.GetType() != pb.EntryType_EntryNormal || len(e.GetData()) == 0 {
+			continue
+		}
+		if e.GetData()[0] == entryClock {
+			e.Data = nil
+			continue
+		}
+		e.Data = stampEntry(e.GetData(), n.clusterNow())
+	}
+}
