@@ -67,7 +67,10 @@ func RestoreInto(dst, src *Store, voters []uint64) (keys int64, err error) {
 	for done := false; !done; {
 		var pairs [][2][]byte
 		done, err = r.Next(stagingBatchBytes, func(k, v []byte) {
-			if bytes.HasPrefix(k, prefixData) {
+			// The data with its deadlines and the deadline index, and the
+			// cluster time they are measured in: the new cluster's clock
+			// starts where the old one stood, so no key expires early.
+			if bytes.HasPrefix(k, prefixData) || bytes.HasPrefix(k, prefixDeadlines) || bytes.HasPrefix(k, prefixClock) {
 				pairs = append(pairs, [2][]byte{append([]byte{}, k...), append([]byte{}, v...)})
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/kv"
 )
 
 // A checkpoint holds the data as of its applied index, nothing written
@@ -27,8 +29,12 @@ func TestCheckpointRestoresTheStateAtItsIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.SetHardState(&pb.HardState{Term: proto.Uint64(1), Commit: proto.Uint64(index)})
-		_, existed, _ := b.Get([]byte(k))
-		if err := b.Put([]byte(k), []byte(v), existed); err != nil {
+		old, existed, _ := b.Get([]byte(k))
+		var was *kv.Item
+		if existed {
+			was = &old
+		}
+		if err := b.Put([]byte(k), kv.Item{Value: []byte(v)}, was); err != nil {
 			t.Fatal(err)
 		}
 		b.SetApplied(index)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/seshat-db/seshat/kv"
 )
 
 // review18 (holds): a batch committed lazily is made durable by a later
@@ -21,7 +23,7 @@ func TestReview18LazyBatchDurableAcrossWALSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.NewBatch()
-	_ = b.Put([]byte("lazy"), []byte("x"), false)
+	_ = b.Put([]byte("lazy"), kv.Item{Value: []byte("x")}, nil)
 	b.CommitLazily()
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
@@ -30,13 +32,13 @@ func TestReview18LazyBatchDurableAcrossWALSwitch(t *testing.T) {
 	for i := range 40 { // 1.25 MB through a 256 KB memtable: several WAL switches
 		b := s.NewBatch()
 		b.CommitLazily()
-		_ = b.Put(fmt.Appendf(nil, "big%d", i), big, false)
+		_ = b.Put(fmt.Appendf(nil, "big%d", i), kv.Item{Value: big}, nil)
 		if err := b.Commit(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	b = s.NewBatch()
-	_ = b.Put([]byte("synced"), []byte("y"), false)
+	_ = b.Put([]byte("synced"), kv.Item{Value: []byte("y")}, nil)
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
