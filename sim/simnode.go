@@ -125,17 +125,21 @@ func (s *simNode) config() node.Config {
 		UnsafeDedupForgetsAtNewTerm: o.UnsafeDedupForgetsAtNewTerm,
 		UnsafeBlindBootstrap:        o.UnsafeBlindBootstrap,
 		DisableCheckQuorum:          o.DisableCheckQuorum,
-		MemTableBytes:               64 << 10,
-		SnapshotEntries:             o.SnapshotEntries,
-		SnapshotChunkBytes:          4 << 10,
-		ReadChunkKeys:               2,
-		UnsafeChunksReadLive:        o.UnsafeChunksReadLive,
-		UnsafeForgetVote:            o.UnsafeForgetVote,
-		UnsafeEarlyReads:            o.UnsafeEarlyReads,
-		UnsafeDivergeAt:             s.divergeAt(),
-		UnsafeLazyApplied:           o.UnsafeLazyApplied,
-		OnApply:                     func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
-		OnMoment:                    s.onMoment,
+		// The store rotates the memtable itself after at most 128 KiB of
+		// writes (counted at their worst case in the arena), so the WAL
+		// files a crash finds replay from the seed (storage/rotation.go).
+		MemTableBytes:        256 << 10,
+		DeterministicFlush:   true,
+		SnapshotEntries:      o.SnapshotEntries,
+		SnapshotChunkBytes:   4 << 10,
+		ReadChunkKeys:        2,
+		UnsafeChunksReadLive: o.UnsafeChunksReadLive,
+		UnsafeForgetVote:     o.UnsafeForgetVote,
+		UnsafeEarlyReads:     o.UnsafeEarlyReads,
+		UnsafeDivergeAt:      s.divergeAt(),
+		UnsafeLazyApplied:    o.UnsafeLazyApplied,
+		OnApply:              func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		OnMoment:             s.onMoment,
 	}
 }
 

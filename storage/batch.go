@@ -143,7 +143,7 @@ func (b *Batch) Commit() error {
 	if mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 || mutant.On(mutant.AckBeforeSync) && b.lazy {
 		mode = pebble.NoSync
 	}
-	if err := b.s.guard(func() error { return b.batch.Commit(mode) }); err != nil {
+	if err := b.s.commit(b.batch, mode); err != nil {
 		return err
 	}
 	if b.hardState != nil {

@@ -43,7 +43,8 @@ type Store struct {
 	failed error
 	events *diskEvents // what Pebble's background work reports (diskevents.go)
 
-	lazyApplied bool // TEST ONLY: Options.UnsafeLazyApplied
+	lazyApplied bool      // TEST ONLY: Options.UnsafeLazyApplied
+	room        memBudget // when the store rotates the memtable itself (rotation.go)
 
 	// Cached copies of what is durable, so raft's reads do not hit Pebble.
 	hardState *pb.HardState
@@ -91,6 +92,11 @@ type Options struct {
 	// entry. TEST ONLY: a restart then reopens behind what it applied,
 	// which the simulator must notice.
 	UnsafeLazyApplied bool
+	// DeterministicFlush makes the store rotate the memtable and WAL
+	// itself, at points set only by what it wrote, before Pebble would
+	// (rotation.go): for the simulator, whose crashes must find the same
+	// WAL files on every replay of a seed.
+	DeterministicFlush bool
 }
 
 // BlockCacheBytesDefault is the block cache when none is configured.
@@ -122,7 +128,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(fs, dir, err)
 	}
-	s := &Store{db: db, syncMode: pebble.Sync, events: events}
+	s := &Store{db: db, syncMode: pebble.Sync, events: events, room: newMemBudget(o)}
 	if err := s.rotateLegacyWAL(); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("storage: open %s: start a new WAL: %w", dir, err)
@@ -555,7 +561,10 @@ func (s *Store) NextIncarnation(origin uint64) (uint64, error) {
 		return 0, err
 	}
 	n = max(n, last) + 1
-	if err := s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) }); err != nil {
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(keyIncarnation, uint64Value(n), nil)
+	if err := s.commit(b, pebble.Sync); err != nil {
 		return 0, err
 	}
 	return n, nil
