@@ -40,6 +40,9 @@ type Config struct {
 	// DeterministicFlush: the store rotates its memtable and WAL itself
 	// (storage.Options.DeterministicFlush). For the simulator.
 	DeterministicFlush bool
+	// DataSum: the store keeps its data's hash up to date at each write
+	// (storage.Options.DataSum), for RunningDataDigest. For the simulator.
+	DataSum bool
 	// SnapshotEntries: a snapshot is taken, and the log before it
 	// compacted, once this many entries were applied since the last one.
 	SnapshotEntries uint64

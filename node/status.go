@@ -69,9 +69,17 @@ func (n *Node) Status() Status {
 }
 
 // DataDigest returns a hash of every key and value the node holds, with
-// the applied index it reflects: replicas at one index must agree.
+// the applied index it reflects: replicas at one index must agree. It
+// reads the whole store (storage.ScanDataSum).
 func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
-	d := newDigest()
-	err = n.store.ScanData(d.add)
-	return n.store.Applied(), d.sum(), err
+	sum, err = n.store.ScanDataSum()
+	return n.store.Applied(), sum, err
+}
+
+// RunningDataDigest returns what DataDigest would, from the sum the store
+// keeps up to date at each write, without reading it; false unless
+// Config.DataSum is set.
+func (n *Node) RunningDataDigest() (applied uint64, sum uint64, ok bool) {
+	sum, ok = n.store.DataSum()
+	return n.store.Applied(), sum, ok
 }

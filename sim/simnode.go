@@ -130,6 +130,7 @@ func (s *simNode) config() node.Config {
 		// files a crash finds replay from the seed (storage/rotation.go).
 		MemTableBytes:        256 << 10,
 		DeterministicFlush:   true,
+		DataSum:              true,
 		SnapshotEntries:      o.SnapshotEntries,
 		SnapshotChunkBytes:   4 << 10,
 		ReadChunkKeys:        2,

@@ -22,6 +22,7 @@ type Batch struct {
 	applied   uint64
 	keyCount  int64
 	appended  []*pb.Entry
+	sumDelta  uint64 // what the batch adds to the store's data sum (datasum.go)
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -106,6 +107,9 @@ func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.batch, data
 
 // Put implements kv.Store.Put.
 func (b *Batch) Put(key, value []byte, existed bool) error {
+	if err := b.sumChange(key, value, true); err != nil {
+		return err
+	}
 	if !existed {
 		b.keyCount++
 	}
@@ -114,6 +118,9 @@ func (b *Batch) Put(key, value []byte, existed bool) error {
 
 // Delete implements kv.Store.Delete.
 func (b *Batch) Delete(key []byte) error {
+	if err := b.sumChange(key, nil, false); err != nil {
+		return err
+	}
 	b.keyCount--
 	assert.That(b.keyCount >= 0, "key count below zero")
 	return b.batch.Delete(dataKey(key), nil)
@@ -162,6 +169,7 @@ func (b *Batch) Commit() error {
 	assert.That(uint64(len(b.s.terms)) == b.s.lastIndex-b.s.base.GetIndex(), "term cache out of step with the log")
 	b.s.applied = b.applied
 	b.s.keyCount = b.keyCount
+	b.s.data.sum += b.sumDelta
 	b.commitMembership()
 	return nil
 }

@@ -295,6 +295,9 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.applied = meta.GetIndex()
 	s.keyCount = keys
 	s.conf = conf
+	if err := s.resetDataSum(); err != nil {
+		return err
+	}
 	return s.loadMembers()
 }
 

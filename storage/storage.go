@@ -45,6 +45,7 @@ type Store struct {
 
 	lazyApplied bool      // TEST ONLY: Options.UnsafeLazyApplied
 	room        memBudget // when the store rotates the memtable itself (rotation.go)
+	data        dataSum   // Options.DataSum (datasum.go)
 
 	// Cached copies of what is durable, so raft's reads do not hit Pebble.
 	hardState *pb.HardState
@@ -97,6 +98,10 @@ type Options struct {
 	// (rotation.go): for the simulator, whose crashes must find the same
 	// WAL files on every replay of a seed.
 	DeterministicFlush bool
+	// DataSum keeps an order-independent hash of the data up to date at
+	// every write (DataSum, datasum.go), for the cost of reading each
+	// written key's old value: for the simulator's replica comparison.
+	DataSum bool
 }
 
 // BlockCacheBytesDefault is the block cache when none is configured.
@@ -128,7 +133,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(fs, dir, err)
 	}
-	s := &Store{db: db, syncMode: pebble.Sync, events: events, room: newMemBudget(o)}
+	s := &Store{db: db, syncMode: pebble.Sync, events: events, room: newMemBudget(o), data: dataSum{on: o.DataSum}}
 	if err := s.rotateLegacyWAL(); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("storage: open %s: start a new WAL: %w", dir, err)
@@ -141,7 +146,10 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		if err := s.load(); err != nil {
 			return err
 		}
-		return s.resumeInstall()
+		if err := s.resumeInstall(); err != nil {
+			return err
+		}
+		return s.resetDataSum()
 	})
 	if err != nil {
 		_ = s.Close()
