@@ -22,7 +22,8 @@ type Batch struct {
 	applied   uint64
 	keyCount  int64
 	appended  []*pb.Entry
-	sumDelta  uint64 // what the batch adds to the store's data sum (datasum.go)
+	sumDelta  uint64   // what the batch adds to the store's data sum (datasum.go)
+	lastRead  lastRead // the last Get, while its key is not written (datasum.go)
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -103,7 +104,16 @@ func (b *Batch) setProto(key []byte, m proto.Message) {
 }
 
 // Get implements kv.Store.Get.
-func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.batch, dataKey(key)) }
+func (b *Batch) Get(key []byte) ([]byte, bool, error) {
+	v, found, err := get(b.batch, dataKey(key))
+	if err == nil && b.s.data.on {
+		// The data sum needs the value a Put replaces, which is most often
+		// the one just read: kept, it spares the Put a second read.
+		v = v[:len(v):len(v)] // a caller's append must not reach the kept value
+		b.lastRead = lastRead{key: append(b.lastRead.key[:0], key...), value: v, found: found, valid: true}
+	}
+	return v, found, err
+}
 
 // Put implements kv.Store.Put.
 func (b *Batch) Put(key, value []byte, existed bool) error {

@@ -1,5 +1,7 @@
 package storage
 
+import "bytes"
+
 // The data sum: an order-independent hash of every user key and value,
 // kept up to date at each write when Options.DataSum is set, so that the
 // simulator can compare replicas at every applied index for the cost of
@@ -63,10 +65,15 @@ func (b *Batch) sumChange(key, value []byte, put bool) error {
 	if !b.s.data.on {
 		return nil
 	}
-	old, found, err := b.Get(key)
-	if err != nil {
-		return err
+	r := b.lastRead
+	if !r.valid || !bytes.Equal(r.key, key) {
+		var err error
+		if r.value, r.found, err = b.Get(key); err != nil {
+			return err
+		}
 	}
+	b.lastRead.valid = false // the key is about to change
+	old, found := r.value, r.found
 	if found {
 		b.sumDelta -= PairHash(key, old)
 	}
@@ -74,4 +81,12 @@ func (b *Batch) sumChange(key, value []byte, put bool) error {
 		b.sumDelta += PairHash(key, value)
 	}
 	return nil
+}
+
+// lastRead is the key and value of a batch's last Get.
+type lastRead struct {
+	key   []byte
+	value []byte
+	found bool
+	valid bool
 }
