@@ -125,7 +125,7 @@ func (s *simNode) config() node.Config {
 		UnsafeDedupForgetsAtNewTerm: o.UnsafeDedupForgetsAtNewTerm,
 		UnsafeBlindBootstrap:        o.UnsafeBlindBootstrap,
 		DisableCheckQuorum:          o.DisableCheckQuorum,
-		// The store rotates the memtable itself after at most 128 KiB of
+		// The store rotates the memtable itself after at most 240 KiB of
 		// writes (counted at their worst case in the arena), so the WAL
 		// files a crash finds replay from the seed (storage/rotation.go).
 		MemTableBytes:        256 << 10,

@@ -24,6 +24,9 @@ const pebbleFirstMemTable = 256 << 10
 // pebbleDefaultMemTable is Pebble's MemTableSize when none is set.
 const pebbleDefaultMemTable = 4 << 20
 
+// memTableEmptyMax bounds what an empty memtable's arena already holds.
+const memTableEmptyMax = 16 << 10
+
 // maxArenaNode bounds what one entry costs a memtable's arena beyond its
 // key and value: a skiplist node of full height (184 bytes), the 8-byte
 // key trailer and alignment (arenaskl.MaxNodeSize).
@@ -37,9 +40,11 @@ func newMemBudget(o Options) memBudget {
 	if size == 0 {
 		size = pebbleDefaultMemTable
 	}
-	// Half the smallest memtable: an empty one always has room for it, and
-	// a batch under it is never one Pebble sets aside as too large.
-	return memBudget{budget: min(size, pebbleFirstMemTable) / 2}
+	// The smallest memtable, less what an empty one uses (under 16 KiB,
+	// Pebble's memTableEmptySize). A batch that alone needs more goes into
+	// a memtable of its own, or Pebble sets it aside as a large batch,
+	// rotating the WAL after it: either way by its size alone.
+	return memBudget{budget: min(size, pebbleFirstMemTable) - memTableEmptyMax}
 }
 
 // commit commits b with opts, first rotating the memtable if b might not
