@@ -189,6 +189,7 @@ func (s *simNode) crashMidWrite(image *vfs.MemFS) {
 
 // die ends the node's process and leaves image as its disk.
 func (s *simNode) die(image *vfs.MemFS, how string) {
+	s.w.noteCrashImage(s, image)
 	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil
