@@ -37,6 +37,12 @@ type Config struct {
 	MessagesInflightMax int
 	MemTableBytes       uint64 // Pebble's memtable size; 0 is Pebble's default
 	BlockCacheBytes     int64  // Pebble's block cache; 0 is storage.BlockCacheBytesDefault
+	// DeterministicFlush: the store rotates its memtable and WAL itself
+	// (storage.Options.DeterministicFlush). For the simulator.
+	DeterministicFlush bool
+	// DataSum: the store keeps its data's hash up to date at each write
+	// (storage.Options.DataSum), for RunningDataDigest. For the simulator.
+	DataSum bool
 	// SnapshotEntries: a snapshot is taken, and the log before it
 	// compacted, once this many entries were applied since the last one.
 	SnapshotEntries uint64

@@ -85,12 +85,25 @@ func (n *Node) Status() Status {
 
 // DataDigest returns a hash of every key, value and deadline the node
 // holds and of its cluster time, with the applied index it reflects:
-// replicas at one index must agree.
+// replicas at one index must agree. It reads the whole store
+// (storage.ScanDataSum).
 func (n *Node) DataDigest() (applied uint64, sum uint64, err error) {
-	d := newDigest()
-	err = n.store.ScanRecords(d.add)
-	d.add([]byte("clock"), binary.BigEndian.AppendUint64(nil, uint64(n.store.Clock())))
-	return n.store.Applied(), d.sum(), err
+	sum, err = n.store.ScanDataSum()
+	return n.store.Applied(), sum + clockShare(n.store.Clock()), err
+}
+
+// RunningDataDigest returns what DataDigest would, from the sum the store
+// keeps up to date at each write, without reading it; false unless
+// Config.DataSum is set.
+func (n *Node) RunningDataDigest() (applied uint64, sum uint64, ok bool) {
+	sum, ok = n.store.DataSum()
+	return n.store.Applied(), sum + clockShare(n.store.Clock()), ok
+}
+
+// clockShare is the cluster time's share of a data digest: replicas at
+// one applied index agree on it too.
+func clockShare(clock int64) uint64 {
+	return storage.PairHash([]byte("\x00clock"), binary.BigEndian.AppendUint64(nil, uint64(clock)))
 }
 
 // StorageStats returns the store's size, key count and Pebble's

@@ -4,6 +4,10 @@ import (
 	crand "crypto/rand"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/seshat-db/seshat/internal/walfault"
 )
 
 // etcd raft draws its randomized election timeouts from crypto/rand.Reader
@@ -95,3 +99,26 @@ func (w *World) noteRecovery(s *simNode) {
 
 // recoveryMark sets a recovery's words apart from an event's in the hash.
 const recoveryMark = 0x7265636f76657279
+
+// noteCrashImage mixes the size of the newest WAL a crash left into the
+// run's hash: which WAL the node was writing when it died, and how much of
+// it the crash kept, must follow from the seed alone (the store rotates
+// its WAL at points set by what it wrote, storage.Options.
+// DeterministicFlush; heldFS and the seed decide what unsynced bytes
+// survive). Names are left out: Pebble numbers WALs and sstables from one
+// counter, and how many sstables its background flushes made so far
+// depends on timing.
+func (w *World) noteCrashImage(s *simNode, image *vfs.MemFS) {
+	size, err := walfault.LogSize(image, simDataDir)
+	if err != nil {
+		size = -1
+	}
+	w.hash = mixHash(w.hash, crashImageMark, s.id, uint64(size))
+	w.tracef("%s n%d crash left a newest WAL of %d bytes", w.now, s.id, size)
+	if w.eventLog != nil {
+		w.eventLog = append(w.eventLog, EventRecord{At: w.now, Kind: "crash image", Node: s.idx, Extra: uint64(size), Hash: w.hash})
+	}
+}
+
+// crashImageMark sets a crash image's words apart in the hash.
+const crashImageMark = 0x6372617368696d67

@@ -225,8 +225,12 @@ func (d *diskFaults) crashImage() *vfs.MemFS {
 // catches, which would kill the simulator. The sync that rotation causes
 // runs on Pebble's WAL goroutine while the committing goroutine waits in
 // rotateWAL, so only a look at every goroutine's stack tells. It runs
-// only when a fault is about to strike, and rotation is driven by the
-// node's own writes, so the choice replays.
+// only when a fault is about to strike. The answer replays: the store
+// rotates the WAL itself at points set by what it wrote
+// (storage.Options.DeterministicFlush), never when Pebble's memtable,
+// filled at a rate set by random skiplist heights, runs out of room; and
+// only the simulator's goroutine commits, so it is in rotateWAL exactly
+// when this sync is a rotation's.
 func rotatingWAL() bool {
 	buf := make([]byte, 1<<20)
 	for {

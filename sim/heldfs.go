@@ -53,10 +53,15 @@ func (h *heldFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs
 	return h.hold(name, f), err
 }
 
+// ReuseForWrite gives a fresh file instead of the recycled one: Pebble
+// recycles a WAL only if the flush that made it obsolete finished in
+// time, and a recycled file's old bytes past the new tail would change
+// what a crash leaves (its length, so where a tear can fall).
 func (h *heldFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := h.FS.ReuseForWrite(oldname, newname, c)
-	h.forget(oldname)
-	return h.hold(newname, f), err
+	if err := h.Remove(oldname); err != nil {
+		return nil, err
+	}
+	return h.Create(newname, c)
 }
 
 func (h *heldFS) Remove(name string) error {

@@ -136,19 +136,24 @@ func (s *simNode) config() node.Config {
 		UnsafeDedupForgetsAtNewTerm: o.UnsafeDedupForgetsAtNewTerm,
 		UnsafeBlindBootstrap:        o.UnsafeBlindBootstrap,
 		DisableCheckQuorum:          o.DisableCheckQuorum,
-		MemTableBytes:               64 << 10,
-		SnapshotEntries:             o.SnapshotEntries,
-		SnapshotChunkBytes:          4 << 10,
-		ReadChunkKeys:               2,
-		UnsafeChunksReadLive:        o.UnsafeChunksReadLive,
-		UnsafeForgetVote:            o.UnsafeForgetVote,
-		UnsafeWallClockStamps:       o.UnsafeWallClockStamps,
-		ClockTick:                   o.Tick,
-		UnsafeEarlyReads:            o.UnsafeEarlyReads,
-		UnsafeDivergeAt:             s.divergeAt(),
-		UnsafeLazyApplied:           o.UnsafeLazyApplied,
-		OnApply:                     func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
-		OnMoment:                    s.onMoment,
+		// The store rotates the memtable itself after at most 240 KiB of
+		// writes (counted at their worst case in the arena), so the WAL
+		// files a crash finds replay from the seed (storage/rotation.go).
+		MemTableBytes:         256 << 10,
+		DeterministicFlush:    true,
+		DataSum:               true,
+		SnapshotEntries:       o.SnapshotEntries,
+		SnapshotChunkBytes:    4 << 10,
+		ReadChunkKeys:         2,
+		UnsafeChunksReadLive:  o.UnsafeChunksReadLive,
+		UnsafeForgetVote:      o.UnsafeForgetVote,
+		UnsafeWallClockStamps: o.UnsafeWallClockStamps,
+		ClockTick:             o.Tick,
+		UnsafeEarlyReads:      o.UnsafeEarlyReads,
+		UnsafeDivergeAt:       s.divergeAt(),
+		UnsafeLazyApplied:     o.UnsafeLazyApplied,
+		OnApply:               func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		OnMoment:              s.onMoment,
 	}
 }
 
@@ -198,6 +203,7 @@ func (s *simNode) crashMidWrite(image *vfs.MemFS) {
 
 // die ends the node's process and leaves image as its disk.
 func (s *simNode) die(image *vfs.MemFS, how string) {
+	s.w.noteCrashImage(s, image)
 	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil

@@ -25,6 +25,7 @@ type Batch struct {
 	// minDeadline is the earliest deadline the batch wrote (0: none).
 	minDeadline int64
 	appended    []*pb.Entry
+	sumDelta    uint64 // what the batch adds to the store's data sum (datasum.go)
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -110,6 +111,7 @@ func (b *Batch) Get(key []byte) (kv.Item, bool, error) { return getItem(b.batch,
 
 // Put implements kv.Store.Put, keeping the deadline index in step.
 func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
+	b.sumChange(key, old, &item)
 	if old == nil {
 		b.keyCount++
 	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
@@ -130,6 +132,7 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 
 // Delete implements kv.Store.Delete.
 func (b *Batch) Delete(key []byte, old kv.Item) error {
+	b.sumChange(key, &old, nil)
 	b.keyCount--
 	assert.That(b.keyCount >= 0, "key count below zero")
 	if old.Deadline != 0 {
@@ -167,7 +170,7 @@ func (b *Batch) Commit() error {
 	if b.lazy || mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 {
 		mode = pebble.NoSync
 	}
-	if err := b.s.guard(func() error { return b.batch.Commit(mode) }); err != nil {
+	if err := b.s.commit(b.batch, mode); err != nil {
 		return err
 	}
 	if b.hardState != nil {
@@ -191,6 +194,7 @@ func (b *Batch) Commit() error {
 	b.s.keyCount = b.keyCount
 	b.s.clock = b.clock
 	b.s.lowerDeadlineFloor(b.minDeadline)
+	b.s.data.sum += b.sumDelta
 	b.commitMembership()
 	return nil
 }

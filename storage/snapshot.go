@@ -69,7 +69,7 @@ func (s *Store) Compact(index uint64) error {
 // commitRaw commits a batch built outside Batch, with the same fail-stop
 // rule.
 func (s *Store) commitRaw(b *pebble.Batch) error {
-	return s.guard(func() error { return b.Commit(pebble.Sync) })
+	return s.commit(b, pebble.Sync)
 }
 
 // LogBytesSinceBase is about how many bytes of entries the log holds past
@@ -190,7 +190,7 @@ func (s *Store) Stage(pairs [][2][]byte) error {
 	}
 	// Not synced: a crash loses the transfer, which then starts over. The
 	// install's marker is synced, and syncs these with it.
-	return s.guard(func() error { return b.Commit(pebble.NoSync) })
+	return s.commit(b, pebble.NoSync)
 }
 
 func inSnapshotSpans(key []byte) bool {
@@ -245,7 +245,7 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 			// Bounded memory: commit the copy so far, unsynced; the final
 			// synced batch makes it all durable, and until then the marker
 			// says the copy must be redone.
-			if err := s.guard(func() error { return b.Commit(pebble.NoSync) }); err != nil {
+			if err := s.commit(b, pebble.NoSync); err != nil {
 				_ = it.Close()
 				b.Close()
 				return err
@@ -277,7 +277,7 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	_ = b.DeleteRange(prefixStaging, prefixStagingEnd, nil)
 	_ = b.Delete(keyInstalling, nil)
 	if mutant.On(mutant.InstallUnsynced) {
-		err = s.guard(func() error { return b.Commit(pebble.NoSync) })
+		err = s.commit(b, pebble.NoSync)
 	} else {
 		err = s.commitRaw(b)
 	}
@@ -297,6 +297,9 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.keyCount = keys
 	s.conf = conf
 	s.deadlineFloor = 0
+	if err := s.resetDataSum(); err != nil {
+		return err
+	}
 	if err := s.loadClock(); err != nil {
 		return err
 	}

@@ -44,7 +44,9 @@ type Store struct {
 	failed error
 	events *diskEvents // what Pebble's background work reports (diskevents.go)
 
-	lazyApplied bool // TEST ONLY: Options.UnsafeLazyApplied
+	lazyApplied bool      // TEST ONLY: Options.UnsafeLazyApplied
+	room        memBudget // when the store rotates the memtable itself (rotation.go)
+	data        dataSum   // Options.DataSum (datasum.go)
 
 	// Cached copies of what was written, so raft's reads do not hit
 	// Pebble. All of it is durable but applied and keyCount, which a batch
@@ -98,6 +100,15 @@ type Options struct {
 	// entry. TEST ONLY: a restart then reopens behind what it applied,
 	// which the simulator must notice.
 	UnsafeLazyApplied bool
+	// DeterministicFlush makes the store rotate the memtable and WAL
+	// itself, at points set only by what it wrote, before Pebble would
+	// (rotation.go): for the simulator, whose crashes must find the same
+	// WAL files on every replay of a seed.
+	DeterministicFlush bool
+	// DataSum keeps an order-independent hash of the data up to date at
+	// every write (DataSum, datasum.go), for the cost of reading each
+	// written key's old value: for the simulator's replica comparison.
+	DataSum bool
 }
 
 // BlockCacheBytesDefault is the block cache when none is configured.
@@ -129,7 +140,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(fs, dir, err)
 	}
-	s := &Store{db: db, syncMode: pebble.Sync, events: events}
+	s := &Store{db: db, syncMode: pebble.Sync, events: events, room: newMemBudget(o), data: dataSum{on: o.DataSum}}
 	if err := s.rotateLegacyWAL(); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("storage: open %s: start a new WAL: %w", dir, err)
@@ -142,7 +153,10 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		if err := s.load(); err != nil {
 			return err
 		}
-		return s.resumeInstall()
+		if err := s.resumeInstall(); err != nil {
+			return err
+		}
+		return s.resetDataSum()
 	})
 	if err != nil {
 		_ = s.Close()
@@ -595,7 +609,10 @@ func (s *Store) NextIncarnation(origin uint64) (uint64, error) {
 		return 0, err
 	}
 	n = max(n, last) + 1
-	if err := s.guard(func() error { return s.db.Set(keyIncarnation, uint64Value(n), pebble.Sync) }); err != nil {
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(keyIncarnation, uint64Value(n), nil)
+	if err := s.commit(b, pebble.Sync); err != nil {
 		return 0, err
 	}
 	return n, nil
