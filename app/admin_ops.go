@@ -31,6 +31,12 @@ var healthKey = []byte("\x00seshat-health")
 func addOpsEndpoints(mux *http.ServeMux, h *realenv.Host, cfg Config) {
 	timeout := healthTimeout(cfg)
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if err := h.Health(); err != nil {
+			// Fail-stopped: say why (nospace, damaged, failed) before
+			// anything else, so an operator sees a full disk at once.
+			http.Error(w, "node stopped ("+stopReason(h)+"): "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		if err := quorumRead(r.Context(), h, timeout); err != nil {
 			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
 			return
