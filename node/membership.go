@@ -343,7 +343,13 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 			}
 		}
 	}
-	cs := n.rn.ApplyConfChange(cc)
+	cs, err := applyConfChange(n.rn, cc)
+	if err != nil {
+		// Every replica refuses it alike (raft checks the change against
+		// the membership before changing anything), so they stay in step.
+		n.env.Log.Error("refused a committed membership change raft cannot make", "node", n.cfg.ID, "index", e.GetIndex(), "changes", v2.GetChanges(), "err", err)
+		return nil
+	}
 	if !mutant.On(mutant.ConfNotPersisted) {
 		batch.SetConfState(cs)
 	}
@@ -372,3 +378,17 @@ func (n *Node) role() string {
 // identityText writes an identity as /status, INFO and the admin tools
 // do: sixteen hex digits, so one identity reads the same everywhere.
 func identityText(id uint64) string { return fmt.Sprintf("%016x", id) }
+
+// applyConfChange applies cc, or returns why raft cannot: raft panics on
+// an impossible change (one that removes every voter, say) before it
+// changes anything, so the panic is its refusal. Seshat proposes only
+// changes it checked; a committed impossible one came from a forged or
+// buggy proposal, and must not take every replica down at every restart.
+func applyConfChange(rn *raft.RawNode, cc pb.ConfChangeI) (cs *pb.ConfState, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cs, err = nil, fmt.Errorf("raft refused it: %v", r)
+		}
+	}()
+	return rn.ApplyConfChange(cc), nil
+}

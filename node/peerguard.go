@@ -59,10 +59,21 @@ type peerGuard struct {
 	// already logged, so a flood of forged messages logs each reason once.
 	dropped uint64
 	logged  map[string]bool
+	// sentUpTo is the highest entry index this node sent in an append
+	// of term sentTerm.
+	sentTerm, sentUpTo uint64
 }
 
 // noteSent remembers an acknowledgement this node sends.
 func (g *peerGuard) noteSent(m *pb.Message) {
+	if m.GetType() == pb.MessageType_MsgApp && len(m.GetEntries()) > 0 {
+		last := m.GetEntries()[len(m.GetEntries())-1].GetIndex()
+		if g.sentTerm != m.GetTerm() {
+			g.sentTerm, g.sentUpTo = m.GetTerm(), 0
+		}
+		g.sentUpTo = max(g.sentUpTo, last)
+		return
+	}
 	if m.GetType() != pb.MessageType_MsgAppResp || m.GetReject() {
 		return
 	}
@@ -113,14 +124,32 @@ func (n *Node) judge(m *pb.Message) error {
 		if err := checkEntries(m); err != nil {
 			return err
 		}
+		if m.GetTerm() < term {
+			// raft answers a stale append at its own term without
+			// touching its log: the answer tells a leader stuck in an old
+			// term to step down (CheckQuorum, PreVote).
+			return nil
+		}
 		return n.checkOverwrite(m)
 	case pb.MessageType_MsgHeartbeat:
+		if m.GetTerm() < term {
+			return nil // as a stale append: answered, its commit ignored
+		}
 		return n.checkHeartbeat(m, term)
 	case pb.MessageType_MsgAppResp:
 		// An honest follower acknowledges only entries this node sent it,
 		// and this node sends entries only once they are in its store.
-		if m.GetTerm() == term && !m.GetReject() && m.GetIndex() > n.store.LastIndexCached() {
-			return dropped("ack of index %d past the log's end %d", m.GetIndex(), n.store.LastIndexCached())
+		// A leader sends its appends before its own write is durable
+		// (ready.go), so an ack may run ahead of the store by what was
+		// sent: judge it against the highest index sent.
+		end := n.store.LastIndexCached()
+		if n.guard.sentTerm == term {
+			end = max(end, n.guard.sentUpTo)
+		}
+		// Only a leader takes acks; a follower's raft ignores them (one
+		// may reach a restarted former leader, meant for its last process).
+		if bs.RaftState == raft.StateLeader && m.GetTerm() == term && !m.GetReject() && m.GetIndex() > end {
+			return dropped("ack of index %d past the log's end %d", m.GetIndex(), end)
 		}
 	case pb.MessageType_MsgSnap:
 		if err := checkSnapshot(m); err != nil {
@@ -134,6 +163,13 @@ func (n *Node) judge(m *pb.Message) error {
 	case pb.MessageType_MsgProp:
 		if len(m.GetEntries()) == 0 {
 			return dropped("proposal without entries")
+		}
+		for _, e := range m.GetEntries() {
+			if e.GetType() != pb.EntryType_EntryNormal {
+				// Membership changes are proposed by the leader itself,
+				// after its checks (onJoin); never forwarded.
+				return dropped("a forwarded proposal holds a %s", e.GetType())
+			}
 		}
 		return checkPayloads(m)
 	}
