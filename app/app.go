@@ -110,6 +110,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	if err := checkDataDir(cfg.Node.DataDir); err != nil {
 		return err
 	}
+	// A backup's checkpoint outlives its process only if the process died
+	// while streaming it; it holds tables compaction would free.
+	if err := os.RemoveAll(backupsDir(cfg)); err != nil {
+		return fmt.Errorf("removing backups left by an earlier process: %w", err)
+	}
 	fresh := isEmptyDir(cfg.Node.DataDir)
 	if abs, err := filepath.Abs(cfg.Node.DataDir); err == nil {
 		cfg.Node.DataDir = abs

@@ -50,11 +50,20 @@ type ManifestFile struct {
 	SHA256 string `json:"sha256"`
 }
 
+// backupsDir holds the checkpoints of backups being streamed: inside the
+// data directory, so on the same file system and volume (Pebble
+// hard-links its tables rather than copying them) and writable wherever
+// the data is (a container's volume, systemd's ReadWritePaths). A node
+// removes it at start.
+func backupsDir(cfg Config) string { return filepath.Join(cfg.Node.DataDir, "backups") }
+
 // checkpoint has the node's goroutine write a checkpoint into a new
-// folder beside the data directory (the same file system, so Pebble
-// hard-links its tables rather than copying them).
+// folder of backupsDir.
 func checkpoint(ctx context.Context, h *realenv.Host, cfg Config) (dir string, info storage.CheckpointInfo, err error) {
-	dir = fmt.Sprintf("%s.backup-%d", filepath.Clean(cfg.Node.DataDir), time.Now().UnixNano())
+	if err := os.MkdirAll(backupsDir(cfg), 0o700); err != nil {
+		return "", info, err
+	}
+	dir = filepath.Join(backupsDir(cfg), fmt.Sprintf("backup-%d", time.Now().UnixNano()))
 	var cpErr error
 	if err := h.Call(ctx, func(n *node.Node) { info, cpErr = n.Checkpoint(dir) }); err != nil {
 		return "", info, err
@@ -113,8 +122,20 @@ func writeBackup(w io.Writer, dir string, m Manifest) error {
 // backupHandler serves GET /backup: an online backup of this node,
 // streamed as it is read. The headers carry the applied index; a
 // backup whose stream breaks has no manifest, and readBackup refuses it.
+//
+// One backup at a time, and a client that stops reading for
+// backupStallTimeout loses its stream: each open backup pins every table
+// of its checkpoint, which compaction could otherwise free.
 func backupHandler(h *realenv.Host, cfg Config) http.HandlerFunc {
+	busy := make(chan struct{}, 1)
 	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case busy <- struct{}{}:
+			defer func() { <-busy }()
+		default:
+			http.Error(w, "backup: another backup is being taken; try again when it ends", http.StatusTooManyRequests)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
 		dir, info, err := checkpoint(ctx, h, cfg)
@@ -127,7 +148,7 @@ func backupHandler(h *realenv.Host, cfg Config) http.HandlerFunc {
 			Created: time.Now().UTC(), Applied: info.Applied, Voters: info.Voters, Learners: info.Learners, Keys: info.Keys}
 		w.Header().Set("Content-Type", "application/x-tar")
 		w.Header().Set("X-Seshat-Applied-Index", strconv.FormatUint(info.Applied, 10))
-		if err := writeBackup(w, dir, m); err != nil {
+		if err := writeBackup(stallBound{w: w, rc: http.NewResponseController(w)}, dir, m); err != nil {
 			// Headers are gone: breaking the stream is how to say it.
 			panic(http.ErrAbortHandler)
 		}
@@ -204,4 +225,19 @@ func readBackup(r io.Reader, dir string) (Manifest, error) {
 		return m, fmt.Errorf("backup: %s is not in the manifest", extra[0])
 	}
 	return m, nil
+}
+
+// backupStallTimeout: how long a backup's client may leave the stream
+// unread before the node gives up on it.
+const backupStallTimeout = 30 * time.Second
+
+// stallBound gives each write to a backup's client backupStallTimeout.
+type stallBound struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (s stallBound) Write(p []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(backupStallTimeout))
+	return s.w.Write(p)
 }

@@ -208,6 +208,7 @@ func Scenarios() []Scenario {
 		DiskWiped,
 		DiskWipedLagging,
 		HeldMessages,
+		PartialRestartExpiry,
 	}
 }
 

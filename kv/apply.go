@@ -198,6 +198,15 @@ func deadline(s Store, op Op) (int64, bool) {
 
 func set(s Store, op Op) (Result, error) {
 	key := op.Keys[0]
+	var when int64
+	if op.Exp&(ExpRelative|ExpAbsolute) != 0 {
+		// Redis computes the deadline before it looks at NX/XX or GET: an
+		// expiry that overflows is an error whatever the key holds.
+		var ok bool
+		if when, ok = deadline(s, op); !ok {
+			return Result{Err: ErrInvalidExpire}, nil
+		}
+	}
 	sl, err := lookup(s, key)
 	if err != nil {
 		return Result{}, err
@@ -212,17 +221,8 @@ func set(s Store, op Op) (Result, error) {
 		}
 		return res, nil
 	}
-	var when int64
-	switch {
-	case op.Exp&ExpKeepTTL != 0:
-		if sl.live {
-			when = sl.stored.Deadline
-		}
-	case op.Exp&(ExpRelative|ExpAbsolute) != 0:
-		var ok bool
-		if when, ok = deadline(s, op); !ok {
-			return Result{Err: ErrInvalidExpire}, nil
-		}
+	if op.Exp&ExpKeepTTL != 0 && sl.live {
+		when = sl.stored.Deadline
 	}
 	return res, put(s, key, sl, op.Values[0], when)
 }

@@ -20,6 +20,19 @@ type clusterClock struct {
 	stampedAt uint64 // the node's tick count then
 }
 
+// restartCount has a node that just became leader count its view from
+// the applied clock, from now: ticks it counted before, as a former
+// leader or while cut off, measure time the rest of the cluster may not
+// have seen pass (a leader elected while this node was away stamped from
+// its own, later start), and counting them would expire keys early
+// (a partial restart: scenario partial-restart-expiry, seeds 1 and 7). The view is then late by
+// the election, never early; the leader's first stamp and the stamps it
+// applies bring it up.
+func (c *clusterClock) restartCount(applied int64, now uint64) {
+	c.seen, c.seenAt = applied, now
+	c.stamped, c.stampedAt = 0, now
+}
+
 // noteClock records when the applied cluster time last changed, so a
 // leader counts elapsed ticks from the moment it applied it.
 func (n *Node) noteClock() {

@@ -231,7 +231,8 @@ func (e *Executor) timeLeft(args [][]byte, reply func([]byte), kind kv.Kind, ms 
 	e.keyOp(args, reply, kv.Op{Kind: kind}, func(res kv.Result) []byte {
 		v := res.Int
 		if v >= 0 && !ms {
-			v = (v + 500) / 1000
+			// Rounded to nearest without overflowing near MaxInt64 ms.
+			v = v/1000 + (v%1000+500)/1000
 		}
 		return AppendInt(nil, v)
 	})

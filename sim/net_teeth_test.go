@@ -29,7 +29,7 @@ func TestHeldMessagesFindDedupThatForgetsAtNewTerm(t *testing.T) {
 // TestHeldMessagesScenarioFindsDedupThatForgetsAtNewTerm: the
 // held-messages scenario alone catches the same planted defect.
 func TestHeldMessagesScenarioFindsDedupThatForgetsAtNewTerm(t *testing.T) {
-	plantCaught(t, "a dedup window that forgets at a new term", 10,
+	plantCaught(t, "a dedup window that forgets at a new term", 20,
 		func(seed uint64) Options { return Options{Scenario: "held-messages", Seed: seed} },
 		func(o *Options) { o.UnsafeDedupForgetsAtNewTerm = true },
 		func(*Failure) bool { return true })

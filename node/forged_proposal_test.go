@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// review16: a peer's forwarded proposal (MsgProp) may carry a membership
+// A peer's forwarded proposal (MsgProp) may carry a membership
 // change. The guard only checks that it decodes; raft's leader takes it
 // (no change pending), commits it, and every node applies it with
 // RawNode.ApplyConfChange, which panics on a change confchange refuses
@@ -16,7 +16,7 @@ import (
 // plain error, not raftPanic or storage damage, so guardRaft re-panics:
 // the process dies on every node, and again on every restart when the
 // committed entry is re-applied.
-func TestReview16ForgedConfChangeProposalKillsCluster(t *testing.T) {
+func TestForgedConfChangeProposalIsDropped(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		cc   *pb.ConfChangeV2
@@ -65,7 +65,7 @@ func TestReview16ForgedConfChangeProposalKillsCluster(t *testing.T) {
 	}
 }
 
-// review16: the sim (held-messages seed 1, with review16/honest-drop-panic.patch)
+// The sim (held-messages seed 1, with every guard drop made a panic)
 // showed the guard dropping an honest, delayed append of an older term:
 // "append at term 2 would overwrite entry 1302 of term 3". Raft ignores a
 // message of an older term, but with CheckQuorum/PreVote it answers a
@@ -76,7 +76,7 @@ func TestReview16ForgedConfChangeProposalKillsCluster(t *testing.T) {
 // drops it unanswered (and counts it as forged). The same holds for a
 // stale heartbeat whose commit is past this node's log. Judging should
 // only apply to messages at or above the node's term.
-func TestReview16StaleTermAppendIsRaftsToAnswer(t *testing.T) {
+func TestStaleTermAppendIsRaftsToAnswer(t *testing.T) {
 	c := newCluster(t, 43, testConfig())
 	lead, f := written(c, 3)
 	st := c.node(f).Status()

@@ -12,13 +12,13 @@ import (
 	"time"
 )
 
-// review18: Ctrl-C during make bench leaves every server it started
+// Review finding: Ctrl-C during make bench leaves every server it started
 // running. start() puts each server in its own process group (Setpgid), so
 // the terminal's SIGINT reaches only seshat-bench (and go run), and
 // seshat-bench has no signal handler: it dies without running r.stop().
 // Here the "seshat-node" is a script that records its pid and sleeps; the
 // bench is interrupted while it waits for a leader.
-func TestReview18InterruptStopsEveryServer(t *testing.T) {
+func TestInterruptStopsEveryServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the bench binary")
 	}
@@ -76,11 +76,11 @@ func TestReview18InterruptStopsEveryServer(t *testing.T) {
 	}
 }
 
-// review18: a workload whose operations fail is still judged on the
+// Review finding: a workload whose operations fail is still judged on the
 // successful ones only: a run where most requests time out (5 s each,
 // redisEndpoint's ReadTimeout) meets "p99 under 10 ms", because failed
 // requests are left out of the latencies, and the verdict ignores errors.
-func TestReview18TargetIgnoresErrors(t *testing.T) {
+func TestTargetIgnoresErrors(t *testing.T) {
 	rw := row{
 		w:      workloads[1], // SET, 50 clients: 3x etcd, p99 under 10 ms
 		seshat: &result{ops: 30_000, errors: 20_000, wall: time.Second, p99: time.Millisecond},
@@ -91,11 +91,11 @@ func TestReview18TargetIgnoresErrors(t *testing.T) {
 	}
 }
 
-// review18: a server that fails to start is reported only as "seshat
+// Review finding: a server that fails to start is reported only as "seshat
 // leader: not ready after 30s" (after waiting the 30 s out, though every
 // process had exited), and the servers' logs, which say why, are removed
 // with the temporary directory. The operator is left with nothing to read.
-func TestReview18FailedStartSaysWhy(t *testing.T) {
+func TestFailedStartSaysWhy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the bench binary")
 	}

@@ -10,10 +10,10 @@ import (
 	"github.com/seshat-db/seshat/kv"
 )
 
-// review18 (holds): a batch committed lazily is made durable by a later
+// a batch committed lazily is made durable by a later
 // synced one even when Pebble switched to a new WAL between them (a
 // memtable rotation): the old WAL is synced when it is closed.
-func TestReview18LazyBatchDurableAcrossWALSwitch(t *testing.T) {
+func TestLazyBatchDurableAcrossWALSwitch(t *testing.T) {
 	fs := vfs.NewCrashableMem()
 	s, err := Open(fs, dir, testLog{t}, Options{MemTableBytes: 256 << 10})
 	if err != nil {
