@@ -20,16 +20,15 @@ type clusterClock struct {
 	stampedAt uint64 // the node's tick count then
 }
 
-// restartCount has a node that just became leader count its view from
-// the applied clock, from now: ticks it counted before, as a former
-// leader or while cut off, measure time the rest of the cluster may not
-// have seen pass (a leader elected while this node was away stamped from
-// its own, later start), and counting them would expire keys early
-// (a partial restart: scenario partial-restart-expiry, seeds 1 and 7). The view is then late by
-// the election, never early; the leader's first stamp and the stamps it
-// applies bring it up.
-func (c *clusterClock) restartCount(applied int64, now uint64) {
-	c.seen, c.seenAt = applied, now
+// restartCount has a node that just became leader forget its own last
+// stamp: the ticks it counted on top of it, as a former leader or while a
+// majority was down, are time the leader elected meanwhile never saw
+// (it restarted from the applied clock), and counting them expired keys
+// set under that leader early (scenario partial-restart-expiry, seeds 1
+// and 7). Its view is then the applied clock plus the ticks since it
+// applied it, and a key set under the other leader exists here only once
+// its stamped entry applied, which restarts that count.
+func (c *clusterClock) restartCount(now uint64) {
 	c.stamped, c.stampedAt = 0, now
 }
 

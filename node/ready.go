@@ -108,7 +108,7 @@ func (n *Node) noteSoftState(ss *raft.SoftState) {
 	if isLeader && !n.isLeader {
 		n.adm.leaderSince = n.ticks
 		n.clockOnLead = true
-		n.clock.restartCount(n.store.Clock(), n.ticks)
+		n.clock.restartCount(n.ticks)
 	}
 	n.isLeader = isLeader
 	n.noteLeader(ss.Lead)
