@@ -95,7 +95,10 @@ func TestExpiry(t *testing.T) {
 				continue // no leader yet
 			}
 			if ok {
-				if asked.Before(sent.Add(lease)) {
+				// Never early, up to one tick (10 ms): a leader counts
+				// whole ticks from a clock it noted inside a tick
+				// (CHASSIS, Key expiry: Bounds).
+				if asked.Before(sent.Add(lease - 10*time.Millisecond)) {
 					t.Fatalf("owner2 took the lock %s after owner1's was sent, within its lease of %s", asked.Sub(sent), lease)
 				}
 				taken = asked
