@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +35,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/seshat-db/seshat/internal/ports"
 )
 
 type proc struct {
@@ -52,43 +52,16 @@ type cluster struct {
 	args  []string // more flags for every node
 }
 
-// freePort draws a free port below the kernel's ephemeral range: a port
-// the kernel hands out for a listen on :0 is in that range, and another
-// node's outbound connection could take it before the node binds it
-// ("address already in use", seen in CI).
+// freePort is a free loopback address (internal/ports: below the
+// kernel's ephemeral range, so no outbound connection takes it first).
 func freePort(t *testing.T) string {
 	t.Helper()
-	lo, hi := 20000, 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if start, err := strconv.Atoi(f[0]); err == nil && start > lo+1000 {
-				hi = start
-			}
-		}
+	addr, err := ports.Addr()
+	if err != nil {
+		t.Fatal(err)
 	}
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 1000 {
-		p := lo + rand.IntN(hi-lo)
-		if portsTaken[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err != nil {
-			continue
-		}
-		_ = ln.Close()
-		portsTaken[p] = true
-		return ln.Addr().String()
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return ""
+	return addr
 }
-
-var (
-	portsMu    sync.Mutex
-	portsTaken = map[int]bool{} // handed out in this test process
-)
 
 // binDir holds the seshat-node binary, built once for all the tests.
 var binDir string

@@ -111,7 +111,8 @@ func (b *Batch) Get(key []byte) (kv.Item, bool, error) { return getItem(b.batch,
 
 // Put implements kv.Store.Put, keeping the deadline index in step.
 func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
-	b.sumChange(key, old, &item)
+	record := encodeRecord(item)
+	b.sumChange(key, old, record)
 	if old == nil {
 		b.keyCount++
 	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
@@ -127,7 +128,7 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 			return err
 		}
 	}
-	return b.batch.Set(dataKey(key), encodeRecord(item), nil)
+	return b.batch.Set(dataKey(key), record, nil)
 }
 
 // Delete implements kv.Store.Delete.

@@ -67,16 +67,17 @@ func (s *Store) resetDataSum() error {
 }
 
 // sumChange adds to the batch's data sum what replacing the record old
-// (nil: none) with item (nil: deleting the key) changes. The callers hold
-// the old record already (kv.Apply read it), so this costs no read.
-func (b *Batch) sumChange(key []byte, old, item *kv.Item) {
+// (nil: none) with the encoded record (nil: deleting the key) changes.
+// The callers hold the old record already (kv.Apply read it), so this
+// costs no read.
+func (b *Batch) sumChange(key []byte, old *kv.Item, record []byte) {
 	if !b.s.data.on {
 		return
 	}
 	if old != nil {
 		b.sumDelta -= PairHash(key, encodeRecord(*old))
 	}
-	if item != nil {
-		b.sumDelta += PairHash(key, encodeRecord(*item))
+	if record != nil {
+		b.sumDelta += PairHash(key, record)
 	}
 }

@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,6 +44,7 @@ import (
 
 	"github.com/seshat-db/seshat/chaos"
 	"github.com/seshat-db/seshat/internal/faultproxy"
+	"github.com/seshat-db/seshat/internal/ports"
 	"github.com/seshat-db/seshat/node"
 )
 
@@ -158,7 +158,7 @@ func newCluster(ctx context.Context, opts Options, s chaos.Scenario) (*Cluster, 
 		termLead: map[uint64]chaos.ID{},
 		monitor:  make(chan struct{}),
 	}
-	ports, err := freePorts(3*n+n*(n-1), rand.New(rand.NewPCG(opts.Seed, uint64(time.Now().UnixNano()))))
+	ports, err := ports.Free(3*n + n*(n-1))
 	if err != nil {
 		return nil, err
 	}
@@ -211,49 +211,6 @@ func newCluster(ctx context.Context, opts Options, s chaos.Scenario) (*Cluster, 
 	c.wg.Add(1)
 	go c.watch()
 	return c, nil
-}
-
-// freePorts picks n distinct ports that nothing listens on now, below
-// the kernel's ephemeral range so that no outgoing connection can take
-// one between the check and the bind.
-func freePorts(n int, rng *rand.Rand) ([]int, error) {
-	lo, hi := portRange()
-	var out []int
-	seen := map[int]bool{}
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 100*n {
-			return nil, fmt.Errorf("found only %d free ports of %d in [%d, %d)", len(out), n, lo, hi)
-		}
-		p := lo + rng.IntN(hi-lo)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err != nil {
-			continue
-		}
-		_ = ln.Close()
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-// portRange is where ports are drawn from: [20000, the ephemeral range's
-// start), or [20000, 32768) when that cannot be read.
-func portRange() (int, int) {
-	lo, hi := 20000, 32768
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if start, err := strconv.Atoi(f[0]); err == nil && start > lo+1000 {
-				hi = start
-			} else if err == nil {
-				lo, hi = 1024, max(start, 2048) // an unusual range: stay below it
-			}
-		}
-	}
-	return lo, hi
 }
 
 // startProc starts p's process over its data directory.

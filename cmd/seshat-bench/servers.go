@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/seshat-db/seshat/internal/ports"
 )
 
 // server is one process the benchmark started.
@@ -88,26 +90,6 @@ func (s *server) rssMB() float64 {
 	return 0
 }
 
-// freePorts returns n ports the kernel just handed out and took back.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func waitFor(what string, d time.Duration, ok func() bool) error {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
@@ -137,7 +119,7 @@ type seshatCluster struct {
 }
 
 func startSeshat(bin, dir string) (*seshatCluster, error) {
-	ports, err := freePorts(9)
+	ports, err := ports.Free(9)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +266,7 @@ func (c *seshatCluster) rssMB() []float64 {
 // startRedis runs redis-server as a durable reference: an append-only file
 // synced on every write, no RDB snapshots.
 func startRedis(dir string) (*server, string, error) {
-	ports, err := freePorts(1)
+	ports, err := ports.Free(1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -320,7 +302,7 @@ type etcdCluster struct {
 }
 
 func startEtcd(dir string) (*etcdCluster, error) {
-	ports, err := freePorts(6)
+	ports, err := ports.Free(6)
 	if err != nil {
 		return nil, err
 	}

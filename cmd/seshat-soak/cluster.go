@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/seshat-db/seshat/internal/ports"
 )
 
 type nodeProc struct {
@@ -24,22 +25,13 @@ type nodeProc struct {
 
 type cluster struct{ nodes []*nodeProc }
 
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 func startCluster(bin, out string) (*cluster, error) {
 	c := &cluster{}
 	var members []string
 	for i := 1; i <= 3; i++ {
 		p := &nodeProc{id: i, dataDir: filepath.Join(out, "data", fmt.Sprintf("n%d", i))}
 		for _, a := range []*string{&p.client, &p.internal, &p.admin} {
-			addr, err := freePort()
+			addr, err := ports.Addr()
 			if err != nil {
 				return nil, err
 			}

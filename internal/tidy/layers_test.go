@@ -17,6 +17,7 @@ var layers = map[string]int{
 	"internal/assert":     0,
 	"internal/walfault":   0, // damages WAL files, for tests
 	"internal/faultproxy": 0, // a TCP proxy that cuts links, for tests of real processes
+	"internal/ports":      0, // free loopback ports below the ephemeral range, for harnesses that start servers
 	"internal/mutant":     0, // planted bugs, switched on only with -tags mutants
 	"kv":                  1, // the state machine: pure
 	"env":                 1, // the seam to the world
