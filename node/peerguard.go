@@ -58,7 +58,10 @@ type peerGuard struct {
 	// dropped counts messages dropped, by reason; logged is the reasons
 	// already logged, so a flood of forged messages logs each reason once.
 	dropped uint64
-	logged  map[string]bool
+	// refusedAcked counts refusals of entries already acknowledged
+	// (checkRejectBelowMatch).
+	refusedAcked uint64
+	logged       map[string]bool
 	// sentUpTo is the highest entry index this node sent in an append
 	// of term sentTerm.
 	sentTerm, sentUpTo uint64
@@ -150,6 +153,9 @@ func (n *Node) judge(m *pb.Message) error {
 		// may reach a restarted former leader, meant for its last process).
 		if bs.RaftState == raft.StateLeader && m.GetTerm() == term && !m.GetReject() && m.GetIndex() > end {
 			return dropped("ack of index %d past the log's end %d", m.GetIndex(), end)
+		}
+		if bs.RaftState == raft.StateLeader && m.GetTerm() == term && m.GetReject() {
+			return n.checkRejectBelowMatch(m)
 		}
 	case pb.MessageType_MsgSnap:
 		if err := checkSnapshot(m); err != nil {
@@ -329,6 +335,28 @@ func (n *Node) checkMembers(cs *pb.ConfState) error {
 				return dropped("snapshot membership names unknown node %d", id)
 			}
 		}
+	}
+	return nil
+}
+
+// checkRejectBelowMatch drops a refusal of an entry the follower already
+// acknowledged in this term. A delayed copy of an old refusal is one, and
+// raft would at most probe once more; but a follower whose disk lost
+// entries it acknowledged refuses afresh every probe, and raft answers
+// each refusal with a new probe at once: a loop at the speed of the
+// link, which duplicated messages multiply (a simulated run with nodes
+// that never fsync stalled in it). Dropped, the follower stays behind,
+// and the drop names the reason: its disk broke its promise.
+func (n *Node) checkRejectBelowMatch(m *pb.Message) error {
+	var match uint64
+	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if id == m.GetFrom() {
+			match = pr.Match
+		}
+	})
+	if m.GetIndex() <= match {
+		n.guard.refusedAcked++
+		return dropped("refusal of index %d, which it acknowledged (matched up to %d): its log lost acknowledged entries, or the refusal is an old one", m.GetIndex(), match)
 	}
 	return nil
 }

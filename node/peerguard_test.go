@@ -343,3 +343,25 @@ func TestStepFromRefusesAnotherSendersName(t *testing.T) {
 		t.Fatalf("the leader's own heartbeat: %v", err)
 	}
 }
+
+// TestRefusalOfAcknowledgedEntryIsDropped: a follower that refuses an
+// entry it acknowledged in this term lost it (its disk broke its
+// promise), or the refusal is an old copy. Raft answers such a refusal,
+// in probe state, with a new probe at once, a loop that never ends
+// while the follower keeps refusing (a simulated run with nodes that
+// never fsync stalled in it), so the leader drops it.
+func TestRefusalOfAcknowledgedEntryIsDropped(t *testing.T) {
+	c := newCluster(t, 33, testConfig())
+	lead, f := written(c, 3)
+	term, acked := c.node(lead).Status().Term, c.node(f).store.LastIndexCached()
+	refusal := msg(pb.MessageType_MsgAppResp, f, term)
+	refusal.Index, refusal.Reject, refusal.RejectHint = proto.Uint64(acked), proto.Bool(true), proto.Uint64(1)
+	if err := c.forge(lead, refusal); err != nil {
+		t.Fatalf("refusal to the leader: %v", err)
+	}
+	if got := c.node(lead).Status().DroppedForged; got != 1 {
+		t.Fatalf("the leader dropped %d refusals of acknowledged entry %d, want 1", got, acked)
+	}
+	c.servesAfter("a refusal of an acknowledged entry")
+	c.converged()
+}
