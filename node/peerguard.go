@@ -223,7 +223,11 @@ func checkPayloads(m *pb.Message) error {
 // rest of the cluster goes on without it.
 func (n *Node) checkOverwrite(m *pb.Message) error {
 	last := n.store.LastIndexCached()
-	committed := n.rn.BasicStatus().GetCommit()
+	// The store's commit, not raft's: an append stepped earlier in this
+	// batch may have replaced uncommitted entries in raft's memory and
+	// moved raft's commit past them before the store holds the new ones
+	// (kill-mid-burst seed 2 dropped an honest append so).
+	committed := n.store.StoredCommit()
 	for _, e := range m.GetEntries() {
 		if e.GetIndex() > last {
 			break
