@@ -26,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/seshat-db/seshat/internal/localcluster"
 )
 
 type options struct {
@@ -170,9 +172,9 @@ type runner struct {
 	mu       sync.Mutex // the servers, set while a signal may stop them
 	o        options
 	w        io.Writer
-	seshat   *seshatCluster
+	seshat   *localcluster.Cluster
 	etcd     *etcdCluster
-	redis    *server
+	redis    *localcluster.Proc
 	redisA   string
 	rss      []rssRow
 }
@@ -183,14 +185,14 @@ type rssRow struct {
 }
 
 func (r *runner) start(node, dir string) error {
-	c, err := startSeshat(node, dir)
+	c, err := localcluster.Start(node, dir, "bench", seshatFlags...)
 	r.mu.Lock()
 	r.seshat = c
 	r.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("seshat: %w", err)
 	}
-	if err := c.waitLeader(); err != nil {
+	if err := c.WaitLeader(30 * time.Second); err != nil {
 		return err
 	}
 	if !r.o.skip["etcd"] {
@@ -201,7 +203,7 @@ func (r *runner) start(node, dir string) error {
 		if err != nil {
 			return fmt.Errorf("etcd (install Debian's etcd-server, or -skip=etcd): %w", err)
 		}
-		if err := waitFor("etcd leader", 30*time.Second, func() bool {
+		if err := localcluster.WaitFor("etcd leader", 30*time.Second, func() bool {
 			l, _, err := etcdLeader(r.etcd.clients)
 			return err == nil && l != ""
 		}); err != nil {
@@ -228,22 +230,22 @@ func (r *runner) stop() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if r.seshat != nil {
-			r.seshat.stop()
+			r.seshat.Kill()
 		}
 		if r.etcd != nil {
 			r.etcd.stop()
 		}
-		r.redis.kill()
+		r.redis.Kill()
 	})
 }
 
 func (r *runner) memory(when string) {
-	row := rssRow{when: when, seshat: r.seshat.rssMB()}
+	row := rssRow{when: when, seshat: r.seshat.RSSMB()}
 	if r.etcd != nil {
 		row.etcd = r.etcd.rssMB()
 	}
 	if r.redis != nil {
-		row.redis = []float64{r.redis.rssMB()}
+		row.redis = []float64{r.redis.RSSMB()}
 	}
 	r.rss = append(r.rss, row)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seshat-db/seshat/internal/localcluster"
 )
 
 // row is one workload's medians against each system; a nil result is a
@@ -21,7 +23,7 @@ type row struct {
 }
 
 func (r *runner) workloads() error {
-	sLead, sFollow := r.seshat.leader(), r.seshat.follower()
+	sLead, sFollow := r.seshat.Leader(), r.seshat.Follower()
 	if sLead == nil || sFollow == nil {
 		return fmt.Errorf("seshat has no leader and follower to drive")
 	}
@@ -37,9 +39,9 @@ func (r *runner) workloads() error {
 	for i, w := range workloads {
 		fmt.Fprintf(r.w, "running %s...\n", w.name)
 		rw := row{w: w}
-		addr := sLead.client
+		addr := sLead.Client
 		if w.follower {
-			addr = sFollow.client
+			addr = sFollow.Client
 		}
 		rw.seshat = r.median(w, uint64(i), func() (endpoint, error) { return redisEndpoint(addr, w.clients), nil }, val)
 		if r.etcd != nil {
@@ -171,11 +173,11 @@ func target(rw row) string {
 // MSETs of 100 keys, 8 connections, 16 MSETs per pipeline.
 func (r *runner) load() error {
 	fmt.Fprintf(r.w, "\nloading %d keys...\n", r.o.loadKeys)
-	lead := r.seshat.leader()
+	lead := r.seshat.Leader()
 	if lead == nil {
 		return fmt.Errorf("load: seshat has no leader")
 	}
-	addrs := []string{lead.client}
+	addrs := []string{lead.Client}
 	if r.redis != nil {
 		addrs = append(addrs, r.redisA)
 	}
@@ -229,18 +231,18 @@ func (r *runner) failover() error {
 	fmt.Fprintf(r.w, "\n## Failover: %d kills of the leader (SIGKILL)\n\n", r.o.kills)
 	var toLeader, toWrite []time.Duration
 	for i := range r.o.kills {
-		lead := r.seshat.leader()
+		lead := r.seshat.Leader()
 		if lead == nil {
 			return fmt.Errorf("failover %d: no leader before the kill", i+1)
 		}
-		var survivor *seshatNode
-		for _, n := range r.seshat.nodes {
+		var survivor *localcluster.Node
+		for _, n := range r.seshat.Nodes() {
 			if n != lead {
 				survivor = n
 				break
 			}
 		}
-		rc := redis.NewClient(&redis.Options{Addr: survivor.client, MaxRetries: -1, DialTimeout: 250 * time.Millisecond,
+		rc := redis.NewClient(&redis.Options{Addr: survivor.Client, MaxRetries: -1, DialTimeout: 250 * time.Millisecond,
 			ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond, PoolSize: 1})
 		_ = rc.Set(context.Background(), "failover", -1, 0).Err() // a warm connection
 		// Light load through a node that survives: a write every 10 ms,
@@ -249,7 +251,7 @@ func (r *runner) failover() error {
 		loadDone := make(chan struct{})
 		go func() {
 			defer close(loadDone)
-			lc := redis.NewClient(&redis.Options{Addr: survivor.client, MaxRetries: -1, ReadTimeout: 250 * time.Millisecond, PoolSize: 1})
+			lc := redis.NewClient(&redis.Options{Addr: survivor.Client, MaxRetries: -1, ReadTimeout: 250 * time.Millisecond, PoolSize: 1})
 			defer lc.Close()
 			for n := 0; ; n++ {
 				select {
@@ -262,14 +264,14 @@ func (r *runner) failover() error {
 		}()
 		time.Sleep(time.Second)
 		t0 := time.Now()
-		r.seshat.killNode(lead)
+		r.seshat.KillNode(lead)
 		var newLeader, firstWrite time.Duration
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			for time.Since(t0) < 30*time.Second {
-				if l := r.seshat.leader(); l != nil && l != lead {
+				if l := r.seshat.Leader(); l != nil && l != lead {
 					newLeader = time.Since(t0)
 					return
 				}
@@ -295,10 +297,10 @@ func (r *runner) failover() error {
 		}
 		toLeader, toWrite = append(toLeader, newLeader), append(toWrite, firstWrite)
 		fmt.Fprintf(r.w, "kill %d: new leader after %s, first write after %s\n", i+1, ms(newLeader), ms(firstWrite))
-		if err := r.seshat.startNode(lead); err != nil {
+		if err := r.seshat.StartNode(lead); err != nil {
 			return err
 		}
-		if err := waitFor("restarted node", 30*time.Second, func() bool { st, ok := lead.status(); return ok && st.Ready }); err != nil {
+		if err := localcluster.WaitFor("restarted node", 30*time.Second, func() bool { st, err := lead.Status(); return err == nil && st.Ready }); err != nil {
 			return err
 		}
 		time.Sleep(2 * time.Second)

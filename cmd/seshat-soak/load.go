@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seshat-db/seshat/internal/localcluster"
 )
 
 // keyState is what a key may hold: the last acknowledged value, or one
@@ -40,7 +42,7 @@ type worker struct {
 }
 
 type load struct {
-	c        *cluster
+	c        *localcluster.Cluster
 	workers  []*worker
 	keySpace int
 	ops      atomic.Int64
@@ -50,12 +52,12 @@ type load struct {
 	bad      []string // violations seen during the load
 }
 
-func newLoad(c *cluster, clients, keys int) *load {
+func newLoad(c *localcluster.Cluster, clients, keys int) *load {
 	l := &load{c: c, keySpace: keys}
 	for i := range clients {
-		p := c.nodes[i%len(c.nodes)]
+		p := c.Nodes()[i%len(c.Nodes())]
 		l.workers = append(l.workers, &worker{id: i, keys: map[int]*keyState{},
-			r: redis.NewClient(&redis.Options{Addr: p.client, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
+			r: redis.NewClient(&redis.Options{Addr: p.Client, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
 				ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})})
 	}
 	return l
@@ -152,7 +154,7 @@ func (l *load) drive(ctx context.Context, w *worker) {
 
 // verify reads back every key and counter each client wrote.
 func (l *load) verify(ctx context.Context) (int, error) {
-	r := redis.NewClient(&redis.Options{Addr: l.c.nodes[0].client, Protocol: 2, DisableIdentity: true, ReadTimeout: 10 * time.Second})
+	r := redis.NewClient(&redis.Options{Addr: l.c.Nodes()[0].Client, Protocol: 2, DisableIdentity: true, ReadTimeout: 10 * time.Second})
 	defer r.Close()
 	checked := 0
 	for _, w := range l.workers {

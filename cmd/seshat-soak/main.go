@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/seshat-db/seshat/internal/localcluster"
 )
 
 func main() {
@@ -44,12 +46,16 @@ func run(duration, interval time.Duration, out string, clients, keys int) error 
 	if b, err := exec.Command("go", "build", "-o", bin, "./cmd/seshat-node").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, b)
 	}
-	c, err := startCluster(bin, out)
+	dataDir := filepath.Join(out, "data")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	c, err := localcluster.Start(bin, dataDir, "soak")
+	defer c.Stop(10 * time.Second)
 	if err != nil {
 		return err
 	}
-	defer c.stop()
-	if err := c.waitReady(30 * time.Second); err != nil {
+	if err := c.WaitReady(30 * time.Second); err != nil {
 		return err
 	}
 	fmt.Printf("seshat-soak: 3 nodes up; %d clients of mixed load for %s, sampling every %s; data in %s\n", clients, duration, interval, filepath.Join(out, "data"))

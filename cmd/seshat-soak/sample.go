@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/seshat-db/seshat/internal/localcluster"
 )
 
 type sample struct {
@@ -15,7 +17,7 @@ type sample struct {
 	rss, disk [3]int64 // per node
 }
 
-func sampleUntil(ctx context.Context, interval time.Duration, l *load, c *cluster) []sample {
+func sampleUntil(ctx context.Context, interval time.Duration, l *load, c *localcluster.Cluster) []sample {
 	start := time.Now()
 	last := start
 	var out []sample
@@ -28,9 +30,9 @@ func sampleUntil(ctx context.Context, interval time.Duration, l *load, c *cluste
 		case now := <-tick.C:
 			s := sample{at: now.Sub(start), opsPerSec: float64(l.ops.Swap(0)) / now.Sub(last).Seconds(), p99: l.lat.takeP99(), errors: l.errors.Load()}
 			last = now
-			for i, p := range c.nodes {
-				s.rss[i] = rssBytes(p.cmd.Process.Pid)
-				s.disk[i] = dirBytes(p.dataDir)
+			for i, n := range c.Nodes() {
+				s.rss[i] = c.Proc(n).RSSBytes()
+				s.disk[i] = localcluster.DirBytes(n.DataDir)
 			}
 			out = append(out, s)
 			fmt.Printf("  %s\n", strings.TrimSpace(s.row()))

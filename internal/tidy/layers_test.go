@@ -14,27 +14,28 @@ import (
 // architecture: leaves at the bottom, the binaries and the simulator on
 // top. A new package must be given a layer here.
 var layers = map[string]int{
-	"internal/assert":     0,
-	"internal/walfault":   0, // damages WAL files, for tests
-	"internal/faultproxy": 0, // a TCP proxy that cuts links, for tests of real processes
-	"internal/ports":      0, // free loopback ports below the ephemeral range, for harnesses that start servers
-	"internal/mutant":     0, // planted bugs, switched on only with -tags mutants
-	"kv":                  1, // the state machine: pure
-	"env":                 1, // the seam to the world
-	"storage":             2, // Pebble behind env.FS
-	"env/envtest":         2, // env's test doubles, for node's tests and the simulator
-	"resp":                2, // RESP codec, commands, connection state machine
-	"node":                3, // one replica: raft + storage + requests
-	"realenv":             4, // the production world: clock, TCP, host goroutine
-	"server":              4, // real sockets into resp
-	"chaos":               4, // scenarios against an abstract cluster
-	"chaos/kvmodel":       4, // the porcupine model and reply outcomes, shared by sim and chaos/realcluster
-	"app":                 5, // the binary's assembly: config, metrics, admin HTTP
-	"sim":                 5, // the simulated world, which runs the chaos scenarios
-	"chaos/realcluster":   5, // the chaos scenarios against real seshat-node processes
-	"cmd":                 6, // binaries
-	"e2e":                 7, // tests of the binaries
-	"internal/tidy":       7, // tests of the tree
+	"internal/assert":       0,
+	"internal/walfault":     0, // damages WAL files, for tests
+	"internal/faultproxy":   0, // a TCP proxy that cuts links, for tests of real processes
+	"internal/ports":        0, // free loopback ports below the ephemeral range, for harnesses that start servers
+	"internal/mutant":       0, // planted bugs, switched on only with -tags mutants
+	"internal/localcluster": 1, // a local 3-node cluster of seshat-node processes, for the bench and the soak
+	"kv":                    1, // the state machine: pure
+	"env":                   1, // the seam to the world
+	"storage":               2, // Pebble behind env.FS
+	"env/envtest":           2, // env's test doubles, for node's tests and the simulator
+	"resp":                  2, // RESP codec, commands, connection state machine
+	"node":                  3, // one replica: raft + storage + requests
+	"realenv":               4, // the production world: clock, TCP, host goroutine
+	"server":                4, // real sockets into resp
+	"chaos":                 4, // scenarios against an abstract cluster
+	"chaos/kvmodel":         4, // the porcupine model and reply outcomes, shared by sim and chaos/realcluster
+	"app":                   5, // the binary's assembly: config, metrics, admin HTTP
+	"sim":                   5, // the simulated world, which runs the chaos scenarios
+	"chaos/realcluster":     5, // the chaos scenarios against real seshat-node processes
+	"cmd":                   6, // binaries
+	"e2e":                   7, // tests of the binaries
+	"internal/tidy":         7, // tests of the tree
 }
 
 // layerOf returns the layer of a module package: its own entry, or that of
