@@ -101,6 +101,11 @@ type Config struct {
 	// cluster time (TEST ONLY): a leader whose clock jumps ahead makes
 	// keys expire early, which the clock-skew scenario must catch.
 	UnsafeWallClockStamps bool
+	// UnsafeMidTickAnchor makes a node count the tick in which it noted
+	// an applied clock as a whole one (TEST ONLY): the anchoring before
+	// node/clock.go's "valid as of the next tick", which let the cluster
+	// time run up to a tick ahead of real time after a hand-over.
+	UnsafeMidTickAnchor bool
 	// ClockTick is how much time one tick stands for in the cluster time
 	// (0: TickInterval): the host must tick at this rate.
 	ClockTick time.Duration

@@ -282,6 +282,10 @@ func (w *World) finalChecks() {
 	if w.failure != nil {
 		return
 	}
+	w.ttl.judgeWindows(w)
+	if w.failure != nil {
+		return
+	}
 	w.recordInflight()
 	start := time.Now()
 	res := porcupine.CheckOperationsTimeout(kvModel, w.hist.ops, checkTimeout)

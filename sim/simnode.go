@@ -63,6 +63,7 @@ func (s *simNode) setDrift(drift float64) {
 	s.clockBase = s.localTime(s.w.now)
 	s.clockAt = s.w.now
 	s.drift = drift
+	s.w.ttl.noteDrift(drift)
 }
 
 // tickPeriod is how much virtual time one tick of this node's clock takes.
@@ -148,6 +149,7 @@ func (s *simNode) config() node.Config {
 		UnsafeChunksReadLive:  o.UnsafeChunksReadLive,
 		UnsafeForgetVote:      o.UnsafeForgetVote,
 		UnsafeWallClockStamps: o.UnsafeWallClockStamps,
+		UnsafeMidTickAnchor:   o.UnsafeMidTickAnchor,
 		ClockTick:             o.Tick,
 		UnsafeEarlyReads:      o.UnsafeEarlyReads,
 		UnsafeDivergeAt:       s.divergeAt(),

@@ -240,6 +240,7 @@ func (w *World) setup() {
 			drift := float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
 			if w.allowFault(faultDrift) {
 				s.drift = drift
+				w.ttl.noteDrift(drift)
 			}
 		}
 		w.nodes = append(w.nodes, s)
