@@ -42,10 +42,10 @@ type ttlSet struct {
 // until its call plus the TTL (after that, the holder must assume it
 // lost it), less the drift (till, at the end of the run).
 type lease struct {
-	client    int
+	client     int
 	from, call time.Duration
-	ttl       time.Duration
-	token     string
+	ttl        time.Duration
+	token      string
 }
 
 func (t *ttlWorld) init(seed uint64) {
