@@ -3,6 +3,8 @@ package node
 import (
 	"testing"
 
+	"github.com/seshat-db/seshat/kv"
+
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -111,4 +113,102 @@ func TestR6NewLeaderWithZeroClockStampsWallClock(t *testing.T) {
 	if r := c.do(a, get("k")); r.Nil {
 		t.Errorf("key k, set with PX 10000, is gone after at most ~4 s of real time")
 	}
+}
+
+// TestR6UnstampedKeyInElectionBatch (review r6-clock): stampForwarded
+// stamps a forwarded proposal only when n.isLeader, which Ready sets; a
+// MsgProp stepped in the same batch as the vote that makes raft leader is
+// appended with no stamp. Its key's deadline is the applied clock + TTL,
+// and the cluster has been idle 5 s since the last stamp: a node that
+// anchors its count only at stamped entries (the receipts rework on
+// s6-clock) counts those 5 s on top and expires the key 5 s early. At
+// HEAD, which re-anchors at every applied entry, this passes.
+func TestR6UnstampedKeyInElectionBatch(t *testing.T) {
+	const base = 1_700_000_000_000
+	c := newCluster(t, 1, testConfig())
+	c.walls = []int64{base, base, base}
+	for id := uint64(1); id <= 3; id++ {
+		c.stop(id)
+		c.start(id)
+	}
+	lead := c.leader()
+	c.do(lead, set("a", "1"))
+	c.ticks(500) // 5 s idle: no deadline, no clock entry
+	var cand, f uint64
+	for id := uint64(1); id <= 3; id++ {
+		if id != lead {
+			if cand == 0 {
+				cand = id
+			} else {
+				f = id
+			}
+		}
+	}
+	var vote *message
+	c.drop = func(m message) bool {
+		rm := r6Raft(m)
+		if rm == nil || m.From != f {
+			return false
+		}
+		switch rm.GetType() {
+		case pb.MessageType_MsgPreVote, pb.MessageType_MsgVote:
+			return true // f never campaigns successfully
+		case pb.MessageType_MsgVoteResp:
+			if m.To == cand && !rm.GetReject() && vote == nil {
+				mm := m
+				vote = &mm
+				return true
+			}
+		}
+		return false
+	}
+	c.stop(lead)
+	for range 400 {
+		if vote != nil {
+			break
+		}
+		c.tick()
+	}
+	if vote == nil {
+		t.Fatal("no vote for the candidate")
+	}
+	n := c.node(cand)
+	if err := n.Step(vote.Data); err != nil {
+		t.Fatal(err)
+	}
+	prop := &pb.Message{Type: pb.MessageType_MsgProp.Enum(), From: proto.Uint64(f),
+		Entries: []*pb.Entry{{Type: pb.EntryType_EntryNormal.Enum(), Data: encodeEntry(session{origin: f, incarnation: 1}, 1, []kv.Op{setPX("k", "v", 10_000)})}}}
+	if err := c.forge(cand, prop); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Process(); err != nil {
+		t.Fatal(err)
+	}
+	c.drop = nil
+	c.settle()
+	if r := c.do(cand, get("k")); r.Nil {
+		t.Fatalf("the forwarded SET PX did not land")
+	}
+	unstamped := false
+	for _, d := range c.applied[cand-1] {
+		if e, err := decodeEntry(d); err == nil && len(e.ops) == 1 && string(e.ops[0].Keys[0]) == "k" {
+			unstamped = d[0] != entryStamped
+		}
+	}
+	if !unstamped {
+		t.Skip("the forwarded SET PX was stamped: the race did not happen")
+	}
+	t.Log("the forwarded SET PX was appended without a stamp")
+	for tk := 1; tk <= 1100; tk++ {
+		c.tick()
+		if tk%10 == 0 {
+			if r := c.do(cand, get("k")); r.Nil {
+				if tk < 990 {
+					t.Errorf("a key set with PX 10000 was gone after %d ticks (%d ms)", tk, tk*10)
+				}
+				return
+			}
+		}
+	}
+	t.Errorf("the key never expired")
 }
