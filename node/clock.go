@@ -26,12 +26,32 @@ import (
 // the count loses at most one tick when another leader's stamps overtake
 // this node's, never one per stamp.
 type clusterClock struct {
-	seen      int64  // the store's clock when last looked at
-	seenIndex uint64 // the store's applied index then
-	seenAt    uint64 // the tick it is valid as of: the one after it was noted
-	stamped   int64  // the highest stamp this node gave, so its stamps never go back
-	stampedAt uint64 // the tick it is valid as of
-	caughtUp  bool   // this leader has applied an entry of its own term (countsFromLog)
+	seen        int64  // the store's clock when last looked at
+	seenIndex   uint64 // the store's applied index then
+	seenAt      uint64 // the tick it is valid as of: the one after it was noted
+	stamped     int64  // the highest stamp this node gave, so its stamps never go back
+	stampedAt   uint64 // the tick it is valid as of
+	caughtUp    bool   // this leader has applied an entry of its own term (countsFromLog)
+	appliedTerm uint64 // the term of the last entry applied (0 after a restart or a snapshot)
+	received    receipts
+	// anchorAt is the tick the applied clock is valid as of: the one after
+	// the last stamped entry applied reached this node's log. An entry
+	// whose stamp is below the clock (a leader that lost time stamped it
+	// before applying the entries before it) leaves the clock as it was,
+	// yet a key it sets must not expire before its TTL has passed since
+	// it was stamped; counting from when the clock last moved would, as
+	// leader, expire it early by the time between.
+	anchorAt uint64
+	anchored bool // anchorAt moved since noteClock last looked
+}
+
+// applied notes an entry applied at tick now.
+func (c *clusterClock) applied(e *pb.Entry, now uint64) {
+	c.appliedTerm = e.GetTerm()
+	at := c.received.take(e.GetIndex(), now)
+	if isStamped(e) {
+		c.anchorAt, c.anchored = at+1, true
+	}
 }
 
 // restartCount has a node that just became leader forget its own last
@@ -57,20 +77,15 @@ func (c *clusterClock) restartCount(now uint64) {
 // their own apply.
 func (n *Node) countsFromLog() bool {
 	if !n.clock.caughtUp {
-		t, err := n.store.Term(n.store.Applied())
-		n.clock.caughtUp = err == nil && t == n.syncedTerm
+		n.clock.caughtUp = n.clock.appliedTerm == n.rn.BasicStatus().GetTerm()
 	}
 	return n.clock.caughtUp
 }
 
-// noteClock re-anchors the applied cluster time at every applied entry,
-// not only when the clock moves: it is valid as of the next tick, the
-// first whole one after it was seen. An entry whose stamp is below the
-// clock (a leader that lost time stamped it before applying the entries
-// before it) leaves the clock as it was, yet a key it sets must not
-// expire before its TTL has passed since it applied here; a node that
-// kept counting from when the clock last moved would, as leader, expire
-// it early by the time between.
+// noteClock re-anchors the applied cluster time when a stamped entry
+// applied (anchorAt) or the clock moved otherwise (a snapshot, a
+// restart): it is valid as of the next tick, the first whole one after it
+// was seen.
 func (n *Node) noteClock() {
 	if n.cfg.UnsafeMidTickAnchor {
 		// TEST ONLY: the old anchoring, up to a tick early and blind to
@@ -80,8 +95,11 @@ func (n *Node) noteClock() {
 		}
 		return
 	}
-	if a := n.store.Applied(); a != n.clock.seenIndex || n.store.Clock() != n.clock.seen {
-		n.clock.seen, n.clock.seenIndex, n.clock.seenAt = n.store.Clock(), a, n.ticks+1
+	switch c := n.store.Clock(); {
+	case n.clock.anchored:
+		n.clock.seen, n.clock.seenAt, n.clock.anchored = c, n.clock.anchorAt, false
+	case c != n.clock.seen:
+		n.clock.seen, n.clock.seenAt = c, n.ticks+1
 	}
 }
 
