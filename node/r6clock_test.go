@@ -110,6 +110,14 @@ func TestR6NewLeaderWithZeroClockStampsWallClock(t *testing.T) {
 	if after-clockBefore > 5_000 {
 		t.Errorf("a new leader's first stamp moved the cluster time %d ms ahead: its wall clock, unchecked", after-clockBefore)
 	}
+	for id := uint64(1); id <= 3; id++ {
+		if n := c.node(id); n != nil && n.StopErr() != nil {
+			t.Errorf("node %d stopped: %v", id, n.StopErr())
+		}
+	}
+	if r := c.do(a, get("other")); r.Nil {
+		t.Errorf("the write the new leader stamped is lost")
+	}
 	if r := c.do(a, get("k")); r.Nil {
 		t.Errorf("key k, set with PX 10000, is gone after at most ~4 s of real time")
 	}
