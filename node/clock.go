@@ -1,6 +1,8 @@
 package node
 
 import (
+	"math"
+
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/seshat-db/seshat/kv"
@@ -49,9 +51,14 @@ type clusterClock struct {
 func (c *clusterClock) applied(e *pb.Entry, now uint64) {
 	c.appliedTerm = e.GetTerm()
 	at := c.received.take(e.GetIndex(), now)
-	if isStamped(e) {
-		c.anchorAt, c.anchored = at+1, true
-	}
+	// Every entry anchors, stamped or not: the clock (the highest stamp
+	// of the entries up to it) was given before any of them reached the
+	// log, so it is valid as of the receipt of any of them, and an
+	// unstamped entry's key (a forwarded proposal stepped in the batch
+	// that won an election, before n.isLeader was set) must count from
+	// its own receipt, not from the last stamped one's (seconds earlier
+	// on an idle cluster: TestR6UnstampedKeyInElectionBatch).
+	c.anchorAt, c.anchored = at+1, true
 }
 
 // restartCount has a node that just became leader forget its own last
@@ -119,6 +126,14 @@ func (n *Node) clusterNow() int64 {
 	n.noteClock()
 	var now int64
 	asOf := n.ticks + 1
+	if n.clock.seen == 0 && !n.countsFromLog() && n.logHoldsStamps() {
+		// Its log holds stamps it has not applied yet (it never learned
+		// they committed): the cluster is not new, and its wall clock is
+		// no measure of the time they give. Stamp nothing (0); its
+		// entries apply after those and count from their clock
+		// (TestR6NewLeaderWithZeroClockStampsWallClock).
+		return 0
+	}
 	if n.clock.seen == 0 {
 		// A new cluster: nothing to count from but the wall clock.
 		if n.env.Clock != nil {
@@ -148,6 +163,31 @@ func (n *Node) clusterNow() int64 {
 	}
 	n.clock.stamped, n.clock.stampedAt = now, asOf
 	return now
+}
+
+// logHoldsStamps reports whether this node's log, past the applied
+// index, holds a stamped entry. A leader's log holds every committed
+// entry, so a leader whose applied clock is 0 and whose log holds no
+// stamp knows no stamp ever committed: the cluster is new. Entries a
+// leader received are in storage by the time it leads: it stepped them
+// as a follower, and winning needed a campaign whose messages went out
+// in a Ready after it, which persisted them.
+func (n *Node) logHoldsStamps() bool {
+	last, _ := n.store.LastIndex()
+	first := n.store.Applied() + 1
+	if last < first {
+		return false
+	}
+	entries, err := n.store.Entries(first, last+1, math.MaxUint64)
+	if err != nil {
+		return true // unknown: assume the cluster is not new
+	}
+	for _, e := range entries {
+		if isStamped(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // activeExpiry is how often (in ticks) a leader looks for due keys, and
