@@ -47,8 +47,9 @@ type clusterClock struct {
 	anchored bool // anchorAt moved since noteClock last looked
 }
 
-// applied notes an entry applied at tick now.
-func (c *clusterClock) applied(e *pb.Entry, now uint64) {
+// applied notes an entry applied at tick now (stampedOnly: TEST ONLY,
+// Config.UnsafeStampedOnlyAnchor).
+func (c *clusterClock) applied(e *pb.Entry, now uint64, stampedOnly bool) {
 	c.appliedTerm = e.GetTerm()
 	at := c.received.take(e.GetIndex(), now)
 	// Every entry anchors, stamped or not: the clock (the highest stamp
@@ -58,7 +59,9 @@ func (c *clusterClock) applied(e *pb.Entry, now uint64) {
 	// that won an election, before n.isLeader was set) must count from
 	// its own receipt, not from the last stamped one's (seconds earlier
 	// on an idle cluster: TestR6UnstampedKeyInElectionBatch).
-	c.anchorAt, c.anchored = at+1, true
+	if !stampedOnly || isStamped(e) {
+		c.anchorAt, c.anchored = at+1, true
+	}
 }
 
 // restartCount has a node that just became leader forget its own last
@@ -129,9 +132,10 @@ func (n *Node) clusterNow() int64 {
 	if n.clock.seen == 0 && !n.countsFromLog() && n.logHoldsStamps() {
 		// Its log holds stamps it has not applied yet (it never learned
 		// they committed): the cluster is not new, and its wall clock is
-		// no measure of the time they give. Stamp nothing (0); its
-		// entries apply after those and count from their clock
-		// (TestR6NewLeaderWithZeroClockStampsWallClock).
+		// no measure of the time they give. It stamps nothing (0:
+		// stampEntry leaves the entry unstamped, a stamp of 0 does not
+		// decode); its entries apply after those, take their clock and
+		// anchor at their own receipt (TestR6NewLeaderWithZeroClockStampsWallClock).
 		return 0
 	}
 	if n.clock.seen == 0 {
@@ -220,8 +224,9 @@ func (n *Node) expireDue() {
 	}
 	now := n.clusterNow()
 	var ops []kv.Op
-	if next <= now {
-		keys, err := n.store.DueKeys(now, expiryBatchKeys)
+	if due := now - kv.ExpirySlackMillis; next <= due {
+		// Keys live one tick past their deadline (kv.ExpirySlackMillis).
+		keys, err := n.store.DueKeys(due, expiryBatchKeys)
 		if err != nil || len(keys) == 0 {
 			return
 		}
@@ -265,8 +270,10 @@ func (n *Node) stampNewTerm() {
 
 // proposeClock proposes an entry that only advances the cluster time.
 func (n *Node) proposeClock(req *request) {
-	data := encodeClockEntry(n.clusterNow())
-	_ = n.guardRaft(func() { _ = n.rn.Propose(data) })
+	if now := n.clusterNow(); now > 0 { // 0: no time to give yet
+		data := encodeClockEntry(now)
+		_ = n.guardRaft(func() { _ = n.rn.Propose(data) })
+	}
 	req.done(nil)
 }
 

@@ -106,6 +106,11 @@ type Config struct {
 	// node/clock.go's "valid as of the next tick", which let the cluster
 	// time run up to a tick ahead of real time after a hand-over.
 	UnsafeMidTickAnchor bool
+	// UnsafeStampedOnlyAnchor anchors the applied cluster time only at
+	// stamped entries (TEST ONLY): a key set by an unstamped entry counts
+	// from an older receipt and expires early (swarm seed 12, disk-wiped
+	// seed 22).
+	UnsafeStampedOnlyAnchor bool
 	// ClockTick is how much time one tick stands for in the cluster time
 	// (0: TickInterval): the host must tick at this rate.
 	ClockTick time.Duration

@@ -230,7 +230,7 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 			return fmt.Errorf("node: entry %d has type %s, which this version does not apply", e.GetIndex(), e.GetType())
 		}
 		batch.SetApplied(e.GetIndex())
-		n.clock.applied(e, n.ticks)
+		n.clock.applied(e, n.ticks, n.cfg.UnsafeStampedOnlyAnchor)
 		if n.cfg.UnsafeDivergeAt != 0 && e.GetIndex() >= n.cfg.UnsafeDivergeAt && !n.diverged {
 			n.diverged = n.divergeNext(batch)
 		}

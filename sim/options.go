@@ -117,6 +117,8 @@ type Options struct {
 	// UnsafeMidTickAnchor gives nodes the old anchoring of the cluster
 	// time (node.Config.UnsafeMidTickAnchor): up to a tick early.
 	UnsafeMidTickAnchor bool
+	// UnsafeStampedOnlyAnchor: node.Config.UnsafeStampedOnlyAnchor.
+	UnsafeStampedOnlyAnchor bool
 	// noVoteCheck turns the forgotten-vote check off, to measure what
 	// else notices a forgotten vote. TEST ONLY.
 	noVoteCheck bool

@@ -55,6 +55,7 @@ type World struct {
 
 	hist    history
 	starts  int      // node processes started so far (kvmodel.Input.Epoch)
+	down    downtime // the nodes' time spent down (kvmodel.Input.Down)
 	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
@@ -245,6 +246,8 @@ func (w *World) setup() {
 		}
 		w.nodes = append(w.nodes, s)
 	}
+	w.down.init(w)
+	w.hist.down = &w.down
 	for _, s := range w.nodes {
 		// Nodes boot a little apart, as real processes do.
 		s := s
