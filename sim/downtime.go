@@ -39,7 +39,7 @@ func (d *downtime) started(s *simNode) {
 	}
 }
 
-// leading notes whether s says it leads.
+// leading notes whether s says it leads (and has not fail-stopped).
 func (d *downtime) leading(s *simNode, leads bool) {
 	if d.leads == nil || d.leads[s.idx] == leads {
 		return

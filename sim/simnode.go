@@ -339,6 +339,7 @@ func (s *simNode) scheduleBatch() {
 func (s *simNode) afterProcess(err error) {
 	if err != nil && !s.stoppedSeen {
 		s.stoppedSeen = true
+		s.w.down.died(s) // a fail-stopped node counts no time either
 		s.w.tracef("%s n%d stopped: %v", s.w.now, s.id, err)
 		s.checkNoSpace()
 		if s.disk.crashImage() == nil {
