@@ -29,7 +29,6 @@ import (
 // this node's, never one per stamp.
 type clusterClock struct {
 	seen        int64  // the store's clock when last looked at
-	seenIndex   uint64 // the store's applied index then
 	seenAt      uint64 // the tick it is valid as of: the one after it was noted
 	stamped     int64  // the highest stamp this node gave, so its stamps never go back
 	stampedAt   uint64 // the tick it is valid as of

@@ -102,9 +102,9 @@ func TestR6ClusterClockSpeed(t *testing.T) {
 				if clients > 0 {
 					ct.StartClients(clients)
 				}
-				l, _ := ct.WaitLeader(chaos.FormationBound)
+				ct.WaitLeader(chaos.FormationBound)
 				ct.RunFor(2 * time.Second)
-				l, _ = ct.WaitLeader(chaos.ElectionBound)
+				l, _ := ct.WaitLeader(chaos.ElectionBound)
 				p := newClockProbe(ct, l)
 				c0, ok := p.read(l)
 				t0 := ct.Now()
@@ -164,9 +164,9 @@ func TestR6NeverEarlyTick(t *testing.T) {
 		var early []string
 		var sets int
 		scen := chaos.Scenario{Name: "r6-never-early-tick", Nodes: 3, Run: func(ct *chaos.T) {
-			l, _ := ct.WaitLeader(chaos.FormationBound)
+			ct.WaitLeader(chaos.FormationBound)
 			ct.RunFor(2 * time.Second)
-			l, _ = ct.WaitLeader(chaos.ElectionBound)
+			l, _ := ct.WaitLeader(chaos.ElectionBound)
 			w := r6World
 			s := w.nodes[l-1]
 			for i := range 40 {
