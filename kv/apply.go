@@ -16,6 +16,22 @@ type Item struct {
 // cluster time now: a key is gone from the millisecond of its deadline.
 func liveAt(deadline, now int64) bool { return deadline == 0 || now < deadline }
 
+// ExpirySlackMillis is how long past its deadline a key still reads as
+// there: one tick (node.TickInterval). A leader's stamp is the cluster
+// time as of the tick it is in, and the client's call came later in
+// that tick, so a TTL counted from the stamp ends up to a tick before
+// call + TTL (TestR6NeverEarlyTick saw keys gone 5 ms early). The
+// deadline itself stays what Redis would compute (PEXPIRETIME, PTTL never
+// above the TTL given); only the judgement waits the tick. A constant, so
+// every replica judges alike whatever its own tick.
+const ExpirySlackMillis = 10
+
+// readsLive reports whether a stored item is there for the ops that find
+// it at now: up to ExpirySlackMillis past its deadline.
+func readsLive(deadline, now int64) bool {
+	return deadline == 0 || now-ExpirySlackMillis < deadline
+}
+
 // Store is the data an operation is applied to.
 //
 // Contract: Get returns what is stored, expired or not (Apply decides
@@ -46,7 +62,7 @@ func lookup(s Store, key []byte) (slot, error) {
 	if err != nil || !found {
 		return slot{}, err
 	}
-	return slot{stored: item, exists: true, live: liveAt(item.Deadline, s.Now())}, nil
+	return slot{stored: item, exists: true, live: readsLive(item.Deadline, s.Now())}, nil
 }
 
 // old is what Put and Delete are told was stored.
@@ -237,7 +253,8 @@ func timeLeft(s Store, op Op) (Result, error) {
 	case op.Kind == ExpireTime:
 		return Result{Int: sl.stored.Deadline}, nil
 	}
-	return Result{Int: sl.stored.Deadline - s.Now()}, nil
+	// 0 in the slack tick, as Redis answers at the deadline's own ms.
+	return Result{Int: max(sl.stored.Deadline-s.Now(), 0)}, nil
 }
 
 func getEx(s Store, op Op) (Result, error) {

@@ -25,13 +25,17 @@ func TestExpiry(t *testing.T) {
 	step(1100, Op{Kind: TTL}, Result{Int: 400})
 	step(1100, Op{Kind: ExpireTime}, Result{Int: 1500})
 	step(1499, Op{Kind: Get}, Result{Value: v})
-	step(1500, Op{Kind: Get}, Result{Nil: true})
-	step(1500, Op{Kind: Exists}, Result{Int: 0})
-	step(1500, Op{Kind: TTL}, Result{Int: -2})
+	// A key reads as there one tick past its deadline (ExpirySlackMillis),
+	// with no time left.
+	step(1500, Op{Kind: TTL}, Result{Int: 0})
+	step(1509, Op{Kind: Get}, Result{Value: v})
+	step(1510, Op{Kind: Get}, Result{Nil: true})
+	step(1510, Op{Kind: Exists}, Result{Int: 0})
+	step(1510, Op{Kind: TTL}, Result{Int: -2})
 	// The expired key is still stored until a write or active expiry
 	// removes it: NX sees it absent.
-	step(1500, Op{Kind: Set, Flags: SetNX, Values: bs("v"), Exp: ExpRelative, Expiry: 1000}, Result{})
-	step(1500, Op{Kind: IncrBy, Delta: 1}, Result{Err: ErrNotInteger})
+	step(1510, Op{Kind: Set, Flags: SetNX, Values: bs("v"), Exp: ExpRelative, Expiry: 990}, Result{})
+	step(1510, Op{Kind: IncrBy, Delta: 1}, Result{Err: ErrNotInteger})
 	step(1600, Op{Kind: Append, Values: bs("w")}, Result{Int: 2})
 	step(1600, Op{Kind: TTL}, Result{Int: 900}) // APPEND keeps the deadline
 	step(1600, Op{Kind: Set, Values: bs("1"), Exp: ExpKeepTTL}, Result{})
@@ -61,17 +65,17 @@ func TestExpiry(t *testing.T) {
 	}
 	step(1605, Op{Kind: Expire, Exp: ExpRelative, Expiry: 10}, Result{Int: 0})
 	step(1605, Op{Kind: Set, Values: bs("v"), Exp: ExpAbsolute, Expiry: 1700}, Result{})
-	step(1700, Op{Kind: Set, Flags: SetXX, Values: bs("w")}, Result{Nil: true})
-	step(1700, Op{Kind: Del}, Result{Int: 0}) // deleted, not counted
+	step(1710, Op{Kind: Set, Flags: SetXX, Values: bs("w")}, Result{Nil: true})
+	step(1710, Op{Kind: Del}, Result{Int: 0}) // deleted, not counted
 	if len(s.m) != 0 {
 		t.Fatalf("DEL of an expired key left %v", s.strings())
 	}
-	step(1700, Op{Kind: Set, Values: bs("v"), Exp: ExpAbsolute, Expiry: 1800}, Result{})
-	s.now = 1799
+	step(1710, Op{Kind: Set, Values: bs("v"), Exp: ExpAbsolute, Expiry: 1800}, Result{})
+	s.now = 1809
 	if res, _ := Apply(s, Op{Kind: ExpireKeys, Keys: k}); res.Int != 0 || len(s.m) != 1 {
 		t.Fatalf("ExpireKeys deleted a live key: %+v", res)
 	}
-	s.now = 1800
+	s.now = 1810
 	if res, _ := Apply(s, Op{Kind: ExpireKeys, Keys: k}); res.Int != 1 || len(s.m) != 0 {
 		t.Fatalf("ExpireKeys kept a due key: %+v", res)
 	}

@@ -50,6 +50,9 @@ const (
 // stampEntry returns data stamped with clock, replacing any stamp it
 // had; data that is not a client entry is returned as is.
 func stampEntry(data []byte, clock int64) []byte {
+	if clock <= 0 {
+		return data // no time to give (clusterNow): it stays as it came
+	}
 	inner := data
 	if len(data) > 0 && data[0] == entryStamped {
 		_, n := binary.Uvarint(data[1:])

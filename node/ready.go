@@ -160,6 +160,7 @@ func (n *Node) persist(rd raft.Ready) error {
 	if err := batch.Append(rd.Entries); err != nil {
 		return err
 	}
+	n.clock.received.appended(rd.Entries, n.ticks)
 	if mutant.On(mutant.AckBeforeCommit) && n.isLeader {
 		for _, e := range rd.Entries {
 			if ent, err := decodeEntry(e.GetData()); err == nil && ent.session == n.sessionID() && answersOK(ent.ops) {
@@ -229,6 +230,7 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 			return fmt.Errorf("node: entry %d has type %s, which this version does not apply", e.GetIndex(), e.GetType())
 		}
 		batch.SetApplied(e.GetIndex())
+		n.clock.applied(e, n.ticks, n.cfg.UnsafeStampedOnlyAnchor)
 		if n.cfg.UnsafeDivergeAt != 0 && e.GetIndex() >= n.cfg.UnsafeDivergeAt && !n.diverged {
 			n.diverged = n.divergeNext(batch)
 		}

@@ -101,6 +101,7 @@ func (c *checker) observe(s *simNode) {
 		return
 	}
 	st := s.n.Status()
+	w.down.leading(s, st.IsLeader && !s.stoppedSeen)
 	w.stats.MaxTerm = max(w.stats.MaxTerm, st.Term)
 	if honest := st.DroppedForged - st.RefusedAcked; honest > 0 {
 		// No one forges in the simulator: every message the peer guard
@@ -286,6 +287,10 @@ func (w *World) finalChecks() {
 		return
 	}
 	w.checks.compareData()
+	if w.failure != nil {
+		return
+	}
+	w.ttl.judgeWindows(w)
 	if w.failure != nil {
 		return
 	}

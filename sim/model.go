@@ -35,7 +35,8 @@ func parseOutput(in opInput, reply []byte) (opOutput, outcome, error) {
 // write, in the order they returned.
 type history struct {
 	ops   []porcupine.Operation
-	epoch *int // the world's node starts so far (kvmodel.Input.Epoch)
+	epoch *int      // the world's node starts so far (kvmodel.Input.Epoch)
+	down  *downtime // the nodes' time spent down (kvmodel.Input.Down)
 }
 
 // add records an operation. ret < 0 means it never returned.
@@ -49,6 +50,9 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 	in.Call, in.Return = int64(call), r
 	if h.epoch != nil {
 		in.Epoch = *h.epoch
+	}
+	if h.down != nil {
+		in.Down = int64(h.down.now())
 	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(call), Output: out, Return: r})
 }

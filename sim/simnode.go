@@ -63,6 +63,7 @@ func (s *simNode) setDrift(drift float64) {
 	s.clockBase = s.localTime(s.w.now)
 	s.clockAt = s.w.now
 	s.drift = drift
+	s.w.ttl.noteDrift(drift)
 }
 
 // tickPeriod is how much virtual time one tick of this node's clock takes.
@@ -139,21 +140,23 @@ func (s *simNode) config() node.Config {
 		// The store rotates the memtable itself after at most 240 KiB of
 		// writes (counted at their worst case in the arena), so the WAL
 		// files a crash finds replay from the seed (storage/rotation.go).
-		MemTableBytes:         256 << 10,
-		DeterministicFlush:    true,
-		DataSum:               true,
-		SnapshotEntries:       o.SnapshotEntries,
-		SnapshotChunkBytes:    4 << 10,
-		ReadChunkKeys:         2,
-		UnsafeChunksReadLive:  o.UnsafeChunksReadLive,
-		UnsafeForgetVote:      o.UnsafeForgetVote,
-		UnsafeWallClockStamps: o.UnsafeWallClockStamps,
-		ClockTick:             o.Tick,
-		UnsafeEarlyReads:      o.UnsafeEarlyReads,
-		UnsafeDivergeAt:       s.divergeAt(),
-		UnsafeLazyApplied:     o.UnsafeLazyApplied,
-		OnApply:               func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
-		OnMoment:              s.onMoment,
+		MemTableBytes:           256 << 10,
+		DeterministicFlush:      true,
+		DataSum:                 true,
+		SnapshotEntries:         o.SnapshotEntries,
+		SnapshotChunkBytes:      4 << 10,
+		ReadChunkKeys:           2,
+		UnsafeChunksReadLive:    o.UnsafeChunksReadLive,
+		UnsafeForgetVote:        o.UnsafeForgetVote,
+		UnsafeWallClockStamps:   o.UnsafeWallClockStamps,
+		UnsafeMidTickAnchor:     o.UnsafeMidTickAnchor,
+		UnsafeStampedOnlyAnchor: o.UnsafeStampedOnlyAnchor,
+		ClockTick:               o.Tick,
+		UnsafeEarlyReads:        o.UnsafeEarlyReads,
+		UnsafeDivergeAt:         s.divergeAt(),
+		UnsafeLazyApplied:       o.UnsafeLazyApplied,
+		OnApply:                 func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		OnMoment:                s.onMoment,
 	}
 }
 
@@ -161,6 +164,7 @@ func (s *simNode) config() node.Config {
 func (s *simNode) start() {
 	s.stoppedSeen = false
 	s.w.starts++
+	s.w.down.started(s)
 	n, err := node.Open(s.config(), s.env())
 	if s.openDamaged(n, err) {
 		return
@@ -207,6 +211,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 	s.w.countSnapshots(s)
 	_ = s.n.Close()
 	s.n = nil
+	s.w.down.died(s)
 	s.driver = nil // what waited in its inbox dies with the process
 	s.batchDue = false
 	s.fs = image
@@ -334,6 +339,7 @@ func (s *simNode) scheduleBatch() {
 func (s *simNode) afterProcess(err error) {
 	if err != nil && !s.stoppedSeen {
 		s.stoppedSeen = true
+		s.w.down.died(s) // a fail-stopped node counts no time either
 		s.w.tracef("%s n%d stopped: %v", s.w.now, s.id, err)
 		s.checkNoSpace()
 		if s.disk.crashImage() == nil {

@@ -55,6 +55,7 @@ type World struct {
 
 	hist    history
 	starts  int      // node processes started so far (kvmodel.Input.Epoch)
+	down    downtime // the nodes' time spent down (kvmodel.Input.Down)
 	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
@@ -240,10 +241,13 @@ func (w *World) setup() {
 			drift := float64(w.rng.IntN(2*o.DriftMaxPPM+1)-o.DriftMaxPPM) / 1e6
 			if w.allowFault(faultDrift) {
 				s.drift = drift
+				w.ttl.noteDrift(drift)
 			}
 		}
 		w.nodes = append(w.nodes, s)
 	}
+	w.down.init(w)
+	w.hist.down = &w.down
 	for _, s := range w.nodes {
 		// Nodes boot a little apart, as real processes do.
 		s := s

@@ -46,10 +46,15 @@ type Input struct {
 	// outcome): the model needs them to judge expiry windows.
 	Call, Return int64
 	// Epoch counts the node restarts the run had when the command
-	// returned (0 where nothing restarts): a restarted node counts time
-	// from its restart only, so a key's late bound holds only while no
-	// node restarted since the key was set.
+	// returned (0 where nothing restarts). The windows do not use it: a
+	// restart moves the late bound by the time spent down (Down), it
+	// does not lift it.
 	Epoch int
+	// Down is the time all nodes together had spent down when the
+	// command returned (the history's unit). A node counts no time while
+	// down, and from its restart only, so a key may live longer by the
+	// downtime since it was set: its late bound moves by that much.
+	Down int64
 }
 
 // Output is what came back. Unknown marks a write whose fate is not
@@ -153,14 +158,16 @@ func ParseOutput(in Input, reply []byte) (Output, Outcome, error) {
 // A key set with a TTL carries its expiry window: it is surely there for
 // a command that returns before Lo (the set's call plus the TTL: never
 // early), surely gone for one that begins after Hi (the set's return plus
-// the TTL plus LateBound, while no node restarted since Epoch), and
-// either in between, where the command's own output says which.
+// the TTL plus LateBound, plus the nodes' downtime since Down), and
+// either in between, where the command's own output says which. TTL is
+// the time to live it was given: PTTL never answers more.
 type kvState struct {
 	Exists bool
 	Value  string
 	Last   []connPlace // by client
 	Lo, Hi int64       // the expiry window; Hi 0: no TTL
-	Epoch  int
+	Down   int64
+	TTL    int64
 }
 
 // settle applies what the clock decides for in: the key expired for sure
@@ -169,20 +176,20 @@ func (st kvState) settle(in Input) (kvState, bool) {
 	switch {
 	case st.Hi == 0 || !st.Exists || in.Return < st.Lo:
 		return st, false
-	case in.Call > st.Hi && in.Epoch == st.Epoch:
+	case st.Hi != math.MaxInt64 && in.Call-(in.Down-st.Down) > st.Hi:
 		return st.expired(), false
 	}
 	return st, true
 }
 
 func (st kvState) expired() kvState {
-	st.Exists, st.Value, st.Lo, st.Hi = false, "", 0, 0
+	st.Exists, st.Value, st.Lo, st.Hi, st.Down, st.TTL = false, "", 0, 0, 0, 0
 	return st
 }
 
 // withTTL gives the key in's expiry window.
 func (st kvState) withTTL(in Input) kvState {
-	st.Lo, st.Hi, st.Epoch = in.Call+in.SureFor, math.MaxInt64, in.Epoch
+	st.Lo, st.Hi, st.Down, st.TTL = in.Call+in.SureFor, math.MaxInt64, in.Down, in.TTL
 	if in.Return != math.MaxInt64 && in.GoneAfter > 0 {
 		st.Hi = in.Return + in.GoneAfter
 	}
@@ -311,7 +318,7 @@ var Model = porcupine.Model{
 	},
 	Equal: func(a, b any) bool {
 		x, y := a.(kvState), b.(kvState)
-		return x.Exists == y.Exists && x.Value == y.Value && x.Lo == y.Lo && x.Hi == y.Hi && x.Epoch == y.Epoch && slices.Equal(x.Last, y.Last)
+		return x.Exists == y.Exists && x.Value == y.Value && x.Lo == y.Lo && x.Hi == y.Hi && x.Down == y.Down && x.TTL == y.TTL && slices.Equal(x.Last, y.Last)
 	},
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(Input), output.(Output)
@@ -356,13 +363,13 @@ func effect(st kvState, in Input) kvState {
 	}
 	switch in.Cmd {
 	case "set":
-		st.Lo, st.Hi = 0, 0
+		st.Lo, st.Hi, st.Down, st.TTL = 0, 0, 0, 0
 		return set(true, in.Value)
 	case "setpx":
 		return set(true, in.Value).withTTL(in)
 	case "setnx":
 		if !st.Exists {
-			st.Lo, st.Hi = 0, 0
+			st.Lo, st.Hi, st.Down, st.TTL = 0, 0, 0, 0
 			return set(true, in.Value)
 		}
 	case "setnxpx":
@@ -375,7 +382,7 @@ func effect(st kvState, in Input) kvState {
 		return set(true, st.Value+in.Value)
 	case "incr":
 		if !st.Exists {
-			st.Lo, st.Hi = 0, 0
+			st.Lo, st.Hi, st.Down, st.TTL = 0, 0, 0, 0
 			return set(true, "1")
 		}
 		if n, err := strconv.ParseInt(st.Value, 10, 64); err == nil && isInteger(st.Value) && n < math.MaxInt64 {
@@ -455,7 +462,7 @@ func pttlFits(st kvState, out Output) bool {
 	case st.Hi == 0:
 		return out.Int == -1
 	}
-	return out.Int >= 0
+	return out.Int >= 0 && out.Int*int64(time.Millisecond) <= st.TTL
 }
 
 // isInteger is Redis's test for an integer value: canonical decimal form.

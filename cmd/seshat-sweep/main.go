@@ -253,6 +253,11 @@ func main() {
 		rel := fmt.Sprintf("%d/%d/%d/%d", f.relHeal, f.relRestart, f.relLeader, f.relTimeout)
 		fmt.Printf("%-22s %8d %23s %11d %10d %7d %11d\n", name, f.held, rel, f.redelivered, f.longDelays, f.echoed, f.crashLoops)
 	}
+	fmt.Printf("\n%-22s %12s %8s\n", "expiry", "late_max_ms", "locks")
+	for _, name := range names {
+		f := tallies[name].faults
+		fmt.Printf("%-22s %12d %8d\n", name, f.lateMS, f.locks)
+	}
 	printCrashPoints(names, tallies)
 	if *shrink {
 		sort.Strings(failedDirs)
@@ -314,10 +319,10 @@ func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints),
 		var seed int
 		var wallMS, simMS int64
 		var f faults
-		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d",
+		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d",
 			&scenario, &seed, &result, &class, &wallMS, &simMS, &f.crashes, &f.wipes, &f.diskFailures, &f.installs,
 			&f.diskFull, &f.torn, &f.flips, &f.flipsRefused,
-			&f.held, &f.relHeal, &f.relRestart, &f.relLeader, &f.relTimeout, &f.redelivered, &f.longDelays, &f.echoed, &f.crashLoops); err != nil {
+			&f.held, &f.relHeal, &f.relRestart, &f.relLeader, &f.relTimeout, &f.redelivered, &f.longDelays, &f.echoed, &f.crashLoops, &f.lateMS, &f.locks); err != nil {
 			fmt.Fprintf(os.Stderr, "unreadable line %q: %v\n", line, err)
 			continue
 		}
@@ -358,9 +363,15 @@ type faults struct {
 	// a previous process's read confirmations sent to the next (echoed),
 	// restarted nodes crashed again soon (crashLoops).
 	held, relHeal, relRestart, relLeader, relTimeout, redelivered, longDelays, echoed, crashLoops int
+	// Expiry: the latest a read saw a key past its TTL, less the
+	// downtime and leaderless time since its set (the most of any seed),
+	// and the leases taken.
+	lateMS, locks int
 }
 
 func (f *faults) add(g faults) {
+	f.lateMS = max(f.lateMS, g.lateMS)
+	f.locks += g.locks
 	f.diskFull += g.diskFull
 	f.torn += g.torn
 	f.flips += g.flips
