@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/seshat-db/seshat/kv"
@@ -245,6 +246,8 @@ func init() {
 		{name: "strlen", arity: 2, run: (*Executor).strlen},
 		{name: "ttl", arity: 2, run: (*Executor).ttl},
 	}
+	commands = append(commands, keyspaceCommands()...)
+	slices.SortFunc(commands, func(a, b *command) int { return strings.Compare(a.name, b.name) })
 }
 
 // cString returns b up to its first NUL byte, as C's printf would print

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -296,3 +297,22 @@ func (s memStore) Delete(key []byte, _ kv.Item) error {
 func (s memStore) Len() (int64, error) { return int64(len(s)), nil }
 
 func (s memStore) Now() int64 { return time.Now().UnixMilli() }
+
+func (s memStore) Range(fn func(key []byte, item kv.Item) bool) error {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !fn([]byte(k), s[k]) {
+			break
+		}
+	}
+	return nil
+}
+
+func (s memStore) Clear() error {
+	clear(s)
+	return nil
+}

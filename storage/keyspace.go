@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/seshat-db/seshat/kv"
+)
+
+// iterable is what Range reads user keys from: the database, a batch or
+// a snapshot.
+type iterable interface {
+	NewIter(*pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// rangeItems calls fn for every user key and its decoded record, in key
+// order, until fn returns false.
+func rangeItems(r iterable, fn func(key []byte, item kv.Item) bool) error {
+	return recoverFatal(func() (err error) {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefixData, UpperBound: prefixDataEnd})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := it.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		for valid := it.First(); valid; valid = it.Next() {
+			item, err := decodeRecord(it.Value())
+			if err != nil {
+				return err
+			}
+			if !fn(it.Key()[len(prefixData):], item) {
+				break
+			}
+		}
+		return it.Error()
+	})
+}
+
+// Range implements kv.Store.Range over the batch's view (its own writes
+// included).
+func (b *Batch) Range(fn func(key []byte, item kv.Item) bool) error {
+	return rangeItems(b.batch, fn)
+}
+
+// Clear implements kv.Store.Clear: FLUSHALL, as two range deletions (the
+// data and the deadline index), so that it costs the same whatever the
+// store holds. The data sum of an empty store is 0.
+func (b *Batch) Clear() error {
+	if err := b.batch.DeleteRange(prefixData, prefixDataEnd, nil); err != nil {
+		return err
+	}
+	if err := b.batch.DeleteRange(prefixDeadlines, prefixDeadlinesEnd, nil); err != nil {
+		return err
+	}
+	b.keyCount = 0
+	b.sumDelta = -b.s.data.sum
+	return nil
+}
+
+// Range implements kv.Store.Range over the committed data.
+func (r ReadView) Range(fn func(key []byte, item kv.Item) bool) error {
+	return rangeItems(r.s.db, fn)
+}
+
+// Clear implements kv.Store.Clear; a read never writes.
+func (r ReadView) Clear() error { panic("storage: write through a read view") }
+
+// Range implements kv.Store.Range over the snapshot.
+func (r *ReadSnapshot) Range(fn func(key []byte, item kv.Item) bool) error {
+	return rangeItems(r.snap, fn)
+}
+
+// Clear implements kv.Store.Clear; a read never writes.
+func (r *ReadSnapshot) Clear() error { panic("storage: write through a read snapshot") }
