@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash/fnv"
 	"math"
+
+	"github.com/seshat-db/seshat/internal/mutant"
 )
 
 // The keyspace operations: those that walk every key (KEYS, SCAN,
@@ -92,11 +94,15 @@ func scan(s Store, op Op) (Result, error) {
 	}
 	last := h[0]
 	res := Result{Values: [][]byte{}}
+	next := uint64(math.MaxUint64) // the first hash past last (for the mutant)
 	err = s.Range(func(key []byte, item Item) bool {
 		if !liveAt(item.Deadline, now) {
 			return true
 		}
 		kh := ScanHash(key)
+		if kh > last && kh < next {
+			next = kh
+		}
 		if kh >= cursor && kh <= last && (len(op.Values) == 0 || Match(op.Values[0], key, false)) {
 			res.Values = append(res.Values, bytes.Clone(key))
 		}
@@ -104,6 +110,9 @@ func scan(s Store, op Op) (Result, error) {
 	})
 	if beyond && last != math.MaxUint64 {
 		res.Int = int64(last + 1)
+		if mutant.On(mutant.ScanCursorSkips) && next != math.MaxUint64 {
+			res.Int = int64(next + 1)
+		}
 	}
 	return res, err
 }
