@@ -211,7 +211,7 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 	out = AppendBulkString(out, "mode")
 	out = AppendBulkString(out, "standalone")
 	out = AppendBulkString(out, "role")
-	out = AppendBulkString(out, "master")
+	out = AppendBulkString(out, e.helloRole())
 	out = AppendBulkString(out, "modules")
 	out = AppendArray(out, 0)
 	reply(out)

@@ -247,6 +247,7 @@ func init() {
 		{name: "ttl", arity: 2, run: (*Executor).ttl},
 	}
 	commands = append(commands, keyspaceCommands()...)
+	commands = append(commands, truthCommands()...)
 	slices.SortFunc(commands, func(a, b *command) int { return strings.Compare(a.name, b.name) })
 }
 

@@ -132,6 +132,11 @@ var backendErrorsByName = map[string]error{
 
 type fakeInfo struct{}
 
+// Replication speaks as a follower of a leader at 10.0.0.1:6379.
+func (fakeInfo) Replication() Replication {
+	return Replication{MasterHost: "10.0.0.1", MasterPort: 6379, Offset: 42, Replicas: 1, NowMicros: 1700000000123456, StartedUnix: 1699999000}
+}
+
 func (fakeInfo) InfoSections() []InfoSection {
 	return []InfoSection{
 		{Name: "Clients", Fields: [][2]string{{"connected_clients", "3"}}},

@@ -55,6 +55,7 @@ func (b *Batch) Clear() error {
 		return err
 	}
 	b.keyCount = 0
+	b.expiring = 0
 	b.sumDelta = -b.s.data.sum
 	return nil
 }
@@ -74,3 +75,32 @@ func (r *ReadSnapshot) Range(fn func(key []byte, item kv.Item) bool) error {
 
 // Clear implements kv.Store.Clear; a read never writes.
 func (r *ReadSnapshot) Clear() error { panic("storage: write through a read snapshot") }
+
+// expiringChange is what replacing old (nil: none) by a record with
+// deadline changes the count of keys with a deadline by (deleting: 0).
+func expiringChange(old *kv.Item, deadline int64) int64 {
+	var n int64
+	if old != nil && old.Deadline != 0 {
+		n--
+	}
+	if deadline != 0 {
+		n++
+	}
+	return n
+}
+
+// countExpiring counts the deadline index's entries, after a write that
+// went around Batch (opening, installing a snapshot): INFO keyspace's
+// expires. It reads one empty-valued entry per key with a deadline.
+func (s *Store) countExpiring() error {
+	var n int64
+	err := recoverFatal(func() error {
+		return s.scan(&pebble.IterOptions{LowerBound: prefixDeadlines, UpperBound: prefixDeadlinesEnd}, func(_, _ []byte) { n++ })
+	})
+	s.expiring = n
+	return err
+}
+
+// Expiring returns how many keys have a deadline, expired or not yet
+// deleted included.
+func (s *Store) Expiring() int64 { return s.expiring }

@@ -62,3 +62,35 @@ func TestClearEmptiesDataIndexAndSum(t *testing.T) {
 		t.Fatalf("keys after FLUSHALL: %q", keys)
 	}
 }
+
+// TestExpiringCountFollowsWrites: the count of keys with a deadline
+// follows puts, deletes and Clear, and is the same after a reopen.
+func TestExpiringCountFollowsWrites(t *testing.T) {
+	fs := vfs.NewMem()
+	s := bootstrapped(t, fs)
+	commit(t, s, func(b *Batch) {
+		_ = b.Put([]byte("a"), kv.Item{Value: []byte("1"), Deadline: 2000}, nil)
+		_ = b.Put([]byte("b"), kv.Item{Value: []byte("2"), Deadline: 3000}, nil)
+		_ = b.Put([]byte("c"), kv.Item{Value: []byte("3")}, nil)
+	})
+	commit(t, s, func(b *Batch) {
+		_ = b.Put([]byte("a"), kv.Item{Value: []byte("1")}, &kv.Item{Value: []byte("1"), Deadline: 2000})
+		_ = b.Put([]byte("c"), kv.Item{Value: []byte("3"), Deadline: 4000}, &kv.Item{Value: []byte("3")})
+		_ = b.Put([]byte("b"), kv.Item{Value: []byte("2"), Deadline: 5000}, &kv.Item{Value: []byte("2"), Deadline: 3000})
+	})
+	if s.Expiring() != 2 {
+		t.Fatalf("%d expiring, want 2 (b, c)", s.Expiring())
+	}
+	commit(t, s, func(b *Batch) { _ = b.Delete([]byte("b"), kv.Item{Value: []byte("2"), Deadline: 5000}) })
+	if s.Expiring() != 1 {
+		t.Fatalf("%d expiring after a delete, want 1", s.Expiring())
+	}
+	s = reopen(t, s, fs)
+	if s.Expiring() != 1 || s.Stats().Expiring != 1 {
+		t.Fatalf("%d expiring after reopen, want 1", s.Expiring())
+	}
+	commit(t, s, func(b *Batch) { _ = b.Clear() })
+	if s.Expiring() != 0 {
+		t.Fatalf("%d expiring after Clear", s.Expiring())
+	}
+}

@@ -297,6 +297,9 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.keyCount = keys
 	s.conf = conf
 	s.deadlineFloor = 0
+	if err := s.countExpiring(); err != nil {
+		return err
+	}
 	if err := s.resetDataSum(); err != nil {
 		return err
 	}

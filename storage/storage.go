@@ -57,6 +57,7 @@ type Store struct {
 	applied        uint64
 	durableApplied uint64
 	keyCount       int64
+	expiring       int64 // keys with a deadline: the deadline index's entries (keyspace.go)
 	clock          int64 // cluster time as of the applied index (expiry.go)
 	// deadlineFloor is at or below every deadline in the index (expiry.go).
 	deadlineFloor int64
@@ -154,6 +155,9 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 			return err
 		}
 		if err := s.resumeInstall(); err != nil {
+			return err
+		}
+		if err := s.countExpiring(); err != nil {
 			return err
 		}
 		return s.resetDataSum()
