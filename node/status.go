@@ -48,6 +48,10 @@ type Status struct {
 	// Keys and Expiring count the applied state's keys, and those of
 	// them with a deadline (INFO keyspace).
 	Keys, Expiring int64
+	// RefusedAcked counts, of DroppedForged, a follower's refusals of an
+	// entry it had acknowledged: an honest peer sends these too, as
+	// delayed copies of an old refusal (checkRejectBelowMatch).
+	RefusedAcked uint64
 }
 
 // Status returns the node's current view.
@@ -67,6 +71,7 @@ func (n *Node) Status() Status {
 		DroppedStale:      n.adm.droppedStale,
 		LeaderChanges:     n.leaderChanges,
 		DroppedForged:     n.guard.dropped,
+		RefusedAcked:      n.guard.refusedAcked,
 
 		Term:           bs.GetTerm(),
 		Vote:           bs.GetVote(),
