@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +42,9 @@ func (retryNoQuorum) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // TestScanAcrossLeaderKill: go-redis's Scan, its cursor resumed on
 // another node, and its ScanIterator, each across a kill -9 of the
 // leader while other clients write, return every key present throughout;
-// redis-cli --scan and --bigkeys walk the keyspace.
+// redis-cli --scan and --bigkeys walk the keyspace, and --stat counts it
+// (stdbuf: --stat runs until killed, and a pipe would buffer all it
+// printed).
 func TestScanAcrossLeaderKill(t *testing.T) {
 	ctx := context.Background()
 	c := newCluster(t, buildBinary(t))
@@ -149,6 +153,57 @@ func TestScanAcrossLeaderKill(t *testing.T) {
 		c.waitReady(c.nodes...)
 	})
 
+	t.Run("one role, and INFO keyspace agrees with DBSIZE", func(t *testing.T) {
+		stop.Store(true)
+		wg.Wait()
+		c.waitReady(c.nodes...)
+		// A node's INFO reads its applied state, DBSIZE waits for a read
+		// index: a follower catching up may be between the two, so the
+		// check is retried until they agree.
+		var why string
+		agree := func() bool {
+			masters := 0
+			for i, r := range clients {
+				info := r.Info(ctx, "replication", "keyspace").Val()
+				roleReply, _ := r.Do(ctx, "ROLE").Slice()
+				helloReply, _ := r.Do(ctx, "HELLO").Slice()
+				if len(roleReply) == 0 || len(helloReply) < 12 {
+					why = fmt.Sprintf("node %d: ROLE %v, HELLO %v", i+1, roleReply, helloReply)
+					return false
+				}
+				role, helloRole := fmt.Sprint(roleReply[0]), fmt.Sprint(helloReply[11])
+				master := strings.Contains(info, "role:master")
+				if master {
+					masters++
+				}
+				if master != (role == "master") || master != (helloRole == "master") || !master && (role != "slave" || helloRole != "replica" || !strings.Contains(info, "role:slave")) {
+					why = fmt.Sprintf("node %d: INFO %q, ROLE %s, HELLO role %s disagree", i+1, info, role, helloRole)
+					return false
+				}
+				n := r.DBSize(ctx).Val()
+				if want := fmt.Sprintf("db0:keys=%d,expires=0,avg_ttl=0", n); !strings.Contains(info, want) {
+					why = fmt.Sprintf("node %d: INFO keyspace %q, want %q (DBSIZE)", i+1, info, want)
+					return false
+				}
+			}
+			why = fmt.Sprintf("%d nodes say they are the master", masters)
+			return masters == 1
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !agree() {
+			if time.Now().After(deadline) {
+				t.Fatal(why)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := clients[0].Set(ctx, "with-ttl", "x", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "INFO keyspace to count the key with a TTL", func() bool {
+			return strings.Contains(clients[2].Info(ctx, "keyspace").Val(), "expires=1,")
+		})
+	})
+
 	t.Run("redis-cli --scan and --bigkeys", func(t *testing.T) {
 		if _, err := exec.LookPath("redis-cli"); err != nil {
 			if os.Getenv("CI") != "" {
@@ -169,5 +224,17 @@ func TestScanAcrossLeaderKill(t *testing.T) {
 			t.Fatalf("redis-cli --bigkeys:\n%s", out)
 		}
 		t.Logf("redis-cli --bigkeys:\n%s", out)
+		_, port, _ := net.SplitHostPort(c.nodes[0].client)
+		cctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+		defer cancel()
+		stat, _ := exec.CommandContext(cctx, "stdbuf", "-oL", "redis-cli", "-p", port, "--stat", "-i", "0.2").CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(stat)), "\n")
+		if len(lines) < 3 || !strings.Contains(lines[1], "keys") || strings.Contains(string(stat), "-9223372036854775808") {
+			t.Fatalf("redis-cli --stat:\n%s", stat)
+		}
+		if f := strings.Fields(lines[2]); len(f) == 0 || f[0] != strconv.Itoa(len(stable)+1) && f[0] != strconv.FormatInt(clients[0].DBSize(ctx).Val(), 10) {
+			t.Fatalf("redis-cli --stat counts keys %q; DBSIZE is %d:\n%s", f, clients[0].DBSize(ctx).Val(), stat)
+		}
+		t.Logf("redis-cli --stat:\n%s", stat)
 	})
 }

@@ -67,6 +67,7 @@ type Server struct {
 	clients  atomic.Int64
 	rejected atomic.Uint64
 	nextID   atomic.Int64
+	commands atomic.Uint64 // commands read, for INFO stats
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -108,6 +109,14 @@ func (s *Server) Clients() int64 { return s.clients.Load() }
 
 // Rejected returns how many connections were refused at the limit.
 func (s *Server) Rejected() uint64 { return s.rejected.Load() }
+
+// Connections returns how many client connections were accepted since
+// the server started (INFO's total_connections_received).
+func (s *Server) Connections() int64 { return s.nextID.Load() }
+
+// Commands returns how many commands clients sent since the server
+// started (INFO's total_commands_processed).
+func (s *Server) Commands() uint64 { return s.commands.Load() }
 
 // Serve accepts connections on ln until Close. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener) error {
