@@ -34,6 +34,11 @@ type Store interface {
 	// Range calls fn for every stored key, expired or not, in key order,
 	// until fn returns false. key and item are valid only during the call.
 	Range(fn func(key []byte, item Item) bool) error
+	// RangeHash calls fn for every stored key, expired or not, whose
+	// ScanHash is at or past from, in order of (ScanHash, key), until fn
+	// returns false: SCAN's order, read from an index so that a SCAN
+	// call costs what it returns, not the keyspace's size.
+	RangeHash(from uint64, fn func(hash uint64, key []byte, item Item) bool) error
 	// Clear deletes every key and its deadline.
 	Clear() error
 }

@@ -417,3 +417,7 @@ func (s *mapStore) Clear() error {
 	clear(s.dl)
 	return nil
 }
+
+func (s *mapStore) RangeHash(from uint64, fn func(hash uint64, key []byte, item Item) bool) error {
+	return RangeHashBySorting(s, from, fn)
+}

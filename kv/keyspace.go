@@ -2,10 +2,11 @@ package kv
 
 import (
 	"bytes"
-	"container/heap"
+	"cmp"
 	"errors"
 	"hash/fnv"
 	"math"
+	"slices"
 
 	"github.com/seshat-db/seshat/internal/mutant"
 )
@@ -43,72 +44,38 @@ func mix(h uint64) uint64 {
 	return h
 }
 
-// hashHeap keeps the count smallest hashes seen (a max-heap).
-type hashHeap []uint64
-
-func (h hashHeap) Len() int           { return len(h) }
-func (h hashHeap) Less(i, j int) bool { return h[i] > h[j] }
-func (h hashHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *hashHeap) Push(x any)        { *h = append(*h, x.(uint64)) }
-func (h *hashHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// scan answers SCAN: the live keys whose hash is at or past the cursor,
-// up to the count-th smallest hash (and every key of that hash, so that
-// keys sharing a hash are never split between two calls), those that
-// match the pattern, and the cursor to go on from (0 when no key lies
-// past the last one returned). It walks every key: SCAN costs O(N) per
-// call, run off the event loop (node's long reads).
+// scan answers SCAN: the keys in hash order from the cursor, until
+// count live keys were seen (or ten times count keys, expired ones
+// included, so that a call's work stays bounded), never splitting the
+// keys of one hash between two calls; those that match the pattern; and
+// the cursor to go on from (0 when the index holds nothing further).
+// It reads the store's hash index (Store.RangeHash), so a full scan
+// costs O(N), whatever COUNT.
 func scan(s Store, op Op) (Result, error) {
 	cursor := uint64(op.Delta)
 	count := max(int(op.ValueBytesMax), 1)
+	budget := 10 * count
 	now := s.Now()
-	h := make(hashHeap, 0, min(count, 1024))
-	beyond := false // a live key lies past the last hash kept
-	err := s.Range(func(key []byte, item Item) bool {
-		if !liveAt(item.Deadline, now) {
-			return true
-		}
-		kh := ScanHash(key)
-		if kh < cursor {
-			return true
-		}
-		switch {
-		case len(h) < count:
-			heap.Push(&h, kh)
-		case kh < h[0]:
-			heap.Pop(&h)
-			heap.Push(&h, kh)
-			beyond = true
-		case kh > h[0]:
-			beyond = true
-		}
-		return true
-	})
-	if err != nil || len(h) == 0 {
-		return Result{Values: [][]byte{}}, err
-	}
-	last := h[0]
 	res := Result{Values: [][]byte{}}
-	next := uint64(math.MaxUint64) // the first hash past last (for the mutant)
-	err = s.Range(func(key []byte, item Item) bool {
+	var last, next uint64
+	live, visited, stopped := 0, 0, false
+	err := s.RangeHash(cursor, func(kh uint64, key []byte, item Item) bool {
+		if visited > 0 && kh != last && (live >= count || visited >= budget) {
+			stopped, next = true, kh
+			return false
+		}
+		visited++
+		last = kh
 		if !liveAt(item.Deadline, now) {
 			return true
 		}
-		kh := ScanHash(key)
-		if kh > last && kh < next {
-			next = kh
-		}
-		if kh >= cursor && kh <= last && (len(op.Values) == 0 || Match(op.Values[0], key, false)) {
+		live++
+		if len(op.Values) == 0 || Match(op.Values[0], key, false) {
 			res.Values = append(res.Values, bytes.Clone(key))
 		}
 		return true
 	})
-	if beyond && last != math.MaxUint64 {
+	if stopped {
 		res.Int = int64(last + 1)
 		if mutant.On(mutant.ScanCursorSkips) && next != math.MaxUint64 {
 			res.Int = int64(next + 1)
@@ -137,29 +104,22 @@ func keys(s Store, pattern []byte) (Result, error) {
 // time (the first, wrapping round, if none follows it).
 func randomKey(s Store) (Result, error) {
 	now := s.Now()
-	point := mix(uint64(now))
-	var best, first []byte
-	var bestHash, firstHash uint64
-	err := s.Range(func(key []byte, item Item) bool {
-		if !liveAt(item.Deadline, now) {
-			return true
-		}
-		kh := ScanHash(key)
-		if first == nil || kh < firstHash {
-			first, firstHash = bytes.Clone(key), kh
-		}
-		if kh >= point && (best == nil || kh < bestHash) {
-			best, bestHash = bytes.Clone(key), kh
+	var found []byte
+	pick := func(_ uint64, key []byte, item Item) bool {
+		if liveAt(item.Deadline, now) {
+			found = bytes.Clone(key)
+			return false
 		}
 		return true
-	})
-	if best == nil {
-		best = first
 	}
-	if best == nil {
+	err := s.RangeHash(mix(uint64(now)), pick)
+	if err == nil && found == nil {
+		err = s.RangeHash(0, pick)
+	}
+	if found == nil {
 		return Result{Nil: true}, err
 	}
-	return Result{Value: best}, err
+	return Result{Value: found}, err
 }
 
 // rename moves Keys[0]'s value and deadline to Keys[1]; RenameNX only if
@@ -271,4 +231,39 @@ const protoMaxBulkLen = 512 << 20
 // flushAll deletes every key, expired or not.
 func flushAll(s Store) (Result, error) {
 	return Result{}, s.Clear()
+}
+
+// RangeHashBySorting implements Store.RangeHash for a store without a
+// hash index, by sorting every key it holds at each call: for the
+// in-memory stores of tests, never for one that holds a real keyspace.
+func RangeHashBySorting(s interface {
+	Range(fn func(key []byte, item Item) bool) error
+}, from uint64, fn func(hash uint64, key []byte, item Item) bool) error {
+	type entry struct {
+		hash uint64
+		key  []byte
+		item Item
+	}
+	var all []entry
+	err := s.Range(func(key []byte, item Item) bool {
+		if h := ScanHash(key); h >= from {
+			all = append(all, entry{h, bytes.Clone(key), Item{Value: bytes.Clone(item.Value), Deadline: item.Deadline}})
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(a, b entry) int {
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	for _, e := range all {
+		if !fn(e.hash, e.key, e.item) {
+			break
+		}
+	}
+	return nil
 }

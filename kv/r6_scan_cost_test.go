@@ -15,6 +15,12 @@ func (c *countingStore) Range(fn func(key []byte, item Item) bool) error {
 	return c.mapStore.Range(func(k []byte, it Item) bool { c.visited++; return fn(k, it) })
 }
 
+// RangeHash counts the keys it hands to fn (a real store's index reads
+// only those; mapStore's sorting stands in for it).
+func (c *countingStore) RangeHash(from uint64, fn func(uint64, []byte, Item) bool) error {
+	return RangeHashBySorting(c.mapStore, from, func(h uint64, k []byte, it Item) bool { c.visited++; return fn(h, k, it) })
+}
+
 // r6 review (MEDIUM/HIGH for operators): every SCAN call walks the whole
 // keyspace twice, so iterating a keyspace of N keys with COUNT 10 (what
 // redis-cli --scan and go-redis's ScanIterator send) costs O(N²/10) key

@@ -282,3 +282,7 @@ func (s memStore) Clear() error {
 	clear(s)
 	return nil
 }
+
+func (s memStore) RangeHash(from uint64, fn func(hash uint64, key []byte, item kv.Item) bool) error {
+	return kv.RangeHashBySorting(s, from, fn)
+}

@@ -118,6 +118,9 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 	b.expiring += expiringChange(old, item.Deadline)
 	if old == nil {
 		b.keyCount++
+		if err := b.batch.Set(indexKey(key), nil, nil); err != nil {
+			return err
+		}
 	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
 		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
@@ -144,6 +147,9 @@ func (b *Batch) Delete(key []byte, old kv.Item) error {
 		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
 		}
+	}
+	if err := b.batch.Delete(indexKey(key), nil); err != nil {
+		return err
 	}
 	return b.batch.Delete(dataKey(key), nil)
 }

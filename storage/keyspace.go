@@ -44,14 +44,17 @@ func (b *Batch) Range(fn func(key []byte, item kv.Item) bool) error {
 	return rangeItems(b.batch, fn)
 }
 
-// Clear implements kv.Store.Clear: FLUSHALL, as two range deletions (the
-// data and the deadline index), so that it costs the same whatever the
+// Clear implements kv.Store.Clear: FLUSHALL, as three range deletions
+// (the data, the deadline index and SCAN's index), so that it costs the same whatever the
 // store holds. The data sum of an empty store is 0.
 func (b *Batch) Clear() error {
 	if err := b.batch.DeleteRange(prefixData, prefixDataEnd, nil); err != nil {
 		return err
 	}
 	if err := b.batch.DeleteRange(prefixDeadlines, prefixDeadlinesEnd, nil); err != nil {
+		return err
+	}
+	if err := b.batch.DeleteRange(prefixHashes, prefixHashesEnd, nil); err != nil {
 		return err
 	}
 	b.keyCount = 0

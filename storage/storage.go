@@ -223,8 +223,13 @@ func (s *Store) load() error {
 		return err
 	}
 	s.keyCount = int64(count)
-	if found && version < SchemaVersion {
+	if found && version < recordsSchema {
 		if err := s.migrateRecords(); err != nil {
+			return err
+		}
+	}
+	if found && version < SchemaVersion {
+		if err := s.buildScanIndex(); err != nil {
 			return err
 		}
 	}

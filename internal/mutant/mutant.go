@@ -36,6 +36,7 @@ const (
 	ConfSkippedOnFollower   Name = "conf-skipped-on-follower"
 	GroupAppliedPartially   Name = "group-applied-partially"
 	ScanCursorSkips         Name = "scan-cursor-skips"
+	InstallSkipsScanIndex   Name = "install-skips-scan-index"
 )
 
 // Info describes a planted bug for the runner's table.
@@ -73,6 +74,7 @@ var All = []Info{
 	{"blind-bootstrap", "membership", "a wiped node bootstraps a new cluster without asking (sim.Options.UnsafeBlindBootstrap)", true},
 	{GroupAppliedPartially, "apply", "the last op of a multi-op entry is answered but not applied", false},
 	{ScanCursorSkips, "reads", "SCAN's cursor skips the first key past the last one returned", false},
+	{InstallSkipsScanIndex, "snapshots", "installing a snapshot does not build SCAN's index for the keys it brings", false},
 }
 
 // Lookup returns the mutant called name.
