@@ -196,6 +196,14 @@ func TestScanAcrossLeaderKill(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		for i, r := range clients {
+			// TIME answers the node's clock, not the "0 0" of an
+			// executor without the server's RoleInfo.
+			now, err := r.Time(ctx).Result()
+			if err != nil || now.Sub(time.Now()).Abs() > time.Minute {
+				t.Fatalf("node %d: TIME %v, %v", i+1, now, err)
+			}
+		}
 		if err := clients[0].Set(ctx, "with-ttl", "x", time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}
