@@ -34,6 +34,8 @@ var configParams = []struct{ name, value string }{
 	{"proto-max-bulk-len", strconv.Itoa(ServerCommandLimits.BulkBytesMax)},
 	{"timeout", "0"},
 	{"maxmemory", "0"},
+	{"maxmemory-clients", "0"},
+	{"client-query-buffer-limit", "0"},
 }
 
 func (e *Executor) configValue(i int) string {

@@ -199,6 +199,7 @@ type serverConn struct {
 	room  chan struct{} // a reply was taken out; room for one signal
 	quit  chan struct{}
 	once  sync.Once
+	times connTimes // CLIENT LIST's age and idle (clients.go)
 	mem   connMem
 
 	readDone atomic.Bool // the reader read its last command
@@ -228,6 +229,7 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 		},
 	})
 	sc.rc.SetLocker(&sync.Mutex{})
+	s.setUpClient(sc)
 	return sc
 }
 
