@@ -11,9 +11,10 @@ import (
 	"github.com/seshat-db/seshat/internal/mutant"
 )
 
-// The keyspace operations: those that walk every key (KEYS, SCAN,
-// RANDOMKEY, FLUSHALL) and those that move a value between two keys
-// (RENAME, COPY, MSETNX). They need the Store's Range and Clear.
+// The keyspace operations: those that walk the keys (KEYS, and SCAN and
+// RANDOMKEY in hash order), FLUSHALL, and those that move a value between
+// two keys (RENAME, COPY, MSETNX). They need the Store's Range, RangeHash
+// and Clear.
 
 // ErrNoSuchKey: RENAME of a key that does not exist.
 var ErrNoSuchKey = errors.New("no such key")
