@@ -20,6 +20,9 @@ func (i *serverInfo) ConfigValue(name string) (string, bool) {
 		}
 		return host, true
 	case "maxclients":
+		if i.srv != nil {
+			return strconv.FormatInt(i.srv.ClientsMax(), 10), true
+		}
 		return strconv.Itoa(l.MaxConcurrentClientConnections), true
 	case "maxmemory-clients":
 		return strconv.Itoa(l.MaxMemoryClientsBytes), true
@@ -27,4 +30,11 @@ func (i *serverInfo) ConfigValue(name string) (string, bool) {
 		return strconv.Itoa(l.ClientQueryBufferBytes), true
 	}
 	return "", false
+}
+
+// SetConfig implements resp.ConfigSetter.
+func (i *serverInfo) SetConfig(name string, value int64) {
+	if name == "maxclients" {
+		i.srv.SetClientsMax(value)
+	}
 }

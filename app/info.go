@@ -69,7 +69,7 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 	return []resp.InfoSection{
 		{Name: "Clients", Fields: [][2]string{
 			{"connected_clients", d(i.srv.Clients())},
-			{"maxclients", strconv.Itoa(i.cfg.Limits.MaxConcurrentClientConnections)},
+			{"maxclients", strconv.FormatInt(i.srv.ClientsMax(), 10)},
 			{"blocked_clients", "0"}, // Seshat has no blocking command
 		}},
 		{Name: "Memory", Fields: [][2]string{

@@ -2,8 +2,11 @@ package resp
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/seshat-db/seshat/kv"
 )
 
 // CONFIG GET, SET and RESETSTAT.
@@ -23,19 +26,27 @@ type ConfigInfo interface {
 // persistence off (--save ” --appendonly no) answers, because a write is
 // durable once the raft log holding it is fsynced on a quorum, before it
 // is acknowledged: there are no RDB snapshots and no AOF. The others are
-// Seshat's own settings under Redis's names.
-var configParams = []struct{ name, value string }{
-	{"appendonly", "no"},
-	{"save", ""},
-	{"databases", "1"},
-	{"port", "0"},
-	{"bind", ""},
-	{"maxclients", "10000"},
-	{"proto-max-bulk-len", strconv.Itoa(ServerCommandLimits.BulkBytesMax)},
-	{"timeout", "0"},
-	{"maxmemory", "0"},
-	{"maxmemory-clients", "0"},
-	{"client-query-buffer-limit", "0"},
+// Seshat's own settings under Redis's names; maxclients alone changes
+// live (CONFIG SET).
+var configParams = []configParam{
+	{name: "appendonly", value: "no"},
+	{name: "save", value: ""},
+	{name: "databases", value: "1"},
+	{name: "port", value: "0"},
+	{name: "bind", value: ""},
+	{name: "maxclients", value: "10000", min: 1, max: 1<<32 - 1},
+	{name: "proto-max-bulk-len", value: strconv.Itoa(ServerCommandLimits.BulkBytesMax)},
+	{name: "timeout", value: "0"},
+	{name: "maxmemory", value: "0"},
+	{name: "maxmemory-clients", value: "0"},
+	{name: "client-query-buffer-limit", value: "0"},
+}
+
+// configParam is one parameter; max is 0 unless CONFIG SET may change it
+// live, to an integer within [min, max] (Redis's bounds).
+type configParam struct {
+	name, value string
+	min, max    int64
 }
 
 func (e *Executor) configValue(i int) string {
@@ -86,27 +97,63 @@ func (e *Executor) configGet(args [][]byte, reply func([]byte)) {
 	reply(append(AppendArray(nil, 2*n), out...))
 }
 
-// configSet follows Redis 7.0's errors. No Seshat setting changes while
-// the node runs (each is read at start from its configuration file), so
-// every parameter Seshat knows is refused as Redis refuses an immutable
-// one, and any other as Redis refuses an unknown one; nothing changes.
+// ConfigSetter is a ConfigInfo whose live settings CONFIG SET changes.
+// Without one, every setting is immutable.
+type ConfigSetter interface {
+	// SetConfig sets a live parameter of configParams (its value
+	// checked against the parameter's bounds).
+	SetConfig(name string, value int64)
+}
+
+// configSet follows Redis 7.0's configSetCommand: a first pass over the
+// parameters, in order, refuses an unknown one, an immutable one and one
+// named twice; a second checks the values; only then is anything set,
+// so a refused CONFIG SET changes nothing. The only live setting is
+// maxclients; the others are read from the configuration file at start.
 func (e *Executor) configSet(args [][]byte, reply func([]byte)) {
 	if len(args)%2 != 0 {
 		replyErr(reply, errSyntax)
 		return
 	}
+	setter, _ := e.info.(ConfigSetter)
+	failed := func(arg []byte, why string) {
+		replyErr(reply, "ERR CONFIG SET failed (possibly related to argument '"+string(cString(arg))+"') - "+why)
+	}
+	var params []int
 	for i := 2; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
-		known := false
-		for _, p := range configParams {
-			known = known || p.name == name
-		}
-		if !known {
+		p := slices.IndexFunc(configParams, func(c configParam) bool { return c.name == name })
+		switch {
+		case p < 0:
 			replyErr(reply, "ERR Unknown option or number of arguments for CONFIG SET - '"+string(cString(args[i]))+"'")
 			return
+		case configParams[p].max == 0 || setter == nil:
+			failed(args[i], "can't set immutable config")
+			return
+		case slices.Contains(params, p):
+			failed(args[i], "duplicate parameter")
+			return
 		}
+		params = append(params, p)
 	}
-	replyErr(reply, "ERR CONFIG SET failed (possibly related to argument '"+string(cString(args[2]))+"') - can't set immutable config")
+	values := make([]int64, len(params))
+	for j, p := range params {
+		arg := args[2+2*j]
+		v, ok := kv.ParseInt(args[3+2*j])
+		if !ok {
+			failed(arg, "argument couldn't be parsed into an integer")
+			return
+		}
+		if c := configParams[p]; v < c.min || v > c.max {
+			failed(arg, "argument must be between "+strconv.FormatInt(c.min, 10)+" and "+strconv.FormatInt(c.max, 10)+" inclusive")
+			return
+		}
+		values[j] = v
+	}
+	for j, p := range params {
+		setter.SetConfig(configParams[p].name, values[j])
+	}
+	reply(AppendSimple(nil, "OK"))
 }
 
 // configResetStat answers OK: Seshat's counters are the metrics', which

@@ -69,9 +69,35 @@ func TestRedisGolden(t *testing.T) {
 		}
 		defer c.Close()
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if d.Cmd == "configurable" {
+				// configurable: from here on the connection's server lets
+				// CONFIG SET change maxclients, as Redis's always does.
+				if ec, ok := c.(*execConn); ok {
+					ec.exec = NewExecutor(ec.backend, Limits{}, &settableInfo{maxclients: 10000})
+				}
+				return ""
+			}
 			return runScript(t, c, d)
 		})
 	})
+}
+
+// settableInfo is a server whose maxclients CONFIG SET changes.
+type settableInfo struct{ maxclients int64 }
+
+func (*settableInfo) InfoSections() []InfoSection { return nil }
+
+func (s *settableInfo) ConfigValue(name string) (string, bool) {
+	if name == "maxclients" {
+		return strconv.FormatInt(s.maxclients, 10), true
+	}
+	return "", false
+}
+
+func (s *settableInfo) SetConfig(name string, value int64) {
+	if name == "maxclients" {
+		s.maxclients = value
+	}
 }
 
 func TestSeshatGolden(t *testing.T) {

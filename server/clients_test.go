@@ -95,3 +95,29 @@ func TestClientListAndKill(t *testing.T) {
 		t.Fatalf("CLIENT LIST ID: %q", got)
 	}
 }
+
+// TestSetClientsMaxIsLive: a lowered maxclients refuses the next
+// connection; the open ones stay.
+func TestSetClientsMaxIsLive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(ServerConfig{}, &heldBackend{}, nil)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c1, r1 := dial(t, ln.Addr().String())
+	send(c1, "PING")
+	if line, _ := r1.ReadString('\n'); line != "+PONG\r\n" {
+		t.Fatalf("first client got %q", line)
+	}
+	srv.SetClientsMax(1)
+	_, r2 := dial(t, ln.Addr().String())
+	if line, _ := r2.ReadString('\n'); line != "-ERR max number of clients reached\r\n" {
+		t.Fatalf("second client got %q", line)
+	}
+	send(c1, "PING")
+	if line, _ := r1.ReadString('\n'); line != "+PONG\r\n" {
+		t.Fatalf("first client after the change got %q", line)
+	}
+}

@@ -64,10 +64,13 @@ type Server struct {
 	limits  ClientLimits
 	mem     serverMem
 
-	clients  atomic.Int64
-	rejected atomic.Uint64
-	nextID   atomic.Int64
-	commands atomic.Uint64 // commands read, for INFO stats
+	clients atomic.Int64
+	// clientsMax is ServerConfig.ClientsMax, which CONFIG SET maxclients
+	// changes while the server runs.
+	clientsMax atomic.Int64
+	rejected   atomic.Uint64
+	nextID     atomic.Int64
+	commands   atomic.Uint64 // commands read, for INFO stats
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -101,8 +104,18 @@ func NewServer(cfg ServerConfig, b resp.Backend, info resp.ServerInfo) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Server{cfg: cfg, backend: b, info: info, limits: cfg.Clients.withDefaults(), conns: map[*serverConn]struct{}{}}
+	s := &Server{cfg: cfg, backend: b, info: info, limits: cfg.Clients.withDefaults(), conns: map[*serverConn]struct{}{}}
+	s.clientsMax.Store(int64(cfg.ClientsMax))
+	return s
 }
+
+// ClientsMax returns how many connections may be open at once.
+func (s *Server) ClientsMax() int64 { return s.clientsMax.Load() }
+
+// SetClientsMax changes how many connections may be open at once (CONFIG
+// SET maxclients); connections already open over it stay open, as in
+// Redis.
+func (s *Server) SetClientsMax(n int64) { s.clientsMax.Store(n) }
 
 // Clients returns how many connections are open.
 func (s *Server) Clients() int64 { return s.clients.Load() }
@@ -144,7 +157,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if s.clients.Add(1) > int64(s.cfg.ClientsMax) {
+		if s.clients.Add(1) > s.ClientsMax() {
 			s.clients.Add(-1)
 			s.rejected.Add(1)
 			// Redis's own words, then hang up: the client learns why.
