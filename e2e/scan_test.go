@@ -203,6 +203,16 @@ func TestScanAcrossLeaderKill(t *testing.T) {
 			if err != nil || now.Sub(time.Now()).Abs() > time.Minute {
 				t.Fatalf("node %d: TIME %v, %v", i+1, now, err)
 			}
+			// CLIENT LIST names this connection; CONFIG GET the node's
+			// own port.
+			list, err := r.ClientList(ctx).Result()
+			if err != nil || !strings.Contains(list, " cmd=client|list ") {
+				t.Fatalf("node %d: CLIENT LIST %q, %v", i+1, list, err)
+			}
+			_, port, _ := net.SplitHostPort(c.nodes[i].client)
+			if got, err := r.ConfigGet(ctx, "port").Result(); err != nil || got["port"] != port {
+				t.Fatalf("node %d: CONFIG GET port %v, %v; want %s", i+1, got, err, port)
+			}
 		}
 		if err := clients[0].Set(ctx, "with-ttl", "x", time.Hour).Err(); err != nil {
 			t.Fatal(err)
