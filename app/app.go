@@ -324,39 +324,6 @@ type serverInfo struct {
 	started time.Time
 }
 
-func (i *serverInfo) InfoSections() []resp.InfoSection {
-	st := i.host.Status()
-	role := "slave"
-	if st.IsLeader {
-		role = "master"
-	}
-	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
-	return []resp.InfoSection{
-		{Name: "Clients", Fields: [][2]string{
-			{"connected_clients", strconv.FormatInt(i.srv.Clients(), 10)},
-			{"maxclients", strconv.Itoa(i.cfg.Limits.MaxConcurrentClientConnections)},
-		}},
-		{Name: "Replication", Fields: [][2]string{
-			{"role", role},
-		}},
-		{Name: "Raft", Fields: [][2]string{
-			{"raft_node_id", u(st.ID)},
-			{"raft_term", u(st.Term)},
-			{"raft_leader_id", u(st.Lead)},
-			{"raft_commit_index", u(st.Commit)},
-			{"raft_applied_index", u(st.Applied)},
-			{"raft_stopped", strconv.FormatBool(st.Stopped)},
-			{"raft_role", st.Role},
-			{"raft_identity", fmt.Sprintf("%016x", st.Identity)},
-			{"raft_voters", joinIDs(st.Voters)},
-			{"raft_learners", joinIDs(st.Learners)},
-			{"cluster_id", i.cfg.Cluster.ClusterID},
-			{"seshat_version", Version},
-			{"uptime_in_seconds", strconv.FormatInt(int64(time.Since(i.started).Seconds()), 10)},
-		}},
-	}
-}
-
 func joinIDs(ids []uint64) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {

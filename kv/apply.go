@@ -47,6 +47,16 @@ type Store interface {
 	Delete(key []byte, old Item) error
 	Len() (int64, error)
 	Now() int64
+	// Range calls fn for every stored key, expired or not, in key order,
+	// until fn returns false. key and item are valid only during the call.
+	Range(fn func(key []byte, item Item) bool) error
+	// RangeHash calls fn for every stored key, expired or not, whose
+	// ScanHash is at or past from, in order of (ScanHash, key), until fn
+	// returns false: SCAN's order, read from an index so that a SCAN
+	// call costs what it returns, not the keyspace's size.
+	RangeHash(from uint64, fn func(hash uint64, key []byte, item Item) bool) error
+	// Clear deletes every key and its deadline.
+	Clear() error
 }
 
 // slot is one key as an op finds it: what is stored (if anything), and
@@ -164,6 +174,24 @@ func Apply(s Store, op Op) (Result, error) {
 		return Result{Int: 1}, put(s, op.Keys[0], sl, sl.stored.Value, 0)
 	case ExpireKeys:
 		return expireKeys(s, op.Keys)
+	case Scan:
+		return scan(s, op)
+	case Keys:
+		return keys(s, op.Values[0])
+	case RandomKey:
+		return randomKey(s)
+	case Rename, RenameNX:
+		return rename(s, op)
+	case Copy:
+		return copyKey(s, op)
+	case FlushAll:
+		return flushAll(s)
+	case IncrByFloat:
+		return incrByFloat(s, op)
+	case SetRange:
+		return setRange(s, op)
+	case MSetNX:
+		return msetNX(s, op)
 	}
 	return Result{}, errCorrupt
 }

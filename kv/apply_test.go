@@ -322,7 +322,7 @@ func TestDBSizeTracksPutAndDelete(t *testing.T) {
 }
 
 func TestKindIsRead(t *testing.T) {
-	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime}
+	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime, Scan, Keys, RandomKey}
 	for k := range Kind(255) {
 		if _, known := kindNames[k]; !known {
 			continue
@@ -396,4 +396,28 @@ func TestParseIntAgreesWithFormat(t *testing.T) {
 			t.Errorf("ParseInt(%q) = %d, %v", s, got, ok)
 		}
 	}
+}
+
+func (s *mapStore) Range(fn func(key []byte, item Item) bool) error {
+	keys := make([]string, 0, len(s.m))
+	for k := range s.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !fn([]byte(k), Item{Value: s.m[k], Deadline: s.dl[k]}) {
+			break
+		}
+	}
+	return nil
+}
+
+func (s *mapStore) Clear() error {
+	clear(s.m)
+	clear(s.dl)
+	return nil
+}
+
+func (s *mapStore) RangeHash(from uint64, fn func(hash uint64, key []byte, item Item) bool) error {
+	return RangeHashBySorting(s, from, fn)
 }

@@ -25,6 +25,9 @@ const (
 	DBSize       Kind = 5
 	TTL          Kind = 6 // TTL and PTTL: Int is the time left in ms, or -1/-2
 	ExpireTime   Kind = 7 // EXPIRETIME and PEXPIRETIME: Int is the deadline in ms, or -1/-2
+	Scan         Kind = 13
+	Keys         Kind = 14
+	RandomKey    Kind = 15
 	Set          Kind = 16
 	Del          Kind = 17
 	IncrBy       Kind = 18
@@ -35,6 +38,13 @@ const (
 	Expire       Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
 	Persist      Kind = 24 // remove the deadline
 	ExpireKeys   Kind = 25 // active expiry: delete those of Keys whose deadline has passed
+	Rename       Kind = 40
+	RenameNX     Kind = 41
+	Copy         Kind = 42
+	FlushAll     Kind = 43
+	IncrByFloat  Kind = 44
+	SetRange     Kind = 45
+	MSetNX       Kind = 46
 	lastReadKind      = 15
 )
 
@@ -43,6 +53,8 @@ var kindNames = map[Kind]string{
 	TTL: "ttl", ExpireTime: "expiretime",
 	Set: "set", Del: "del", IncrBy: "incrby", MSet: "mset", Append: "append", GetDel: "getdel",
 	GetEx: "getex", Expire: "expire", Persist: "persist", ExpireKeys: "expirekeys",
+	Scan: "scan", Keys: "keys", RandomKey: "randomkey", Rename: "rename", RenameNX: "renamenx",
+	Copy: "copy", FlushAll: "flushall", IncrByFloat: "incrbyfloat", SetRange: "setrange", MSetNX: "msetnx",
 }
 
 func (k Kind) String() string {
@@ -96,6 +108,14 @@ const (
 //   - ExpireKeys: Keys, the keys the leader saw due.
 //   - Set, GetEx, Expire: Exp and Expiry (ms) give the new deadline. Set
 //     without one clears the deadline, unless ExpKeepTTL.
+//   - Scan: Delta is the cursor (a uint64's bits), ValueBytesMax the
+//     count, Values[0] (if any) the MATCH pattern. Keys: Values[0], the
+//     pattern. RandomKey, FlushAll: nothing.
+//   - Rename, RenameNX, Copy: Keys[0] to Keys[1]; Copy's Delta 1 is REPLACE.
+//   - IncrByFloat: Keys[0], Values[0] the increment as the client sent it.
+//   - SetRange: Keys[0], Values[0] written at offset Delta (>= 0);
+//     ValueBytesMax bounds the value it produces.
+//   - MSetNX: as MSet.
 type Op struct {
 	Kind          Kind
 	Flags         SetFlags
@@ -117,6 +137,11 @@ type Op struct {
 //   - TTL, ExpireTime: Int (ms), -2 for no key, -1 for no deadline.
 //   - GetEx: as Get. Expire, Persist: Int 1 if the deadline changed, else 0.
 //   - ExpireKeys: Int, the keys deleted.
+//   - Scan: Values, the keys, and Int the next cursor (0: the end).
+//     Keys: Values. RandomKey: Value, or Nil when there is no key.
+//   - Rename: an OK, or Err ErrNoSuchKey. RenameNX, Copy, MSetNX: Int 1
+//     if done, else 0 (Copy onto itself: Err ErrSameObject).
+//   - IncrByFloat: Value, the new value. SetRange: Int, the new length.
 //
 // Err is set when the operation was refused (ErrNotInteger, ErrOverflow,
 // ErrValueTooLarge); a refused operation changed nothing.
@@ -237,10 +262,22 @@ func (op *Op) wellFormed() bool {
 		return keys >= 1 && values == 0
 	case DBSize:
 		return keys == 0 && values == 0
-	case Set, Append:
+	case Set, Append, IncrByFloat:
 		return keys == 1 && values == 1
-	case MSet:
+	case MSet, MSetNX:
 		return keys >= 1 && values == keys
+	case Scan:
+		return keys == 0 && values <= 1
+	case Keys:
+		return keys == 0 && values == 1
+	case RandomKey, FlushAll:
+		return keys == 0 && values == 0
+	case Rename, RenameNX:
+		return keys == 2 && values == 0
+	case Copy:
+		return keys == 2 && values == 0 && (op.Delta == 0 || op.Delta == 1)
+	case SetRange:
+		return keys == 1 && values == 1 && op.Delta >= 0
 	}
 	return false
 }

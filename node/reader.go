@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -44,11 +45,27 @@ type chunkedRead struct {
 	run       func(job func())
 }
 
-// groupKeys counts the keys a read group touches.
+// groupKeys counts the keys a read group touches. An op that walks the
+// whole keyspace (SCAN, KEYS, RANDOMKEY) counts as more than any chunk:
+// it always runs on the worker.
 func groupKeys(ops []kv.Op) int {
 	n := 0
 	for i := range ops {
+		if walksKeyspace(ops[i].Kind) {
+			return math.MaxInt
+		}
 		n += max(len(ops[i].Keys), 1)
+	}
+	return n
+}
+
+func walksKeyspace(k kv.Kind) bool { return k == kv.Scan || k == kv.Keys || k == kv.RandomKey }
+
+// resultBytes is what a result holds in values and keys.
+func resultBytes(res kv.Result) int {
+	n := len(res.Value)
+	for _, v := range res.Values {
+		n += len(v)
 	}
 	return n
 }
@@ -111,13 +128,14 @@ func (c *chunkedRead) readChunk() error {
 			if err != nil {
 				return err
 			}
+			size := resultBytes(res)
 			switch {
-			case c.limit > 0 && c.bytes+len(res.Value) > c.limit:
+			case c.limit > 0 && c.bytes+size > c.limit:
 				res = kv.Result{Err: ErrReplyTooLarge}
-			case !c.take(len(res.Value)):
+			case !c.take(size):
 				res = kv.Result{Err: ErrLongReadsBusy}
 			default:
-				c.bytes += len(res.Value)
+				c.bytes += size
 			}
 			c.res[c.op] = res
 			c.op++

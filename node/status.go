@@ -45,6 +45,9 @@ type Status struct {
 	// (etcd's leader_changes_seen): a steady cluster adds one per election.
 	LeaderChanges int
 	DroppedForged uint64 // raft messages dropped before raft: impossible, or would make raft panic (peerguard.go)
+	// Keys and Expiring count the applied state's keys, and those of
+	// them with a deadline (INFO keyspace).
+	Keys, Expiring int64
 	// RefusedAcked counts, of DroppedForged, a follower's refusals of an
 	// entry it had acknowledged: an honest peer sends these too, as
 	// delayed copies of an old refusal (checkRejectBelowMatch).
@@ -85,6 +88,8 @@ func (n *Node) Status() Status {
 		SnapshotsTaken:     n.snapshotsTaken,
 		SnapshotsInstalled: n.snapshotsInstalled,
 		LogEntries:         n.store.LastIndexCached() - n.store.SnapshotIndex(),
+		Keys:               n.store.Len(),
+		Expiring:           n.store.Expiring(),
 	}
 }
 

@@ -1,7 +1,6 @@
 package resp
 
 import (
-	"path"
 	"strings"
 
 	"github.com/seshat-db/seshat/kv"
@@ -48,58 +47,6 @@ func (e *Executor) selectDB(args [][]byte, reply func([]byte)) {
 	}
 }
 
-// configParams are the parameters CONFIG GET knows, in the order it
-// lists them: the two that redis-benchmark and some client libraries ask
-// for to learn how the server persists. Seshat answers what a Redis with
-// its own persistence off (--save ” --appendonly no) answers, because
-// that is what Seshat is, as Redis sees it: a write is durable once the
-// raft log holding it is fsynced on a quorum, before it is acknowledged,
-// so there are no RDB snapshots (BGSAVE) and no AOF to configure or
-// wait for.
-var configParams = []struct{ name, value string }{
-	{"appendonly", "no"},
-	{"save", ""},
-}
-
-// configGet follows Redis 7.0's configGetCommand over configParams: each
-// argument is a name (any case; the reply repeats it as given) or a glob
-// pattern (matched without regard to case; the reply names the parameter),
-// each parameter is listed once, and an unknown name matches nothing.
-//
-// NB: Redis lists the matches in the order of a hash table; we list them
-// in configParams' order, which is the same for these two.
-func (e *Executor) configGet(args [][]byte, reply func([]byte)) {
-	names := make([]string, len(configParams)) // the name to reply with; "" if not matched
-	for _, a := range args[2:] {
-		pattern := strings.ToLower(string(a))
-		glob := strings.ContainsAny(pattern, "[*?")
-		for i, p := range configParams {
-			if names[i] != "" {
-				continue
-			}
-			if glob {
-				// NB: path.Match is Redis's stringmatch for names
-				// without '/'; a malformed pattern matches nothing.
-				if ok, _ := path.Match(pattern, p.name); ok {
-					names[i] = p.name
-				}
-			} else if pattern == p.name {
-				names[i] = string(a)
-			}
-		}
-	}
-	var out []byte
-	n := 0
-	for i, p := range configParams {
-		if names[i] != "" {
-			out = AppendBulkString(out, names[i])
-			out = AppendBulkString(out, p.value)
-			n++
-		}
-	}
-	reply(append(AppendArray(nil, 2*n), out...))
-}
-
 func (e *Executor) clientID(args [][]byte, reply func([]byte)) {
 	reply(AppendInt(nil, e.ClientID))
 }
@@ -117,7 +64,7 @@ func (e *Executor) clientSetName(args [][]byte, reply func([]byte)) {
 		replyErr(reply, errClientName)
 		return
 	}
-	e.name = string(args[2])
+	e.setName(string(args[2]))
 	reply(AppendSimple(nil, "OK"))
 }
 
@@ -139,7 +86,9 @@ func (e *Executor) clientSetInfo(args [][]byte, reply func([]byte)) {
 		replyErr(reply, "ERR "+string(cString(args[2]))+" cannot contain spaces, newlines or special characters.")
 		return
 	}
+	e.conn.mu.Lock()
 	*dst = string(val)
+	e.conn.mu.Unlock()
 	reply(AppendSimple(nil, "OK"))
 }
 
@@ -197,7 +146,7 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 			replyErr(reply, errClientName)
 			return
 		}
-		e.name = string(name)
+		e.setName(string(name))
 	}
 	out := AppendArray(nil, 14)
 	out = AppendBulkString(out, "server")
@@ -211,7 +160,7 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 	out = AppendBulkString(out, "mode")
 	out = AppendBulkString(out, "standalone")
 	out = AppendBulkString(out, "role")
-	out = AppendBulkString(out, "master")
+	out = AppendBulkString(out, e.helloRole())
 	out = AppendBulkString(out, "modules")
 	out = AppendArray(out, 0)
 	reply(out)

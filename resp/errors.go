@@ -88,6 +88,10 @@ var backendErrors = []struct {
 	{kv.ErrNotInteger, errNotInteger},
 	{kv.ErrOverflow, "ERR increment or decrement would overflow"},
 	{kv.ErrValueTooLarge, errValueTooLarge},
+	{kv.ErrNoSuchKey, "ERR no such key"},
+	{kv.ErrSameObject, errSameObject},
+	{kv.ErrNotFloat, "ERR value is not a valid float"},
+	{kv.ErrNaNOrInf, "ERR increment would produce NaN or Infinity"},
 }
 
 // ErrorReply is the reply, without the leading "-", to an operation that

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/seshat-db/seshat/kv"
@@ -76,9 +77,10 @@ type Executor struct {
 	seq     sequencer
 	limits  Limits
 	info    ServerInfo
-	name    string // set by CLIENT SETNAME and HELLO SETNAME
-	libName string // set by CLIENT SETINFO LIB-NAME
-	libVer  string // set by CLIENT SETINFO LIB-VER
+	name    string   // set by CLIENT SETNAME and HELLO SETNAME
+	libName string   // set by CLIENT SETINFO LIB-NAME
+	libVer  string   // set by CLIENT SETINFO LIB-VER
+	conn    connDesc // CLIENT LIST's view of the connection (clients.go)
 }
 
 // NewExecutor returns an Executor for one connection that runs key-value
@@ -96,7 +98,7 @@ func NewExecutor(b Backend, l Limits, info ServerInfo) *Executor {
 	if l.KeysPerReadMax <= 0 {
 		l.KeysPerReadMax = KeysPerReadMaxDefault
 	}
-	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, writeKeysMax: l.KeysPerWriteMax, mu: noLock{}}}
+	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, writeKeysMax: l.KeysPerWriteMax, mu: noLock{}}, conn: connDesc{mu: noLock{}}}
 }
 
 // Flush tells the Executor that the commands executed so far are all that
@@ -142,6 +144,7 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		reply(AppendError(nil, wrongArity(cmd.name)))
 		return
 	}
+	top := cmd
 	if cmd.subcommands != nil && len(args) >= 2 {
 		sub := lookup(cmd.subcommands, args[1])
 		if sub == nil {
@@ -154,6 +157,7 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		}
 		cmd = sub
 	}
+	e.noteCommand(top, cmd)
 	cmd.run(e, args, reply)
 }
 
@@ -199,7 +203,12 @@ func init() {
 		{name: "append", arity: 3, run: (*Executor).append},
 		{name: "client", arity: -2, subcommands: []*command{
 			{name: "getname", arity: 2, run: (*Executor).clientGetName},
+			{name: "help", arity: 2, run: (*Executor).clientHelp},
 			{name: "id", arity: 2, run: (*Executor).clientID},
+			{name: "info", arity: 2, run: (*Executor).clientInfo},
+			{name: "kill", arity: -3, run: (*Executor).clientKill},
+			{name: "list", arity: -2, run: (*Executor).clientList},
+			{name: "no-evict", arity: 3, run: (*Executor).clientNoEvict},
 			{name: "setinfo", arity: 4, run: (*Executor).clientSetInfo},
 			{name: "setname", arity: 3, run: (*Executor).clientSetName},
 		}},
@@ -211,6 +220,8 @@ func init() {
 		}},
 		{name: "config", arity: -2, subcommands: []*command{
 			{name: "get", arity: -3, run: (*Executor).configGet},
+			{name: "resetstat", arity: 2, run: (*Executor).configResetStat},
+			{name: "set", arity: -4, run: (*Executor).configSet},
 		}},
 		{name: "dbsize", arity: 1, run: (*Executor).dbsize},
 		{name: "decr", arity: 2, run: (*Executor).decr},
@@ -245,6 +256,9 @@ func init() {
 		{name: "strlen", arity: 2, run: (*Executor).strlen},
 		{name: "ttl", arity: 2, run: (*Executor).ttl},
 	}
+	commands = append(commands, keyspaceCommands()...)
+	commands = append(commands, truthCommands()...)
+	slices.SortFunc(commands, func(a, b *command) int { return strings.Compare(a.name, b.name) })
 }
 
 // cString returns b up to its first NUL byte, as C's printf would print

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,9 +69,35 @@ func TestRedisGolden(t *testing.T) {
 		}
 		defer c.Close()
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if d.Cmd == "configurable" {
+				// configurable: from here on the connection's server lets
+				// CONFIG SET change maxclients, as Redis's always does.
+				if ec, ok := c.(*execConn); ok {
+					ec.exec = NewExecutor(ec.backend, Limits{}, &settableInfo{maxclients: 10000})
+				}
+				return ""
+			}
 			return runScript(t, c, d)
 		})
 	})
+}
+
+// settableInfo is a server whose maxclients CONFIG SET changes.
+type settableInfo struct{ maxclients int64 }
+
+func (*settableInfo) InfoSections() []InfoSection { return nil }
+
+func (s *settableInfo) ConfigValue(name string) (string, bool) {
+	if name == "maxclients" {
+		return strconv.FormatInt(s.maxclients, 10), true
+	}
+	return "", false
+}
+
+func (s *settableInfo) SetConfig(name string, value int64) {
+	if name == "maxclients" {
+		s.maxclients = value
+	}
 }
 
 func TestSeshatGolden(t *testing.T) {
@@ -130,6 +157,11 @@ var backendErrorsByName = map[string]error{
 }
 
 type fakeInfo struct{}
+
+// Replication speaks as a follower of a leader at 10.0.0.1:6379.
+func (fakeInfo) Replication() Replication {
+	return Replication{MasterHost: "10.0.0.1", MasterPort: 6379, Offset: 42, Replicas: 1, NowMicros: 1700000000123456, StartedUnix: 1699999000}
+}
 
 func (fakeInfo) InfoSections() []InfoSection {
 	return []InfoSection{
@@ -296,3 +328,26 @@ func (s memStore) Delete(key []byte, _ kv.Item) error {
 func (s memStore) Len() (int64, error) { return int64(len(s)), nil }
 
 func (s memStore) Now() int64 { return time.Now().UnixMilli() }
+
+func (s memStore) Range(fn func(key []byte, item kv.Item) bool) error {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !fn([]byte(k), s[k]) {
+			break
+		}
+	}
+	return nil
+}
+
+func (s memStore) Clear() error {
+	clear(s)
+	return nil
+}
+
+func (s memStore) RangeHash(from uint64, fn func(hash uint64, key []byte, item kv.Item) bool) error {
+	return kv.RangeHashBySorting(s, from, fn)
+}

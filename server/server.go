@@ -64,9 +64,13 @@ type Server struct {
 	limits  ClientLimits
 	mem     serverMem
 
-	clients  atomic.Int64
-	rejected atomic.Uint64
-	nextID   atomic.Int64
+	clients atomic.Int64
+	// clientsMax is ServerConfig.ClientsMax, which CONFIG SET maxclients
+	// changes while the server runs.
+	clientsMax atomic.Int64
+	rejected   atomic.Uint64
+	nextID     atomic.Int64
+	commands   atomic.Uint64 // commands read, for INFO stats
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -100,14 +104,32 @@ func NewServer(cfg ServerConfig, b resp.Backend, info resp.ServerInfo) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Server{cfg: cfg, backend: b, info: info, limits: cfg.Clients.withDefaults(), conns: map[*serverConn]struct{}{}}
+	s := &Server{cfg: cfg, backend: b, info: info, limits: cfg.Clients.withDefaults(), conns: map[*serverConn]struct{}{}}
+	s.clientsMax.Store(int64(cfg.ClientsMax))
+	return s
 }
+
+// ClientsMax returns how many connections may be open at once.
+func (s *Server) ClientsMax() int64 { return s.clientsMax.Load() }
+
+// SetClientsMax changes how many connections may be open at once (CONFIG
+// SET maxclients); connections already open over it stay open, as in
+// Redis.
+func (s *Server) SetClientsMax(n int64) { s.clientsMax.Store(n) }
 
 // Clients returns how many connections are open.
 func (s *Server) Clients() int64 { return s.clients.Load() }
 
 // Rejected returns how many connections were refused at the limit.
 func (s *Server) Rejected() uint64 { return s.rejected.Load() }
+
+// Connections returns how many client connections were accepted since
+// the server started (INFO's total_connections_received).
+func (s *Server) Connections() int64 { return s.nextID.Load() }
+
+// Commands returns how many commands clients sent since the server
+// started (INFO's total_commands_processed).
+func (s *Server) Commands() uint64 { return s.commands.Load() }
 
 // Serve accepts connections on ln until Close. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener) error {
@@ -135,7 +157,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if s.clients.Add(1) > int64(s.cfg.ClientsMax) {
+		if s.clients.Add(1) > s.ClientsMax() {
 			s.clients.Add(-1)
 			s.rejected.Add(1)
 			// Redis's own words, then hang up: the client learns why.
@@ -190,6 +212,7 @@ type serverConn struct {
 	room  chan struct{} // a reply was taken out; room for one signal
 	quit  chan struct{}
 	once  sync.Once
+	times connTimes // CLIENT LIST's age and idle (clients.go)
 	mem   connMem
 
 	readDone atomic.Bool // the reader read its last command
@@ -219,6 +242,7 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 		},
 	})
 	sc.rc.SetLocker(&sync.Mutex{})
+	s.setUpClient(sc)
 	return sc
 }
 

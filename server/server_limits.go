@@ -167,6 +167,8 @@ func (c *serverConn) checkOutput(now time.Time) string {
 
 // commandRead counts a command of n bytes that the resp.Executor now holds.
 func (c *serverConn) commandRead(n int) {
+	c.s.commands.Add(1)
+	c.times.touch()
 	if c.change(int64(n), 0, 0) > c.s.limits.TotalBytesMax {
 		c.s.evict()
 	}

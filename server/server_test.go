@@ -11,6 +11,7 @@ import (
 	"github.com/seshat-db/seshat/resp"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -261,4 +262,27 @@ func bytesArgs(s string) [][]byte {
 		out = append(out, []byte(f))
 	}
 	return out
+}
+
+func (s memStore) Range(fn func(key []byte, item kv.Item) bool) error {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !fn([]byte(k), s[k]) {
+			break
+		}
+	}
+	return nil
+}
+
+func (s memStore) Clear() error {
+	clear(s)
+	return nil
+}
+
+func (s memStore) RangeHash(from uint64, fn func(hash uint64, key []byte, item kv.Item) bool) error {
+	return kv.RangeHashBySorting(s, from, fn)
 }

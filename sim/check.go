@@ -127,7 +127,7 @@ func (c *checker) observe(s *simNode) {
 
 // compareData checks that replicas which applied the same index hold the
 // same data, for every node that is up, reading each one's whole store;
-// and that the running digest each store keeps matches what it holds, so
+// that each one's SCAN index names exactly its keys; and that the running digest each store keeps matches what it holds, so
 // a write that went around it is caught too. checkAppliedAfterBatch
 // compares the running digest each time a batch moved a node's applied
 // index. An index inside a batch (a batch may apply many entries) is not
@@ -145,6 +145,10 @@ func (c *checker) compareData() {
 			return
 		}
 		if !c.compareDigest(s, applied, digest) {
+			return
+		}
+		if err := s.n.CheckScanIndex(); err != nil {
+			c.w.fail(classSafety, "n%d's SCAN index disagrees with its data at applied index %d: %v", s.id, applied, err)
 			return
 		}
 	}

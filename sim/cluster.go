@@ -322,6 +322,9 @@ func (c *simCluster) StopClients() {
 	for _, cl := range c.w.clients {
 		cl.stopped = true
 	}
+	if c.w.scan != nil {
+		c.w.scan.stopped = true
+	}
 }
 
 // ClientStats implements chaos.Cluster.ClientStats.

@@ -57,6 +57,7 @@ type World struct {
 	starts  int      // node processes started so far (kvmodel.Input.Epoch)
 	down    downtime // the nodes' time spent down (kvmodel.Input.Down)
 	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
+	scan    *scanner // the SCAN workload and its check (scan.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
 	votes   voteRecords // the hard states each node synced, for "a vote is never forgotten"
@@ -83,6 +84,7 @@ type Stats struct {
 	OpsOK         int
 	OpsFailed     int
 	OpsUnknown    int
+	Scans         int // SCANs run to their end and checked (scan.go)
 	// ExpiryLateMax is the latest a client saw a key after its TTL ran
 	// out, counted from the set's return (ttl.go), with no node restarted
 	// in between: the measured late bound.
@@ -272,6 +274,7 @@ func (w *World) setup() {
 
 // startClients starts n more clients, each within [after, 2*after).
 func (w *World) startClients(n int, after time.Duration) {
+	w.startScanner(after)
 	for range n {
 		i := len(w.clients)
 		c := &client{w: w, id: i, node: w.rng.IntN(len(w.nodes))}

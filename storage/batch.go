@@ -21,6 +21,7 @@ type Batch struct {
 	lastIndex uint64
 	applied   uint64
 	keyCount  int64
+	expiring  int64
 	clock     int64
 	// minDeadline is the earliest deadline the batch wrote (0: none).
 	minDeadline int64
@@ -44,6 +45,7 @@ func (s *Store) NewBatch() *Batch {
 		lastIndex: s.lastIndex,
 		applied:   s.applied,
 		keyCount:  s.keyCount,
+		expiring:  s.expiring,
 		clock:     s.clock,
 	}
 }
@@ -113,8 +115,12 @@ func (b *Batch) Get(key []byte) (kv.Item, bool, error) { return getItem(b.batch,
 func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 	record := encodeRecord(item)
 	b.sumChange(key, old, record)
+	b.expiring += expiringChange(old, item.Deadline)
 	if old == nil {
 		b.keyCount++
+		if err := b.batch.Set(indexKey(key), nil, nil); err != nil {
+			return err
+		}
 	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
 		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
@@ -136,10 +142,14 @@ func (b *Batch) Delete(key []byte, old kv.Item) error {
 	b.sumChange(key, &old, nil)
 	b.keyCount--
 	assert.That(b.keyCount >= 0, "key count below zero")
+	b.expiring += expiringChange(&old, 0)
 	if old.Deadline != 0 {
 		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
 		}
+	}
+	if err := b.batch.Delete(indexKey(key), nil); err != nil {
+		return err
 	}
 	return b.batch.Delete(dataKey(key), nil)
 }
@@ -193,6 +203,7 @@ func (b *Batch) Commit() error {
 		b.s.durableApplied = b.applied
 	}
 	b.s.keyCount = b.keyCount
+	b.s.expiring = b.expiring
 	b.s.clock = b.clock
 	b.s.lowerDeadlineFloor(b.minDeadline)
 	b.s.data.sum += b.sumDelta

@@ -18,8 +18,12 @@ var (
 
 // SchemaVersion is the layout this binary writes. A store written by a
 // newer binary is refused; version 1 (bare values under d/) is migrated
-// at open (migrateRecords).
-const SchemaVersion = 2
+// at open (migrateRecords), and version 2 (no SCAN index) gets its index
+// (buildScanIndex).
+const SchemaVersion = 3
+
+// recordsSchema is the version whose d/ keys hold records (record.go).
+const recordsSchema = 2
 
 func logKey(index uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte{}, prefixLog...), index)

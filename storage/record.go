@@ -107,7 +107,7 @@ func (s *Store) migrateRecords() error {
 			return err
 		}
 		if last == nil {
-			_ = b.Set(keySchema, uint64Value(SchemaVersion), nil)
+			_ = b.Set(keySchema, uint64Value(recordsSchema), nil)
 			_ = b.Delete(keyMigrated, nil)
 			err = s.commitRaw(b)
 			b.Close()

@@ -229,6 +229,7 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 			_ = b.DeleteRange(span[0], span[1], nil)
 		}
 	}
+	_ = b.DeleteRange(prefixHashes, prefixHashesEnd, nil)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefixStaging, UpperBound: prefixStagingEnd})
 	if err != nil {
 		b.Close()
@@ -239,6 +240,9 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 		key := it.Key()[len(prefixStaging):]
 		if bytes.HasPrefix(key, prefixData) {
 			keys++
+			if !mutant.On(mutant.InstallSkipsScanIndex) {
+				_ = b.Set(indexKey(key[len(prefixData):]), nil, nil)
+			}
 		}
 		_ = b.Set(key, it.Value(), nil)
 		if b.Len() >= stagingBatchBytes {
@@ -297,6 +301,9 @@ func (s *Store) finishInstall(meta *pb.SnapshotMetadata, hs *pb.HardState) error
 	s.keyCount = keys
 	s.conf = conf
 	s.deadlineFloor = 0
+	if err := s.countExpiring(); err != nil {
+		return err
+	}
 	if err := s.resetDataSum(); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import "time"
 type Stats struct {
 	DiskBytes           uint64        // Pebble's files: tables, WAL, manifest, compactions in flight
 	Keys                int64         // user keys in the applied state
+	Expiring            int64         // ... of them, those with a deadline
 	Compactions         int64         // finished since open
 	CompactionDuration  time.Duration // summed over those, as Pebble measured them
 	CompactionDebtBytes uint64        // bytes Pebble estimates it must still compact
@@ -24,6 +25,7 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		DiskBytes:           m.DiskSpaceUsage(),
 		Keys:                s.keyCount,
+		Expiring:            s.expiring,
 		Compactions:         m.Compact.Count,
 		CompactionDuration:  m.Compact.Duration,
 		CompactionDebtBytes: m.Compact.EstimatedDebt,

@@ -57,6 +57,7 @@ type Store struct {
 	applied        uint64
 	durableApplied uint64
 	keyCount       int64
+	expiring       int64 // keys with a deadline: the deadline index's entries (keyspace.go)
 	clock          int64 // cluster time as of the applied index (expiry.go)
 	// deadlineFloor is at or below every deadline in the index (expiry.go).
 	deadlineFloor int64
@@ -156,6 +157,9 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		if err := s.resumeInstall(); err != nil {
 			return err
 		}
+		if err := s.countExpiring(); err != nil {
+			return err
+		}
 		return s.resetDataSum()
 	})
 	if err != nil {
@@ -219,8 +223,13 @@ func (s *Store) load() error {
 		return err
 	}
 	s.keyCount = int64(count)
-	if found && version < SchemaVersion {
+	if found && version < recordsSchema {
 		if err := s.migrateRecords(); err != nil {
+			return err
+		}
+	}
+	if found && version < SchemaVersion {
+		if err := s.buildScanIndex(); err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,8 @@ const (
 	ConfNotPersisted        Name = "conf-not-persisted"
 	ConfSkippedOnFollower   Name = "conf-skipped-on-follower"
 	GroupAppliedPartially   Name = "group-applied-partially"
+	ScanCursorSkips         Name = "scan-cursor-skips"
+	InstallSkipsScanIndex   Name = "install-skips-scan-index"
 )
 
 // Info describes a planted bug for the runner's table.
@@ -71,6 +73,8 @@ var All = []Info{
 	{ConfSkippedOnFollower, "membership", "a node that does not lead skips applying membership changes", false},
 	{"blind-bootstrap", "membership", "a wiped node bootstraps a new cluster without asking (sim.Options.UnsafeBlindBootstrap)", true},
 	{GroupAppliedPartially, "apply", "the last op of a multi-op entry is answered but not applied", false},
+	{ScanCursorSkips, "reads", "SCAN's cursor skips the first key past the last one returned", false},
+	{InstallSkipsScanIndex, "snapshots", "installing a snapshot does not build SCAN's index for the keys it brings", false},
 }
 
 // Lookup returns the mutant called name.
