@@ -10,6 +10,10 @@ import (
 type Item struct {
 	Value    []byte
 	Deadline int64
+	// Version is the raft index of the write that stored this item (0:
+	// written before versions existed). The Store stamps it on Put; WATCH
+	// compares it (txn.go).
+	Version uint64
 }
 
 // liveAt reports whether an item with this deadline is still there at
@@ -148,6 +152,10 @@ func Apply(s Store, op Op) (Result, error) {
 		return Result{Int: 1}, put(s, op.Keys[0], sl, sl.stored.Value, 0)
 	case ExpireKeys:
 		return expireKeys(s, op.Keys)
+	case Watch:
+		return watch(s, op.Keys)
+	case Exec, ExecRead:
+		return exec(s, op)
 	}
 	return Result{}, errCorrupt
 }

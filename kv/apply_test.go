@@ -322,7 +322,7 @@ func TestDBSizeTracksPutAndDelete(t *testing.T) {
 }
 
 func TestKindIsRead(t *testing.T) {
-	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime}
+	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime, Watch, ExecRead}
 	for k := range Kind(255) {
 		if _, known := kindNames[k]; !known {
 			continue
