@@ -48,6 +48,9 @@ const WatchTokenBytes = 9
 const (
 	tokenAbsent = 0
 	tokenLive   = 1
+	// WatchTokenNever is the token of a key whose WATCH failed: the
+	// client cannot know what it saw, so EXEC aborts.
+	WatchTokenNever = 2
 )
 
 // encodingVersionTxn is an Exec or ExecRead: version 1's fields, then the
@@ -135,7 +138,7 @@ func (op *Op) txnWellFormed() bool {
 		return false
 	}
 	for _, t := range op.Values {
-		if len(t) != WatchTokenBytes || t[0] != tokenAbsent && t[0] != tokenLive {
+		if len(t) != WatchTokenBytes || t[0] != tokenAbsent && t[0] != tokenLive && t[0] != WatchTokenNever {
 			return false
 		}
 	}
@@ -188,7 +191,10 @@ func unchanged(s Store, v Versions, key, token []byte) (bool, error) {
 		return false, err
 	}
 	n := binary.BigEndian.Uint64(token[1:])
-	if token[0] == tokenLive {
+	switch token[0] {
+	case WatchTokenNever:
+		return false, nil
+	case tokenLive:
 		return sl.live && sl.stored.Version == n, nil
 	}
 	if sl.live || sl.exists && sl.stored.Version > n {

@@ -28,6 +28,8 @@ type Limits struct {
 	ValueBytesMax   int // default 65536
 	KeysPerWriteMax int // keys of one DEL or MSET; default 500
 	KeysPerReadMax  int // keys of one MGET or EXISTS; default 1,000,000
+	TxnCommandsMax  int // commands queued between MULTI and EXEC; default 1,000
+	TxnBytesMax     int // their argument bytes; default 1 MiB (one group's bound)
 }
 
 // The default Limits, the product's. A write's keys apply on the node's
@@ -79,6 +81,8 @@ type Executor struct {
 	name    string // set by CLIENT SETNAME and HELLO SETNAME
 	libName string // set by CLIENT SETINFO LIB-NAME
 	libVer  string // set by CLIENT SETINFO LIB-VER
+	txn     *txnState     // between MULTI and EXEC (multi.go)
+	watches []*watchEntry // WATCHed keys, in command order
 }
 
 // NewExecutor returns an Executor for one connection that runs key-value
@@ -95,6 +99,12 @@ func NewExecutor(b Backend, l Limits, info ServerInfo) *Executor {
 	}
 	if l.KeysPerReadMax <= 0 {
 		l.KeysPerReadMax = KeysPerReadMaxDefault
+	}
+	if l.TxnCommandsMax <= 0 {
+		l.TxnCommandsMax = TxnCommandsMaxDefault
+	}
+	if l.TxnBytesMax <= 0 {
+		l.TxnBytesMax = TxnBytesMaxDefault
 	}
 	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, writeKeysMax: l.KeysPerWriteMax, mu: noLock{}}}
 }
@@ -132,29 +142,40 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		reply(nil)
 		return
 	}
+	cmd, msg := resolve(args)
+	if e.inTxn(cmd, args, msg, reply) {
+		return
+	}
+	if msg != "" {
+		reply(AppendError(nil, msg))
+		return
+	}
+	cmd.run(e, args, reply)
+}
+
+// resolve finds args' command (its subcommand, for a container) and
+// checks its arity: the command, or nil if unknown, and the error to
+// reply, or "".
+func resolve(args [][]byte) (*command, string) {
 	cmd := lookup(commands, args[0])
 	if cmd == nil {
-		reply(AppendError(nil, unknownCommand(args)))
-		return
+		return nil, unknownCommand(args)
 	}
 	// NB: Redis 7.0 answers QUIT before it looks at the arguments.
 	if cmd.name != "quit" && !arityOK(cmd.arity, len(args)) {
-		reply(AppendError(nil, wrongArity(cmd.name)))
-		return
+		return cmd, wrongArity(cmd.name)
 	}
 	if cmd.subcommands != nil && len(args) >= 2 {
 		sub := lookup(cmd.subcommands, args[1])
 		if sub == nil {
-			reply(AppendError(nil, unknownSubcommand(cmd.name, args[1])))
-			return
+			return cmd, unknownSubcommand(cmd.name, args[1])
 		}
 		if !arityOK(sub.arity, len(args)) {
-			reply(AppendError(nil, wrongArity(cmd.name+"|"+sub.name)))
-			return
+			return cmd, wrongArity(cmd.name + "|" + sub.name)
 		}
 		cmd = sub
 	}
-	cmd.run(e, args, reply)
+	return cmd, ""
 }
 
 // IsQuit reports whether args is a QUIT command. The server sends QUIT's
