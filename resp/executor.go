@@ -73,14 +73,20 @@ type Executor struct {
 	// command of the connection may then overtake an earlier one. It
 	// exists to show that the simulator's checker catches that.
 	UnsafeUnordered bool
+	// UnsafeSplitTxn (TEST ONLY) makes EXEC submit a transaction's
+	// commands as separate raft entries (multi.go: execSplit).
+	UnsafeSplitTxn bool
+	// UnsafeIgnoreWatch (TEST ONLY) makes EXEC run whatever happened to
+	// the watched keys: it proves the simulator catches a lost update.
+	UnsafeIgnoreWatch bool
 
 	backend Backend
 	seq     sequencer
 	limits  Limits
 	info    ServerInfo
-	name    string // set by CLIENT SETNAME and HELLO SETNAME
-	libName string // set by CLIENT SETINFO LIB-NAME
-	libVer  string // set by CLIENT SETINFO LIB-VER
+	name    string        // set by CLIENT SETNAME and HELLO SETNAME
+	libName string        // set by CLIENT SETINFO LIB-NAME
+	libVer  string        // set by CLIENT SETINFO LIB-VER
 	txn     *txnState     // between MULTI and EXEC (multi.go)
 	watches []*watchEntry // WATCHed keys, in command order
 }

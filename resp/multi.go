@@ -245,6 +245,13 @@ func (e *Executor) exec(args [][]byte, reply func([]byte)) {
 	if kv.IsTxnRead(ops) {
 		kind = kv.ExecRead
 	}
+	if e.UnsafeIgnoreWatch {
+		watches = nil
+	}
+	if e.UnsafeSplitTxn && kind == kv.Exec && len(watches) == 0 {
+		e.execSplit(t, reply)
+		return
+	}
 	op := kv.Op{Kind: kind, Ops: ops, Keys: make([][]byte, len(watches)), Values: make([][]byte, len(watches))}
 	for i, w := range watches {
 		op.Keys[i] = w.key
@@ -259,6 +266,37 @@ func (e *Executor) exec(args [][]byte, reply func([]byte)) {
 			}
 		}
 	}})
+}
+
+// execSplit submits each queued data command as a group of its own,
+// with a read between them so that the sequencer cannot join them: one
+// raft entry each. TEST ONLY (Executor.UnsafeSplitTxn): it proves the
+// simulator catches a transaction applied as separate entries.
+func (e *Executor) execSplit(t *txnState, reply func([]byte)) {
+	parts := make([][]byte, len(t.slots))
+	left := 0
+	for _, s := range t.slots {
+		if s.op != nil {
+			left++
+		}
+	}
+	for j, s := range t.slots {
+		if s.op == nil {
+			parts[j] = s.reply
+			continue
+		}
+		e.seq.add(queuedOp{op: *s.op, format: s.format, reply: func(b []byte) {
+			parts[j] = b
+			if left--; left == 0 {
+				out := AppendArray(nil, len(parts))
+				for _, p := range parts {
+					out = append(out, p...)
+				}
+				reply(out)
+			}
+		}})
+		e.seq.add(queuedOp{op: kv.Op{Kind: kv.DBSize}, format: formatInt, reply: func([]byte) {}})
+	}
 }
 
 // The transaction commands join the table here, so that this file is

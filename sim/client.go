@@ -45,6 +45,7 @@ type pendingOp struct {
 	node  int
 	done  bool
 	multi *multiOp // a multi-key command (multikey.go), else nil
+	txn   *txnPart // a command of a transaction (txn.go), else nil
 }
 
 // opCommands are the single-key commands the workload draws from, with
@@ -102,6 +103,7 @@ func (c *client) next() {
 		// nanoseconds of being sent (history.add keeps call <= return).
 		burst[i].call += time.Duration(i)
 	}
+	burst, args = w.txns.extend(c, conn, burst, args)
 	c.burst = burst
 	w.schedule(w.opts.ClientTimeout, evClientTimeout, -1, uint64(c.id), func() {
 		if c.conn == conn && len(c.burst) > 0 && c.burst[0] == burst[0] {
@@ -128,6 +130,8 @@ func (c *client) connect(s *simNode) {
 	w.connections++
 	exec := newExecutor(s)
 	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
+	exec.UnsafeSplitTxn = w.opts.UnsafeSplitTxn
+	exec.UnsafeIgnoreWatch = w.opts.UnsafeIgnoreWatch
 	conn := &simConn{id: w.connections, node: s.idx}
 	conn.rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() { c.replyReady(conn) }})
 	conn.rc.UnsafeReverseReplies = w.opts.UnsafeReverseReplies
@@ -223,6 +227,11 @@ func (c *client) thinkThenNext(burst int) {
 func (c *client) finish(p *pendingOp, reply []byte) {
 	w := c.w
 	p.done = true
+	if p.txn != nil {
+		c.finishTxn(p, reply)
+		c.burstDone()
+		return
+	}
 	if p.multi != nil {
 		c.finishMulti(p, reply)
 		c.burstDone()

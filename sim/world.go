@@ -56,6 +56,7 @@ type World struct {
 	hist    history
 	starts  int      // node processes started so far (kvmodel.Input.Epoch)
 	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
+	txns    txnWorld // the transaction workload and its checks (txn.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
 	votes   voteRecords // the hard states each node synced, for "a vote is never forgotten"
@@ -87,6 +88,8 @@ type Stats struct {
 	// in between: the measured late bound.
 	ExpiryLateMax      time.Duration
 	LocksTaken         int // SET NX PX that took a lock
+	TxnsCommitted      int // transactions (txn.go) whose EXEC ran them: transfers, audits, compare-and-sets
+	TxnsAborted        int // compare-and-sets whose EXEC found the watched key changed
 	MaxTerm            uint64
 	LivenessAfter      time.Duration
 	CheckDuration      time.Duration
@@ -174,6 +177,7 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 	w.faultSched = newFaultSchedule(opts)
 	w.hist.epoch = &w.starts
 	w.ttl.init(opts.Seed)
+	w.txns.init(opts.Seed)
 	w.checks.init(w)
 	w.points.init(opts.Seed)
 	w.votes.init(w, opts.Nodes)

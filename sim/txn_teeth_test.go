@@ -1,0 +1,47 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTxnWorkloadRuns: clients' transactions commit and WATCH aborts
+// some compare-and-sets, in a swarm with faults.
+func TestTxnWorkloadRuns(t *testing.T) {
+	if replaying() {
+		t.Skip("replaying particular runs")
+	}
+	var committed, aborted int
+	for seed := uint64(1); seed <= 3; seed++ {
+		res := Run(Options{Seed: seed})
+		if res.Failure != nil {
+			t.Fatalf("seed %d: %v", seed, res.Failure)
+		}
+		committed += res.Stats.TxnsCommitted
+		aborted += res.Stats.TxnsAborted
+		t.Logf("seed %d: %d transactions committed, %d compare-and-sets aborted by WATCH", seed, res.Stats.TxnsCommitted, res.Stats.TxnsAborted)
+	}
+	if committed == 0 || aborted == 0 {
+		t.Fatalf("%d committed, %d aborted: the transaction workload did not run", committed, aborted)
+	}
+}
+
+// TestSplitTxnCaught: a transaction applied as separate raft entries
+// leaves replicas at indexes where a transfer is half done.
+func TestSplitTxnCaught(t *testing.T) {
+	plantCaught(t, "a transaction applied as separate entries", 10,
+		func(seed uint64) Options { return Options{Seed: seed} },
+		func(o *Options) { o.UnsafeSplitTxn = true },
+		func(f *Failure) bool {
+			return strings.Contains(f.Message, "accounts sum to")
+		})
+}
+
+// TestIgnoredWatchCaught: an EXEC that ignores WATCH lets two
+// compare-and-sets from one value both commit.
+func TestIgnoredWatchCaught(t *testing.T) {
+	plantCaught(t, "EXEC ignoring WATCH", 10,
+		func(seed uint64) Options { return Options{Seed: seed} },
+		func(o *Options) { o.UnsafeIgnoreWatch = true },
+		func(f *Failure) bool { return strings.Contains(f.Message, "lost update") })
+}
