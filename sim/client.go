@@ -296,6 +296,14 @@ func (c *client) giveUp(why string) {
 // answer tells nothing and is left out.
 func (c *client) recordUnknown(p *pendingOp) {
 	c.w.stats.OpsUnknown++
+	if p.txn != nil {
+		// Only a transfer's or a compare-and-set's EXEC may have changed
+		// anything.
+		if m := p.txn.model; m != nil && isWrite(m.Cmd) && m.Cmd != "get" {
+			c.w.hist.add(c.id, *m, opOutput{Unknown: true}, p.call, -1)
+		}
+		return
+	}
 	if p.multi != nil && isWrite(p.multi.perKey()) {
 		c.recordUnknownMulti(p)
 	} else if p.multi == nil && isWrite(p.in.Cmd) {

@@ -122,6 +122,10 @@ type Options struct {
 	// UnsafeIgnoreWatch makes EXEC ignore WATCH. TEST ONLY: it proves the
 	// compare-and-set check catches a lost update.
 	UnsafeIgnoreWatch bool
+	// noTxnChecks turns off the transaction workload's own checks (the
+	// accounts' sum, lost updates), to show porcupine's model catches
+	// the same defects. TEST ONLY.
+	noTxnChecks bool
 	// UnsafeWallClockStamps makes leaders stamp their wall clock as the
 	// cluster time (TEST ONLY): keys expire early when it jumps ahead.
 	UnsafeWallClockStamps bool

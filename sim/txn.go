@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/resp"
@@ -55,6 +56,9 @@ type txnPart struct {
 	kind string // "multi", "queued", "exec", "watch", "get" (the CAS's read)
 	txn  string // "transfer", "audit", "cas"
 	key  string
+	// model is what the EXEC (or the CAS's GET) is in porcupine's history
+	// (chaos/kvmodel: transfer, audit, cas, get); nil for the others.
+	model *opInput
 }
 
 func (t *txnWorld) init(seed uint64) {
@@ -70,6 +74,9 @@ func (t *txnWorld) extend(c *client, conn *simConn, burst []*pendingOp, args [][
 	w := c.w
 	add := func(part txnPart, a ...string) {
 		conn.sent++
+		if part.model != nil {
+			part.model.Conn, part.model.Seq = conn.id, conn.sent
+		}
 		b := make([][]byte, len(a))
 		for i := range a {
 			b[i] = []byte(a[i])
@@ -82,7 +89,8 @@ func (t *txnWorld) extend(c *client, conn *simConn, burst []*pendingOp, args [][
 		if p.conn == conn && p.read {
 			add(txnPart{kind: "multi", txn: "cas"}, "MULTI")
 			add(txnPart{kind: "queued", txn: "cas"}, "SET", p.key, strconv.FormatInt(p.old+1, 10))
-			add(txnPart{kind: "exec", txn: "cas", key: p.key}, "EXEC")
+			add(txnPart{kind: "exec", txn: "cas", key: p.key, model: &opInput{Cmd: "cas", Key: p.key,
+				Value: strconv.FormatInt(p.old, 10) + " " + strconv.FormatInt(p.old+1, 10)}}, "EXEC")
 			t.pending[c.id] = p // until EXEC answers
 			return burst, args
 		}
@@ -101,18 +109,19 @@ func (t *txnWorld) extend(c *client, conn *simConn, burst []*pendingOp, args [][
 		add(txnPart{kind: "multi", txn: "transfer"}, "MULTI")
 		add(txnPart{kind: "queued", txn: "transfer"}, "DECRBY", account(a), x)
 		add(txnPart{kind: "queued", txn: "transfer"}, "INCRBY", account(b), x)
-		add(txnPart{kind: "exec", txn: "transfer"}, "EXEC")
+		add(txnPart{kind: "exec", txn: "transfer", model: &opInput{Cmd: "transfer", Key: "accounts",
+			Value: fmt.Sprintf("%d %d %s", a, b, x)}}, "EXEC")
 	case r < 7:
 		add(txnPart{kind: "multi", txn: "audit"}, "MULTI")
 		for i := range txnAccounts {
 			add(txnPart{kind: "queued", txn: "audit"}, "GET", account(i))
 		}
-		add(txnPart{kind: "exec", txn: "audit"}, "EXEC")
+		add(txnPart{kind: "exec", txn: "audit", model: &opInput{Cmd: "audit", Key: "accounts"}}, "EXEC")
 	default:
 		key := fmt.Sprintf("cas%d", t.rng.IntN(txnCASKeys))
 		t.pending[c.id] = &casPending{conn: conn, key: key}
 		add(txnPart{kind: "watch", txn: "cas", key: key}, "WATCH", key)
-		add(txnPart{kind: "get", txn: "cas", key: key}, "GET", key)
+		add(txnPart{kind: "get", txn: "cas", key: key, model: &opInput{Cmd: "get", Key: key}}, "GET", key)
 	}
 	return burst, args
 }
@@ -139,6 +148,9 @@ func (c *client) finishTxn(p *pendingOp, reply []byte) {
 		if part.txn == "cas" {
 			delete(t.pending, c.id)
 		}
+		if strings.HasPrefix(r.Str, "UNKNOWN") {
+			c.recordUnknown(p)
+		}
 		w.stats.OpsFailed++
 		c.moveOn = true
 		return
@@ -156,6 +168,9 @@ func (c *client) finishTxn(p *pendingOp, reply []byte) {
 		if !r.Null {
 			n, ok = kv.ParseInt([]byte(r.Str))
 		}
+		if ok {
+			w.hist.add(c.id, *part.model, opOutput{Nil: r.Null, Value: r.Str}, p.call, w.now)
+		}
 		if p := t.pending[c.id]; ok && p != nil {
 			p.old, p.read = n, true
 		} else if !ok {
@@ -167,42 +182,47 @@ func (c *client) finishTxn(p *pendingOp, reply []byte) {
 		}
 		w.stats.OpsOK++
 		w.stats.TxnsCommitted++
+		w.hist.add(c.id, *part.model, opOutput{}, p.call, w.now)
 	case part.txn == "audit":
-		c.checkAudit(r, reply)
+		c.checkAudit(p, r, reply)
 	case part.txn == "cas":
-		p := t.pending[c.id]
+		pc := t.pending[c.id]
 		delete(t.pending, c.id)
-		if r.Null || p == nil {
+		if r.Null || pc == nil {
 			w.stats.TxnsAborted++ // another write came first
 			return
 		}
-		wins := t.casWins[p.key]
+		wins := t.casWins[pc.key]
 		if wins == nil {
 			wins = map[int64]int{}
-			t.casWins[p.key] = wins
+			t.casWins[pc.key] = wins
 		}
-		if other, ok := wins[p.old]; ok {
-			w.fail(classSafety, "lost update: clients %d and %d both committed a compare-and-set of %s from %d under WATCH", other, c.id, p.key, p.old)
+		if other, ok := wins[pc.old]; ok && !w.opts.noTxnChecks {
+			w.fail(classSafety, "lost update: clients %d and %d both committed a compare-and-set of %s from %d under WATCH", other, c.id, pc.key, pc.old)
 			return
 		}
-		wins[p.old] = c.id
+		wins[pc.old] = c.id
+		w.hist.add(c.id, *part.model, opOutput{}, p.call, w.now)
 		w.stats.OpsOK++
 		w.stats.TxnsCommitted++
 	}
 }
 
 // checkAudit checks that a read-only transaction saw the accounts sum to 0.
-func (c *client) checkAudit(r resp.Reply, reply []byte) {
+func (c *client) checkAudit(p *pendingOp, r resp.Reply, reply []byte) {
 	w := c.w
 	if r.Kind != resp.KindArray || r.Null || len(r.Array) != txnAccounts {
 		w.fail(classSafety, "client %d: an audit's EXEC answered %q, want %d values", c.id, reply, txnAccounts)
 		return
 	}
 	var sum int64
-	for _, e := range r.Array {
+	seen := make([]string, len(r.Array))
+	for i, e := range r.Array {
+		seen[i] = "0"
 		if e.Null {
 			continue
 		}
+		seen[i] = e.Str
 		n, ok := kv.ParseInt([]byte(e.Str))
 		if !ok {
 			w.fail(classSafety, "client %d: an audit read %q, not an integer", c.id, e.Str)
@@ -210,16 +230,20 @@ func (c *client) checkAudit(r resp.Reply, reply []byte) {
 		}
 		sum += n
 	}
-	if sum != 0 {
+	if sum != 0 && !w.opts.noTxnChecks {
 		w.fail(classSafety, "client %d: a read-only transaction saw the accounts sum to %d, not 0: %q", c.id, sum, reply)
 	}
 	w.stats.OpsOK++
 	w.stats.TxnsCommitted++
+	w.hist.add(c.id, *p.txn.model, opOutput{Value: strings.Join(seen, ",")}, p.call, w.now)
 }
 
 // checkSum is the invariant at every applied index of every replica: the
 // accounts sum to 0.
 func (s *simNode) checkSum(index uint64, view kv.Store) {
+	if s.w.opts.noTxnChecks {
+		return
+	}
 	var sum int64
 	for i := range txnAccounts {
 		item, found, err := view.Get([]byte(account(i)))

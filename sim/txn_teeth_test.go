@@ -45,3 +45,20 @@ func TestIgnoredWatchCaught(t *testing.T) {
 		func(o *Options) { o.UnsafeIgnoreWatch = true },
 		func(f *Failure) bool { return strings.Contains(f.Message, "lost update") })
 }
+
+// TestModelCatchesTxnDefects: with the workload's own checks off,
+// porcupine's model of the accounts and counters (chaos/kvmodel) catches
+// both defects by itself.
+func TestModelCatchesTxnDefects(t *testing.T) {
+	linearizability := func(f *Failure) bool { return f.Class == classLinearizability }
+	t.Run("split", func(t *testing.T) {
+		plantCaught(t, "a transaction applied as separate entries (model only)", 10,
+			func(seed uint64) Options { return Options{Seed: seed, noTxnChecks: true} },
+			func(o *Options) { o.UnsafeSplitTxn = true }, linearizability)
+	})
+	t.Run("watch", func(t *testing.T) {
+		plantCaught(t, "EXEC ignoring WATCH (model only)", 10,
+			func(seed uint64) Options { return Options{Seed: seed, noTxnChecks: true} },
+			func(o *Options) { o.UnsafeIgnoreWatch = true }, linearizability)
+	})
+}
