@@ -77,7 +77,7 @@ func TestTransactionsAcrossLeaderKill(t *testing.T) {
 	}
 
 	// Concurrent WATCH increments from every node while the leader dies.
-	const workers, each = 6, 15
+	const workers, each = 4, 10
 	var mu sync.Mutex
 	committed, unknown := 0, 0
 	var wg sync.WaitGroup

@@ -164,3 +164,24 @@ func TestTxnEncodingRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeTxn: any bytes decode to a well-formed op or an error, never
+// a panic, and what decodes encodes back to the same bytes.
+func FuzzDecodeTxn(f *testing.F) {
+	op := Op{Kind: Exec, Keys: bs("a"), Values: [][]byte{{1, 0, 0, 0, 0, 0, 0, 0, 7}}, Ops: []Op{
+		{Kind: Set, Keys: bs("k"), Values: bs("v")}, {Kind: IncrBy, Keys: bs("n"), Delta: 2}}}
+	f.Add(op.Encode(nil))
+	f.Add((&Op{Kind: ExecRead, Ops: []Op{{Kind: Get, Keys: bs("k")}}}).Encode(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if !got.Kind.isTxn() && !got.wellFormed() || got.Kind.isTxn() && !got.txnWellFormed() {
+			t.Fatalf("decoded a malformed op %+v", got)
+		}
+		if again := got.Encode(nil); string(again) != string(b) {
+			t.Fatalf("%x decodes to an op that encodes as %x", b, again)
+		}
+	})
+}

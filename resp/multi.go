@@ -183,7 +183,9 @@ func (e *Executor) watch(args [][]byte, reply func([]byte)) {
 		replyErr(reply, msg)
 		return
 	}
-	if msg := e.checkKeyCount(kv.Watch, len(keys)); msg != "" {
+	// EXEC checks every watched key inside raft's loop: the bound on one
+	// write's keys bounds them all.
+	if msg := e.checkKeyCount(kv.Exec, len(e.watches)+len(keys)); msg != "" {
 		replyErr(reply, msg)
 		return
 	}

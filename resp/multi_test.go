@@ -62,6 +62,10 @@ func TestTxnLimits(t *testing.T) {
 	if got := (*replies)[2]; got != "-"+txnTooLarge("keys of writes", 3)+"\r\n" {
 		t.Fatalf("keys: %q", *replies)
 	}
+	replies = runAll(e, "WATCH a b", "WATCH c d", "UNWATCH")
+	if got := (*replies)[1]; got != "-"+tooManyKeys(3)+"\r\n" {
+		t.Fatalf("watched keys: %q", *replies)
+	}
 }
 
 // memLater answers each group at the next step, as a node answers later.
