@@ -60,10 +60,13 @@ type txnState struct {
 }
 
 // txnSlot is one queued command: a data op and how its result reads, or
-// the reply it already has (a non-data command, or an argument error).
+// a command that is not a data command (or whose arguments were refused),
+// run again at EXEC for its reply, as Redis runs it there.
 type txnSlot struct {
 	op     *kv.Op
 	format func(kv.Result) []byte
+	cmd    *command
+	args   [][]byte
 	reply  []byte
 }
 
@@ -125,9 +128,17 @@ func (e *Executor) queue(cmd *command, args [][]byte, reply func([]byte)) {
 		// Run at EXEC, which forgets the watches anyway: a no-op.
 		slot.reply = AppendSimple(nil, "OK")
 	} else {
+		// Run now only to learn whether it is a data command (its op is
+		// captured); what else it did to the connection is undone, and
+		// it runs again at EXEC.
+		saved := e.connFields()
 		t.capturing = &slot
-		cmd.run(e, args, func(b []byte) { slot.reply = b })
+		cmd.run(e, args, func([]byte) {})
 		t.capturing = nil
+		e.setConnFields(saved)
+		if slot.op == nil {
+			slot.cmd, slot.args = cmd, copyArgs(args)
+		}
 	}
 	if slot.op != nil && !slot.op.Kind.IsRead() {
 		t.writeKeys += max(len(slot.op.Keys), 1)
@@ -140,6 +151,13 @@ func (e *Executor) queue(cmd *command, args [][]byte, reply func([]byte)) {
 	t.slots = append(t.slots, slot)
 	reply(AppendSimple(nil, "QUEUED"))
 }
+
+// connFields is what a command may change of its connection.
+type connFields struct{ name, libName, libVer string }
+
+func (e *Executor) connFields() connFields { return connFields{e.name, e.libName, e.libVer} }
+
+func (e *Executor) setConnFields(f connFields) { e.name, e.libName, e.libVer = f.name, f.libName, f.libVer }
 
 // captured files op for EXEC if a command is being queued.
 func (e *Executor) captured(op kv.Op, format func(kv.Result) []byte) bool {
@@ -155,7 +173,9 @@ func (e *Executor) multi(args [][]byte, reply func([]byte)) {
 		replyErr(reply, errNestedMulti)
 		return
 	}
-	e.txn = &txnState{}
+	// The watched keys ride in EXEC's entry: they take their share of
+	// the transaction's bytes.
+	e.txn = &txnState{bytes: watchedBytes(e.watches)}
 	reply(AppendSimple(nil, "OK"))
 }
 
@@ -183,9 +203,7 @@ func (e *Executor) watch(args [][]byte, reply func([]byte)) {
 		replyErr(reply, msg)
 		return
 	}
-	// EXEC checks every watched key inside raft's loop: the bound on one
-	// write's keys bounds them all.
-	if msg := e.checkKeyCount(kv.Exec, len(e.watches)+len(keys)); msg != "" {
+	if msg := e.checkWatchRoom(keys); msg != "" {
 		replyErr(reply, msg)
 		return
 	}
@@ -206,6 +224,37 @@ func (e *Executor) watch(args [][]byte, reply func([]byte)) {
 	})
 }
 
+// checkWatchRoom bounds the keys a connection watches. EXEC's entry
+// carries every watched key and its token, and Apply checks them inside
+// raft's loop: so they count against the bound on one write's keys
+// (KeysPerWriteMax), and their bytes against TxnBytesMax, which the
+// queued commands then share (multi). Redis has no such bound.
+func (e *Executor) checkWatchRoom(keys [][]byte) string {
+	n, bytes := len(e.watches)+len(keys), watchedBytes(e.watches)
+	for _, k := range keys {
+		bytes += len(k) + kv.WatchTokenBytes
+	}
+	switch {
+	case n > e.limits.KeysPerWriteMax:
+		return tooManyWatched("keys", e.limits.KeysPerWriteMax)
+	case bytes > e.limits.TxnBytesMax:
+		return tooManyWatched("bytes", e.limits.TxnBytesMax)
+	}
+	return ""
+}
+
+func watchedBytes(watches []*watchEntry) int {
+	n := 0
+	for _, w := range watches {
+		n += len(w.key) + kv.WatchTokenBytes
+	}
+	return n
+}
+
+func tooManyWatched(what string, limit int) string {
+	return "ERR too many watched keys: more than " + strconv.Itoa(limit) + " " + what + " watched on this connection (Seshat's limit); EXEC, DISCARD or UNWATCH first"
+}
+
 func (e *Executor) exec(args [][]byte, reply func([]byte)) {
 	t, watches := e.txn, e.watches
 	if t == nil {
@@ -218,9 +267,16 @@ func (e *Executor) exec(args [][]byte, reply func([]byte)) {
 		return
 	}
 	var ops []kv.Op
-	for _, s := range t.slots {
+	for i := range t.slots {
+		s := &t.slots[i]
 		if s.op != nil {
 			ops = append(ops, *s.op)
+			continue
+		}
+		if s.cmd != nil {
+			// Its reply is final: a command that submits an op was
+			// captured as one when queued.
+			s.cmd.run(e, s.args, func(b []byte) { s.reply = b })
 		}
 	}
 	format := func(res kv.Result) []byte {

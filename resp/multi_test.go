@@ -63,8 +63,18 @@ func TestTxnLimits(t *testing.T) {
 		t.Fatalf("keys: %q", *replies)
 	}
 	replies = runAll(e, "WATCH a b", "WATCH c d", "UNWATCH")
-	if got := (*replies)[1]; got != "-"+tooManyKeys(3)+"\r\n" {
+	if got := (*replies)[1]; got != "-"+tooManyWatched("keys", 3)+"\r\n" {
 		t.Fatalf("watched keys: %q", *replies)
+	}
+	// A watched key takes its bytes and its token's.
+	replies = runAll(e, "WATCH abcdefghijkl", "UNWATCH")
+	if got := (*replies)[0]; got != "-"+tooManyWatched("bytes", 20)+"\r\n" {
+		t.Fatalf("watched bytes: %q", *replies)
+	}
+	// ... which the queued commands share: 10 + 8 fit, 5 more do not.
+	replies = runAll(e, "WATCH a", "MULTI", "SET b 0123", "SET c 1", "EXEC")
+	if got := (*replies)[3]; got != "-"+txnTooLarge("bytes", 20)+"\r\n" || (*replies)[2] != "+QUEUED\r\n" {
+		t.Fatalf("watched and queued bytes: %q", *replies)
 	}
 }
 
