@@ -157,7 +157,9 @@ type connFields struct{ name, libName, libVer string }
 
 func (e *Executor) connFields() connFields { return connFields{e.name, e.libName, e.libVer} }
 
-func (e *Executor) setConnFields(f connFields) { e.name, e.libName, e.libVer = f.name, f.libName, f.libVer }
+func (e *Executor) setConnFields(f connFields) {
+	e.name, e.libName, e.libVer = f.name, f.libName, f.libVer
+}
 
 // captured files op for EXEC if a command is being queued.
 func (e *Executor) captured(op kv.Op, format func(kv.Result) []byte) bool {
