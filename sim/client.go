@@ -191,7 +191,7 @@ func (c *client) newOp(conn *simConn) (*pendingOp, [][]byte) {
 	w := c.w
 	c.count++
 	conn.sent++
-	key := fmt.Sprintf("k%d", w.rng.IntN(w.opts.Keys))
+	key := w.hist.keys.name(w.rng.IntN(w.opts.Keys))
 	value := fmt.Sprintf("c%d.%d", c.id, c.count)
 	in := opInput{Cmd: c.pick(), Key: key, Conn: conn.id, Seq: conn.sent}
 	args := [][]byte{[]byte(in.Cmd), []byte(key)}
@@ -301,6 +301,9 @@ func (c *client) recordUnknown(p *pendingOp) {
 		// anything.
 		if m := p.txn.model; m != nil && isWrite(m.Cmd) && m.Cmd != "get" {
 			c.w.hist.add(c.id, *m, opOutput{Unknown: true}, p.call, -1)
+		}
+		if p.txn.txn == "transfer" && p.txn.kind == "exec" {
+			c.w.txns.transferUnknown(p.txn.group)
 		}
 		return
 	}

@@ -36,6 +36,8 @@ func parseOutput(in opInput, reply []byte) (opOutput, outcome, error) {
 type history struct {
 	ops   []porcupine.Operation
 	epoch *int // the world's node starts so far (kvmodel.Input.Epoch)
+	// keys retires a key with too many unknown writes (keygen.go).
+	keys keyGens
 }
 
 // add records an operation. ret < 0 means it never returned.
@@ -51,4 +53,7 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 		in.Epoch = *h.epoch
 	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(call), Output: out, Return: r})
+	if out.Unknown {
+		h.keys.noteUnknown(in.Key)
+	}
 }

@@ -113,9 +113,7 @@ type Options struct {
 	TTLPercent int
 	// TxnPercent is the share of client bursts that end with a
 	// transaction: a transfer, an audit or a WATCH compare-and-set
-	// (txn.go). 0 or negative: none (the default for now: with 10%,
-	// held-messages-like seed 10 (net_teeth_test.go: held) timed out in
-	// porcupine; see the branch's report).
+	// (txn.go). 0: the default, 10; negative: none.
 	TxnPercent int
 	// UnsafeSplitTxn makes EXEC submit a transaction's commands as
 	// separate raft entries. TEST ONLY: it proves the simulator catches a
@@ -196,6 +194,9 @@ func (o Options) FromSeed() Options {
 	}
 	if o.Clients == 0 {
 		o.Clients = 8
+	}
+	if o.TxnPercent == 0 {
+		o.TxnPercent = 10
 	}
 	if o.TTLPercent == 0 {
 		o.TTLPercent = 10

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/seshat-db/seshat/chaos/kvmodel"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/resp"
 )
@@ -14,13 +15,14 @@ import (
 // end with a transaction, sent pipelined as go-redis's TxPipeline sends
 // it (MULTI, the commands, EXEC), on keys of its own:
 //
-//   - a transfer: MULTI, DECRBY a x, INCRBY b x, EXEC between accounts
-//     acct0..acct3, so the accounts always sum to 0. Every replica's
+//   - a transfer: MULTI, DECRBY a x, INCRBY b x, EXEC between the four
+//     accounts of one group (acct<g>.0..3), so a group always sums to 0. Every replica's
 //     state is checked to hold that sum after EVERY entry it applies
 //     (node.Config.OnApplyState): a transaction applied as more than one
 //     entry shows as a replica at an index between its halves.
-//   - an audit: MULTI, GET of every account, EXEC, a read-only
-//     transaction (served by ReadIndex): its values must sum to 0.
+//   - an audit: MULTI, GET of every account of a group, EXEC, a
+//     read-only transaction (served by ReadIndex): its values must sum
+//     to 0.
 //   - a compare-and-set: WATCH c, GET c in one burst, then in the next
 //     burst on the same connection MULTI, SET c old+1, EXEC. No two
 //     committed compare-and-sets may have read the same old value: the
@@ -29,8 +31,21 @@ import (
 //
 // Its choices come from a random stream of its own, drawn after the
 // commands the seed would have sent anyway.
+//
+// Porcupine judges transfers and audits too (chaos/kvmodel: one register
+// per group holds its balances). A transfer whose outcome is unknown may
+// or may not have happened, anywhere after its call: an audit that must
+// be explained makes porcupine try every subset of them, 2^u states for u
+// of them in one register. Under held messages u grew past 20 and the
+// check timed out (held seed 10). So a group takes new transfers only
+// until txnUnknownPerGroup of them went unknown; then transfers move on to
+// a fresh group. A register's unknown transfers are at most that many
+// plus those in flight when it closed (one per client).
 type txnWorld struct {
 	rng *rand.Rand
+	// group is the account group new transfers and audits go to;
+	// unknown counts its transfers of unknown outcome.
+	group, unknown int
 	// casWins maps each compare-and-set key's old values that a committed
 	// EXEC replaced to the client that did it.
 	casWins map[string]map[int64]int
@@ -40,8 +55,9 @@ type txnWorld struct {
 }
 
 const (
-	txnAccounts = 4
-	txnCASKeys  = 2
+	txnAccounts        = kvmodel.AccountsN
+	txnCASKeys         = 2
+	txnUnknownPerGroup = 2
 )
 
 type casPending struct {
@@ -56,6 +72,8 @@ type txnPart struct {
 	kind string // "multi", "queued", "exec", "watch", "get" (the CAS's read)
 	txn  string // "transfer", "audit", "cas"
 	key  string
+	// group is a transfer's or an audit's account group.
+	group int
 	// model is what the EXEC (or the CAS's GET) is in porcupine's history
 	// (chaos/kvmodel: transfer, audit, cas, get); nil for the others.
 	model *opInput
@@ -106,20 +124,19 @@ func (t *txnWorld) extend(c *client, conn *simConn, burst []*pendingOp, args [][
 			b++
 		}
 		x := strconv.Itoa(1 + t.rng.IntN(100))
+		g := t.group
 		add(txnPart{kind: "multi", txn: "transfer"}, "MULTI")
-		add(txnPart{kind: "queued", txn: "transfer"}, "DECRBY", account(a), x)
-		add(txnPart{kind: "queued", txn: "transfer"}, "INCRBY", account(b), x)
-		// NB: transfers and audits stay out of porcupine's history: every
-		// transfer changes the accounts register, and with transfers of
-		// unknown outcome the search timed out (held-messages seed 10).
-		// The sum at every applied index and the audits check them.
-		add(txnPart{kind: "exec", txn: "transfer"}, "EXEC")
+		add(txnPart{kind: "queued", txn: "transfer"}, "DECRBY", account(g, a), x)
+		add(txnPart{kind: "queued", txn: "transfer"}, "INCRBY", account(g, b), x)
+		add(txnPart{kind: "exec", txn: "transfer", group: g, model: &opInput{Cmd: "transfer", Key: accounts(g),
+			Value: fmt.Sprintf("%d %d %s", a, b, x)}}, "EXEC")
 	case r < 7:
+		g := t.group
 		add(txnPart{kind: "multi", txn: "audit"}, "MULTI")
 		for i := range txnAccounts {
-			add(txnPart{kind: "queued", txn: "audit"}, "GET", account(i))
+			add(txnPart{kind: "queued", txn: "audit"}, "GET", account(g, i))
 		}
-		add(txnPart{kind: "exec", txn: "audit"}, "EXEC")
+		add(txnPart{kind: "exec", txn: "audit", group: g, model: &opInput{Cmd: "audit", Key: accounts(g)}}, "EXEC")
 	default:
 		key := fmt.Sprintf("cas%d", t.rng.IntN(txnCASKeys))
 		t.pending[c.id] = &casPending{conn: conn, key: key}
@@ -129,7 +146,22 @@ func (t *txnWorld) extend(c *client, conn *simConn, burst []*pendingOp, args [][
 	return burst, args
 }
 
-func account(i int) string { return fmt.Sprintf("acct%d", i) }
+// account is account i of group g; accounts(g) is the group's register
+// in porcupine's history.
+func account(g, i int) string { return fmt.Sprintf("acct%d.%d", g, i) }
+
+func accounts(g int) string { return fmt.Sprintf("accounts%d", g) }
+
+// transferUnknown notes that a transfer to group g has an unknown outcome,
+// and closes the group to new transfers once it has enough of them.
+func (t *txnWorld) transferUnknown(g int) {
+	if g != t.group {
+		return
+	}
+	if t.unknown++; t.unknown >= txnUnknownPerGroup {
+		t.group, t.unknown = t.group+1, 0
+	}
+}
 
 // finishTxn checks the reply to one command of a transaction.
 func (c *client) finishTxn(p *pendingOp, reply []byte) {
@@ -185,8 +217,9 @@ func (c *client) finishTxn(p *pendingOp, reply []byte) {
 		}
 		w.stats.OpsOK++
 		w.stats.TxnsCommitted++
+		w.hist.add(c.id, *part.model, opOutput{}, p.call, w.now)
 	case part.txn == "audit":
-		c.checkAudit(r, reply)
+		c.checkAudit(p, r, reply)
 	case part.txn == "cas":
 		pc := t.pending[c.id]
 		delete(t.pending, c.id)
@@ -211,17 +244,20 @@ func (c *client) finishTxn(p *pendingOp, reply []byte) {
 }
 
 // checkAudit checks that a read-only transaction saw the accounts sum to 0.
-func (c *client) checkAudit(r resp.Reply, reply []byte) {
+func (c *client) checkAudit(p *pendingOp, r resp.Reply, reply []byte) {
 	w := c.w
 	if r.Kind != resp.KindArray || r.Null || len(r.Array) != txnAccounts {
 		w.fail(classSafety, "client %d: an audit's EXEC answered %q, want %d values", c.id, reply, txnAccounts)
 		return
 	}
 	var sum int64
-	for _, e := range r.Array {
+	seen := make([]string, len(r.Array))
+	for i, e := range r.Array {
+		seen[i] = "0"
 		if e.Null {
 			continue
 		}
+		seen[i] = e.Str
 		n, ok := kv.ParseInt([]byte(e.Str))
 		if !ok {
 			w.fail(classSafety, "client %d: an audit read %q, not an integer", c.id, e.Str)
@@ -234,28 +270,32 @@ func (c *client) checkAudit(r resp.Reply, reply []byte) {
 	}
 	w.stats.OpsOK++
 	w.stats.TxnsCommitted++
+	w.hist.add(c.id, *p.txn.model, opOutput{Value: strings.Join(seen, ",")}, p.call, w.now)
 }
 
-// checkSum is the invariant at every applied index of every replica: the
-// accounts sum to 0.
+// checkSum is the invariant at every applied index of every replica:
+// each group's accounts sum to 0.
 func (s *simNode) checkSum(index uint64, view kv.Store) {
 	if s.w.opts.noTxnChecks {
 		return
 	}
-	var sum int64
-	for i := range txnAccounts {
-		item, found, err := view.Get([]byte(account(i)))
-		if err != nil || !found {
-			continue
+	for g := range s.w.txns.group + 1 {
+		var sum int64
+		for i := range txnAccounts {
+			item, found, err := view.Get([]byte(account(g, i)))
+			if err != nil || !found {
+				continue
+			}
+			n, ok := kv.ParseInt(item.Value)
+			if !ok {
+				s.w.fail(classSafety, "n%d: %s holds %q at applied index %d, not an integer", s.id, account(g, i), item.Value, index)
+				return
+			}
+			sum += n
 		}
-		n, ok := kv.ParseInt(item.Value)
-		if !ok {
-			s.w.fail(classSafety, "n%d: %s holds %q at applied index %d, not an integer", s.id, account(i), item.Value, index)
+		if sum != 0 {
+			s.w.fail(classSafety, "n%d: the accounts of group %d sum to %d at applied index %d, not 0: a transfer applied in part", s.id, g, sum, index)
 			return
 		}
-		sum += n
-	}
-	if sum != 0 {
-		s.w.fail(classSafety, "n%d: the accounts sum to %d at applied index %d, not 0: a transfer applied in part", s.id, sum, index)
 	}
 }
