@@ -39,6 +39,20 @@ type Versions interface {
 	Vanished(key []byte) (uint64, error)
 }
 
+// BumpAllWatch makes every key count as changed for WATCH at the entry
+// being applied, as FLUSHALL and FLUSHDB must: a range deletion of the
+// data leaves no record and marks no bucket, so a key written after a
+// WATCH that saw it absent and then flushed away would look unchanged.
+// A watched live key needs nothing: it is no longer live. The store
+// raises every bucket to the entry's index (storage: Batch.VanishAll).
+func BumpAllWatch(s Store) error {
+	v, ok := s.(interface{ VanishAll() error })
+	if !ok {
+		return ErrNoVersions
+	}
+	return v.VanishAll()
+}
+
 // ErrNoVersions: the Store keeps no versions, so WATCH cannot be served.
 var ErrNoVersions = errors.New("kv: the store keeps no key versions")
 

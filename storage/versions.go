@@ -26,7 +26,11 @@ const vanishedBuckets = 4096
 func vanishedKey(userKey []byte) []byte {
 	h := fnv.New32a()
 	_, _ = h.Write(userKey)
-	return binary.BigEndian.AppendUint16(append([]byte{}, prefixVanished...), uint16(h.Sum32()%vanishedBuckets))
+	return bucketKey(uint16(h.Sum32() % vanishedBuckets))
+}
+
+func bucketKey(bucket uint16) []byte {
+	return binary.BigEndian.AppendUint16(append([]byte{}, prefixVanished...), bucket)
 }
 
 func getVanished(g getter, userKey []byte) (uint64, error) {
@@ -50,6 +54,23 @@ func (b *Batch) noteVanished(key []byte, old kv.Item) error {
 		return err
 	}
 	return b.batch.Set(vanishedKey(key), uint64Value(at), nil)
+}
+
+// VanishAll marks every bucket at the entry being applied (kv.BumpAllWatch):
+// what a FLUSHALL or FLUSHDB must do, because its range deletion of the
+// data notes no key's bucket, and a key written after a WATCH that saw it
+// absent, then flushed, would look unchanged. 4,096 small writes, once per
+// flush; it aborts every transaction watching an absent key across the
+// flush, more than Redis does (it flags only the watched keys the flush
+// found), never fewer.
+func (b *Batch) VanishAll() error {
+	at := uint64Value(b.applied + 1)
+	for i := range vanishedBuckets {
+		if err := b.batch.Set(bucketKey(uint16(i)), at, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Vanished implements kv.Versions.

@@ -81,3 +81,55 @@ func TestExpiredKeyVanishesAtItsWrite(t *testing.T) {
 		t.Fatalf("vanished at %d, %v; want 11", gone, err)
 	}
 }
+
+// TestFlushMustBumpAllWatch: a WATCH saw x absent; x is written, then a
+// FLUSHALL's range deletion removes it without noting its bucket. EXEC
+// must abort: it does once the flush calls kv.BumpAllWatch, and without
+// it the watched key looks unchanged (the lost change this guards).
+func TestFlushMustBumpAllWatch(t *testing.T) {
+	for _, bump := range []bool{false, true} {
+		s := filled(t, vfs.NewMem(), 0, 10)
+		watched, err := kv.Apply(s.DataView(), kv.Op{Kind: kv.Watch, Keys: [][]byte{[]byte("x")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, s, func(b *Batch) {
+			if err := b.Put([]byte("x"), kv.Item{Value: []byte("1")}, nil); err != nil {
+				t.Fatal(err)
+			}
+			b.SetApplied(11)
+		})
+		commit(t, s, func(b *Batch) {
+			// What a range deletion of the data does to x: no bucket noted.
+			if err := b.batch.Delete(dataKey([]byte("x")), nil); err != nil {
+				t.Fatal(err)
+			}
+			if bump {
+				if err := kv.BumpAllWatch(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b.SetApplied(12)
+		})
+		exec := kv.Op{Kind: kv.ExecRead, Keys: [][]byte{[]byte("x")}, Values: watched.Values}
+		res, err := kv.Apply(s.DataView(), exec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Nil != bump {
+			t.Fatalf("bumped %v: EXEC aborted %v", bump, res.Nil)
+		}
+		if gone, err := s.DataView().Vanished([]byte("any other key")); err != nil || bump && gone != 12 {
+			t.Fatalf("bumped %v: another key's bucket vanished at %d, %v", bump, gone, err)
+		}
+		// A WATCH taken after the flush is not disturbed by it.
+		after, err := kv.Apply(s.DataView(), kv.Op{Kind: kv.Watch, Keys: [][]byte{[]byte("x")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec.Values = after.Values
+		if res, err := kv.Apply(s.DataView(), exec); err != nil || res.Nil {
+			t.Fatalf("bumped %v: a WATCH after the flush aborted EXEC: %+v, %v", bump, res, err)
+		}
+	}
+}
