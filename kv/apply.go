@@ -10,6 +10,10 @@ import (
 type Item struct {
 	Value    []byte
 	Deadline int64
+	// Version is the raft index of the write that stored this item (0:
+	// written before versions existed). The Store stamps it on Put; WATCH
+	// compares it (txn.go).
+	Version uint64
 }
 
 // liveAt reports whether an item with this deadline is still there at
@@ -192,6 +196,10 @@ func Apply(s Store, op Op) (Result, error) {
 		return setRange(s, op)
 	case MSetNX:
 		return msetNX(s, op)
+	case Watch:
+		return watch(s, op.Keys)
+	case Exec, ExecRead:
+		return exec(s, op)
 	}
 	return Result{}, errCorrupt
 }

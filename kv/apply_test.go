@@ -322,7 +322,7 @@ func TestDBSizeTracksPutAndDelete(t *testing.T) {
 }
 
 func TestKindIsRead(t *testing.T) {
-	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime, Scan, Keys, RandomKey}
+	reads := []Kind{Get, Exists, MGet, StrLen, DBSize, TTL, ExpireTime, Scan, Keys, RandomKey, Watch, ExecRead}
 	for k := range Kind(255) {
 		if _, known := kindNames[k]; !known {
 			continue

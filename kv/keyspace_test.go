@@ -103,7 +103,7 @@ func TestRenameCopyKeepTheDeadline(t *testing.T) {
 	if res, _ := Apply(s, Op{Kind: Rename, Keys: [][]byte{[]byte("a"), []byte("c")}}); res.Err != ErrNoSuchKey {
 		t.Fatalf("RENAME of a missing key: %v", res.Err)
 	}
-	s.dl["c"] = s.now // expired: absent to RENAME
+	s.dl["c"] = s.now - ExpirySlackMillis // expired: absent to RENAME
 	if res, _ := Apply(s, Op{Kind: Rename, Keys: [][]byte{[]byte("c"), []byte("d")}}); res.Err != ErrNoSuchKey {
 		t.Fatalf("RENAME of an expired key: %v", res.Err)
 	}

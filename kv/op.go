@@ -25,6 +25,8 @@ const (
 	DBSize       Kind = 5
 	TTL          Kind = 6 // TTL and PTTL: Int is the time left in ms, or -1/-2
 	ExpireTime   Kind = 7 // EXPIRETIME and PEXPIRETIME: Int is the deadline in ms, or -1/-2
+	Watch        Kind = 8 // WATCH: Values, one version token per key (txn.go)
+	ExecRead     Kind = 9 // EXEC of a transaction of reads only (txn.go)
 	Scan         Kind = 13
 	Keys         Kind = 14
 	RandomKey    Kind = 15
@@ -45,6 +47,7 @@ const (
 	IncrByFloat  Kind = 44
 	SetRange     Kind = 45
 	MSetNX       Kind = 46
+	Exec         Kind = 26 // EXEC of a transaction with writes (txn.go)
 	lastReadKind      = 15
 )
 
@@ -55,6 +58,7 @@ var kindNames = map[Kind]string{
 	GetEx: "getex", Expire: "expire", Persist: "persist", ExpireKeys: "expirekeys",
 	Scan: "scan", Keys: "keys", RandomKey: "randomkey", Rename: "rename", RenameNX: "renamenx",
 	Copy: "copy", FlushAll: "flushall", IncrByFloat: "incrbyfloat", SetRange: "setrange", MSetNX: "msetnx",
+	Watch: "watch", ExecRead: "execread", Exec: "exec",
 }
 
 func (k Kind) String() string {
@@ -125,6 +129,8 @@ type Op struct {
 	ValueBytesMax uint32
 	Exp           ExpFlags
 	Expiry        int64
+	// Ops are a transaction's queued ops (Exec, ExecRead; txn.go).
+	Ops []Op
 }
 
 // Result is what an operation returned.
@@ -151,6 +157,9 @@ type Result struct {
 	Int    int64
 	Values [][]byte
 	Err    error
+	// Results are a transaction's, one per queued op; Nil instead when a
+	// watched key changed and nothing ran.
+	Results []Result
 }
 
 // Errors Apply can refuse an operation with; resp/errors.go words them.
@@ -175,6 +184,9 @@ const (
 
 // Encode appends the operation's log encoding to dst.
 func (op *Op) Encode(dst []byte) []byte {
+	if op.Kind.isTxn() {
+		return op.encodeTxn(dst)
+	}
 	version := byte(encodingVersion)
 	if op.Exp != 0 || op.Expiry != 0 {
 		version = encodingVersionExpiry
@@ -203,12 +215,15 @@ func appendSlices(dst []byte, s [][]byte) []byte {
 // Decode parses an encoding made by Encode. The returned Op's slices alias b.
 func Decode(b []byte) (Op, error) {
 	var op Op
+	if len(b) >= 1 && b[0] == encodingVersionTxn {
+		return decodeTxn(b)
+	}
 	if len(b) < 3 || b[0] != encodingVersion && b[0] != encodingVersionExpiry {
 		return op, errCorrupt
 	}
 	version := b[0]
 	op.Kind, op.Flags = Kind(b[1]), SetFlags(b[2])
-	if _, ok := kindNames[op.Kind]; !ok {
+	if _, ok := kindNames[op.Kind]; !ok || op.Kind.isTxn() {
 		return op, errCorrupt
 	}
 	b = b[3:]
@@ -258,7 +273,7 @@ func (op *Op) wellFormed() bool {
 	switch op.Kind {
 	case Get, GetDel, StrLen, IncrBy, TTL, ExpireTime, GetEx, Expire, Persist:
 		return keys == 1 && values == 0
-	case Exists, Del, MGet, ExpireKeys:
+	case Exists, Del, MGet, ExpireKeys, Watch:
 		return keys >= 1 && values == 0
 	case DBSize:
 		return keys == 0 && values == 0

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/seshat-db/seshat/kv"
 )
 
 // Config is one node's settings. Times are counted in ticks: the host
@@ -121,6 +123,11 @@ type Config struct {
 	// OnApply, if set, sees every entry this node applies, in order: the
 	// simulator checks with it that a committed entry never changes.
 	OnApply func(index, term uint64, data []byte)
+	// OnApplyState, if set, is called after each entry this node applies
+	// with a view of the data as of that index (valid only during the
+	// call): the simulator checks invariants of the state machine there,
+	// at every applied index (sim/txn.go).
+	OnApplyState func(index uint64, view kv.Store)
 	// OnSnapshotTransfer, if set, hears of each snapshot transfer that
 	// ends, sent or received, for metrics: it must not block.
 	OnSnapshotTransfer func(SnapshotTransfer)

@@ -45,27 +45,41 @@ type chunkedRead struct {
 	run       func(job func())
 }
 
-// groupKeys counts the keys a read group touches. An op that walks the
-// whole keyspace (SCAN, KEYS, RANDOMKEY) counts as more than any chunk:
-// it always runs on the worker.
+// groupKeys counts the keys a read group touches: a read-only
+// transaction's are its watched keys and every key its queued ops read,
+// so that MGET inside MULTI meets the bounds a bare MGET meets. An op that
+// walks the whole keyspace (SCAN, KEYS, RANDOMKEY) counts as more than any
+// chunk: it always runs on the worker.
 func groupKeys(ops []kv.Op) int {
 	n := 0
 	for i := range ops {
 		if walksKeyspace(ops[i].Kind) {
 			return math.MaxInt
 		}
-		n += max(len(ops[i].Keys), 1)
+		keys := len(ops[i].Keys)
+		if ops[i].Kind == kv.ExecRead {
+			inner := groupKeys(ops[i].Ops)
+			if inner == math.MaxInt {
+				return math.MaxInt
+			}
+			keys += inner
+		}
+		n += max(keys, 1)
 	}
 	return n
 }
 
 func walksKeyspace(k kv.Kind) bool { return k == kv.Scan || k == kv.Keys || k == kv.RandomKey }
 
-// resultBytes is what a result holds in values and keys.
-func resultBytes(res kv.Result) int {
-	n := len(res.Value)
-	for _, v := range res.Values {
+// resultBytes counts the value bytes of a result, a transaction's
+// nested results' included.
+func resultBytes(r kv.Result) int {
+	n := len(r.Value)
+	for _, v := range r.Values {
 		n += len(v)
+	}
+	for i := range r.Results {
+		n += resultBytes(r.Results[i])
 	}
 	return n
 }
@@ -123,19 +137,23 @@ func (c *chunkedRead) step() {
 func (c *chunkedRead) readChunk() error {
 	for budget := c.chunk; budget > 0 && c.op < len(c.ops); {
 		op := c.ops[c.op]
+		if op.Kind == kv.ExecRead {
+			res, err := c.readTxn(op)
+			if err != nil {
+				return err
+			}
+			c.res[c.op] = res
+			c.op++
+			budget -= groupKeys(c.ops[c.op-1 : c.op])
+			continue
+		}
 		if op.Kind != kv.MGet && op.Kind != kv.Exists {
 			res, err := kv.Apply(c.view, op)
 			if err != nil {
 				return err
 			}
-			size := resultBytes(res)
-			switch {
-			case c.limit > 0 && c.bytes+size > c.limit:
-				res = kv.Result{Err: ErrReplyTooLarge}
-			case !c.take(size):
-				res = kv.Result{Err: ErrLongReadsBusy}
-			default:
-				c.bytes += size
+			if refuse := c.count(resultBytes(res)); refuse != nil {
+				res = kv.Result{Err: refuse}
 			}
 			c.res[c.op] = res
 			c.op++
@@ -185,6 +203,69 @@ func (c *chunkedRead) readChunk() error {
 		}
 	}
 	return nil
+}
+
+// count counts n more bytes of the group against its bound and the
+// node's, or answers the error to reply instead (and counts nothing).
+func (c *chunkedRead) count(n int) error {
+	switch {
+	case c.limit > 0 && c.bytes+n > c.limit:
+		return ErrReplyTooLarge
+	case !c.take(n):
+		return ErrLongReadsBusy
+	}
+	c.bytes += n
+	return nil
+}
+
+// readTxn reads a read-only transaction, all from the snapshot (so it
+// is one instant, as EXEC is), in one job: its queued ops one at a time,
+// an MGET a chunk of keys at a time, each part's values counted against
+// the group's bounds before the next is read. A transaction whose values
+// pass them answers the error alone, and lets go of what it gathered.
+func (c *chunkedRead) readTxn(op kv.Op) (kv.Result, error) {
+	watched, err := kv.Apply(c.view, kv.Op{Kind: kv.ExecRead, Keys: op.Keys, Values: op.Values})
+	if err != nil || watched.Nil {
+		return watched, err
+	}
+	results := make([]kv.Result, len(op.Ops))
+	got := 0
+	for i, sub := range op.Ops {
+		parts := []kv.Op{sub}
+		if sub.Kind == kv.MGet {
+			parts = splitKeys(sub, c.chunk)
+		}
+		for _, part := range parts {
+			r, err := kv.Apply(c.view, part)
+			if err != nil {
+				return kv.Result{}, err
+			}
+			n := resultBytes(r)
+			if refuse := c.count(n); refuse != nil {
+				c.shared.Add(-int64(got))
+				c.bytes -= got
+				return kv.Result{Err: refuse}, nil
+			}
+			got += n
+			if sub.Kind == kv.MGet {
+				r.Values = append(results[i].Values, r.Values...)
+			}
+			results[i] = r
+		}
+	}
+	return kv.Result{Results: results}, nil
+}
+
+// splitKeys splits a multi-key op into ops of at most n keys each.
+func splitKeys(op kv.Op, n int) []kv.Op {
+	var parts []kv.Op
+	n = max(n, 1)
+	for from := 0; from < len(op.Keys); from += n {
+		part := op
+		part.Keys = op.Keys[from:min(from+n, len(op.Keys))]
+		parts = append(parts, part)
+	}
+	return parts
 }
 
 // take counts n more bytes against the node's bound for all long reads;

@@ -237,6 +237,9 @@ func (n *Node) apply(batch *storage.Batch, entries []*pb.Entry) error {
 		if n.cfg.OnApply != nil {
 			n.cfg.OnApply(e.GetIndex(), e.GetTerm(), e.GetData())
 		}
+		if n.cfg.OnApplyState != nil {
+			n.cfg.OnApplyState(e.GetIndex(), batch)
+		}
 	}
 	return nil
 }

@@ -18,6 +18,9 @@ import (
 func (e *Executor) submit(op kv.Op, reply func([]byte), format func(kv.Result) []byte) {
 	op.Keys = copyArgs(op.Keys)
 	op.Values = copyArgs(op.Values)
+	if e.captured(op, format) {
+		return // queued between MULTI and EXEC (multi.go)
+	}
 	if e.UnsafeUnordered {
 		e.backend.Submit([]kv.Op{op}, func(res []kv.Result) { reply(formatResult(res[0], format)) })
 		return

@@ -29,6 +29,8 @@ type Limits struct {
 	ValueBytesMax   int // default 65536
 	KeysPerWriteMax int // keys of one DEL or MSET; default 500
 	KeysPerReadMax  int // keys of one MGET or EXISTS; default 1,000,000
+	TxnCommandsMax  int // commands queued between MULTI and EXEC; default 1,000
+	TxnBytesMax     int // their argument bytes; default 1 MiB (one group's bound)
 }
 
 // The default Limits, the product's. A write's keys apply on the node's
@@ -72,15 +74,23 @@ type Executor struct {
 	// command of the connection may then overtake an earlier one. It
 	// exists to show that the simulator's checker catches that.
 	UnsafeUnordered bool
+	// UnsafeSplitTxn (TEST ONLY) makes EXEC submit a transaction's
+	// commands as separate raft entries (multi.go: execSplit).
+	UnsafeSplitTxn bool
+	// UnsafeIgnoreWatch (TEST ONLY) makes EXEC run whatever happened to
+	// the watched keys: it proves the simulator catches a lost update.
+	UnsafeIgnoreWatch bool
 
 	backend Backend
 	seq     sequencer
 	limits  Limits
 	info    ServerInfo
-	name    string   // set by CLIENT SETNAME and HELLO SETNAME
-	libName string   // set by CLIENT SETINFO LIB-NAME
-	libVer  string   // set by CLIENT SETINFO LIB-VER
-	conn    connDesc // CLIENT LIST's view of the connection (clients.go)
+	name    string        // set by CLIENT SETNAME and HELLO SETNAME
+	libName string        // set by CLIENT SETINFO LIB-NAME
+	libVer  string        // set by CLIENT SETINFO LIB-VER
+	conn    connDesc      // CLIENT LIST's view of the connection (clients.go)
+	txn     *txnState     // between MULTI and EXEC (multi.go)
+	watches []*watchEntry // WATCHed keys, in command order
 }
 
 // NewExecutor returns an Executor for one connection that runs key-value
@@ -97,6 +107,12 @@ func NewExecutor(b Backend, l Limits, info ServerInfo) *Executor {
 	}
 	if l.KeysPerReadMax <= 0 {
 		l.KeysPerReadMax = KeysPerReadMaxDefault
+	}
+	if l.TxnCommandsMax <= 0 {
+		l.TxnCommandsMax = TxnCommandsMaxDefault
+	}
+	if l.TxnBytesMax <= 0 {
+		l.TxnBytesMax = TxnBytesMaxDefault
 	}
 	return &Executor{backend: b, limits: l, info: info, seq: sequencer{backend: b, writeKeysMax: l.KeysPerWriteMax, mu: noLock{}}, conn: connDesc{mu: noLock{}}}
 }
@@ -134,31 +150,44 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		reply(nil)
 		return
 	}
-	cmd := lookup(commands, args[0])
-	if cmd == nil {
-		reply(AppendError(nil, unknownCommand(args)))
+	top, cmd, msg := resolve(args)
+	if msg == "" {
+		e.noteCommand(top, cmd)
+	}
+	if e.inTxn(cmd, args, msg, reply) {
 		return
+	}
+	if msg != "" {
+		reply(AppendError(nil, msg))
+		return
+	}
+	cmd.run(e, args, reply)
+}
+
+// resolve finds args' command (its subcommand, for a container) and
+// checks its arity: the command named first (top) and the one to run, or
+// nil if unknown, and the error to reply, or "".
+func resolve(args [][]byte) (top, cmd *command, msg string) {
+	cmd = lookup(commands, args[0])
+	if cmd == nil {
+		return nil, nil, unknownCommand(args)
 	}
 	// NB: Redis 7.0 answers QUIT before it looks at the arguments.
 	if cmd.name != "quit" && !arityOK(cmd.arity, len(args)) {
-		reply(AppendError(nil, wrongArity(cmd.name)))
-		return
+		return cmd, cmd, wrongArity(cmd.name)
 	}
-	top := cmd
+	top = cmd
 	if cmd.subcommands != nil && len(args) >= 2 {
 		sub := lookup(cmd.subcommands, args[1])
 		if sub == nil {
-			reply(AppendError(nil, unknownSubcommand(cmd.name, args[1])))
-			return
+			return top, cmd, unknownSubcommand(cmd.name, args[1])
 		}
 		if !arityOK(sub.arity, len(args)) {
-			reply(AppendError(nil, wrongArity(cmd.name+"|"+sub.name)))
-			return
+			return top, cmd, wrongArity(cmd.name + "|" + sub.name)
 		}
 		cmd = sub
 	}
-	e.noteCommand(top, cmd)
-	cmd.run(e, args, reply)
+	return top, cmd, ""
 }
 
 // IsQuit reports whether args is a QUIT command. The server sends QUIT's

@@ -289,7 +289,34 @@ func (c *execConn) Close() {}
 type memBackend struct {
 	store memStore
 	fail  error
+	// The versions WATCH needs, as storage keeps them (one bucket per key).
+	applied  uint64
+	vanished map[string]uint64
 }
+
+// versionedMem is the memBackend's store as kv.Versions sees it.
+type versionedMem struct {
+	memStore
+	b *memBackend
+}
+
+func (v versionedMem) Put(key []byte, item kv.Item, old *kv.Item) error {
+	item.Version = v.b.applied + 1
+	return v.memStore.Put(key, item, old)
+}
+
+func (v versionedMem) Delete(key []byte, old kv.Item) error {
+	if v.b.vanished == nil {
+		v.b.vanished = map[string]uint64{}
+	}
+	if at := kv.TombstoneIndex(old, v.Now(), v.b.applied+1); at > v.b.vanished[string(key)] {
+		v.b.vanished[string(key)] = at
+	}
+	return v.memStore.Delete(key, old)
+}
+
+func (v versionedMem) Applied() uint64                     { return v.b.applied }
+func (v versionedMem) Vanished(key []byte) (uint64, error) { return v.b.vanished[string(key)], nil }
 
 func (b *memBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 	res := make([]kv.Result, len(ops))
@@ -299,8 +326,11 @@ func (b *memBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 			continue
 		}
 		var err error
-		if res[i], err = kv.Apply(b.store, op); err != nil {
+		if res[i], err = kv.Apply(versionedMem{b.store, b}, op); err != nil {
 			panic(err) // memStore never fails
+		}
+		if !op.Kind.IsRead() {
+			b.applied++ // each write is an entry of its own here
 		}
 	}
 	done(res)
@@ -316,7 +346,7 @@ func (s memStore) Get(key []byte) (kv.Item, bool, error) {
 }
 
 func (s memStore) Put(key []byte, item kv.Item, _ *kv.Item) error {
-	s[string(key)] = kv.Item{Value: append([]byte{}, item.Value...), Deadline: item.Deadline}
+	s[string(key)] = kv.Item{Value: append([]byte{}, item.Value...), Deadline: item.Deadline, Version: item.Version}
 	return nil
 }
 

@@ -43,6 +43,9 @@ type queuedOp struct {
 	op     kv.Op
 	reply  func([]byte)
 	format func(kv.Result) []byte
+	// prepare, if set, completes op just before it is submitted, when
+	// every earlier group has been answered (EXEC takes WATCH's tokens).
+	prepare func(*kv.Op)
 }
 
 // Locker is sync.Locker.
@@ -130,7 +133,7 @@ func groupLen(q []queuedOp, writeKeysMax int) int {
 	bytes, keys := 0, 0
 	for i := range q {
 		bytes += opBytes(&q[i].op)
-		keys += max(len(q[i].op.Keys), 1)
+		keys += opKeys(&q[i].op)
 		tooManyKeys := !isRead && writeKeysMax > 0 && keys > writeKeysMax
 		if i > 0 && (q[i].op.Kind.IsRead() != isRead || i == groupOpsMax || bytes > groupBytesMax || tooManyKeys) {
 			return i
@@ -139,8 +142,20 @@ func groupLen(q []queuedOp, writeKeysMax int) int {
 	return len(q)
 }
 
+// opKeys counts the keys op touches, a transaction's queued ops' too.
+func opKeys(op *kv.Op) int {
+	n := max(len(op.Keys), 1)
+	for i := range op.Ops {
+		n += opKeys(&op.Ops[i])
+	}
+	return n
+}
+
 func opBytes(op *kv.Op) int {
 	n := 16 // the op's fixed fields and framing, roughly
+	for i := range op.Ops {
+		n += opBytes(&op.Ops[i])
+	}
 	for _, k := range op.Keys {
 		n += len(k)
 	}
@@ -157,6 +172,9 @@ func (s *sequencer) pump(g []queuedOp) {
 	for g != nil {
 		ops := make([]kv.Op, len(g))
 		for i := range g {
+			if g[i].prepare != nil {
+				g[i].prepare(&g[i].op)
+			}
 			ops[i] = g[i].op
 		}
 		s.backend.Submit(ops, s.answer(g))

@@ -45,6 +45,7 @@ type pendingOp struct {
 	node  int
 	done  bool
 	multi *multiOp // a multi-key command (multikey.go), else nil
+	txn   *txnPart // a command of a transaction (txn.go), else nil
 }
 
 // opCommands are the single-key commands the workload draws from, with
@@ -102,6 +103,7 @@ func (c *client) next() {
 		// nanoseconds of being sent (history.add keeps call <= return).
 		burst[i].call += time.Duration(i)
 	}
+	burst, args = w.txns.extend(c, conn, burst, args)
 	c.burst = burst
 	w.schedule(w.opts.ClientTimeout, evClientTimeout, -1, uint64(c.id), func() {
 		if c.conn == conn && len(c.burst) > 0 && c.burst[0] == burst[0] {
@@ -128,6 +130,8 @@ func (c *client) connect(s *simNode) {
 	w.connections++
 	exec := newExecutor(s)
 	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
+	exec.UnsafeSplitTxn = w.opts.UnsafeSplitTxn
+	exec.UnsafeIgnoreWatch = w.opts.UnsafeIgnoreWatch
 	conn := &simConn{id: w.connections, node: s.idx}
 	conn.rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() { c.replyReady(conn) }})
 	conn.rc.UnsafeReverseReplies = w.opts.UnsafeReverseReplies
@@ -187,7 +191,7 @@ func (c *client) newOp(conn *simConn) (*pendingOp, [][]byte) {
 	w := c.w
 	c.count++
 	conn.sent++
-	key := fmt.Sprintf("k%d", w.rng.IntN(w.opts.Keys))
+	key := w.hist.keys.name(w.rng.IntN(w.opts.Keys))
 	value := fmt.Sprintf("c%d.%d", c.id, c.count)
 	in := opInput{Cmd: c.pick(), Key: key, Conn: conn.id, Seq: conn.sent}
 	args := [][]byte{[]byte(in.Cmd), []byte(key)}
@@ -223,6 +227,11 @@ func (c *client) thinkThenNext(burst int) {
 func (c *client) finish(p *pendingOp, reply []byte) {
 	w := c.w
 	p.done = true
+	if p.txn != nil {
+		c.finishTxn(p, reply)
+		c.burstDone()
+		return
+	}
 	if p.multi != nil {
 		c.finishMulti(p, reply)
 		c.burstDone()
@@ -287,6 +296,17 @@ func (c *client) giveUp(why string) {
 // answer tells nothing and is left out.
 func (c *client) recordUnknown(p *pendingOp) {
 	c.w.stats.OpsUnknown++
+	if p.txn != nil {
+		// Only a transfer's or a compare-and-set's EXEC may have changed
+		// anything.
+		if m := p.txn.model; m != nil && isWrite(m.Cmd) && m.Cmd != "get" {
+			c.w.hist.add(c.id, *m, opOutput{Unknown: true}, p.call, -1)
+		}
+		if p.txn.txn == "transfer" && p.txn.kind == "exec" {
+			c.w.txns.transferUnknown(p.txn.group)
+		}
+		return
+	}
 	if p.multi != nil && isWrite(p.multi.perKey()) {
 		c.recordUnknownMulti(p)
 	} else if p.multi == nil && isWrite(p.in.Cmd) {

@@ -22,7 +22,10 @@ func TestForgottenVoteIsCaught(t *testing.T) {
 // TestCrashPointsStrike: on the swarm's first seeds with aimed crashes,
 // every crash point is reached and strikes, and the runs stay correct.
 // Which seed reaches which point moves whenever the node's behaviour does,
-// so the test adds seeds until all five struck, up to a bound.
+// so the test adds seeds until all five struck, up to a bound. (With
+// transactions on by default, the first membership change struck at seed
+// 13; seed 4 without them: it needs a wipe, which a busier cluster allows
+// less often.)
 func TestCrashPointsStrike(t *testing.T) {
 	if replaying() {
 		t.Skip("replaying particular runs")
@@ -40,7 +43,8 @@ func TestCrashPointsStrike(t *testing.T) {
 		}
 		return true
 	}
-	for seed := uint64(1); seed <= 8 && !all(); seed++ {
+	const seeds = 24
+	for seed := uint64(1); seed <= seeds && !all(); seed++ {
 		res := Run(Options{Seed: seed, CrashPointEvery: 5 * time.Second})
 		if res.Failure != nil {
 			t.Fatalf("seed %d: %v", seed, res.Failure)
@@ -55,7 +59,7 @@ func TestCrashPointsStrike(t *testing.T) {
 	}
 	for _, name := range crashPointKinds {
 		if struck()[name] == 0 {
-			t.Errorf("crash point %s never struck in 8 seeds", name)
+			t.Errorf("crash point %s never struck in %d seeds", name, seeds)
 		}
 	}
 }

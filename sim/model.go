@@ -37,6 +37,8 @@ type history struct {
 	ops   []porcupine.Operation
 	epoch *int      // the world's node starts so far (kvmodel.Input.Epoch)
 	down  *downtime // the nodes' time spent down (kvmodel.Input.Down)
+	// keys retires a key with too many unknown writes (keygen.go).
+	keys keyGens
 }
 
 // add records an operation. ret < 0 means it never returned.
@@ -55,4 +57,7 @@ func (h *history) add(client int, in opInput, out opOutput, call, ret time.Durat
 		in.Down = int64(h.down.now())
 	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(call), Output: out, Return: r})
+	if out.Unknown {
+		h.keys.noteUnknown(in.Key)
+	}
 }

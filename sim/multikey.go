@@ -44,7 +44,7 @@ func (c *client) pickMulti(value string) *multiOp {
 	if w.rng.IntN(4) == 0 && w.opts.Keys >= 3 {
 		m := &multiOp{cmd: "mget"}
 		for _, i := range w.rng.Perm(w.opts.Keys)[:3] {
-			m.keys = append(m.keys, fmt.Sprintf("k%d", i))
+			m.keys = append(m.keys, w.hist.keys.name(i))
 		}
 		return m
 	}

@@ -19,9 +19,11 @@ func held(seed uint64) Options {
 // that starts afresh in each term: only a copy of a proposal that
 // outlives a leader change reaches it. Measured when written: with held
 // messages seeds 3 and 7 of 1-15 catch it; the same options with the
-// network's long faults off catch it in none of them.
+// network's long faults off catch it in none of them. Since transactions
+// run by default (and keys retire, sim/keygen.go) the schedules moved:
+// seed 33 of 1-40 catches it (18 with transactions off).
 func TestHeldMessagesFindDedupThatForgetsAtNewTerm(t *testing.T) {
-	plantCaught(t, "a dedup window that forgets at a new term", 20, held,
+	plantCaught(t, "a dedup window that forgets at a new term", 40, held,
 		func(o *Options) { o.UnsafeDedupForgetsAtNewTerm = true },
 		func(*Failure) bool { return true })
 }

@@ -111,6 +111,21 @@ type Options struct {
 	// PX on keys of their own, reads of them, and locks taken with SET
 	// NX PX (ttl.go). 0: the default, 10; negative: none.
 	TTLPercent int
+	// TxnPercent is the share of client bursts that end with a
+	// transaction: a transfer, an audit or a WATCH compare-and-set
+	// (txn.go). 0: the default, 10; negative: none.
+	TxnPercent int
+	// UnsafeSplitTxn makes EXEC submit a transaction's commands as
+	// separate raft entries. TEST ONLY: it proves the simulator catches a
+	// transaction that is not applied atomically.
+	UnsafeSplitTxn bool
+	// UnsafeIgnoreWatch makes EXEC ignore WATCH. TEST ONLY: it proves the
+	// compare-and-set check catches a lost update.
+	UnsafeIgnoreWatch bool
+	// noTxnChecks turns off the transaction workload's own checks (the
+	// accounts' sum, lost updates), to show porcupine's model catches
+	// the same defects. TEST ONLY.
+	noTxnChecks bool
 	// UnsafeWallClockStamps makes leaders stamp their wall clock as the
 	// cluster time (TEST ONLY): keys expire early when it jumps ahead.
 	UnsafeWallClockStamps bool
@@ -184,6 +199,9 @@ func (o Options) FromSeed() Options {
 	}
 	if o.Clients == 0 {
 		o.Clients = 8
+	}
+	if o.TxnPercent == 0 {
+		o.TxnPercent = 10
 	}
 	if o.TTLPercent == 0 {
 		o.TTLPercent = 10

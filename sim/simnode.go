@@ -157,6 +157,7 @@ func (s *simNode) config() node.Config {
 		UnsafeLazyApplied:       o.UnsafeLazyApplied,
 		OnApply:                 func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
 		OnMoment:                s.onMoment,
+		OnApplyState:            s.checkSum,
 	}
 }
 

@@ -58,6 +58,7 @@ type World struct {
 	down    downtime // the nodes' time spent down (kvmodel.Input.Down)
 	ttl     ttlWorld // the TTL workload and its checks (ttl.go)
 	scan    *scanner // the SCAN workload and its check (scan.go)
+	txns    txnWorld // the transaction workload and its checks (txn.go)
 	checks  checker
 	points  crashPoints // aimed crashes (crashpoints.go)
 	votes   voteRecords // the hard states each node synced, for "a vote is never forgotten"
@@ -90,6 +91,8 @@ type Stats struct {
 	// in between: the measured late bound.
 	ExpiryLateMax      time.Duration
 	LocksTaken         int // SET NX PX that took a lock
+	TxnsCommitted      int // transactions (txn.go) whose EXEC ran them: transfers, audits, compare-and-sets
+	TxnsAborted        int // compare-and-sets whose EXEC found the watched key changed
 	MaxTerm            uint64
 	LivenessAfter      time.Duration
 	CheckDuration      time.Duration
@@ -177,6 +180,7 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 	w.faultSched = newFaultSchedule(opts)
 	w.hist.epoch = &w.starts
 	w.ttl.init(opts.Seed)
+	w.txns.init(opts.Seed)
 	w.checks.init(w)
 	w.points.init(opts.Seed)
 	w.votes.init(w, opts.Nodes)

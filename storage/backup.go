@@ -70,7 +70,7 @@ func RestoreInto(dst, src *Store, voters []uint64) (keys int64, err error) {
 			// The data with its deadlines and the deadline index, and the
 			// cluster time they are measured in: the new cluster's clock
 			// starts where the old one stood, so no key expires early.
-			if bytes.HasPrefix(k, prefixData) || bytes.HasPrefix(k, prefixDeadlines) || bytes.HasPrefix(k, prefixClock) {
+			if bytes.HasPrefix(k, prefixData) || bytes.HasPrefix(k, prefixDeadlines) || bytes.HasPrefix(k, prefixClock) || bytes.HasPrefix(k, prefixVanished) {
 				pairs = append(pairs, [2][]byte{append([]byte{}, k...), append([]byte{}, v...)})
 			}
 		})

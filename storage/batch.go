@@ -113,6 +113,7 @@ func (b *Batch) Get(key []byte) (kv.Item, bool, error) { return getItem(b.batch,
 
 // Put implements kv.Store.Put, keeping the deadline index in step.
 func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
+	item.Version = b.applied + 1 // the entry being applied
 	record := encodeRecord(item)
 	b.sumChange(key, old, record)
 	b.expiring += expiringChange(old, item.Deadline)
@@ -143,6 +144,9 @@ func (b *Batch) Delete(key []byte, old kv.Item) error {
 	b.keyCount--
 	assert.That(b.keyCount >= 0, "key count below zero")
 	b.expiring += expiringChange(&old, 0)
+	if err := b.noteVanished(key, old); err != nil {
+		return err
+	}
 	if old.Deadline != 0 {
 		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err

@@ -60,7 +60,10 @@ func (b *Batch) Clear() error {
 	b.keyCount = 0
 	b.expiring = 0
 	b.sumDelta = -b.s.data.sum
-	return nil
+	// The range deletion notes no key's WATCH bucket: without this, a key
+	// written after a WATCH that saw it absent, then flushed, would look
+	// unchanged to EXEC.
+	return b.VanishAll()
 }
 
 // Range implements kv.Store.Range over the committed data.

@@ -16,7 +16,9 @@ import (
 //	flags (1 byte)
 //	  bit 0 recordDeadline: 8 bytes, big-endian uint64, the key's
 //	        deadline in cluster-time milliseconds since the Unix epoch
-//	  bits 1-7 reserved: zero in this version; a new field takes the
+//	  bit 1 recordVersion: 8 bytes, big-endian uint64, the raft index
+//	        of the write that stored the record (versions.go)
+//	  bits 2-7 reserved: zero in this version; a new field takes the
 //	        next bit and goes after the fields before it
 //	value (the rest)
 //
@@ -25,7 +27,8 @@ import (
 // open rewrites such a store (migrateRecords).
 const (
 	recordDeadline byte = 1 << 0
-	recordKnown         = recordDeadline
+	recordVersion  byte = 1 << 1
+	recordKnown         = recordDeadline | recordVersion
 )
 
 var errRecordCorrupt = errors.New("storage: corrupt data record")
@@ -38,10 +41,17 @@ func encodeRecord(item kv.Item) []byte {
 		flags |= recordDeadline
 		size += 8
 	}
+	if item.Version != 0 {
+		flags |= recordVersion
+		size += 8
+	}
 	b := make([]byte, 0, size)
 	b = append(b, flags)
 	if flags&recordDeadline != 0 {
 		b = binary.BigEndian.AppendUint64(b, uint64(item.Deadline))
+	}
+	if flags&recordVersion != 0 {
+		b = binary.BigEndian.AppendUint64(b, item.Version)
 	}
 	return append(b, item.Value...)
 }
@@ -63,6 +73,16 @@ func decodeRecord(b []byte) (kv.Item, error) {
 		}
 		item.Deadline = int64(binary.BigEndian.Uint64(b))
 		if item.Deadline <= 0 {
+			return item, errRecordCorrupt
+		}
+		b = b[8:]
+	}
+	if flags&recordVersion != 0 {
+		if len(b) < 8 {
+			return item, errRecordCorrupt
+		}
+		item.Version = binary.BigEndian.Uint64(b)
+		if item.Version == 0 {
 			return item, errRecordCorrupt
 		}
 		b = b[8:]

@@ -71,7 +71,7 @@ type Output struct {
 // in a history when their outcome is unknown.
 func IsWrite(cmd string) bool {
 	switch cmd {
-	case "get", "exists", "strlen", "pttl":
+	case "get", "exists", "strlen", "pttl", "audit":
 		return false
 	}
 	return true
@@ -294,6 +294,13 @@ var Model = porcupine.Model{
 				return out.Err != "", st
 			}
 			return out.Err == "" && strconv.FormatInt(out.Int, 10) == next.Value, next
+		case "transfer":
+			return true, next
+		case "audit":
+			return out.Value == strings.Join(balances(st), ","), st
+		case "cas":
+			old, _, _ := strings.Cut(in.Value, " ")
+			return counter(st) == old, next
 		}
 		return false, st
 	},
@@ -336,8 +343,10 @@ var Model = porcupine.Model{
 			return call + " -> " + out.Err
 		case out.Nil:
 			return call + " -> nil"
-		case in.Cmd == "get" || in.Cmd == "getdel":
+		case in.Cmd == "get" || in.Cmd == "getdel" || in.Cmd == "audit":
 			return fmt.Sprintf("%s -> %q", call, out.Value)
+		case in.Cmd == "transfer" || in.Cmd == "cas":
+			return call + " -> committed"
 		case in.Cmd == "set" || in.Cmd == "setpx" || in.Cmd == "setnxpx":
 			return call + " -> OK"
 		}
@@ -380,6 +389,12 @@ func effect(st kvState, in Input) kvState {
 		return st.expired()
 	case "append":
 		return set(true, st.Value+in.Value)
+	case "transfer":
+		return set(true, transfer(st, in.Value))
+	case "cas":
+		if old, new, _ := strings.Cut(in.Value, " "); counter(st) == old {
+			return set(true, new)
+		}
 	case "incr":
 		if !st.Exists {
 			st.Lo, st.Hi, st.Down, st.TTL = 0, 0, 0, 0
@@ -476,4 +491,55 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// Transactions. A transaction's keys are one register of the model, so
+// that porcupine checks it whole: the accounts of the transfer workload
+// are the register "accounts" (Key), whose value is every balance,
+// comma-separated, AccountsN of them ("" is all zero).
+//
+//   - transfer: Value "a b x" moves x from account a to account b
+//     (MULTI, DECRBY, INCRBY, EXEC).
+//   - audit: a read-only transaction of every balance; Output.Value is
+//     what it read, in the same form.
+//   - cas: a WATCH compare-and-set of a counter that committed: Value
+//     "old new", the value read under WATCH (a missing key reads 0) and
+//     the one written.
+
+// AccountsN is the number of accounts in the "accounts" register.
+const AccountsN = 4
+
+func balances(st kvState) []string {
+	out := make([]string, AccountsN)
+	for i := range out {
+		out[i] = "0"
+	}
+	if st.Exists && st.Value != "" {
+		copy(out, strings.Split(st.Value, ","))
+	}
+	return out
+}
+
+func transfer(st kvState, move string) string {
+	b := balances(st)
+	var from, to int
+	var x int64
+	if _, err := fmt.Sscanf(move, "%d %d %d", &from, &to, &x); err != nil || from >= AccountsN || to >= AccountsN {
+		return st.Value // a malformed transfer fails its step
+	}
+	add := func(i int, d int64) {
+		n, _ := strconv.ParseInt(b[i], 10, 64)
+		b[i] = strconv.FormatInt(n+d, 10)
+	}
+	add(from, -x)
+	add(to, x)
+	return strings.Join(b, ",")
+}
+
+// counter is a compare-and-set key's value as its clients read it.
+func counter(st kvState) string {
+	if !st.Exists {
+		return "0"
+	}
+	return st.Value
 }
