@@ -65,3 +65,11 @@ func (t *Table) Overlay(base *Table) *Table {
 	}
 	return out
 }
+
+// WithAll returns t with each of users in place of any user of its name.
+func (t *Table) WithAll(users []*User) *Table {
+	for _, u := range users {
+		t = t.With(u)
+	}
+	return t
+}

@@ -148,6 +148,10 @@ func Apply(s Store, op Op) (Result, error) {
 		return Result{Int: 1}, put(s, op.Keys[0], sl, sl.stored.Value, 0)
 	case ExpireKeys:
 		return expireKeys(s, op.Keys)
+	case ACLSetUser:
+		return setUser(s, op)
+	case ACLDelUser:
+		return delUsers(s, op.Keys)
 	}
 	return Result{}, errCorrupt
 }

@@ -35,6 +35,8 @@ const (
 	Expire       Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
 	Persist      Kind = 24 // remove the deadline
 	ExpireKeys   Kind = 25 // active expiry: delete those of Keys whose deadline has passed
+	ACLSetUser   Kind = 26 // ACL SETUSER: Keys[0] the user, Values its rules (acl.go)
+	ACLDelUser   Kind = 27 // ACL DELUSER: Keys the users
 	lastReadKind      = 15
 )
 
@@ -43,6 +45,7 @@ var kindNames = map[Kind]string{
 	TTL: "ttl", ExpireTime: "expiretime",
 	Set: "set", Del: "del", IncrBy: "incrby", MSet: "mset", Append: "append", GetDel: "getdel",
 	GetEx: "getex", Expire: "expire", Persist: "persist", ExpireKeys: "expirekeys",
+	ACLSetUser: "aclsetuser", ACLDelUser: "acldeluser",
 }
 
 func (k Kind) String() string {
@@ -233,8 +236,10 @@ func (op *Op) wellFormed() bool {
 	switch op.Kind {
 	case Get, GetDel, StrLen, IncrBy, TTL, ExpireTime, GetEx, Expire, Persist:
 		return keys == 1 && values == 0
-	case Exists, Del, MGet, ExpireKeys:
+	case Exists, Del, MGet, ExpireKeys, ACLDelUser:
 		return keys >= 1 && values == 0
+	case ACLSetUser:
+		return keys == 1
 	case DBSize:
 		return keys == 0 && values == 0
 	case Set, Append:

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/seshat-db/seshat/acl"
 	"slices"
 	"time"
 )
@@ -101,6 +102,14 @@ type Config struct {
 	// cluster time (TEST ONLY): a leader whose clock jumps ahead makes
 	// keys expire early, which the clock-skew scenario must catch.
 	UnsafeWallClockStamps bool
+	// ACLBaseline holds the users from the config file (users.go): the
+	// replicated users replace those of the same name. nil: only
+	// Redis's default user (on, nopass, every command).
+	ACLBaseline *acl.Table
+	// UnsafeStaleUsers makes a node keep the users it enforced before a
+	// snapshot install (TEST ONLY): it then enforces users the log has
+	// changed, which the simulator's ACL check must catch.
+	UnsafeStaleUsers bool
 	// ClockTick is how much time one tick stands for in the cluster time
 	// (0: TickInterval): the host must tick at this rate.
 	ClockTick time.Duration

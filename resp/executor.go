@@ -79,6 +79,12 @@ type Executor struct {
 	name    string // set by CLIENT SETNAME and HELLO SETNAME
 	libName string // set by CLIENT SETINFO LIB-NAME
 	libVer  string // set by CLIENT SETINFO LIB-VER
+	user    string // the user AUTH or HELLO authenticated as ("": default)
+	authed  bool   // AUTH or HELLO AUTH succeeded (auth.go)
+
+	// OnAuthFailed, if set, hears of each failed AUTH or HELLO AUTH,
+	// with the user named (never the password): for metrics and logs.
+	OnAuthFailed func(user string)
 }
 
 // NewExecutor returns an Executor for one connection that runs key-value
@@ -154,7 +160,21 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		}
 		cmd = sub
 	}
+	if msg := e.permit(fullName(args, cmd), args); msg != "" {
+		replyErr(reply, msg)
+		return
+	}
 	cmd.run(e, args, reply)
+}
+
+// fullName is the command's name in ACL rules and NOPERM errors:
+// "get", or "acl|whoami" for a subcommand.
+func fullName(args [][]byte, cmd *command) string {
+	parent := strings.ToLower(string(args[0]))
+	if parent == cmd.name {
+		return cmd.name
+	}
+	return parent + "|" + cmd.name
 }
 
 // IsQuit reports whether args is a QUIT command. The server sends QUIT's
@@ -196,7 +216,17 @@ var commands []*command
 
 func init() {
 	commands = []*command{
+		{name: "acl", arity: -2, subcommands: []*command{
+			{name: "cat", arity: -2, run: (*Executor).aclCat},
+			{name: "deluser", arity: -3, run: (*Executor).aclDelUser},
+			{name: "getuser", arity: 3, run: (*Executor).aclGetUser},
+			{name: "list", arity: 2, run: (*Executor).aclList},
+			{name: "setuser", arity: -3, run: (*Executor).aclSetUser},
+			{name: "users", arity: 2, run: (*Executor).aclUsers},
+			{name: "whoami", arity: 2, run: (*Executor).aclWhoAmI},
+		}},
 		{name: "append", arity: 3, run: (*Executor).append},
+		{name: "auth", arity: -2, run: (*Executor).auth},
 		{name: "client", arity: -2, subcommands: []*command{
 			{name: "getname", arity: 2, run: (*Executor).clientGetName},
 			{name: "id", arity: 2, run: (*Executor).clientID},

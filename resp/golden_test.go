@@ -168,6 +168,10 @@ func runScript(t *testing.T, c goldenConn, d *datadriven.TestData) string {
 			out.WriteByte('\n')
 			b = rest
 		}
+	case "reconnect":
+		// reconnect: the later scripts run on a new connection to the
+		// same server, which starts unauthenticated.
+		c.(reconnecter).Reconnect(t)
 	default:
 		t.Fatalf("%s: unknown directive %q", d.Pos, d.Cmd)
 	}
@@ -257,6 +261,7 @@ func (c *execConn) Close() {}
 type memBackend struct {
 	store memStore
 	fail  error
+	users map[string][]byte // the ACL's stored users (auth_golden_test.go)
 }
 
 func (b *memBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
@@ -267,7 +272,7 @@ func (b *memBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 			continue
 		}
 		var err error
-		if res[i], err = kv.Apply(b.store, op); err != nil {
+		if res[i], err = kv.Apply(b.kvStore(), op); err != nil {
 			panic(err) // memStore never fails
 		}
 	}

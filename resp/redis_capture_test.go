@@ -202,3 +202,14 @@ func keepSubcommandPairs(c *command, flat []Reply) []Reply {
 	}
 	return kept
 }
+
+// Reconnect starts a new connection to Redis, without FLUSHALL: it may
+// not be authenticated yet.
+func (r *redisConn) Reconnect(t testing.TB) {
+	r.Close()
+	c, err := net.Dial("tcp", *redisAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c, r.buf = c, nil
+}
