@@ -120,7 +120,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		cfg.Node.DataDir = abs
 	}
 	uncommitted := uint64(cfg.Limits.MaxUncommittedBytes)
+	baseline, err := cfg.Auth.Baseline()
+	if err != nil {
+		return err
+	}
 	n, err := node.Open(node.Config{
+		ACLBaseline:         baseline,
 		ID:                  cfg.Node.ID,
 		Peers:               ids,
 		Dir:                 cfg.Node.DataDir,
@@ -176,6 +181,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		},
 		Log:       log,
 		OnCommand: m.onCommand,
+		Auth: server.AuthConfig{
+			ProtectedMode: cfg.Auth.ProtectedMode,
+			OnAuthFailed:  func(string, string) { m.auth.clientFailures.Inc() },
+		},
 	}, h, info)
 	info.srv = srv
 	m.registerGauges(h, srv, tr)
@@ -189,7 +198,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		if cfg.Test.ClockControl {
 			mux.HandleFunc("/test/clock", clockControl(clock, log))
 		}
-		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		token, err := cfg.Auth.Token()
+		if err != nil {
+			return err
+		}
+		admin = &http.Server{Handler: requireToken(mux, token, m.auth.adminFailures), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- err

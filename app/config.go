@@ -33,6 +33,7 @@ type Config struct {
 	Test    TestConfig    `toml:"test"`
 
 	Security SecurityConfig `toml:"security"` // security.go
+	Auth     AuthConfig     `toml:"auth"`     // auth.go
 }
 
 // NodeConfig is the [node] section.
@@ -135,8 +136,9 @@ func Default() Config {
 		Node: NodeConfig{
 			ClientAddr:   "0.0.0.0:6379",
 			InternalAddr: "0.0.0.0:7379",
-			AdminAddr:    "0.0.0.0:8379",
+			AdminAddr:    "127.0.0.1:8379",
 		},
+		Auth:    AuthConfig{ProtectedMode: true},
 		Cluster: ClusterConfig{Bootstrap: true, ReplicationFactor: 3, ClusterID: "seshat"},
 		Raft: RaftConfig{
 			HeartbeatIntervalMs:     100,
@@ -234,6 +236,24 @@ func overrides() []override {
 		{"cluster.cluster_id", "cluster name; nodes of other clusters are refused", str(func(c *Config) *string { return &c.Cluster.ClusterID })},
 		{"security.cluster_secret_file", "file holding the secret peers prove they hold", str(func(c *Config) *string { return &c.Security.ClusterSecretFile })},
 		{"security.cluster_secret", "the secret peers prove they hold (prefer cluster_secret_file)", str(func(c *Config) *string { return &c.Security.ClusterSecret })},
+		{"auth.requirepass", "the default user's password, as Redis's requirepass (prefer requirepass_file)", str(func(c *Config) *string { return &c.Auth.RequirePass })},
+		{"auth.requirepass_file", "file holding the default user's password", str(func(c *Config) *string { return &c.Auth.RequirePassFile })},
+		{"auth.users", "ACL users, separated by ';': \"alice on >secret ~cache:* +@read; bob on >pw +@all ~*\"", func(c *Config, v string) error {
+			c.Auth.Users = nil
+			for _, u := range strings.Split(v, ";") {
+				if strings.TrimSpace(u) != "" {
+					c.Auth.Users = append(c.Auth.Users, strings.TrimSpace(u))
+				}
+			}
+			return nil
+		}},
+		{"auth.protected_mode", "refuse clients from other hosts while the default user has no password (Redis's protected mode)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Auth.ProtectedMode = b
+			return err
+		}},
+		{"auth.admin_token", "bearer token every admin endpoint but the probes requires (prefer admin_token_file)", str(func(c *Config) *string { return &c.Auth.AdminToken })},
+		{"auth.admin_token_file", "file holding the admin bearer token", str(func(c *Config) *string { return &c.Auth.AdminTokenFile })},
 		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
 		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
 		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
@@ -577,6 +597,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Security.validate(); err != nil {
+		return err
+	}
+	if err := c.Auth.validate(); err != nil {
 		return err
 	}
 	if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {

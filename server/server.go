@@ -54,6 +54,8 @@ type ServerConfig struct {
 	// OnCommand, if set, sees every command's lower-case name and whether
 	// its reply was an error, once the reply is known. Must not block.
 	OnCommand func(name string, isErr bool)
+	// Auth: protected mode and failed logins (protected.go).
+	Auth AuthConfig
 }
 
 // Server accepts RESP2 clients.
@@ -144,6 +146,10 @@ func (s *Server) Serve(ln net.Listener) error {
 			_ = c.Close()
 			continue
 		}
+		if s.refuseUnprotected(c) {
+			s.clients.Add(-1)
+			continue
+		}
 		sc := s.newConn(c)
 		s.mu.Lock()
 		if s.closed {
@@ -199,6 +205,7 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 	exec := resp.NewExecutor(s.backend, s.cfg.Limits, s.info)
 	exec.ClientID = s.nextID.Add(1)
 	exec.SetLocker(&sync.Mutex{}) // replies come from the host goroutine
+	exec.OnAuthFailed = s.authFailed(c)
 	sc := &serverConn{
 		s:     s,
 		nc:    c,
