@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -53,5 +54,28 @@ func TestACLCatalogIsRedis(t *testing.T) {
 		for _, sub := range info.Array[9].Array {
 			check(sub.Array[0].Str, sub)
 		}
+	}
+}
+
+// TestDeniedIsRedis: protected mode's refusal is Redis's, byte for byte
+// (testdata/denied.txt, captured by TestCaptureDenied).
+func TestDeniedIsRedis(t *testing.T) {
+	want, err := os.ReadFile("testdata/denied.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ErrDenied != string(want) {
+		t.Errorf("ErrDenied differs from Redis's:\n got %q\nwant %q", ErrDenied, want)
+	}
+	b := &memBackend{store: memStore{}}
+	if got := ProtectedRefusal(b, false); string(got) != string(want) {
+		t.Errorf("a remote client with no password set: %q", got)
+	}
+	if got := ProtectedRefusal(b, true); got != nil {
+		t.Errorf("a loopback client was refused: %q", got)
+	}
+	b.users = map[string][]byte{"default": []byte("on #" + strings.Repeat("ab", 32) + " ~* &* +@all")}
+	if got := ProtectedRefusal(b, false); got != nil {
+		t.Errorf("a remote client was refused though default has a password: %q", got)
 	}
 }
