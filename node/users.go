@@ -41,3 +41,30 @@ func (n *Node) loadUsers() error {
 	n.users.Store((&acl.Table{}).WithAll(users).Overlay(base))
 	return nil
 }
+
+// UsersAt returns the applied index and the ACL this node enforces,
+// described, one "user ..." line per user, with the ACL its store holds
+// at that index described the same way. They differ only if the node
+// failed to reload its users; the simulator checks both, and compares
+// them across replicas at the same index.
+func (n *Node) UsersAt() (applied uint64, enforced, stored string, err error) {
+	describe := func(t *acl.Table) string {
+		var b []byte
+		for _, u := range t.Users() {
+			b = append(b, "user "+u.Name+" "+u.Describe()+"\n"...)
+		}
+		return string(b)
+	}
+	enforced = describe(n.Users())
+	var users []*acl.User
+	err = n.store.Users(func(name, description []byte) {
+		if u, perr := acl.Parse(string(name), string(description)); perr == nil {
+			users = append(users, u)
+		}
+	})
+	base := n.cfg.ACLBaseline
+	if base == nil {
+		base = acl.NewTable()
+	}
+	return n.store.Applied(), enforced, describe((&acl.Table{}).WithAll(users).Overlay(base)), err
+}

@@ -127,6 +127,7 @@ func (c *client) connect(s *simNode) {
 	w := c.w
 	w.connections++
 	exec := newExecutor(s)
+	login(w, s, exec, simUser, simPassword)
 	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
 	conn := &simConn{id: w.connections, node: s.idx}
 	conn.rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() { c.replyReady(conn) }})
@@ -313,7 +314,9 @@ func newExecutor(s *simNode) *resp.Executor {
 // through the connection state machine.
 func executeOne(s *simNode, args [][]byte, reply func([]byte)) {
 	var rc *resp.Conn
-	rc = resp.NewConn(newExecutor(s), resp.ConnConfig{OnReply: func() {
+	exec := newExecutor(s)
+	login(s.w, s, exec, simUser, simPassword)
+	rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() {
 		if out, _ := rc.Output(nil); len(out) > 0 {
 			reply(out)
 		}

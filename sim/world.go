@@ -72,6 +72,7 @@ type World struct {
 
 // Stats counts what happened in a run.
 type Stats struct {
+	ACLChanges    int // ACL SETUSER and DELUSER sent (auth.go)
 	Events        int
 	MessagesSent  int
 	MessagesLost  int
@@ -250,6 +251,7 @@ func (w *World) setup() {
 		w.schedule(time.Duration(w.rng.Int64N(int64(o.Tick))), evRestart, s.idx, 0, s.start)
 	}
 	w.scheduleDataCheck()
+	w.scheduleACLChurn(rand.New(rand.NewPCG(o.Seed, 0xac1)))
 	if _, ok := o.scenario(); ok {
 		return // the scenario starts clients and faults itself
 	}
