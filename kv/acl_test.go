@@ -17,7 +17,7 @@ func (s userMap) User(name []byte) ([]byte, bool, error) {
 	return d, ok, nil
 }
 func (s userMap) PutUser(name, d []byte) error { s.users[string(name)] = d; return nil }
-func (s userMap) DeleteUser(name []byte) error  { delete(s.users, string(name)); return nil }
+func (s userMap) DeleteUser(name []byte) error { delete(s.users, string(name)); return nil }
 
 func TestACLOpsApply(t *testing.T) {
 	s := userMap{users: map[string][]byte{}}
