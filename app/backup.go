@@ -31,16 +31,22 @@ const manifestName = "seshat-backup.json"
 
 // Manifest describes a backup.
 type Manifest struct {
-	Format    int            `json:"format"` // 1
-	ClusterID string         `json:"cluster_id"`
-	NodeID    uint64         `json:"node_id"`
-	Version   string         `json:"seshat_version"`
-	Created   time.Time      `json:"created"`
-	Applied   uint64         `json:"applied_index"`
-	Voters    []uint64       `json:"voters"`
-	Learners  []uint64       `json:"learners"`
-	Keys      int64          `json:"keys"`
-	Files     []ManifestFile `json:"files"`
+	Format    int       `json:"format"` // 1
+	ClusterID string    `json:"cluster_id"`
+	NodeID    uint64    `json:"node_id"`
+	Version   string    `json:"seshat_version"`
+	Created   time.Time `json:"created"`
+	Applied   uint64    `json:"applied_index"`
+	Voters    []uint64  `json:"voters"`
+	Learners  []uint64  `json:"learners"`
+	Keys      int64     `json:"keys"`
+	// Linearizable: the node confirmed with a quorum before the
+	// checkpoint, so the backup holds every write acknowledged (by any
+	// node) before it began. False only for a backup asked with
+	// ?stale=1 of a node that could not reach a majority: it holds what
+	// that node had applied, which may be behind.
+	Linearizable bool           `json:"linearizable"`
+	Files        []ManifestFile `json:"files"`
 }
 
 // ManifestFile is one file of a backup.
@@ -138,6 +144,18 @@ func backupHandler(h *realenv.Host, cfg Config) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
+		// A quorum read first: once it is served, this node has applied
+		// every write acknowledged before it, so the checkpoint (taken
+		// later, at a higher or equal applied index) holds them all. A
+		// follower that lags would otherwise back up a past state.
+		linearizable := true
+		if err := quorumRead(ctx, h, healthTimeout(cfg)); err != nil {
+			if r.URL.Query().Get("stale") != "1" {
+				http.Error(w, "backup: "+err.Error()+" (a backup then might miss acknowledged writes; ask another node, or add ?stale=1 (seshat-node backup -allow-stale) to take what this node has)", http.StatusServiceUnavailable)
+				return
+			}
+			linearizable = false
+		}
 		dir, info, err := checkpoint(ctx, h, cfg)
 		if err != nil {
 			http.Error(w, "backup: "+err.Error(), http.StatusServiceUnavailable)
@@ -145,7 +163,7 @@ func backupHandler(h *realenv.Host, cfg Config) http.HandlerFunc {
 		}
 		defer os.RemoveAll(dir)
 		m := Manifest{Format: 1, ClusterID: cfg.Cluster.ClusterID, NodeID: cfg.Node.ID, Version: Version,
-			Created: time.Now().UTC(), Applied: info.Applied, Voters: info.Voters, Learners: info.Learners, Keys: info.Keys}
+			Created: time.Now().UTC(), Applied: info.Applied, Voters: info.Voters, Learners: info.Learners, Keys: info.Keys, Linearizable: linearizable}
 		w.Header().Set("Content-Type", "application/x-tar")
 		w.Header().Set("X-Seshat-Applied-Index", strconv.FormatUint(info.Applied, 10))
 		if err := writeBackup(stallBound{w: w, rc: http.NewResponseController(w)}, dir, m); err != nil {

@@ -24,6 +24,7 @@ func BackupCommand(args []string, stdout, stderr io.Writer) int {
 	admin := fs.String("admin", "127.0.0.1:8379", "`host:port` of the node's admin endpoint (node.admin_addr)")
 	out := fs.String("out", "", "`file` to write the backup to (required; a tar with a checksum manifest)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	allowStale := fs.Bool("allow-stale", false, "back up what the node has even if it cannot reach a majority (the backup may then miss acknowledged writes, and says so)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: seshat-node backup -admin host:port -out FILE\n\nTakes an online, consistent backup of one running node: a Pebble checkpoint\nat its applied index, with the membership and a checksum per file.")
 		fs.PrintDefaults()
@@ -35,18 +36,27 @@ func BackupCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "seshat-node backup: -out must be set (the file to write)")
 		return 2
 	}
-	m, err := fetchBackup(*admin, *out, *timeout)
+	m, err := fetchBackup(*admin, *out, *timeout, *allowStale)
 	if err != nil {
 		fmt.Fprintln(stderr, "seshat-node backup:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "backup of node %d of cluster %q at applied index %d: %d keys, voters %v, %d files, in %s\n",
 		m.NodeID, m.ClusterID, m.Applied, m.Keys, m.Voters, len(m.Files), *out)
+	if m.Linearizable {
+		fmt.Fprintln(stdout, "it holds every write acknowledged before the backup began (the node confirmed with a quorum first)")
+	} else {
+		fmt.Fprintln(stdout, "STALE: the node could not reach a majority; the backup holds what it had applied, and may miss acknowledged writes")
+	}
 	return 0
 }
 
-func fetchBackup(admin, out string, timeout time.Duration) (Manifest, error) {
-	resp, err := (&http.Client{Timeout: timeout}).Get("http://" + admin + "/backup")
+func fetchBackup(admin, out string, timeout time.Duration, allowStale bool) (Manifest, error) {
+	url := "http://" + admin + "/backup"
+	if allowStale {
+		url += "?stale=1"
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Get(url)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -156,6 +166,11 @@ func RestoreCommand(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// restore builds the member in a scratch folder beside dataDir and moves
+// it into place only once it is whole, so a restore that fails (a
+// damaged backup, a full disk, the wrong cluster id) leaves no data
+// directory behind: a node started on a half-restored one would form a
+// cluster of its own.
 func restore(backup, dataDir, clusterID string, voters []uint64) (Manifest, int64, error) {
 	if !isEmptyDir(dataDir) {
 		return Manifest{}, 0, fmt.Errorf("%s is not empty: restore makes a new member and never overwrites data", dataDir)
@@ -165,6 +180,22 @@ func restore(backup, dataDir, clusterID string, voters []uint64) (Manifest, int6
 		return Manifest{}, 0, err
 	}
 	defer os.RemoveAll(scratch)
+	m, keys, err := restoreIn(scratch, backup, clusterID, voters)
+	if err != nil {
+		return m, keys, err
+	}
+	// dataDir is missing or empty (checked above); an empty one goes,
+	// so the rename can take its name.
+	if err := os.Remove(dataDir); err != nil && !os.IsNotExist(err) {
+		return m, keys, err
+	}
+	if err := os.Rename(filepath.Join(scratch, "member"), dataDir); err != nil {
+		return m, keys, fmt.Errorf("moving the restored member into %s: %w", dataDir, err)
+	}
+	return m, keys, nil
+}
+
+func restoreIn(scratch, backup, clusterID string, voters []uint64) (Manifest, int64, error) {
 	f, err := os.Open(backup)
 	if err != nil {
 		return Manifest{}, 0, err
@@ -186,7 +217,7 @@ func restore(backup, dataDir, clusterID string, voters []uint64) (Manifest, int6
 	if src.Applied() != m.Applied {
 		return m, 0, fmt.Errorf("the backup's data is at index %d but its manifest says %d", src.Applied(), m.Applied)
 	}
-	dst, err := storage.Open(vfs.Default, dataDir, log, storage.Options{})
+	dst, err := storage.Open(vfs.Default, filepath.Join(scratch, "member"), log, storage.Options{})
 	if err != nil {
 		return m, 0, err
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -18,11 +19,14 @@ import (
 // (new cluster id, new members) and finds, for each writer, exactly a
 // prefix of its keys: every write acknowledged before the backup began,
 // nothing issued after it ended, and no gap, which a copy of the data at
-// other than one applied index would show.
+// other than one applied index would show. The backup is taken of a
+// follower, which may lag the leader: the node confirms with a quorum
+// before its checkpoint, so it still holds every acknowledged write.
 func TestBackupUnderLoadRestores(t *testing.T) {
 	bin := buildBinary(t)
 	c := newCluster(t, bin)
 	lead := c.nodes[c.startAll()]
+	follower := c.without(lead)[0]
 
 	const writers = 4
 	var acked, issued [writers]atomic.Int64 // next seq to issue; highest acked + 1
@@ -50,7 +54,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		before[w] = acked[w].Load()
 	}
 	file := filepath.Join(t.TempDir(), "seshat.backup")
-	out, err := exec.Command(bin, "backup", "-admin", lead.admin, "-out", file).CombinedOutput()
+	out, err := exec.Command(bin, "backup", "-admin", follower.admin, "-out", file).CombinedOutput()
 	for w := range writers {
 		after[w] = issued[w].Load()
 	}
@@ -58,6 +62,9 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	if !strings.Contains(string(out), "every write acknowledged before the backup began") {
+		t.Errorf("the backup does not say it holds every acknowledged write:\n%s", out)
+	}
 	time.Sleep(500 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
@@ -79,6 +86,24 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		"-cluster.initial_members", nc.nodes[0].configArg, "-cluster.cluster_id", "e2e").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "the backup's own cluster") {
 		t.Errorf("restore under the backup's own cluster id: %v %s, want refused", err, out)
+	}
+	// A restore that fails leaves no data directory to start a node on.
+	damaged := filepath.Join(t.TempDir(), "damaged.backup")
+	if err := os.WriteFile(damaged, mustRead(t, file)[:1<<10], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(t.TempDir(), "member")
+	out, err = exec.Command(bin, "restore", "-backup", damaged, "-node.id", "1", "-node.data_dir", left,
+		"-cluster.initial_members", nc.nodes[0].configArg, "-cluster.cluster_id", "other").CombinedOutput()
+	if err == nil {
+		t.Errorf("restore of a cut-short backup succeeded:\n%s", out)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("a failed restore left %s behind (stat: %v)", left, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(left))
+	if len(entries) != 0 {
+		t.Errorf("a failed restore left %d entries beside the data directory", len(entries))
 	}
 	nlead := nc.nodes[nc.startAll()]
 	r := client(nlead)
@@ -117,4 +142,13 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	if err := r.Set(ctx, "after-restore", "1", 0).Err(); err != nil {
 		t.Errorf("write to the restored cluster: %v", err)
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

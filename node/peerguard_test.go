@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -364,4 +365,28 @@ func TestRefusalOfAcknowledgedEntryIsDropped(t *testing.T) {
 	}
 	c.servesAfter("a refusal of an acknowledged entry")
 	c.converged()
+}
+
+// TestForgedJoinIsRefused: issue 16's forged join, a request to admit
+// a member under an identity the attacker picks, sent by an
+// authenticated peer in the name of a member that is down. The
+// transport authenticated the sender, so a join in another's name is
+// dropped before the leader reads it, and the member keeps its identity.
+func TestForgedJoinIsRefused(t *testing.T) {
+	c := newCluster(t, 35, testConfig())
+	lead, f := written(c, 2)
+	victim := 6 - lead - f
+	c.stop(victim)
+	before := c.node(lead).store.MemberIdentity(victim)
+	join := envelope{kind: peerJoin, from: victim, fromIdentity: 0x7777}.encode(nil)
+	if err := c.node(lead).StepFrom(f, join); !errors.Is(err, errPeerDropped) {
+		t.Errorf("a join in node %d's name from peer %d: %v", victim, f, err)
+	}
+	c.settle()
+	if got := c.node(lead).store.MemberIdentity(victim); got != before {
+		t.Fatalf("node %d's identity changed from %x to %x after a forged join", victim, before, got)
+	}
+	if voters := c.node(lead).store.ConfState().GetVoters(); !slices.Contains(voters, victim) {
+		t.Fatalf("node %d was removed after a forged join: voters %v", victim, voters)
+	}
 }

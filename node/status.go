@@ -45,6 +45,10 @@ type Status struct {
 	// (etcd's leader_changes_seen): a steady cluster adds one per election.
 	LeaderChanges int
 	DroppedForged uint64 // raft messages dropped before raft: impossible, or would make raft panic (peerguard.go)
+	// RefusedAcked counts, of DroppedForged, a follower's refusals of an
+	// entry it had acknowledged: an honest peer sends these too, as
+	// delayed copies of an old refusal (checkRejectBelowMatch).
+	RefusedAcked uint64
 }
 
 // Status returns the node's current view.
@@ -64,6 +68,7 @@ func (n *Node) Status() Status {
 		DroppedStale:      n.adm.droppedStale,
 		LeaderChanges:     n.leaderChanges,
 		DroppedForged:     n.guard.dropped,
+		RefusedAcked:      n.guard.refusedAcked,
 
 		Term:           bs.GetTerm(),
 		Vote:           bs.GetVote(),

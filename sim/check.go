@@ -103,6 +103,13 @@ func (c *checker) observe(s *simNode) {
 	}
 	st := s.n.Status()
 	w.stats.MaxTerm = max(w.stats.MaxTerm, st.Term)
+	if honest := st.DroppedForged - st.RefusedAcked; honest > 0 {
+		// No one forges in the simulator: every message the peer guard
+		// drops was sent by an honest node, and raft needed it (a
+		// dropped stale append left an old leader in its term).
+		w.fail(classSafety, "n%d's peer guard dropped %d honest raft messages (see its log for the first reason)", s.id, honest)
+		return
+	}
 	if st.IsLeader {
 		if other, ok := c.leaders[st.Term]; ok && other != s.id {
 			w.fail(classSafety, "two leaders in term %d: n%d and n%d", st.Term, other, s.id)

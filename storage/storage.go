@@ -324,6 +324,11 @@ func (s *Store) Applied() uint64 { return s.applied }
 // re-applies from the log.
 func (s *Store) DurableApplied() uint64 { return s.durableApplied }
 
+// StoredCommit is the commit index of the hard state in the store: the
+// one that goes with the log the store holds, which raft's own commit
+// may run ahead of while its newer entries wait to be written.
+func (s *Store) StoredCommit() uint64 { return s.hardState.GetCommit() }
+
 // InitialState implements raft.Storage. The ConfState is the one as of
 // the applied index: raft is restarted with Applied set to it, and
 // re-applies (ApplyConfChange) only the entries after it.
