@@ -83,8 +83,9 @@ type TransportConfig struct {
 	// 2 * FrameBytesMax.
 	SendQueueBytesMax int64
 	// PendingMax bounds the inbound connections still in their handshake;
-	// one more is closed at once. With one authenticated connection per
-	// peer, it bounds the descriptors the peer port can take. 16.
+	// one more displaces the oldest of the address holding the most
+	// (pending.go). With one authenticated connection per peer, it bounds
+	// the descriptors the peer port can take. 64.
 	PendingMax    int
 	FrameBytesMax int           // largest frame accepted or sent; 64 MiB
 	DialTimeout   time.Duration // 500 ms: a dial that a partition swallows is retried soon after it heals
@@ -117,7 +118,7 @@ type Transport struct {
 
 	mu      sync.Mutex
 	inbound map[net.Conn]struct{}
-	pending int                 // inbound connections in their handshake
+	pending *pendingPool        // inbound connections in their handshake
 	current map[uint64]net.Conn // the authenticated inbound connection of each peer
 	refused atomic.Uint64       // inbound connections refused: over the cap, or failed handshakes
 	sources refusalLog
@@ -173,7 +174,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.SendQueueBytesMax = 2 * int64(cfg.FrameBytesMax)
 	}
 	if cfg.PendingMax <= 0 {
-		cfg.PendingMax = 16
+		cfg.PendingMax = 64
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 500 * time.Millisecond
@@ -205,6 +206,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		key:         peerKey(cfg.Secret, cfg.ClusterID),
 		peers:       map[uint64]*peer{},
 		inbound:     map[net.Conn]struct{}{},
+		pending:     newPendingPool(cfg.PendingMax),
 		current:     map[uint64]net.Conn{},
 		quit:        make(chan struct{}),
 	}
@@ -375,15 +377,16 @@ func (t *Transport) acceptLoop() {
 			_ = c.Close()
 			return
 		}
-		if t.pending >= t.cfg.PendingMax {
-			t.mu.Unlock()
-			_ = c.Close()
-			t.refuse(c, 0, fmt.Sprintf("%d connections are already in their handshake", t.cfg.PendingMax))
-			continue
+		evicted := t.pending.add(c)
+		if evicted != nil {
+			delete(t.inbound, evicted)
 		}
-		t.pending++
 		t.inbound[c] = struct{}{}
 		t.mu.Unlock()
+		if evicted != nil {
+			_ = evicted.Close()
+			t.refuse(evicted, 0, fmt.Sprintf("displaced from a full handshake queue (%d connections in their handshake)", t.cfg.PendingMax))
+		}
 		t.wg.Add(1)
 		go t.serveInbound(c)
 	}
@@ -397,9 +400,11 @@ func (t *Transport) serveInbound(c net.Conn) {
 		t.mu.Unlock()
 		_ = c.Close()
 	}()
-	from, tags, ok := t.acceptHandshake(c)
+	from, tags, reason := t.acceptHandshake(c)
 	t.mu.Lock()
-	t.pending--
+	// A connection displaced meanwhile is closed and counted already.
+	stillPending := t.pending.remove(c)
+	ok := stillPending && reason == "" && !t.closed
 	if ok {
 		// One connection per peer: a newer one replaces the older, which
 		// a dialer that redialled has given up anyway.
@@ -410,6 +415,9 @@ func (t *Transport) serveInbound(c net.Conn) {
 	}
 	t.mu.Unlock()
 	if !ok {
+		if stillPending && reason != "" {
+			t.refuse(c, from, reason)
+		}
 		return
 	}
 	defer func() {
@@ -471,38 +479,35 @@ func (t *Transport) serveInbound(c net.Conn) {
 	}
 }
 
-// acceptHandshake runs the acceptor's side of the handshake within one
-// silence timeout. A refusal closes the connection with nothing said.
-func (t *Transport) acceptHandshake(c net.Conn) (uint64, *frameMAC, bool) {
-	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout))
+// acceptHandshake runs the acceptor's side of the handshake within half
+// a silence timeout, as the dialer does. A refusal closes the connection
+// with nothing said; reason says why, for this node's log.
+func (t *Transport) acceptHandshake(c net.Conn) (from uint64, tags *frameMAC, reason string) {
+	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
 	hello := make([]byte, helloBytes)
 	if _, err := io.ReadFull(c, hello); err != nil {
-		t.refuse(c, 0, "closed or silent before its hello: "+err.Error())
-		return 0, nil, false
+		return 0, nil, "closed or silent before its hello: " + err.Error()
 	}
-	from, reason := t.checkHello(hello)
+	from, reason = t.checkHello(hello)
 	if reason != "" {
-		t.refuse(c, from, reason)
-		return 0, nil, false
+		return from, nil, reason
 	}
 	nonce := newNonce()
 	if _, err := c.Write(nonce[:]); err != nil {
-		return 0, nil, false
+		return from, nil, "closed during the handshake: " + err.Error()
 	}
 	proof := make([]byte, proofBytes)
 	if _, err := io.ReadFull(c, proof); err != nil {
-		t.refuse(c, from, "closed or silent before its proof: "+err.Error())
-		return 0, nil, false
+		return from, nil, "closed or silent before its proof: " + err.Error()
 	}
 	if !hmac.Equal(proof, mac(t.key, "dialer", hello, nonce[:])) {
-		t.refuse(c, from, "wrong proof of the cluster secret")
-		return 0, nil, false
+		return from, nil, "wrong proof of the cluster secret"
 	}
 	if _, err := c.Write(mac(t.key, "acceptor", hello, nonce[:])); err != nil {
-		return 0, nil, false
+		return from, nil, "closed during the handshake: " + err.Error()
 	}
 	_ = c.SetDeadline(time.Time{})
-	return from, newFrameMAC(t.key, hello, nonce[:]), true
+	return from, newFrameMAC(t.key, hello, nonce[:]), ""
 }
 
 // refuse counts a refused inbound connection and logs why, once per
