@@ -169,3 +169,23 @@ func TestPlaintextPeerOnMTLSPortIsRefused(t *testing.T) {
 		t.Fatalf("the cluster stopped serving: %v", err)
 	}
 }
+
+// TestTLSOnly: node.client_addr "" (Redis's port 0) leaves the TLS port
+// alone open to clients.
+func TestTLSOnly(t *testing.T) {
+	c := newTLSCluster(t)
+	c.args = []string{"-node.client_addr", ""}
+	start := time.Now()
+	lead := c.startAll()
+	t.Logf("ready after %v", time.Since(start))
+	p := c.nodes[lead]
+	if conn, err := net.DialTimeout("tcp", p.client, time.Second); err == nil {
+		conn.Close()
+		t.Fatal("the plaintext port is open with node.client_addr \"\"")
+	}
+	r := c.tlsClient(p, &c.client.TLS)
+	defer r.Close()
+	if err := r.Set(context.Background(), "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET over TLS: %v", err)
+	}
+}

@@ -225,3 +225,35 @@ func TestRedialingAttackerDoesNotLockOutATLSPeer(t *testing.T) {
 	expectDelivered(t, a, 2, got)
 	t.Logf("the TLS peer got through in %v; %d attacker connections displaced", time.Since(start), b.Refused())
 }
+
+// TestConnectionFloodOnATLSPortIsCapped: 500 idle connections to an mTLS
+// port hold at most PendingMax descriptors, and a real peer connects
+// through them.
+func TestConnectionFloodOnATLSPortIsCapped(t *testing.T) {
+	ca := testpki.NewCA(t, "cluster")
+	var log logBuf
+	got := make(chan []byte, 1)
+	b := tlsTransport(t, 2, "", nodeCert(t, ca, 2), map[uint64]string{1: "127.0.0.1:1"}, got, &log)
+	var flood []net.Conn
+	defer func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	}()
+	for range 500 {
+		c, err := net.Dial("tcp", b.Addr().String())
+		if err != nil {
+			t.Fatalf("after %d connections: %v", len(flood), err)
+		}
+		flood = append(flood, c)
+	}
+	eventually(t, "displacements", func() bool { return b.Refused() >= 500-uint64(b.cfg.PendingMax) })
+	b.mu.Lock()
+	held := len(b.inbound)
+	b.mu.Unlock()
+	if held > b.cfg.PendingMax {
+		t.Fatalf("the port holds %d connections, cap %d", held, b.cfg.PendingMax)
+	}
+	a := tlsTransport(t, 1, "", nodeCert(t, ca, 1), map[uint64]string{2: b.Addr().String()}, make(chan []byte), &log)
+	expectDelivered(t, a, 2, got)
+}

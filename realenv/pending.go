@@ -83,8 +83,6 @@ func (p *pendingPool) remove(c net.Conn) bool {
 	return true
 }
 
-func (p *pendingPool) len() int { return len(p.conns) }
-
 // hostOf is c's remote address without the port.
 func hostOf(c net.Conn) string {
 	remote := c.RemoteAddr().String()
