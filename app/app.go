@@ -62,19 +62,28 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	}
 	// Bind every port before the data directory is touched, so that a
 	// port in use fails the start and leaves no new directory behind.
-	lns, err := listenAll(cfg.Node)
+	lns, err := listenAll(cfg.Node, cfg.TLS.ClientAddr)
 	if err != nil {
 		return err
 	}
 	defer lns.close()
-	clientLn, adminLn := lns.client, lns.admin
+	clientLn, err := clientListener(lns, cfg.TLS)
+	if err != nil {
+		return err
+	}
+	adminLn := lns.admin
 	var host atomic.Pointer[realenv.Host]
 	secret, err := cfg.Security.PeerSecret()
 	if err != nil {
 		return err
 	}
+	peerTLS, err := cfg.TLS.PeerTLS(cfg.Node.ID)
+	if err != nil {
+		return err
+	}
 	tr, err := realenv.NewTransport(realenv.TransportConfig{
 		Secret:        secret,
+		TLS:           peerTLS,
 		ID:            cfg.Node.ID,
 		ClusterID:     cfg.Cluster.ClusterID,
 		Peers:         peers,
@@ -209,7 +218,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 			}
 		}()
 	}
-	log.Info("seshat node serving", "version", Version, "clients", clientLn.Addr().String(),
+	log.Info("seshat node serving", "version", Version, "clients", addrOf(lns.client), "tls_clients", addrOf(lns.clientTLS),
 		"internal", tr.Addr().String(), "admin", cfg.Node.AdminAddr, "tick", tick, "election_ticks", electionTicks)
 	if ready != nil {
 		ready()

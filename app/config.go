@@ -34,6 +34,7 @@ type Config struct {
 
 	Security SecurityConfig `toml:"security"` // security.go
 	Auth     AuthConfig     `toml:"auth"`     // auth.go
+	TLS      TLSConfig      `toml:"tls"`      // tlsconfig.go
 }
 
 // NodeConfig is the [node] section.
@@ -254,6 +255,14 @@ func overrides() []override {
 		}},
 		{"auth.admin_token", "bearer token every admin endpoint but the probes requires (prefer admin_token_file)", str(func(c *Config) *string { return &c.Auth.AdminToken })},
 		{"auth.admin_token_file", "file holding the admin bearer token", str(func(c *Config) *string { return &c.Auth.AdminTokenFile })},
+		{"tls.peer_cert_file", "this node's peer certificate (PEM), naming seshat://node/<id>", str(func(c *Config) *string { return &c.TLS.PeerCertFile })},
+		{"tls.peer_key_file", "its key (PEM)", str(func(c *Config) *string { return &c.TLS.PeerKeyFile })},
+		{"tls.peer_ca_file", "the cluster CA that signs every node's peer certificate (PEM)", str(func(c *Config) *string { return &c.TLS.PeerCAFile })},
+		{"tls.client_addr", "address for Redis clients over TLS (Redis's tls-port)", str(func(c *Config) *string { return &c.TLS.ClientAddr })},
+		{"tls.client_cert_file", "the certificate the TLS client port presents (PEM)", str(func(c *Config) *string { return &c.TLS.ClientCertFile })},
+		{"tls.client_key_file", "its key (PEM)", str(func(c *Config) *string { return &c.TLS.ClientKeyFile })},
+		{"tls.client_ca_file", "CAs that sign client certificates (PEM)", str(func(c *Config) *string { return &c.TLS.ClientCAFile })},
+		{"tls.client_auth", "client certificates: none, request or require (empty: require if client_ca_file is set)", str(func(c *Config) *string { return &c.TLS.ClientAuth })},
 		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
 		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
 		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
@@ -602,8 +611,15 @@ func (c *Config) Validate() error {
 	if err := c.Auth.validate(); err != nil {
 		return err
 	}
-	if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {
+	if err := c.TLS.validate(c.Node); err != nil {
 		return err
+	}
+	// With a TLS client port, node.client_addr "" turns plaintext off
+	// (Redis's port 0).
+	if n.ClientAddr != "" || c.TLS.ClientAddr == "" {
+		if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {
+			return err
+		}
 	}
 	if err := checkAddr("node.internal_addr", n.InternalAddr, true); err != nil {
 		return err

@@ -18,6 +18,7 @@ var layers = map[string]int{
 	"internal/walfault":   0, // damages WAL files, for tests
 	"internal/faultproxy": 0, // a TCP proxy that cuts links, for tests of real processes
 	"internal/ports":      0, // free loopback ports below the ephemeral range, for harnesses that start servers
+	"internal/testpki":    0, // certificate authorities and certificates made in tests
 	"internal/mutant":     0, // planted bugs, switched on only with -tags mutants
 	"acl":                 0, // ACL users, rules and permissions: pure, below kv (which applies them) and resp (which enforces them)
 	"kv":                  1, // the state machine: pure
