@@ -35,8 +35,8 @@ const (
 	Expire       Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
 	Persist      Kind = 24 // remove the deadline
 	ExpireKeys   Kind = 25 // active expiry: delete those of Keys whose deadline has passed
-	ACLSetUser   Kind = 26 // ACL SETUSER: Keys[0] the user, Values its rules (acl.go)
-	ACLDelUser   Kind = 27 // ACL DELUSER: Keys the users
+	ACLSetUser   Kind = 47 // ACL SETUSER: Keys[0] the user, Values its rules (acl.go)
+	ACLDelUser   Kind = 48 // ACL DELUSER: Keys the users
 	lastReadKind      = 15
 )
 
