@@ -14,6 +14,11 @@ import (
 // patterns mean here what they mean to Redis.
 func TestACLCatalogIsRedis(t *testing.T) {
 	for _, c := range commands {
+		for _, linked := range append([]*command{c}, c.subcommands...) {
+			if linked.acl == nil || linked.aclIndex < 0 {
+				t.Errorf("%s|%s has no ACL catalog entry linked", c.name, linked.name)
+			}
+		}
 		check := func(full string, info Reply) {
 			entry, _ := acl.Lookup(full)
 			if entry == nil {

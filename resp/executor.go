@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"github.com/seshat-db/seshat/acl"
 	"strings"
 
 	"github.com/seshat-db/seshat/kv"
@@ -160,21 +161,11 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		}
 		cmd = sub
 	}
-	if msg := e.permit(fullName(args, cmd), args); msg != "" {
+	if msg := e.permit(cmd, args); msg != "" {
 		replyErr(reply, msg)
 		return
 	}
 	cmd.run(e, args, reply)
-}
-
-// fullName is the command's name in ACL rules and NOPERM errors:
-// "get", or "acl|whoami" for a subcommand.
-func fullName(args [][]byte, cmd *command) string {
-	parent := strings.ToLower(string(args[0]))
-	if parent == cmd.name {
-		return cmd.name
-	}
-	return parent + "|" + cmd.name
 }
 
 // IsQuit reports whether args is a QUIT command. The server sends QUIT's
@@ -190,6 +181,10 @@ type command struct {
 	// run executes a command whose arity has been checked.
 	run         func(e *Executor, args [][]byte, reply func([]byte))
 	subcommands []*command
+	// acl is the command's ACL catalog entry and index, found once at
+	// init (auth.go), so the check on each command does not search.
+	acl      *acl.Command
+	aclIndex int
 }
 
 func arityOK(arity, n int) bool {
@@ -275,6 +270,7 @@ func init() {
 		{name: "strlen", arity: 2, run: (*Executor).strlen},
 		{name: "ttl", arity: 2, run: (*Executor).ttl},
 	}
+	linkACL()
 }
 
 // cString returns b up to its first NUL byte, as C's printf would print
