@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +101,28 @@ func TestReviewACLAgainstBaseline(t *testing.T) {
 			t.Errorf("node %d: SET without AUTH after ACL SETUSER default on: %v, want NOAUTH (requirepass was wiped)", p.id, err)
 		}
 		anon.Close()
+	}
+}
+
+// TestReviewDeployFilesAreNotWideOpen: issue 16 asks for safe defaults,
+// but the shipped compose file and StatefulSet turn protected mode off
+// with no password, put the admin port on every interface with no token,
+// and set neither a cluster secret nor peer TLS: whoever reaches a pod
+// can read and write every key, take backups, and act as a raft peer.
+// At least one client credential and one peer credential should be
+// wired (a Secret / env file), even if the values are placeholders.
+func TestReviewDeployFilesAreNotWideOpen(t *testing.T) {
+	for _, f := range []string{"../deploy/docker-compose.yml", "../deploy/kubernetes/seshat.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if strings.Contains(s, "SESHAT_AUTH_PROTECTED_MODE") && !strings.Contains(s, "SESHAT_AUTH_REQUIREPASS") {
+			t.Errorf("%s: protected mode off and no requirepass: every client is the default user with +@all", f)
+		}
+		if !strings.Contains(s, "SESHAT_SECURITY_CLUSTER_SECRET") && !strings.Contains(s, "SESHAT_TLS_PEER_CERT_FILE") {
+			t.Errorf("%s: no cluster secret and no peer TLS: the peer port authenticates nobody", f)
+		}
 	}
 }
