@@ -37,7 +37,8 @@ func TestReviewTLSHelloFloodFromOtherAddr(t *testing.T) {
 					return
 				default:
 				}
-				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}; raw, err := d.Dial("tcp", b.Addr().String())
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+				raw, err := d.Dial("tcp", b.Addr().String())
 				if err != nil {
 					time.Sleep(time.Millisecond)
 					continue
