@@ -56,3 +56,30 @@ func TestReviewTLSHelloFloodFromLoopbackDoesNotLockOutAPeer(t *testing.T) {
 	expectDelivered(t, a, 2, got)
 	t.Logf("the TLS peer got through in %v; %d attacker connections displaced", time.Since(start), b.Refused())
 }
+
+// TestReviewExpiredPeerCertificatesAreRefused: an expired certificate of
+// the cluster CA for the right node is refused on both sides (no test
+// covered expiry).
+func TestReviewExpiredPeerCertificatesAreRefused(t *testing.T) {
+	ca := testpki.NewCA(t, "cluster")
+	expired := func(id uint64) *PeerTLS {
+		leaf := ca.Issue(t, testpki.Spec{Name: "old", URIs: []string{NodeURI(id)}, NotAfter: time.Now().Add(-time.Minute)})
+		return &PeerTLS{Cert: leaf.TLS, CA: ca.Pool()}
+	}
+	t.Run("dialer", func(t *testing.T) {
+		var log logBuf
+		got := make(chan []byte, 1)
+		b := tlsTransport(t, 2, "", nodeCert(t, ca, 2), map[uint64]string{1: "127.0.0.1:1"}, got, &log)
+		a := tlsTransport(t, 1, "", expired(1), map[uint64]string{2: b.Addr().String()}, make(chan []byte), &log)
+		a.Send(2, []byte("x"))
+		expectNothing(t, got, "a dialer with an expired certificate")
+	})
+	t.Run("acceptor", func(t *testing.T) {
+		var log logBuf
+		got := make(chan []byte, 1)
+		b := tlsTransport(t, 2, "", expired(2), map[uint64]string{1: "127.0.0.1:1"}, got, &log)
+		a := tlsTransport(t, 1, "", nodeCert(t, ca, 1), map[uint64]string{2: b.Addr().String()}, make(chan []byte), &log)
+		a.Send(2, []byte("x"))
+		expectNothing(t, got, "an acceptor with an expired certificate")
+	})
+}
