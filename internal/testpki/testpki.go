@@ -78,6 +78,8 @@ type Spec struct {
 	DNS   []string
 	IPs   []net.IP
 	Usage []x509.ExtKeyUsage // server and client auth if empty
+	// NotAfter, if set, is when the certificate expires (24 h from now if zero).
+	NotAfter time.Time
 }
 
 // Issue signs a certificate for spec.
@@ -93,7 +95,7 @@ func (ca *CA) Issue(t testing.TB, spec Spec) Leaf {
 		SerialNumber: big.NewInt(ca.serial),
 		Subject:      pkix.Name{CommonName: spec.Name},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     notAfter(spec.NotAfter),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  usage,
 		DNSNames:     spec.DNS,
@@ -138,4 +140,11 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return key
+}
+
+func notAfter(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now().Add(24 * time.Hour)
+	}
+	return t
 }
