@@ -203,3 +203,59 @@ func naiveMatch(p, s string) bool {
 	}
 	return s != "" && s[0] == p[0] && naiveMatch(p[1:], s[1:])
 }
+
+// Match agrees with the recursive matcher it replaced (Redis's
+// stringmatchlen before 7.0.9, exponential but plainly right) on patterns
+// with classes, ranges and escapes too.
+func TestMatchAgreesWithRecursive(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := rapid.StringMatching(`[ab?*\[\]^\\-]{0,8}`).Draw(t, "pattern")
+		s := rapid.StringMatching(`[ab\]\\-]{0,8}`).Draw(t, "s")
+		if got, want := Match(p, []byte(s)), recursiveMatch(p, []byte(s)); got != want {
+			t.Fatalf("Match(%q, %q) = %v, want %v", p, s, got, want)
+		}
+	})
+}
+
+func recursiveMatch(pattern string, s []byte) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for len(pattern) > 1 && pattern[1] == '*' {
+				pattern = pattern[1:]
+			}
+			if len(pattern) == 1 {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if recursiveMatch(pattern[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if len(s) == 0 {
+				return false
+			}
+			s, pattern = s[1:], pattern[1:]
+		case '[':
+			if len(s) == 0 {
+				return false
+			}
+			var ok bool
+			if pattern, ok = matchClass(pattern[1:], s[0]); !ok {
+				return false
+			}
+			s = s[1:]
+		default:
+			if pattern[0] == '\\' && len(pattern) >= 2 {
+				pattern = pattern[1:]
+			}
+			if len(s) == 0 || s[0] != pattern[0] {
+				return false
+			}
+			s, pattern = s[1:], pattern[1:]
+		}
+	}
+	return len(s) == 0
+}

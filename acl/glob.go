@@ -3,50 +3,60 @@ package acl
 // Match reports whether s matches the glob pattern as Redis's
 // stringmatchlen does: * and ? and [...] (with ^ and ranges), and \ to
 // quote the next byte.
+//
+// It backtracks only to the last star seen, so it runs in
+// O(len(pattern)*len(s)): a later star can absorb whatever an earlier one
+// would have, so retrying earlier stars never finds a match the last one
+// missed. Redis 7.0.9 (CVE-2022-36021) stops the same exponential
+// backtracking, which a user with a pattern like "*a*a*a*b" could
+// otherwise trigger with one long key.
 func Match(pattern string, s []byte) bool {
-	for len(pattern) > 0 {
-		switch pattern[0] {
-		case '*':
-			for len(pattern) > 1 && pattern[1] == '*' {
-				pattern = pattern[1:]
-			}
-			if len(pattern) == 1 {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if Match(pattern[1:], s[i:]) {
+	p, i := 0, 0
+	star, starI := -1, 0 // pattern index just after the last star, and where in s it began
+	for i < len(s) {
+		if p < len(pattern) {
+			if pattern[p] == '*' {
+				for p < len(pattern) && pattern[p] == '*' {
+					p++
+				}
+				if p == len(pattern) {
 					return true
 				}
+				star, starI = p, i
+				continue
 			}
+			if rest, ok := matchByte(pattern[p:], s[i]); ok {
+				p = len(pattern) - len(rest)
+				i++
+				continue
+			}
+		}
+		if star < 0 {
 			return false
-		case '?':
-			if len(s) == 0 {
-				return false
-			}
-			s = s[1:]
-			pattern = pattern[1:]
-		case '[':
-			if len(s) == 0 {
-				return false
-			}
-			var ok bool
-			pattern, ok = matchClass(pattern[1:], s[0])
-			if !ok {
-				return false
-			}
-			s = s[1:]
-		default:
-			if pattern[0] == '\\' && len(pattern) >= 2 {
-				pattern = pattern[1:]
-			}
-			if len(s) == 0 || s[0] != pattern[0] {
-				return false
-			}
-			s = s[1:]
+		}
+		starI++
+		p, i = star, starI
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// matchByte matches c against the pattern's first element (not a star)
+// and returns the pattern after it.
+func matchByte(pattern string, c byte) (string, bool) {
+	switch pattern[0] {
+	case '?':
+		return pattern[1:], true
+	case '[':
+		return matchClass(pattern[1:], c)
+	case '\\':
+		if len(pattern) >= 2 {
 			pattern = pattern[1:]
 		}
 	}
-	return len(s) == 0
+	return pattern[1:], pattern[0] == c
 }
 
 // matchClass matches c against the class whose text follows '[', and

@@ -197,6 +197,12 @@ func (u *User) apply(rule string) error {
 		if u.AllKeys {
 			return fail(reasonAfterAllKeys)
 		}
+		// Describe joins rules with spaces and Parse splits them there, so
+		// a pattern with a space inside would come back as two rules, and
+		// every replica loading it would fail; Redis refuses it too.
+		if HasSpace(rule[1:]) {
+			return fail(reasonSyntax)
+		}
 		if rule[1:] == "*" {
 			u.AllKeys, u.Patterns = true, nil
 			return nil
@@ -414,5 +420,19 @@ func (u *User) Describe() string {
 func Parse(name, description string) (*User, error) {
 	u := &User{Name: name}
 	u.recompute()
-	return u.SetRules(strings.Fields(description))
+	return u.SetRules(strings.FieldsFunc(description, isSpace))
+}
+
+// HasSpace reports whether s holds a byte Redis's ACLStringHasSpaces
+// refuses in user names and key patterns: C's isspace or a NUL.
+func HasSpace(s string) bool { return strings.IndexFunc(s, isSpace) >= 0 }
+
+// isSpace is C's isspace in the C locale, and NUL. ASCII only: a pattern
+// with U+00A0 inside is one rule to Redis, so it must be one to Parse.
+func isSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\v', '\f', '\r', 0:
+		return true
+	}
+	return false
 }
