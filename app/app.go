@@ -193,6 +193,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		Auth: server.AuthConfig{
 			ProtectedMode: cfg.Auth.ProtectedMode,
 			OnAuthFailed:  func(string, string) { m.auth.clientFailures.Inc() },
+			OnDenied:      m.auth.denied.Inc,
 		},
 	}, h, info)
 	info.srv = srv

@@ -131,19 +131,24 @@ func requireToken(h http.Handler, token string, failed prometheus.Counter) http.
 type authMetrics struct {
 	clientFailures prometheus.Counter
 	adminFailures  prometheus.Counter
+	denied         prometheus.Counter
 }
 
 func newAuthMetrics(reg *prometheus.Registry) *authMetrics {
 	m := &authMetrics{
 		clientFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "seshat_client_auth_failures_total",
-			Help: "AUTH and HELLO AUTH attempts refused (wrong password, unknown or disabled user).",
+			Help: "AUTH and HELLO AUTH attempts refused (wrong password, unknown or disabled user); the log says so at most once in 10 s.",
 		}),
 		adminFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "seshat_admin_auth_failures_total",
 			Help: "Admin requests refused for a missing or wrong bearer token.",
 		}),
+		denied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "seshat_client_protected_mode_refusals_total",
+			Help: "Clients from other hosts refused with -DENIED by protected mode (the log says so at most once in 10 s).",
+		}),
 	}
-	reg.MustRegister(m.clientFailures, m.adminFailures)
+	reg.MustRegister(m.clientFailures, m.adminFailures, m.denied)
 	return m
 }

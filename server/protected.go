@@ -15,24 +15,61 @@ type AuthConfig struct {
 	// OnAuthFailed, if set, hears of each failed AUTH or HELLO AUTH: the
 	// user named and the client's address, never the password.
 	OnAuthFailed func(user, remote string)
+	// OnDenied, if set, hears of each client protected mode refuses.
+	OnDenied func()
 }
 
-// refuseUnprotected answers and closes a client from another host while
-// protected mode is on and the default user has no password, as Redis
-// does at accept.
-func (s *Server) refuseUnprotected(c net.Conn) bool {
+// unprotectedRefusal returns the reply that refuses a client from
+// another host while protected mode is on and the default user has no
+// password, as Redis does at accept, or nil.
+func (s *Server) unprotectedRefusal(c net.Conn) []byte {
 	if !s.cfg.Auth.ProtectedMode {
-		return false
+		return nil
 	}
 	refusal := resp.ProtectedRefusal(s.backend, isLoopback(c.RemoteAddr()))
-	if refusal == nil {
-		return false
+	if refusal != nil {
+		if s.cfg.Auth.OnDenied != nil {
+			s.cfg.Auth.OnDenied()
+		}
+		s.deniedLog.warn(s.cfg.Log, "resp: refused a client from another host: protected mode is on and the default user has no password", "remote", c.RemoteAddr().String())
 	}
-	s.cfg.Log.Warn("resp: refused a client from another host: protected mode is on and the default user has no password", "remote", c.RemoteAddr().String())
-	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.Write(refusal)
-	_ = c.Close()
-	return true
+	return refusal
+}
+
+// refuseDeadline bounds how long a refused client can hold its
+// goroutine: on a TLS port the write runs the handshake first, and a
+// client that never says hello would otherwise wait forever.
+const refuseDeadline = time.Second
+
+// refuse writes the refusal and hangs up on a goroutine of its own, never
+// in the accept loop: a silent client there (a TLS handshake waiting for
+// its hello) would stall every accept behind it. counted says c holds a
+// place among the clients until it is closed, so a flood of refused
+// clients is bounded by clients_max like any other.
+func (s *Server) refuse(c net.Conn, reply []byte, counted bool) {
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.wg.Add(1)
+	}
+	s.mu.Unlock()
+	release := func() {
+		if counted {
+			s.clients.Add(-1)
+		}
+	}
+	if closed {
+		_ = c.Close()
+		release()
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		defer release()
+		_ = c.SetDeadline(time.Now().Add(refuseDeadline))
+		_, _ = c.Write(reply)
+		_ = c.Close()
+	}()
 }
 
 func isLoopback(a net.Addr) bool {
@@ -50,7 +87,7 @@ func isLoopback(a net.Addr) bool {
 func (s *Server) authFailed(c net.Conn) func(user string) {
 	remote := c.RemoteAddr().String()
 	return func(user string) {
-		s.cfg.Log.Warn("resp: authentication failed", "user", user, "remote", remote)
+		s.authLog.warn(s.cfg.Log, "resp: authentication failed", "user", user, "remote", remote)
 		if s.cfg.Auth.OnAuthFailed != nil {
 			s.cfg.Auth.OnAuthFailed(user, remote)
 		}

@@ -32,11 +32,20 @@ func refused(t *testing.T, protected bool, users *acl.Table, addr string) (bool,
 	tcp, _ := net.ResolveTCPAddr("tcp", addr)
 	got := make(chan string, 1)
 	go func() { b, _ := io.ReadAll(client); got <- string(b) }()
-	ok := srv.refuseUnprotected(remoteConn{server, tcp})
-	if !ok {
+	c := remoteConn{server, tcp}
+	refusal := srv.unprotectedRefusal(c)
+	if refusal != nil {
+		srv.clients.Add(1)
+		srv.refuse(c, refusal, true)
+	} else {
 		server.Close()
 	}
-	return ok, <-got
+	read := <-got
+	srv.wg.Wait()
+	if n := srv.clients.Load(); n != 0 {
+		t.Errorf("%d clients counted after the refusal closed", n)
+	}
+	return refusal != nil, read
 }
 
 func TestProtectedModeRefusesOtherHosts(t *testing.T) {

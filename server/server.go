@@ -70,6 +70,9 @@ type Server struct {
 	rejected atomic.Uint64
 	nextID   atomic.Int64
 
+	authLog   rateLog // failed logins (protected.go)
+	deniedLog rateLog // protected mode's refusals
+
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[*serverConn]struct{}
@@ -141,13 +144,11 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.clients.Add(-1)
 			s.rejected.Add(1)
 			// Redis's own words, then hang up: the client learns why.
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("-ERR max number of clients reached\r\n"))
-			_ = c.Close()
+			s.refuse(c, []byte("-ERR max number of clients reached\r\n"), false)
 			continue
 		}
-		if s.refuseUnprotected(c) {
-			s.clients.Add(-1)
+		if refusal := s.unprotectedRefusal(c); refusal != nil {
+			s.refuse(c, refusal, true)
 			continue
 		}
 		sc := s.newConn(c)
