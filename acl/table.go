@@ -73,3 +73,13 @@ func (t *Table) WithAll(users []*User) *Table {
 	}
 	return t
 }
+
+// Without returns t without the user of that name.
+func (t *Table) Without(name string) *Table {
+	i, ok := t.find(name)
+	if !ok {
+		return t
+	}
+	users := append([]*User(nil), t.users[:i]...)
+	return &Table{users: append(users, t.users[i+1:]...)}
+}

@@ -436,3 +436,21 @@ func isSpace(r rune) bool {
 	}
 	return false
 }
+
+// ReplyError is an error whose text is the whole error reply, in Redis's
+// words.
+type ReplyError struct{ Text string }
+
+func (e *ReplyError) Error() string { return e.Text }
+
+// ErrNameSpace is Redis 7.0's refusal of a user name ACL LIST could not
+// show as one word.
+var ErrNameSpace = &ReplyError{"ERR Usernames can't contain spaces or null characters"}
+
+// CheckName refuses the user names Redis refuses.
+func CheckName(name string) error {
+	if HasSpace(name) {
+		return ErrNameSpace
+	}
+	return nil
+}

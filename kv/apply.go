@@ -151,7 +151,7 @@ func Apply(s Store, op Op) (Result, error) {
 	case ACLSetUser:
 		return setUser(s, op)
 	case ACLDelUser:
-		return delUsers(s, op.Keys)
+		return delUsers(s, op)
 	}
 	return Result{}, errCorrupt
 }

@@ -35,8 +35,8 @@ const (
 	Expire       Kind = 23 // set the deadline, under ExpNX/XX/GT/LT
 	Persist      Kind = 24 // remove the deadline
 	ExpireKeys   Kind = 25 // active expiry: delete those of Keys whose deadline has passed
-	ACLSetUser   Kind = 47 // ACL SETUSER: Keys[0] the user, Values its rules (acl.go)
-	ACLDelUser   Kind = 48 // ACL DELUSER: Keys the users
+	ACLSetUser   Kind = 47 // ACL SETUSER: Keys[0] the user, Values its rules, Keys[1] (optional) the proposer's user to start from (acl.go)
+	ACLDelUser   Kind = 48 // ACL DELUSER: Keys the users, Values (optional) non-empty for each the proposer enforced
 	lastReadKind      = 15
 )
 
@@ -236,10 +236,12 @@ func (op *Op) wellFormed() bool {
 	switch op.Kind {
 	case Get, GetDel, StrLen, IncrBy, TTL, ExpireTime, GetEx, Expire, Persist:
 		return keys == 1 && values == 0
-	case Exists, Del, MGet, ExpireKeys, ACLDelUser:
+	case Exists, Del, MGet, ExpireKeys:
 		return keys >= 1 && values == 0
+	case ACLDelUser:
+		return keys >= 1 && (values == 0 || values == keys)
 	case ACLSetUser:
-		return keys == 1
+		return keys == 1 || keys == 2
 	case DBSize:
 		return keys == 0 && values == 0
 	case Set, Append:

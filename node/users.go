@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/seshat-db/seshat/acl"
+	"github.com/seshat-db/seshat/kv"
 )
 
 // Users returns the ACL this node enforces: the users the log has set
@@ -15,31 +16,46 @@ import (
 func (n *Node) Users() *acl.Table { return n.users.Load() }
 
 // loadUsers rebuilds the ACL from the store: at open, after a batch that
-// wrote users commits, and after a snapshot install.
+// wrote users commits, and after a snapshot install. A stored user that
+// does not parse (a version before the check of whitespace in patterns
+// could store one) is left out and logged, never a reason to stop: every
+// replica leaves it out alike, and ACL SETUSER or DELUSER of it answers
+// an error or replaces it.
 func (n *Node) loadUsers() error {
-	var users []*acl.User
-	var bad error
-	err := n.store.Users(func(name, description []byte) {
-		u, err := acl.Parse(string(name), string(description))
-		if err != nil && bad == nil {
-			bad = fmt.Errorf("node: stored user %q: %w", name, err)
-		}
-		if err == nil {
-			users = append(users, u)
-		}
-	})
-	if err == nil {
-		err = bad
-	}
+	t, bad, err := n.storedUsers()
 	if err != nil {
 		return err
 	}
-	base := n.cfg.ACLBaseline
-	if base == nil {
-		base = acl.NewTable()
+	for _, b := range bad {
+		n.env.Log.Warn("node: a stored user does not parse; it is not enforced", "node", n.cfg.ID, "err", b)
 	}
-	n.users.Store((&acl.Table{}).WithAll(users).Overlay(base))
+	n.users.Store(t)
 	return nil
+}
+
+// storedUsers is the ACL the store holds over the config's baseline
+// (kv/acl.go has the rules), and the stored users that do not parse.
+func (n *Node) storedUsers() (*acl.Table, []error, error) {
+	t := n.cfg.ACLBaseline
+	if t == nil {
+		t = acl.NewTable()
+	}
+	var users []*acl.User
+	var bad []error
+	err := n.store.Users(func(name, description []byte) {
+		if string(description) == kv.Deleted {
+			t = t.Without(string(name))
+			return
+		}
+		u, err := acl.Parse(string(name), string(description))
+		if err != nil {
+			bad = append(bad, fmt.Errorf("stored user %q: %w", name, err))
+			t = t.Without(string(name))
+			return
+		}
+		users = append(users, u)
+	})
+	return t.WithAll(users), bad, err
 }
 
 // UsersAt returns the applied index and the ACL this node enforces,
@@ -56,15 +72,6 @@ func (n *Node) UsersAt() (applied uint64, enforced, stored string, err error) {
 		return string(b)
 	}
 	enforced = describe(n.Users())
-	var users []*acl.User
-	err = n.store.Users(func(name, description []byte) {
-		if u, perr := acl.Parse(string(name), string(description)); perr == nil {
-			users = append(users, u)
-		}
-	})
-	base := n.cfg.ACLBaseline
-	if base == nil {
-		base = acl.NewTable()
-	}
-	return n.store.Applied(), enforced, describe((&acl.Table{}).WithAll(users).Overlay(base)), err
+	held, _, err := n.storedUsers()
+	return n.store.Applied(), enforced, describe(held), err
 }

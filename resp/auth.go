@@ -247,30 +247,51 @@ func (e *Executor) aclCat(args [][]byte, reply func([]byte)) {
 
 // aclSetUser checks the rules here, so a bad one is refused before it
 // reaches the log, then replicates them: the state machine applies them
-// on every replica (kv.ACLSetUser).
+// on every replica (kv.ACLSetUser). The op carries the user this node
+// enforces, so that a config user (auth.users, or default with
+// requirepass) the store does not hold yet is changed, not replaced, as
+// Redis changes an existing user.
 func (e *Executor) aclSetUser(args [][]byte, reply func([]byte)) {
+	name := string(args[2])
+	if err := acl.CheckName(name); err != nil {
+		replyErr(reply, err.Error())
+		return
+	}
 	rules := make([]string, len(args)-3)
 	for i, r := range args[3:] {
 		rules[i] = string(r)
 	}
-	start := e.users().User(string(args[2]))
+	current := e.users().User(name)
+	start := current
 	if start == nil {
-		start = &acl.User{Name: string(args[2])}
+		start = &acl.User{Name: name}
 	}
 	if _, err := start.SetRules(rules); err != nil {
 		replyErr(reply, err.Error())
 		return
 	}
-	op := kv.Op{Kind: kv.ACLSetUser, Keys: args[2:3], Values: args[3:]}
+	op := kv.Op{Kind: kv.ACLSetUser, Keys: [][]byte{args[2]}, Values: args[3:]}
+	if current != nil {
+		op.Keys = append(op.Keys, []byte(current.Describe()))
+	}
 	e.submit(op, reply, formatOK)
 }
 
+// aclDelUser replicates the deletion; the op says which users this node
+// enforces, so that deleting a config user counts it, as Redis does.
 func (e *Executor) aclDelUser(args [][]byte, reply func([]byte)) {
-	for _, name := range args[2:] {
+	t := e.users()
+	known := make([][]byte, len(args)-2)
+	for i, name := range args[2:] {
 		if string(name) == "default" {
 			replyErr(reply, errDeleteDefault)
 			return
 		}
+		if t.User(string(name)) != nil {
+			known[i] = []byte{1}
+		} else {
+			known[i] = []byte{}
+		}
 	}
-	e.submit(kv.Op{Kind: kv.ACLDelUser, Keys: args[2:]}, reply, formatInt)
+	e.submit(kv.Op{Kind: kv.ACLDelUser, Keys: args[2:], Values: known}, reply, formatInt)
 }

@@ -59,6 +59,9 @@ func (b *memBackend) Users() *acl.Table {
 	sort.Strings(names)
 	var users []*acl.User
 	for _, n := range names {
+		if string(b.users[n]) == kv.Deleted {
+			continue
+		}
 		u, err := acl.Parse(n, string(b.users[n]))
 		if err != nil {
 			panic(err)

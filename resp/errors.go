@@ -98,6 +98,10 @@ func ErrorReply(err error) string {
 	if errors.As(err, &rule) {
 		return rule.Error()
 	}
+	var whole *acl.ReplyError
+	if errors.As(err, &whole) {
+		return whole.Text
+	}
 	var tooLarge *kv.WriteTooLargeError
 	if errors.As(err, &tooLarge) {
 		return fmt.Sprintf("ERR write too large: its raft log entry is %d bytes, over the %d bytes one entry may hold; the request was not executed; split it into smaller commands", tooLarge.Bytes, tooLarge.Max)
