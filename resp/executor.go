@@ -82,6 +82,10 @@ type Executor struct {
 	libVer  string // set by CLIENT SETINFO LIB-VER
 	user    string // the user AUTH or HELLO authenticated as ("": default)
 	authed  bool   // AUTH or HELLO AUTH succeeded (auth.go)
+	// deferring: an ACL change or a command that reads the users waits
+	// in the sequencer, so every later command waits its turn there too
+	// (runInTurn).
+	deferring bool
 
 	// OnAuthFailed, if set, hears of each failed AUTH or HELLO AUTH,
 	// with the user named (never the password): for metrics and logs.
@@ -161,12 +165,49 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		}
 		cmd = sub
 	}
+	if e.runInTurn(cmd, args, reply) {
+		return
+	}
+	e.execute(cmd, args, reply)
+}
+
+func (e *Executor) execute(cmd *command, args [][]byte, reply func([]byte)) {
 	if msg := e.permit(cmd, args); msg != "" {
 		replyErr(reply, msg)
 		return
 	}
 	cmd.run(e, args, reply)
 }
+
+// runInTurn queues cmd to run once every earlier command of the
+// connection has been answered, when it must: it reads the users (AUTH,
+// HELLO, ACL) while an earlier command is still in the sequencer, which
+// may be an ACL SETUSER or DELUSER that changes them, or it follows one
+// that waits so. Redis runs a connection's commands one after another,
+// so ACL GETUSER or AUTH pipelined after ACL SETUSER sees the user it set.
+func (e *Executor) runInTurn(cmd *command, args [][]byte, reply func([]byte)) bool {
+	if e.UnsafeUnordered {
+		return false
+	}
+	busy := e.seq.busy()
+	if !busy {
+		e.deferring = false
+	}
+	readsUsers := equalFold(args[0], "auth") || equalFold(args[0], "hello") || equalFold(args[0], "acl")
+	if !busy || !e.deferring && !readsUsers {
+		if readsUsers {
+			// An ACL change queued now: commands after it wait for it.
+			e.deferring = len(args) > 1 && (equalFold(args[1], "setuser") || equalFold(args[1], "deluser"))
+		}
+		return false
+	}
+	e.deferring = true
+	args = copyArgs(args)
+	e.seq.addLocal(func() { e.execute(cmd, args, reply) })
+	return true
+}
+
+func equalFold(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
 
 // IsQuit reports whether args is a QUIT command. The server sends QUIT's
 // reply (+OK) and then closes the connection.
