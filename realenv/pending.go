@@ -20,6 +20,18 @@ import (
 // way: an honest dialer speaks at once and finishes in one round trip (a
 // TLS handshake in two), and with the default bound of 64 that window is
 // 64 accepts long.
+//
+// That window is too short against a flood that speaks: ClientHellos from
+// the peer's own address cost the acceptor a signature each, and on a
+// loaded host the peer's handshake lost the race to 64 newer ones
+// (TestReviewTLSHelloFloodFromLoopbackDoesNotLockOutAPeer). So only a
+// connection that has sent nothing yet is displaced: one that spoke
+// keeps its place until its handshake ends (it finishes or fails within
+// the handshake deadline). While every slot holds one that spoke, the
+// transport stops accepting (admits), and newcomers wait their turn in
+// the kernel's accept queue, first come, first served: a peer waits
+// behind the flood's connections of the moment, never behind all the
+// ones it can make.
 type pendingPool struct {
 	max    int
 	seq    uint64
@@ -28,8 +40,9 @@ type pendingPool struct {
 }
 
 type pendingEntry struct {
-	host string
-	seq  uint64 // arrival order: lower is older
+	host  string
+	seq   uint64 // arrival order: lower is older
+	spoke bool   // it sent its first bytes: no longer displaced
 }
 
 func newPendingPool(max int) *pendingPool {
@@ -41,8 +54,9 @@ func newPendingPool(max int) *pendingPool {
 func (p *pendingPool) add(c net.Conn) net.Conn {
 	var evicted net.Conn
 	if len(p.conns) >= p.max {
-		evicted = p.victim()
-		p.remove(evicted)
+		if evicted = p.victim(); evicted != nil {
+			p.remove(evicted)
+		}
 	}
 	p.seq++
 	host := hostOf(c)
@@ -51,18 +65,47 @@ func (p *pendingPool) add(c net.Conn) net.Conn {
 	return evicted
 }
 
-// victim is the oldest connection of the host holding the most.
+// admits reports whether add would find room: a free slot, or a
+// connection that has not spoken to displace.
+func (p *pendingPool) admits() bool {
+	if len(p.conns) < p.max {
+		return true
+	}
+	for _, e := range p.conns {
+		if !e.spoke {
+			return true
+		}
+	}
+	return false
+}
+
+// spoke records that c sent its first bytes.
+func (p *pendingPool) spoke(c net.Conn) {
+	if e, ok := p.conns[c]; ok {
+		e.spoke = true
+		p.conns[c] = e
+	}
+}
+
+// victim is the oldest silent connection of the host holding the most
+// silent ones, or nil if every one has spoken.
 func (p *pendingPool) victim() net.Conn {
+	silent := map[string]int{}
+	for _, e := range p.conns {
+		if !e.spoke {
+			silent[e.host]++
+		}
+	}
 	var worst string
-	for h, n := range p.byHost {
-		if n > p.byHost[worst] || (n == p.byHost[worst] && h < worst) {
+	for h, n := range silent {
+		if n > silent[worst] || (n == silent[worst] && h < worst) {
 			worst = h
 		}
 	}
 	var oldest net.Conn
 	var oldestSeq uint64
 	for c, e := range p.conns {
-		if e.host == worst && (oldest == nil || e.seq < oldestSeq) {
+		if !e.spoke && e.host == worst && (oldest == nil || e.seq < oldestSeq) {
 			oldest, oldestSeq = c, e.seq
 		}
 	}
@@ -91,4 +134,20 @@ func hostOf(c net.Conn) string {
 		return remote
 	}
 	return host
+}
+
+// firstReadConn calls onFirst when the first bytes arrive.
+type firstReadConn struct {
+	net.Conn
+	onFirst func()
+	done    bool // only the connection's one reader touches it
+}
+
+func (c *firstReadConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && !c.done {
+		c.done = true
+		c.onFirst()
+	}
+	return n, err
 }

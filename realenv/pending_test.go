@@ -58,3 +58,36 @@ func TestPendingPoolDisplacesTheBusiestSource(t *testing.T) {
 		t.Fatalf("the 4th newer arrival displaced %v, want the now oldest", gone.RemoteAddr())
 	}
 }
+
+// TestPendingPoolKeepsConnectionsThatSpoke: a connection that sent its
+// first bytes is never displaced, whatever arrives after it; with every
+// slot held by ones that spoke the pool admits no one (the transport
+// stops accepting), and admits again once one ends.
+func TestPendingPoolKeepsConnectionsThatSpoke(t *testing.T) {
+	p := newPendingPool(4)
+	peer := connFrom("127.0.0.1", 1000)
+	p.add(peer)
+	p.spoke(peer)
+	for i := range 1000 {
+		if gone := p.add(connFrom("127.0.0.1", 2000+i)); gone == peer {
+			t.Fatalf("newcomer %d displaced a connection that spoke", i)
+		}
+	}
+	var spoken []net.Conn
+	for c := range p.conns {
+		p.spoke(c)
+		spoken = append(spoken, c)
+	}
+	if p.admits() {
+		t.Fatal("a pool full of connections that spoke admits a newcomer")
+	}
+	if gone := p.add(connFrom("127.0.0.1", 9000)); gone != nil {
+		t.Fatalf("displaced %v, which spoke", gone.RemoteAddr())
+	}
+	for _, c := range spoken {
+		p.remove(c)
+	}
+	if !p.admits() {
+		t.Fatal("an emptied pool admits no one")
+	}
+}

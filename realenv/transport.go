@@ -125,6 +125,7 @@ type Transport struct {
 	mu      sync.Mutex
 	inbound map[net.Conn]struct{}
 	pending *pendingPool        // inbound connections in their handshake
+	room    *sync.Cond          // on mu: the pending pool may admit again
 	current map[uint64]net.Conn // the authenticated inbound connection of each peer
 	refused atomic.Uint64       // inbound connections refused: over the cap, or failed handshakes
 	sources refusalLog
@@ -216,6 +217,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		current:     map[uint64]net.Conn{},
 		quit:        make(chan struct{}),
 	}
+	t.room = sync.NewCond(&t.mu)
 	if cfg.TLS != nil {
 		t.acceptConf = cfg.TLS.acceptConfig()
 	}
@@ -316,6 +318,7 @@ func (t *Transport) Close() error {
 	}
 	t.closed = true
 	close(t.quit)
+	t.room.Broadcast()
 	for c := range t.inbound {
 		_ = c.Close()
 	}
@@ -366,6 +369,13 @@ func (t *Transport) checkHello(h []byte) (uint64, string) {
 func (t *Transport) acceptLoop() {
 	defer t.wg.Done()
 	for {
+		// Every slot holds a handshake under way: newcomers wait in the
+		// kernel's queue, in order (pending.go).
+		t.mu.Lock()
+		for !t.closed && !t.pending.admits() {
+			t.room.Wait()
+		}
+		t.mu.Unlock()
 		c, err := t.ln.Accept()
 		if err != nil {
 			select {
@@ -413,10 +423,16 @@ func (t *Transport) serveInbound(raw net.Conn) {
 		t.mu.Unlock()
 		_ = raw.Close()
 	}()
-	c, from, tags, reason := t.acceptHandshake(raw)
+	watched := &firstReadConn{Conn: raw, onFirst: func() {
+		t.mu.Lock()
+		t.pending.spoke(raw)
+		t.mu.Unlock()
+	}}
+	c, from, tags, reason := t.acceptHandshake(watched)
 	t.mu.Lock()
 	// A connection displaced meanwhile is closed and counted already.
 	stillPending := t.pending.remove(raw)
+	t.room.Broadcast()
 	ok := stillPending && reason == "" && !t.closed
 	if ok {
 		// One connection per peer: a newer one replaces the older, which
