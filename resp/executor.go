@@ -72,6 +72,10 @@ type Executor struct {
 	// command of the connection may then overtake an earlier one. It
 	// exists to show that the simulator's checker catches that.
 	UnsafeUnordered bool
+	// UnsafeNoAuth (TEST ONLY) lets every command through unchecked, as
+	// if the connection had authenticated as a user with every right. It
+	// exists to show that the simulator's strangers' probe catches it.
+	UnsafeNoAuth bool
 
 	backend Backend
 	seq     sequencer

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -114,3 +115,43 @@ type appliedUsers struct {
 }
 
 var _ resp.Users = simBackend{}
+
+// refusedAuth reports whether reply refuses a command for want of
+// authentication or permission.
+func refusedAuth(reply []byte) bool {
+	return bytes.HasPrefix(reply, []byte("-NOAUTH")) || bytes.HasPrefix(reply, []byte("-NOPERM"))
+}
+
+// scheduleStrangers sends, every so often, a command on a connection
+// that never authenticated to a random running node, from a random
+// stream of its own: every node has a password on the default user, so
+// it must answer NOAUTH, and it must never run the command.
+func (w *World) scheduleStrangers(rng *rand.Rand) {
+	w.schedule(time.Duration(300+rng.IntN(1000))*time.Millisecond, evScenario, -1, 0x57a, func() {
+		if w.now >= w.opts.Run {
+			return
+		}
+		s := w.nodes[rng.IntN(len(w.nodes))]
+		if s.up() {
+			w.stranger(s)
+		}
+		w.scheduleStrangers(rng)
+	})
+}
+
+func (w *World) stranger(s *simNode) {
+	exec := newExecutor(s)
+	var rc *resp.Conn
+	rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() {
+		out, _ := rc.Output(nil)
+		if len(out) == 0 {
+			return
+		}
+		if !bytes.HasPrefix(out, []byte("-NOAUTH")) {
+			w.fail(classSafety, "n%d answered an unauthenticated client's SET %q, want NOAUTH", s.id, out)
+			return
+		}
+		w.stats.Strangers++
+	}})
+	rc.Feed(resp.AppendCommand(nil, []byte("SET"), []byte("stranger"), []byte("x")))
+}

@@ -29,5 +29,26 @@ func TestACLChurnRuns(t *testing.T) {
 	if res.Stats.ACLChanges == 0 {
 		t.Fatal("no ACL change was sent")
 	}
-	t.Logf("%d ACL changes", res.Stats.ACLChanges)
+	if res.Stats.Strangers == 0 {
+		t.Fatal("no unauthenticated connection was refused")
+	}
+	t.Logf("%d ACL changes, %d strangers refused", res.Stats.ACLChanges, res.Stats.Strangers)
+}
+
+// TestNoAuthCaught: a node that serves connections that never
+// authenticated must be caught by the strangers' probe.
+func TestNoAuthCaught(t *testing.T) {
+	plantCaught(t, "a node serving unauthenticated clients", 5,
+		func(seed uint64) Options { return Options{Seed: seed} },
+		func(o *Options) { o.UnsafeNoAuth = true },
+		func(f *Failure) bool { return strings.Contains(f.Message, "unauthenticated client") })
+}
+
+// TestSkippedLoginCaught: clients that skip AUTH are refused, and the
+// client check must say so rather than count the refusals as failed ops.
+func TestSkippedLoginCaught(t *testing.T) {
+	plantCaught(t, "clients skipping AUTH", 5,
+		func(seed uint64) Options { return Options{Seed: seed} },
+		func(o *Options) { o.UnsafeSkipLogin = true },
+		func(f *Failure) bool { return strings.Contains(f.Message, "authenticated connection") })
 }

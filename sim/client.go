@@ -127,7 +127,9 @@ func (c *client) connect(s *simNode) {
 	w := c.w
 	w.connections++
 	exec := newExecutor(s)
-	login(w, s, exec, simUser, simPassword)
+	if !w.opts.UnsafeSkipLogin {
+		login(w, s, exec, simUser, simPassword)
+	}
 	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
 	conn := &simConn{id: w.connections, node: s.idx}
 	conn.rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() { c.replyReady(conn) }})
@@ -224,6 +226,11 @@ func (c *client) thinkThenNext(burst int) {
 func (c *client) finish(p *pendingOp, reply []byte) {
 	w := c.w
 	p.done = true
+	if refusedAuth(reply) {
+		// Every client connection logged in as a user with +@all ~*.
+		w.fail(classSafety, "client %d: %s %s on an authenticated connection via n%d was refused: %q", c.id, p.in.Cmd, p.in.Key, p.node+1, reply)
+		return
+	}
 	if p.multi != nil {
 		c.finishMulti(p, reply)
 		c.burstDone()
@@ -307,7 +314,9 @@ func (c *client) nodeCrashed(idx int) {
 // newExecutor opens a connection to s's current process: the executor's
 // backend goes dead with that process, as a TCP connection would.
 func newExecutor(s *simNode) *resp.Executor {
-	return resp.NewExecutor(simBackend{s: s, n: s.n}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
+	e := resp.NewExecutor(simBackend{s: s, n: s.n}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
+	e.UnsafeNoAuth = s.w.opts.UnsafeNoAuth
+	return e
 }
 
 // executeOne sends one command on a fresh connection to s, as bytes

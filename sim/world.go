@@ -73,6 +73,7 @@ type World struct {
 // Stats counts what happened in a run.
 type Stats struct {
 	ACLChanges    int // ACL SETUSER and DELUSER sent (auth.go)
+	Strangers     int // unauthenticated connections refused (auth.go)
 	Events        int
 	MessagesSent  int
 	MessagesLost  int
@@ -252,6 +253,7 @@ func (w *World) setup() {
 	}
 	w.scheduleDataCheck()
 	w.scheduleACLChurn(rand.New(rand.NewPCG(o.Seed, 0xac1)))
+	w.scheduleStrangers(rand.New(rand.NewPCG(o.Seed, 0x57a)))
 	if _, ok := o.scenario(); ok {
 		return // the scenario starts clients and faults itself
 	}
