@@ -53,19 +53,6 @@ func (t *Table) With(u *User) *Table {
 // Users returns the users in name order.
 func (t *Table) Users() []*User { return t.users }
 
-// Overlay returns base with each of t's users in place of base's user of
-// its name: the replicated users over the config's baseline.
-func (t *Table) Overlay(base *Table) *Table {
-	out := base
-	if out == nil {
-		out = NewTable()
-	}
-	for _, u := range t.users {
-		out = out.With(u)
-	}
-	return out
-}
-
 // WithAll returns t with each of users in place of any user of its name.
 func (t *Table) WithAll(users []*User) *Table {
 	for _, u := range users {
