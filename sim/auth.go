@@ -21,13 +21,18 @@ const (
 	simDefaultPassword = "sim-default-secret"
 	simUser            = "sim"
 	simPassword        = "sim-secret"
+	// simConfigUser is a config user the admin churns too: ACL SETUSER
+	// starts from the config's copy the op carries, DELUSER records its
+	// deletion, and every replica must agree on the result.
+	simConfigUser = "cfg"
 )
 
 // simACL is the config baseline every simulated node is given.
 var simACL = func() *acl.Table {
 	def, _ := acl.NewDefault().SetRules([]string{"resetpass", ">" + simDefaultPassword})
 	u, _ := (&acl.User{Name: simUser}).SetRules([]string{"on", ">" + simPassword, "~*", "+@all"})
-	return acl.NewTable(def, u)
+	cfg, _ := (&acl.User{Name: simConfigUser}).SetRules([]string{"on", ">cfg", "~*", "+@read"})
+	return acl.NewTable(def, u, cfg)
 }()
 
 // Users implements resp.Users: the users of the process the connection
@@ -74,7 +79,10 @@ func (w *World) churnACL(rng *rand.Rand) {
 	if !s.up() {
 		return
 	}
-	user := fmt.Sprintf("churn%d", rng.IntN(3))
+	user := fmt.Sprintf("churn%d", rng.IntN(4))
+	if user == "churn3" {
+		user = simConfigUser
+	}
 	args := [][]byte{[]byte("ACL"), []byte("SETUSER"), []byte(user)}
 	for _, r := range churnRules[rng.IntN(len(churnRules))] {
 		args = append(args, []byte(r))
