@@ -13,8 +13,12 @@ RUN CGO_ENABLED=0 go build -trimpath \
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/seshat-node /usr/local/bin/seshat-node
-# Data lives in a volume; the defaults listen on every interface.
-ENV SESHAT_NODE_DATA_DIR=/data
+# Data lives in a volume. In a container every client comes from another
+# host: the admin port listens on every interface (set
+# SESHAT_AUTH_ADMIN_TOKEN to guard it), and the client port refuses other
+# hosts until a password is set (SESHAT_AUTH_REQUIREPASS) or
+# SESHAT_AUTH_PROTECTED_MODE=false, as Redis's protected mode does.
+ENV SESHAT_NODE_DATA_DIR=/data SESHAT_NODE_ADMIN_ADDR=0.0.0.0:8379
 VOLUME /data
 EXPOSE 6379 7379 8379
 USER nonroot:nonroot

@@ -62,19 +62,28 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	}
 	// Bind every port before the data directory is touched, so that a
 	// port in use fails the start and leaves no new directory behind.
-	lns, err := listenAll(cfg.Node)
+	lns, err := listenAll(cfg.Node, cfg.TLS.ClientAddr)
 	if err != nil {
 		return err
 	}
 	defer lns.close()
-	clientLn, adminLn := lns.client, lns.admin
+	clientLn, err := clientListener(lns, cfg.TLS)
+	if err != nil {
+		return err
+	}
+	adminLn := lns.admin
 	var host atomic.Pointer[realenv.Host]
 	secret, err := cfg.Security.PeerSecret()
 	if err != nil {
 		return err
 	}
+	peerTLS, err := cfg.TLS.PeerTLS(cfg.Node.ID)
+	if err != nil {
+		return err
+	}
 	tr, err := realenv.NewTransport(realenv.TransportConfig{
 		Secret:        secret,
+		TLS:           peerTLS,
 		ID:            cfg.Node.ID,
 		ClusterID:     cfg.Cluster.ClusterID,
 		Peers:         peers,
@@ -120,7 +129,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		cfg.Node.DataDir = abs
 	}
 	uncommitted := uint64(cfg.Limits.MaxUncommittedBytes)
+	baseline, err := cfg.Auth.Baseline()
+	if err != nil {
+		return err
+	}
 	n, err := node.Open(node.Config{
+		ACLBaseline:         baseline,
 		ID:                  cfg.Node.ID,
 		Peers:               ids,
 		Dir:                 cfg.Node.DataDir,
@@ -176,6 +190,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		},
 		Log:       log,
 		OnCommand: m.onCommand,
+		Auth: server.AuthConfig{
+			ProtectedMode: cfg.Auth.ProtectedMode,
+			OnAuthFailed:  func(string, string) { m.auth.clientFailures.Inc() },
+			OnDenied:      m.auth.denied.Inc,
+		},
 	}, h, info)
 	info.srv = srv
 	m.registerGauges(h, srv, tr)
@@ -189,14 +208,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		if cfg.Test.ClockControl {
 			mux.HandleFunc("/test/clock", clockControl(clock, log))
 		}
-		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		token, err := cfg.Auth.Token()
+		if err != nil {
+			return err
+		}
+		admin = &http.Server{Handler: requireToken(mux, token, m.auth.adminFailures), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- err
 			}
 		}()
 	}
-	log.Info("seshat node serving", "version", Version, "clients", clientLn.Addr().String(),
+	log.Info("seshat node serving", "version", Version, "clients", addrOf(lns.client), "tls_clients", addrOf(lns.clientTLS),
 		"internal", tr.Addr().String(), "admin", cfg.Node.AdminAddr, "tick", tick, "election_ticks", electionTicks)
 	if ready != nil {
 		ready()

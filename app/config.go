@@ -33,6 +33,8 @@ type Config struct {
 	Test    TestConfig    `toml:"test"`
 
 	Security SecurityConfig `toml:"security"` // security.go
+	Auth     AuthConfig     `toml:"auth"`     // auth.go
+	TLS      TLSConfig      `toml:"tls"`      // tlsconfig.go
 }
 
 // NodeConfig is the [node] section.
@@ -135,8 +137,9 @@ func Default() Config {
 		Node: NodeConfig{
 			ClientAddr:   "0.0.0.0:6379",
 			InternalAddr: "0.0.0.0:7379",
-			AdminAddr:    "0.0.0.0:8379",
+			AdminAddr:    "127.0.0.1:8379",
 		},
+		Auth:    AuthConfig{ProtectedMode: true},
 		Cluster: ClusterConfig{Bootstrap: true, ReplicationFactor: 3, ClusterID: "seshat"},
 		Raft: RaftConfig{
 			HeartbeatIntervalMs:     100,
@@ -234,6 +237,32 @@ func overrides() []override {
 		{"cluster.cluster_id", "cluster name; nodes of other clusters are refused", str(func(c *Config) *string { return &c.Cluster.ClusterID })},
 		{"security.cluster_secret_file", "file holding the secret peers prove they hold", str(func(c *Config) *string { return &c.Security.ClusterSecretFile })},
 		{"security.cluster_secret", "the secret peers prove they hold (prefer cluster_secret_file)", str(func(c *Config) *string { return &c.Security.ClusterSecret })},
+		{"auth.requirepass", "the default user's password, as Redis's requirepass (prefer requirepass_file)", str(func(c *Config) *string { return &c.Auth.RequirePass })},
+		{"auth.requirepass_file", "file holding the default user's password", str(func(c *Config) *string { return &c.Auth.RequirePassFile })},
+		{"auth.users", "ACL users, separated by ';': \"alice on >secret ~cache:* +@read; bob on >pw +@all ~*\"", func(c *Config, v string) error {
+			c.Auth.Users = nil
+			for _, u := range strings.Split(v, ";") {
+				if strings.TrimSpace(u) != "" {
+					c.Auth.Users = append(c.Auth.Users, strings.TrimSpace(u))
+				}
+			}
+			return nil
+		}},
+		{"auth.protected_mode", "refuse clients from other hosts while the default user has no password (Redis's protected mode)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Auth.ProtectedMode = b
+			return err
+		}},
+		{"auth.admin_token", "bearer token every admin endpoint but the probes requires (prefer admin_token_file)", str(func(c *Config) *string { return &c.Auth.AdminToken })},
+		{"auth.admin_token_file", "file holding the admin bearer token", str(func(c *Config) *string { return &c.Auth.AdminTokenFile })},
+		{"tls.peer_cert_file", "this node's peer certificate (PEM), naming seshat://node/<id>", str(func(c *Config) *string { return &c.TLS.PeerCertFile })},
+		{"tls.peer_key_file", "its key (PEM)", str(func(c *Config) *string { return &c.TLS.PeerKeyFile })},
+		{"tls.peer_ca_file", "the cluster CA that signs every node's peer certificate (PEM)", str(func(c *Config) *string { return &c.TLS.PeerCAFile })},
+		{"tls.client_addr", "address for Redis clients over TLS (Redis's tls-port)", str(func(c *Config) *string { return &c.TLS.ClientAddr })},
+		{"tls.client_cert_file", "the certificate the TLS client port presents (PEM)", str(func(c *Config) *string { return &c.TLS.ClientCertFile })},
+		{"tls.client_key_file", "its key (PEM)", str(func(c *Config) *string { return &c.TLS.ClientKeyFile })},
+		{"tls.client_ca_file", "CAs that sign client certificates (PEM)", str(func(c *Config) *string { return &c.TLS.ClientCAFile })},
+		{"tls.client_auth", "client certificates: none, request or require (empty: require if client_ca_file is set)", str(func(c *Config) *string { return &c.TLS.ClientAuth })},
 		{"raft.heartbeat_interval_ms", "raft heartbeat and tick interval", num(func(c *Config) *int { return &c.Raft.HeartbeatIntervalMs })},
 		{"raft.election_timeout_min_ms", "raft election timeout, lower bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMinMs })},
 		{"raft.election_timeout_max_ms", "raft election timeout, upper bound", num(func(c *Config) *int { return &c.Raft.ElectionTimeoutMaxMs })},
@@ -579,8 +608,18 @@ func (c *Config) Validate() error {
 	if err := c.Security.validate(); err != nil {
 		return err
 	}
-	if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {
+	if err := c.Auth.validate(); err != nil {
 		return err
+	}
+	if err := c.TLS.validate(c.Node); err != nil {
+		return err
+	}
+	// With a TLS client port, node.client_addr "" turns plaintext off
+	// (Redis's port 0).
+	if n.ClientAddr != "" || c.TLS.ClientAddr == "" {
+		if err := checkAddr("node.client_addr", n.ClientAddr, true); err != nil {
+			return err
+		}
 	}
 	if err := checkAddr("node.internal_addr", n.InternalAddr, true); err != nil {
 		return err

@@ -19,6 +19,7 @@ type metrics struct {
 	ops       *prometheus.CounterVec
 	opLatency *prometheus.HistogramVec
 	commands  *prometheus.CounterVec
+	auth      *authMetrics // auth.go
 	fsync     prometheus.Histogram
 	process   prometheus.Histogram
 	etcdLike  *opsMetrics // metrics_ops.go
@@ -54,6 +55,7 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.ops, m.opLatency, m.commands, m.fsync, m.process,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.etcdLike = newOpsMetrics(m.reg)
+	m.auth = newAuthMetrics(m.reg)
 	return m
 }
 

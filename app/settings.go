@@ -159,6 +159,21 @@ func setFromTOML(f reflect.Value, raw any) error {
 			return fmt.Errorf("%s is not a whole number in range", tomlShow(raw))
 		}
 		f.SetInt(n)
+	case reflect.Slice:
+		if f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from a file")
+		}
+		list, ok := raw.([]any)
+		if !ok {
+			return fmt.Errorf("%s is not a list of quoted texts", tomlShow(raw))
+		}
+		out := make([]string, len(list))
+		for i, v := range list {
+			if out[i], ok = v.(string); !ok {
+				return fmt.Errorf("%s is not quoted text", tomlShow(v))
+			}
+		}
+		f.Set(reflect.ValueOf(out))
 	case reflect.Uint64:
 		n, ok := raw.(int64)
 		if !ok || n < 0 {

@@ -19,10 +19,11 @@ const (
 // listeners are a node's bound ports.
 type listeners struct {
 	client, internal, admin net.Listener // admin is nil when off
+	clientTLS               net.Listener // [tls] client_addr; client is nil with TLS only
 }
 
 func (l *listeners) close() {
-	for _, ln := range []net.Listener{l.client, l.internal, l.admin} {
+	for _, ln := range []net.Listener{l.client, l.internal, l.admin, l.clientTLS} {
 		if ln != nil {
 			_ = ln.Close()
 		}
@@ -32,7 +33,7 @@ func (l *listeners) close() {
 // listenAll binds the client, internal and admin ports, or none of them.
 // The transport takes the internal listener and closes it; closing it
 // twice is harmless.
-func listenAll(n NodeConfig) (*listeners, error) {
+func listenAll(n NodeConfig, tlsClientAddr string) (*listeners, error) {
 	l := &listeners{}
 	for _, p := range []struct {
 		what, addr string
@@ -41,6 +42,7 @@ func listenAll(n NodeConfig) (*listeners, error) {
 		{"clients", n.ClientAddr, &l.client},
 		{"peers (internal_addr)", n.InternalAddr, &l.internal},
 		{"admin", n.AdminAddr, &l.admin},
+		{"TLS clients (tls.client_addr)", tlsClientAddr, &l.clientTLS},
 	} {
 		if p.addr == "" {
 			continue

@@ -50,6 +50,8 @@ type cluster struct {
 	bin   string
 	nodes []*proc
 	args  []string // more flags for every node
+	// nodeArgs, if set, gives more flags for one node (its certificate).
+	nodeArgs func(p *proc) []string
 }
 
 // freePort is a free loopback address (internal/ports: below the
@@ -148,6 +150,9 @@ func (c *cluster) start(p *proc) {
 		"-log.level", "debug",
 	)
 	p.cmd.Args = append(p.cmd.Args, c.args...)
+	if c.nodeArgs != nil {
+		p.cmd.Args = append(p.cmd.Args, c.nodeArgs(p)...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	// A process group of its own, so cleanup kills everything it started.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -200,6 +200,10 @@ func Apply(s Store, op Op) (Result, error) {
 		return watch(s, op.Keys)
 	case Exec, ExecRead:
 		return exec(s, op)
+	case ACLSetUser:
+		return setUser(s, op)
+	case ACLDelUser:
+		return delUsers(s, op)
 	}
 	return Result{}, errCorrupt
 }

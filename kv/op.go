@@ -48,6 +48,8 @@ const (
 	SetRange     Kind = 45
 	MSetNX       Kind = 46
 	Exec         Kind = 26 // EXEC of a transaction with writes (txn.go)
+	ACLSetUser   Kind = 47 // ACL SETUSER: Keys[0] the user, Values its rules, Keys[1] (optional) the proposer's user to start from (acl.go)
+	ACLDelUser   Kind = 48 // ACL DELUSER: Keys the users, Values (optional) non-empty for each the proposer enforced
 	lastReadKind      = 15
 )
 
@@ -59,6 +61,7 @@ var kindNames = map[Kind]string{
 	Scan: "scan", Keys: "keys", RandomKey: "randomkey", Rename: "rename", RenameNX: "renamenx",
 	Copy: "copy", FlushAll: "flushall", IncrByFloat: "incrbyfloat", SetRange: "setrange", MSetNX: "msetnx",
 	Watch: "watch", ExecRead: "execread", Exec: "exec",
+	ACLSetUser: "aclsetuser", ACLDelUser: "acldeluser",
 }
 
 func (k Kind) String() string {
@@ -275,6 +278,10 @@ func (op *Op) wellFormed() bool {
 		return keys == 1 && values == 0
 	case Exists, Del, MGet, ExpireKeys, Watch:
 		return keys >= 1 && values == 0
+	case ACLDelUser:
+		return keys >= 1 && (values == 0 || values == keys)
+	case ACLSetUser:
+		return keys == 1 || keys == 2
 	case DBSize:
 		return keys == 0 && values == 0
 	case Set, Append, IncrByFloat:

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/seshat-db/seshat/acl"
 	"slices"
 	"time"
 
@@ -113,6 +114,14 @@ type Config struct {
 	// from an older receipt and expires early (swarm seed 12, disk-wiped
 	// seed 22).
 	UnsafeStampedOnlyAnchor bool
+	// ACLBaseline holds the users from the config file (users.go): the
+	// replicated users replace those of the same name. nil: only
+	// Redis's default user (on, nopass, every command).
+	ACLBaseline *acl.Table
+	// UnsafeStaleUsers makes a node keep the users it enforced before a
+	// snapshot install (TEST ONLY): it then enforces users the log has
+	// changed, which the simulator's ACL check must catch.
+	UnsafeStaleUsers bool
 	// ClockTick is how much time one tick stands for in the cluster time
 	// (0: TickInterval): the host must tick at this rate.
 	ClockTick time.Duration

@@ -20,6 +20,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/seshat-db/seshat/acl"
 	"sync/atomic"
 
 	"go.etcd.io/raft/v3"
@@ -64,10 +65,11 @@ type Node struct {
 	snaps         snapTransfers
 	adm           admission
 	guard         peerGuard
-	clock         clusterClock // clock.go
-	expiring      bool         // an active-expiry entry is in flight (clock.go)
-	expireMore    bool         // the last one was full: look again at the next tick
-	clockOnLead   bool         // just became leader: stamp the clock (clock.go)
+	clock         clusterClock              // clock.go
+	expiring      bool                      // an active-expiry entry is in flight (clock.go)
+	expireMore    bool                      // the last one was full: look again at the next tick
+	clockOnLead   bool                      // just became leader: stamp the clock (clock.go)
+	users         atomic.Pointer[acl.Table] // the ACL this node enforces (users.go)
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -96,6 +98,9 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		store:   store,
 		clients: newRequests(),
 		adm:     newAdmission(cfg),
+	}
+	if err := n.loadUsers(); err != nil {
+		return nil, err
 	}
 	if !store.IsEmpty() || store.IsJoining() {
 		return n, n.startRaft()

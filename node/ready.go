@@ -174,6 +174,11 @@ func (n *Node) persist(rd raft.Ready) error {
 	if err := batch.Commit(); err != nil {
 		return err
 	}
+	if batch.UsersChanged() {
+		if err := n.loadUsers(); err != nil {
+			return err
+		}
+	}
 	if hasHardState && mustSync {
 		n.hardStateSynced(MomentHardStateSynced, rd.HardState)
 	}

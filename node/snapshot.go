@@ -246,6 +246,11 @@ func (n *Node) installSnapshot(snap *pb.Snapshot, hs *pb.HardState) error {
 	if err := n.store.InstallSnapshot(meta, hs); err != nil {
 		return err
 	}
+	if !n.cfg.UnsafeStaleUsers {
+		if err := n.loadUsers(); err != nil {
+			return err
+		}
+	}
 	if wasJoining {
 		// The data may hold sessions of this node's wiped former self,
 		// under the numbers this process proposes with: take a new

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -77,14 +78,19 @@ type TransportConfig struct {
 	// Secret is the cluster secret every peer must prove it holds; empty,
 	// the cluster id stands in for it and proves nothing (peerauth.go).
 	Secret []byte
+	// TLS, if set, is this node's certificate and the cluster CA: every
+	// peer connection is mutual TLS, each end's certificate naming its
+	// node id (peertls.go). With Secret as well, a peer needs both.
+	TLS *PeerTLS
 
 	SendQueueMax int // messages queued per peer; beyond, they are dropped; 4096
 	// SendQueueBytesMax bounds the bytes queued per peer the same way;
 	// 2 * FrameBytesMax.
 	SendQueueBytesMax int64
 	// PendingMax bounds the inbound connections still in their handshake;
-	// one more is closed at once. With one authenticated connection per
-	// peer, it bounds the descriptors the peer port can take. 16.
+	// one more displaces the oldest of the address holding the most
+	// (pending.go). With one authenticated connection per peer, it bounds
+	// the descriptors the peer port can take. 64.
 	PendingMax    int
 	FrameBytesMax int           // largest frame accepted or sent; 64 MiB
 	DialTimeout   time.Duration // 500 ms: a dial that a partition swallows is retried soon after it heals
@@ -112,12 +118,14 @@ type Transport struct {
 	cfg         TransportConfig
 	clusterHash uint64
 	key         []byte
+	acceptConf  *tls.Config // nil without peer TLS
 	ln          net.Listener
 	peers       map[uint64]*peer
 
 	mu      sync.Mutex
 	inbound map[net.Conn]struct{}
-	pending int                 // inbound connections in their handshake
+	pending *pendingPool        // inbound connections in their handshake
+	room    *sync.Cond          // on mu: the pending pool may admit again
 	current map[uint64]net.Conn // the authenticated inbound connection of each peer
 	refused atomic.Uint64       // inbound connections refused: over the cap, or failed handshakes
 	sources refusalLog
@@ -173,7 +181,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg.SendQueueBytesMax = 2 * int64(cfg.FrameBytesMax)
 	}
 	if cfg.PendingMax <= 0 {
-		cfg.PendingMax = 16
+		cfg.PendingMax = 64
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 500 * time.Millisecond
@@ -205,8 +213,13 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		key:         peerKey(cfg.Secret, cfg.ClusterID),
 		peers:       map[uint64]*peer{},
 		inbound:     map[net.Conn]struct{}{},
+		pending:     newPendingPool(cfg.PendingMax),
 		current:     map[uint64]net.Conn{},
 		quit:        make(chan struct{}),
+	}
+	t.room = sync.NewCond(&t.mu)
+	if cfg.TLS != nil {
+		t.acceptConf = cfg.TLS.acceptConfig()
 	}
 	for id, addr := range cfg.Peers {
 		if id == cfg.ID {
@@ -235,8 +248,8 @@ func (t *Transport) Start() error {
 		}
 	}
 	t.ln = ln
-	if len(t.cfg.Secret) == 0 {
-		t.cfg.Log.Warn("transport: no cluster secret is configured; any process that knows the cluster id can act as a peer (set cluster_secret or cluster_secret_file)")
+	if len(t.cfg.Secret) == 0 && t.cfg.TLS == nil {
+		t.cfg.Log.Warn("transport: no cluster secret is configured; any process that knows the cluster id can act as a peer (set cluster_secret or cluster_secret_file, or [tls] peer certificates)")
 	}
 	t.wg.Add(1)
 	go t.acceptLoop()
@@ -305,6 +318,7 @@ func (t *Transport) Close() error {
 	}
 	t.closed = true
 	close(t.quit)
+	t.room.Broadcast()
 	for c := range t.inbound {
 		_ = c.Close()
 	}
@@ -355,6 +369,13 @@ func (t *Transport) checkHello(h []byte) (uint64, string) {
 func (t *Transport) acceptLoop() {
 	defer t.wg.Done()
 	for {
+		// Every slot holds a handshake under way: newcomers wait in the
+		// kernel's queue, in order (pending.go).
+		t.mu.Lock()
+		for !t.closed && !t.pending.admits() {
+			t.room.Wait()
+		}
+		t.mu.Unlock()
 		c, err := t.ln.Accept()
 		if err != nil {
 			select {
@@ -375,52 +396,68 @@ func (t *Transport) acceptLoop() {
 			_ = c.Close()
 			return
 		}
-		if t.pending >= t.cfg.PendingMax {
-			t.mu.Unlock()
-			_ = c.Close()
-			t.refuse(c, 0, fmt.Sprintf("%d connections are already in their handshake", t.cfg.PendingMax))
-			continue
+		evicted := t.pending.add(c)
+		if evicted != nil {
+			delete(t.inbound, evicted)
 		}
-		t.pending++
 		t.inbound[c] = struct{}{}
 		t.mu.Unlock()
+		if evicted != nil {
+			_ = evicted.Close()
+			t.refuse(evicted, 0, fmt.Sprintf("displaced from a full handshake queue (%d connections in their handshake)", t.cfg.PendingMax))
+		}
 		t.wg.Add(1)
 		go t.serveInbound(c)
 	}
 }
 
-func (t *Transport) serveInbound(c net.Conn) {
+// serveInbound reads one dialer's frames. raw is the TCP connection, the
+// one the transport's books and closes (closing a TLS connection would
+// send an alert, which a stuck link can hold up); c, the one read and
+// written, is raw or TLS over it.
+func (t *Transport) serveInbound(raw net.Conn) {
 	defer t.wg.Done()
 	defer func() {
 		t.mu.Lock()
-		delete(t.inbound, c)
+		delete(t.inbound, raw)
 		t.mu.Unlock()
-		_ = c.Close()
+		_ = raw.Close()
 	}()
-	from, tags, ok := t.acceptHandshake(c)
+	watched := &firstReadConn{Conn: raw, onFirst: func() {
+		t.mu.Lock()
+		t.pending.spoke(raw)
+		t.mu.Unlock()
+	}}
+	c, from, tags, reason := t.acceptHandshake(watched)
 	t.mu.Lock()
-	t.pending--
+	// A connection displaced meanwhile is closed and counted already.
+	stillPending := t.pending.remove(raw)
+	t.room.Broadcast()
+	ok := stillPending && reason == "" && !t.closed
 	if ok {
 		// One connection per peer: a newer one replaces the older, which
 		// a dialer that redialled has given up anyway.
 		if old := t.current[from]; old != nil {
 			_ = old.Close()
 		}
-		t.current[from] = c
+		t.current[from] = raw
 	}
 	t.mu.Unlock()
 	if !ok {
+		if stillPending && reason != "" {
+			t.refuse(raw, from, reason)
+		}
 		return
 	}
 	defer func() {
 		t.mu.Lock()
-		if t.current[from] == c {
+		if t.current[from] == raw {
 			delete(t.current, from)
 		}
 		t.mu.Unlock()
 	}()
-	remote := c.RemoteAddr().String()
-	setLinkOptions(c, t.cfg.WriteTimeout)
+	remote := raw.RemoteAddr().String()
+	setLinkOptions(raw, t.cfg.WriteTimeout)
 	t.cfg.Log.Info("transport: inbound peer connected", "peer", from, "remote", remote)
 	r := bufio.NewReaderSize(c, 64<<10)
 	var hdr [4]byte
@@ -471,38 +508,42 @@ func (t *Transport) serveInbound(c net.Conn) {
 	}
 }
 
-// acceptHandshake runs the acceptor's side of the handshake within one
-// silence timeout. A refusal closes the connection with nothing said.
-func (t *Transport) acceptHandshake(c net.Conn) (uint64, *frameMAC, bool) {
-	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout))
+// acceptHandshake runs the acceptor's side of the handshake within half
+// a silence timeout, as the dialer does. A refusal closes the connection
+// with nothing said; reason says why, for this node's log.
+func (t *Transport) acceptHandshake(raw net.Conn) (c net.Conn, from uint64, tags *frameMAC, reason string) {
+	_ = raw.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
+	c, certID, reason := t.acceptTLS(raw)
+	if reason != "" {
+		return nil, 0, nil, reason
+	}
 	hello := make([]byte, helloBytes)
 	if _, err := io.ReadFull(c, hello); err != nil {
-		t.refuse(c, 0, "closed or silent before its hello: "+err.Error())
-		return 0, nil, false
+		return nil, 0, nil, "closed or silent before its hello: " + err.Error()
 	}
-	from, reason := t.checkHello(hello)
+	from, reason = t.checkHello(hello)
+	if reason == "" && certID != 0 && from != certID {
+		reason = fmt.Sprintf("its certificate names node %d but its hello claims node %d", certID, from)
+	}
 	if reason != "" {
-		t.refuse(c, from, reason)
-		return 0, nil, false
+		return nil, from, nil, reason
 	}
 	nonce := newNonce()
 	if _, err := c.Write(nonce[:]); err != nil {
-		return 0, nil, false
+		return nil, from, nil, "closed during the handshake: " + err.Error()
 	}
 	proof := make([]byte, proofBytes)
 	if _, err := io.ReadFull(c, proof); err != nil {
-		t.refuse(c, from, "closed or silent before its proof: "+err.Error())
-		return 0, nil, false
+		return nil, from, nil, "closed or silent before its proof: " + err.Error()
 	}
 	if !hmac.Equal(proof, mac(t.key, "dialer", hello, nonce[:])) {
-		t.refuse(c, from, "wrong proof of the cluster secret")
-		return 0, nil, false
+		return nil, from, nil, "wrong proof of the cluster secret"
 	}
 	if _, err := c.Write(mac(t.key, "acceptor", hello, nonce[:])); err != nil {
-		return 0, nil, false
+		return nil, from, nil, "closed during the handshake: " + err.Error()
 	}
-	_ = c.SetDeadline(time.Time{})
-	return from, newFrameMAC(t.key, hello, nonce[:]), true
+	_ = raw.SetDeadline(time.Time{})
+	return c, from, newFrameMAC(t.key, hello, nonce[:]), ""
 }
 
 // refuse counts a refused inbound connection and logs why, once per
@@ -659,18 +700,20 @@ func (t *Transport) dialLoop(p *peer) {
 
 func (t *Transport) connectAndSend(p *peer) error {
 	d := net.Dialer{Timeout: t.cfg.DialTimeout}
-	c, err := d.Dial("tcp", p.addr)
+	raw, err := d.Dial("tcp", p.addr)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	// raw is closed, never c: closing TLS sends an alert, which a stuck
+	// link can hold up for seconds.
+	defer raw.Close()
 	// Close the connection when the transport closes, to unblock writes.
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		select {
 		case <-t.quit:
-			_ = c.Close()
+			_ = raw.Close()
 		case <-stop:
 		}
 	}()
@@ -681,13 +724,17 @@ func (t *Transport) connectAndSend(p *peer) error {
 	// inside the 2 s in which a healed node should serve again (with
 	// DialTimeout + SilenceTimeout here and a 500 ms BackoffMax, real
 	// processes behind a dropping proxy took up to 2.5 s to reconnect).
-	_ = c.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
+	_ = raw.SetDeadline(time.Now().Add(t.cfg.SilenceTimeout / 2))
+	c, err := t.dialTLS(raw, p.id)
+	if err != nil {
+		return err
+	}
 	tags, err := t.dialHandshake(c, p.id)
 	if err != nil {
 		return err
 	}
-	_ = c.SetDeadline(time.Time{})
-	setLinkOptions(c, t.cfg.WriteTimeout)
+	_ = raw.SetDeadline(time.Time{})
+	setLinkOptions(raw, t.cfg.WriteTimeout)
 	p.connects.Add(1)
 	p.up.Store(true)
 	t.cfg.Log.Info("transport: connected to peer", "peer", p.id, "addr", p.addr)
@@ -696,9 +743,9 @@ func (t *Transport) connectAndSend(p *peer) error {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		silent <- t.readPongs(c, p)
+		silent <- t.readPongs(c, raw, p)
 	}()
-	defer func() { _ = c.Close(); <-readerDone }()
+	defer func() { _ = raw.Close(); <-readerDone }()
 
 	ping := time.NewTicker(t.cfg.KeepaliveInterval)
 	defer ping.Stop()
@@ -804,7 +851,7 @@ func writeFrame(w *bufio.Writer, tags *frameMAC, msg []byte) error {
 
 // readPongs reads the acceptor's pongs until one is late (errSilent) or
 // the connection fails.
-func (t *Transport) readPongs(c net.Conn, p *peer) error {
+func (t *Transport) readPongs(c, raw net.Conn, p *peer) error {
 	var b [1]byte
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(t.cfg.SilenceTimeout))
@@ -813,7 +860,7 @@ func (t *Transport) readPongs(c net.Conn, p *peer) error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				// Close now: a write stuck behind the silence fails at
 				// once rather than at its own deadline.
-				_ = c.Close()
+				_ = raw.Close()
 				return errSilent
 			}
 			return err

@@ -121,13 +121,13 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 		}
 		next = 2
 	}
-	var user, name []byte
+	var user, password, name []byte
 	setName := false
 	for j := next; j < len(args); j++ {
 		more := len(args) - 1 - j
 		switch opt := string(args[j]); {
 		case strings.EqualFold(opt, "auth") && more >= 2:
-			user = args[j+1]
+			user, password = args[j+1], args[j+2]
 			j += 2
 		case strings.EqualFold(opt, "setname") && more >= 1:
 			name, setName = args[j+1], true
@@ -137,8 +137,12 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 			return
 		}
 	}
-	if user != nil && string(user) != "default" {
+	if user != nil && !e.login(user, password) {
 		replyErr(reply, errWrongPass)
+		return
+	}
+	if user == nil && e.authRequired(e.users()) {
+		replyErr(reply, errHelloNoAuth)
 		return
 	}
 	if setName {

@@ -3,6 +3,7 @@ package resp
 import (
 	"errors"
 	"fmt"
+	"github.com/seshat-db/seshat/acl"
 	"strconv"
 	"strings"
 
@@ -97,6 +98,14 @@ var backendErrors = []struct {
 // ErrorReply is the reply, without the leading "-", to an operation that
 // ended with err.
 func ErrorReply(err error) string {
+	var rule *acl.RuleError
+	if errors.As(err, &rule) {
+		return rule.Error()
+	}
+	var whole *acl.ReplyError
+	if errors.As(err, &whole) {
+		return whole.Text
+	}
 	var tooLarge *kv.WriteTooLargeError
 	if errors.As(err, &tooLarge) {
 		return fmt.Sprintf("ERR write too large: its raft log entry is %d bytes, over the %d bytes one entry may hold; the request was not executed; split it into smaller commands", tooLarge.Bytes, tooLarge.Max)

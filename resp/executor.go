@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"github.com/seshat-db/seshat/acl"
 	"slices"
 	"strings"
 
@@ -80,6 +81,10 @@ type Executor struct {
 	// UnsafeIgnoreWatch (TEST ONLY) makes EXEC run whatever happened to
 	// the watched keys: it proves the simulator catches a lost update.
 	UnsafeIgnoreWatch bool
+	// UnsafeNoAuth (TEST ONLY) lets every command through unchecked, as
+	// if the connection had authenticated as a user with every right. It
+	// exists to show that the simulator's strangers' probe catches it.
+	UnsafeNoAuth bool
 
 	backend Backend
 	seq     sequencer
@@ -91,6 +96,16 @@ type Executor struct {
 	conn    connDesc      // CLIENT LIST's view of the connection (clients.go)
 	txn     *txnState     // between MULTI and EXEC (multi.go)
 	watches []*watchEntry // WATCHed keys, in command order
+	user    string        // the user AUTH or HELLO authenticated as ("": default)
+	authed  bool          // AUTH or HELLO AUTH succeeded (auth.go)
+	// deferring: an ACL change or a command that reads the users waits
+	// in the sequencer, so every later command waits its turn there too
+	// (runInTurn).
+	deferring bool
+
+	// OnAuthFailed, if set, hears of each failed AUTH or HELLO AUTH,
+	// with the user named (never the password): for metrics and logs.
+	OnAuthFailed func(user string)
 }
 
 // NewExecutor returns an Executor for one connection that runs key-value
@@ -161,7 +176,10 @@ func (e *Executor) Execute(args [][]byte, reply func([]byte)) {
 		reply(AppendError(nil, msg))
 		return
 	}
-	cmd.run(e, args, reply)
+	if e.runInTurn(cmd, args, reply) {
+		return
+	}
+	e.execute(cmd, args, reply)
 }
 
 // resolve finds args' command (its subcommand, for a container) and
@@ -190,6 +208,44 @@ func resolve(args [][]byte) (top, cmd *command, msg string) {
 	return top, cmd, ""
 }
 
+func (e *Executor) execute(cmd *command, args [][]byte, reply func([]byte)) {
+	if msg := e.permit(cmd, args); msg != "" {
+		replyErr(reply, msg)
+		return
+	}
+	cmd.run(e, args, reply)
+}
+
+// runInTurn queues cmd to run once every earlier command of the
+// connection has been answered, when it must: it reads the users (AUTH,
+// HELLO, ACL) while an earlier command is still in the sequencer, which
+// may be an ACL SETUSER or DELUSER that changes them, or it follows one
+// that waits so. Redis runs a connection's commands one after another,
+// so ACL GETUSER or AUTH pipelined after ACL SETUSER sees the user it set.
+func (e *Executor) runInTurn(cmd *command, args [][]byte, reply func([]byte)) bool {
+	if e.UnsafeUnordered {
+		return false
+	}
+	busy := e.seq.busy()
+	if !busy {
+		e.deferring = false
+	}
+	readsUsers := equalFold(args[0], "auth") || equalFold(args[0], "hello") || equalFold(args[0], "acl")
+	if !busy || !e.deferring && !readsUsers {
+		if readsUsers {
+			// An ACL change queued now: commands after it wait for it.
+			e.deferring = len(args) > 1 && (equalFold(args[1], "setuser") || equalFold(args[1], "deluser"))
+		}
+		return false
+	}
+	e.deferring = true
+	args = copyArgs(args)
+	e.seq.addLocal(func() { e.execute(cmd, args, reply) })
+	return true
+}
+
+func equalFold(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
+
 // IsQuit reports whether args is a QUIT command. The server sends QUIT's
 // reply (+OK) and then closes the connection.
 func IsQuit(args [][]byte) bool {
@@ -203,6 +259,10 @@ type command struct {
 	// run executes a command whose arity has been checked.
 	run         func(e *Executor, args [][]byte, reply func([]byte))
 	subcommands []*command
+	// acl is the command's ACL catalog entry and index, found once at
+	// init (auth.go), so the check on each command does not search.
+	acl      *acl.Command
+	aclIndex int
 }
 
 func arityOK(arity, n int) bool {
@@ -229,7 +289,17 @@ var commands []*command
 
 func init() {
 	commands = []*command{
+		{name: "acl", arity: -2, subcommands: []*command{
+			{name: "cat", arity: -2, run: (*Executor).aclCat},
+			{name: "deluser", arity: -3, run: (*Executor).aclDelUser},
+			{name: "getuser", arity: 3, run: (*Executor).aclGetUser},
+			{name: "list", arity: 2, run: (*Executor).aclList},
+			{name: "setuser", arity: -3, run: (*Executor).aclSetUser},
+			{name: "users", arity: 2, run: (*Executor).aclUsers},
+			{name: "whoami", arity: 2, run: (*Executor).aclWhoAmI},
+		}},
 		{name: "append", arity: 3, run: (*Executor).append},
+		{name: "auth", arity: -2, run: (*Executor).auth},
 		{name: "client", arity: -2, subcommands: []*command{
 			{name: "getname", arity: 2, run: (*Executor).clientGetName},
 			{name: "help", arity: 2, run: (*Executor).clientHelp},
@@ -287,7 +357,9 @@ func init() {
 	}
 	commands = append(commands, keyspaceCommands()...)
 	commands = append(commands, truthCommands()...)
+	commands = append(commands, txnCommands()...)
 	slices.SortFunc(commands, func(a, b *command) int { return strings.Compare(a.name, b.name) })
+	linkACL()
 }
 
 // cString returns b up to its first NUL byte, as C's printf would print

@@ -200,6 +200,10 @@ func runScript(t *testing.T, c goldenConn, d *datadriven.TestData) string {
 			out.WriteByte('\n')
 			b = rest
 		}
+	case "reconnect":
+		// reconnect: the later scripts run on a new connection to the
+		// same server, which starts unauthenticated.
+		c.(reconnecter).Reconnect(t)
 	default:
 		t.Fatalf("%s: unknown directive %q", d.Pos, d.Cmd)
 	}
@@ -292,6 +296,7 @@ type memBackend struct {
 	// The versions WATCH needs, as storage keeps them (one bucket per key).
 	applied  uint64
 	vanished map[string]uint64
+	users    map[string][]byte // the ACL's stored users (auth_golden_test.go)
 }
 
 // versionedMem is the memBackend's store as kv.Versions sees it.
@@ -326,7 +331,7 @@ func (b *memBackend) Submit(ops []kv.Op, done func([]kv.Result)) {
 			continue
 		}
 		var err error
-		if res[i], err = kv.Apply(versionedMem{b.store, b}, op); err != nil {
+		if res[i], err = kv.Apply(b.kvStore(), op); err != nil {
 			panic(err) // memStore never fails
 		}
 		if !op.Kind.IsRead() {

@@ -103,6 +103,13 @@ func (e *Executor) inTxn(cmd *command, args [][]byte, msg string, reply func([]b
 	case "exec", "discard", "multi", "watch", "quit":
 		return false
 	}
+	// As Redis: a command the user may not run is refused when queued,
+	// and the transaction with it.
+	if msg := e.permit(cmd, args); msg != "" {
+		e.txn.dirty = true
+		replyErr(reply, msg)
+		return true
+	}
 	e.queue(cmd, args, reply)
 	return true
 }
@@ -152,13 +159,19 @@ func (e *Executor) queue(cmd *command, args [][]byte, reply func([]byte)) {
 	reply(AppendSimple(nil, "QUEUED"))
 }
 
-// connFields is what a command may change of its connection.
-type connFields struct{ name, libName, libVer string }
+// connFields is what a command may change of its connection: a queued
+// AUTH, like a queued CLIENT SETNAME, takes effect at EXEC, as in Redis.
+type connFields struct {
+	name, libName, libVer, user string
+	authed                      bool
+}
 
-func (e *Executor) connFields() connFields { return connFields{e.name, e.libName, e.libVer} }
+func (e *Executor) connFields() connFields {
+	return connFields{e.name, e.libName, e.libVer, e.user, e.authed}
+}
 
 func (e *Executor) setConnFields(f connFields) {
-	e.name, e.libName, e.libVer = f.name, f.libName, f.libVer
+	e.name, e.libName, e.libVer, e.user, e.authed = f.name, f.libName, f.libVer, f.user, f.authed
 }
 
 // captured files op for EXEC if a command is being queued.
@@ -359,16 +372,13 @@ func (e *Executor) execSplit(t *txnState, reply func([]byte)) {
 	}
 }
 
-// The transaction commands join the table here, so that this file is
-// all a merge adds; init runs after executor.go's (Go initialises a
-// package's files in name order), and the table stays in name order.
-func init() {
-	commands = append(commands,
-		&command{name: "discard", arity: 1, run: (*Executor).discard},
-		&command{name: "exec", arity: 1, run: (*Executor).exec},
-		&command{name: "multi", arity: 1, run: (*Executor).multi},
-		&command{name: "unwatch", arity: 1, run: (*Executor).unwatch},
-		&command{name: "watch", arity: -2, run: (*Executor).watch},
-	)
-	slices.SortFunc(commands, func(a, b *command) int { return strings.Compare(a.name, b.name) })
+// txnCommands are the transaction commands of the table.
+func txnCommands() []*command {
+	return []*command{
+		{name: "discard", arity: 1, run: (*Executor).discard},
+		{name: "exec", arity: 1, run: (*Executor).exec},
+		{name: "multi", arity: 1, run: (*Executor).multi},
+		{name: "unwatch", arity: 1, run: (*Executor).unwatch},
+		{name: "watch", arity: -2, run: (*Executor).watch},
+	}
 }

@@ -202,3 +202,52 @@ func keepSubcommandPairs(c *command, flat []Reply) []Reply {
 	}
 	return kept
 }
+
+// Reconnect starts a new connection to Redis, without FLUSHALL: it may
+// not be authenticated yet.
+func (r *redisConn) Reconnect(t testing.TB) {
+	r.Close()
+	c, err := net.Dial("tcp", *redisAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c, r.buf = c, nil
+}
+
+var redisDeniedAddr = flag.String("redis-denied-addr", "", "a redis-server bound to a non-loopback address with protected-mode yes, for TestCaptureDenied")
+
+// TestCaptureDenied writes what Redis sends a client from another host
+// in protected mode (testdata/denied.txt), which TestDeniedIsRedis checks
+// ErrDenied against. Usage, with IP a non-loopback address of this host:
+//
+//	redis-server --port 16391 --bind $IP --protected-mode yes --save '' --appendonly no &
+//	go test -tags redisgolden ./resp -run TestCaptureDenied -redis-denied-addr=$IP:16391
+func TestCaptureDenied(t *testing.T) {
+	if *redisDeniedAddr == "" {
+		t.Skip("no -redis-denied-addr")
+	}
+	c, err := net.Dial("tcp", *redisDeniedAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !bytes.HasPrefix(out, []byte("-DENIED")) {
+		t.Fatalf("not a DENIED reply: %q", out)
+	}
+	if err := os.WriteFile("testdata/denied.txt", out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

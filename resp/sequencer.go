@@ -46,6 +46,9 @@ type queuedOp struct {
 	// prepare, if set, completes op just before it is submitted, when
 	// every earlier group has been answered (EXEC takes WATCH's tokens).
 	prepare func(*kv.Op)
+	// local, if set, is a command that runs here in its turn, a group of
+	// its own, instead of an op (Executor.runInTurn).
+	local func()
 }
 
 // Locker is sync.Locker.
@@ -69,16 +72,41 @@ type sequencer struct {
 	inflight bool       // a group is submitted and not yet answered
 	pumping  bool       // a goroutine is in pump: only it submits
 	closed   bool
+	// inLocal: a local command runs; what it adds goes before the rest
+	// of the queue, at front, since it came first.
+	inLocal bool
+	front   int
 }
 
 // add queues one data command. It runs once Flush has sealed it and every
 // earlier group has been answered.
 func (s *sequencer) add(q queuedOp) {
 	s.mu.Lock()
-	if !s.closed {
+	switch {
+	case s.closed:
+	case s.inLocal:
+		// The local command arrived before everything queued: its ops
+		// go ahead of them, and are as sealed as it was.
+		s.queue = append(s.queue, queuedOp{})
+		copy(s.queue[s.front+1:], s.queue[s.front:])
+		s.queue[s.front] = q
+		s.front++
+		s.sealed++
+	default:
 		s.queue = append(s.queue, q)
 	}
 	s.mu.Unlock()
+}
+
+// addLocal queues a command to run in its turn (Executor.runInTurn).
+func (s *sequencer) addLocal(run func()) { s.add(queuedOp{local: run}) }
+
+// busy reports whether a command of the connection waits here or is
+// still unanswered.
+func (s *sequencer) busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight || s.pumping || len(s.queue) > 0
 }
 
 // flush marks every command added so far as complete, ready to group,
@@ -129,13 +157,16 @@ func (s *sequencer) takeLocked() []queuedOp {
 // bound on one write, for the same reason); a read group's keys beyond a
 // chunk are read off that goroutine, so only ops and bytes bound it.
 func groupLen(q []queuedOp, writeKeysMax int) int {
+	if q[0].local != nil {
+		return 1
+	}
 	isRead := q[0].op.Kind.IsRead()
 	bytes, keys := 0, 0
 	for i := range q {
 		bytes += opBytes(&q[i].op)
 		keys += opKeys(&q[i].op)
 		tooManyKeys := !isRead && writeKeysMax > 0 && keys > writeKeysMax
-		if i > 0 && (q[i].op.Kind.IsRead() != isRead || i == groupOpsMax || bytes > groupBytesMax || tooManyKeys) {
+		if i > 0 && (q[i].local != nil || q[i].op.Kind.IsRead() != isRead || i == groupOpsMax || bytes > groupBytesMax || tooManyKeys) {
 			return i
 		}
 	}
@@ -170,6 +201,17 @@ func opBytes(op *kv.Op) int {
 // recursion.
 func (s *sequencer) pump(g []queuedOp) {
 	for g != nil {
+		if g[0].local != nil {
+			s.mu.Lock()
+			s.inLocal, s.front = true, 0
+			s.mu.Unlock()
+			g[0].local()
+			s.mu.Lock()
+			s.inLocal, s.inflight, s.pumping = false, false, false
+			g = s.takeLocked()
+			s.mu.Unlock()
+			continue
+		}
 		ops := make([]kv.Op, len(g))
 		for i := range g {
 			if g[i].prepare != nil {

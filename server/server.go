@@ -54,6 +54,8 @@ type ServerConfig struct {
 	// OnCommand, if set, sees every command's lower-case name and whether
 	// its reply was an error, once the reply is known. Must not block.
 	OnCommand func(name string, isErr bool)
+	// Auth: protected mode and failed logins (protected.go).
+	Auth AuthConfig
 }
 
 // Server accepts RESP2 clients.
@@ -71,6 +73,9 @@ type Server struct {
 	rejected   atomic.Uint64
 	nextID     atomic.Int64
 	commands   atomic.Uint64 // commands read, for INFO stats
+
+	authLog   rateLog // failed logins (protected.go)
+	deniedLog rateLog // protected mode's refusals
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -161,9 +166,11 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.clients.Add(-1)
 			s.rejected.Add(1)
 			// Redis's own words, then hang up: the client learns why.
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("-ERR max number of clients reached\r\n"))
-			_ = c.Close()
+			s.refuse(c, []byte("-ERR max number of clients reached\r\n"), false)
+			continue
+		}
+		if refusal := s.unprotectedRefusal(c); refusal != nil {
+			s.refuse(c, refusal, true)
 			continue
 		}
 		sc := s.newConn(c)
@@ -222,6 +229,7 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 	exec := resp.NewExecutor(s.backend, s.cfg.Limits, s.info)
 	exec.ClientID = s.nextID.Add(1)
 	exec.SetLocker(&sync.Mutex{}) // replies come from the host goroutine
+	exec.OnAuthFailed = s.authFailed(c)
 	sc := &serverConn{
 		s:     s,
 		nc:    c,

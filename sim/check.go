@@ -59,6 +59,7 @@ type checker struct {
 	leaders   map[uint64]uint64 // term -> the one leader seen in it
 	committed map[uint64]committedEntry
 	digests   map[uint64]appliedDigest // applied index -> data digest there
+	users     map[uint64]appliedUsers  // applied index -> the users enforced there (auth.go)
 	// appliedMax is the highest index any replica applied: every read
 	// submitted from now on must be served at or past it (readfloor.go).
 	appliedMax uint64
@@ -144,7 +145,7 @@ func (c *checker) compareData() {
 			c.w.fail(classSafety, "n%d's running data digest %x disagrees with its data's %x at applied index %d", s.id, running, digest, applied)
 			return
 		}
-		if !c.compareDigest(s, applied, digest) {
+		if !c.compareDigest(s, applied, digest) || !c.compareUsers(s) {
 			return
 		}
 		if err := s.n.CheckScanIndex(); err != nil {

@@ -129,6 +129,9 @@ func (c *client) connect(s *simNode) {
 	w := c.w
 	w.connections++
 	exec := newExecutor(s)
+	if !w.opts.UnsafeSkipLogin {
+		login(w, s, exec, simUser, simPassword)
+	}
 	exec.UnsafeUnordered = w.opts.UnsafeUnorderedPipeline
 	exec.UnsafeSplitTxn = w.opts.UnsafeSplitTxn
 	exec.UnsafeIgnoreWatch = w.opts.UnsafeIgnoreWatch
@@ -227,6 +230,11 @@ func (c *client) thinkThenNext(burst int) {
 func (c *client) finish(p *pendingOp, reply []byte) {
 	w := c.w
 	p.done = true
+	if refusedAuth(reply) {
+		// Every client connection logged in as a user with +@all ~*.
+		w.fail(classSafety, "client %d: %s %s on an authenticated connection via n%d was refused: %q", c.id, p.in.Cmd, p.in.Key, p.node+1, reply)
+		return
+	}
 	if p.txn != nil {
 		c.finishTxn(p, reply)
 		c.burstDone()
@@ -326,14 +334,18 @@ func (c *client) nodeCrashed(idx int) {
 // newExecutor opens a connection to s's current process: the executor's
 // backend goes dead with that process, as a TCP connection would.
 func newExecutor(s *simNode) *resp.Executor {
-	return resp.NewExecutor(simBackend{s: s, n: s.n}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
+	e := resp.NewExecutor(simBackend{s: s, n: s.n}, resp.Limits{KeyBytesMax: 256, ValueBytesMax: 64 << 10}, nil)
+	e.UnsafeNoAuth = s.w.opts.UnsafeNoAuth
+	return e
 }
 
 // executeOne sends one command on a fresh connection to s, as bytes
 // through the connection state machine.
 func executeOne(s *simNode, args [][]byte, reply func([]byte)) {
 	var rc *resp.Conn
-	rc = resp.NewConn(newExecutor(s), resp.ConnConfig{OnReply: func() {
+	exec := newExecutor(s)
+	login(s.w, s, exec, simUser, simPassword)
+	rc = resp.NewConn(exec, resp.ConnConfig{OnReply: func() {
 		if out, _ := rc.Output(nil); len(out) > 0 {
 			reply(out)
 		}

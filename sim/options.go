@@ -72,6 +72,15 @@ type Options struct {
 	// UnsafeNoDedup applies duplicated proposals twice. TEST ONLY: it
 	// proves scenario 7's INCR counts notice.
 	UnsafeNoDedup bool
+	// UnsafeStaleUsers makes nodes keep their users across a snapshot
+	// install (TEST ONLY): the ACL check must catch it (auth.go).
+	UnsafeStaleUsers bool
+	// UnsafeNoAuth makes nodes serve connections that never
+	// authenticated (TEST ONLY): the strangers' probe must catch it.
+	UnsafeNoAuth bool
+	// UnsafeSkipLogin makes clients skip AUTH (TEST ONLY): their
+	// commands are refused, and the client check must catch it.
+	UnsafeSkipLogin bool
 	// UnsafeDedupForgetsAtNewTerm keeps a dedup window per term. TEST
 	// ONLY: it proves held messages outlive a leader change (a forwarded
 	// proposal's old copy is applied again in the new term).

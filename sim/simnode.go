@@ -134,6 +134,8 @@ func (s *simNode) config() node.Config {
 		UnsafeNoSync:                o.UnsafeNoSync,
 		UnsafeLegacyWAL:             o.UnsafeLegacyWAL,
 		UnsafeNoDedup:               o.UnsafeNoDedup,
+		ACLBaseline:                 simACL,
+		UnsafeStaleUsers:            o.UnsafeStaleUsers,
 		UnsafeDedupForgetsAtNewTerm: o.UnsafeDedupForgetsAtNewTerm,
 		UnsafeBlindBootstrap:        o.UnsafeBlindBootstrap,
 		DisableCheckQuorum:          o.DisableCheckQuorum,

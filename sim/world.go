@@ -75,6 +75,8 @@ type World struct {
 
 // Stats counts what happened in a run.
 type Stats struct {
+	ACLChanges    int // ACL SETUSER and DELUSER sent (auth.go)
+	Strangers     int // unauthenticated connections refused (auth.go)
 	Events        int
 	MessagesSent  int
 	MessagesLost  int
@@ -260,6 +262,8 @@ func (w *World) setup() {
 		w.schedule(time.Duration(w.rng.Int64N(int64(o.Tick))), evRestart, s.idx, 0, s.start)
 	}
 	w.scheduleDataCheck()
+	w.scheduleACLChurn(rand.New(rand.NewPCG(o.Seed, 0xac1)))
+	w.scheduleStrangers(rand.New(rand.NewPCG(o.Seed, 0x57a)))
 	if _, ok := o.scenario(); ok {
 		return // the scenario starts clients and faults itself
 	}

@@ -41,7 +41,7 @@ func (s *Store) Checkpoint(dir string) (CheckpointInfo, error) {
 // RestoreInto makes dst, an empty store, the first state of a new
 // cluster of the given voters holding src's data (a checkpoint opened as
 // a store): what etcdutl snapshot restore does. Only the data is
-// carried over. Membership records and client sessions belong to the old
+// carried over, with the ACL's users. Membership records and client sessions belong to the old
 // cluster: its sessions, under node ids the new cluster may reuse, would
 // make the new nodes take fresh writes for retries of old ones. The new
 // log starts after src's applied index, at term 1, so indexes in the new
@@ -69,8 +69,9 @@ func RestoreInto(dst, src *Store, voters []uint64) (keys int64, err error) {
 		done, err = r.Next(stagingBatchBytes, func(k, v []byte) {
 			// The data with its deadlines and the deadline index, and the
 			// cluster time they are measured in: the new cluster's clock
-			// starts where the old one stood, so no key expires early.
-			if bytes.HasPrefix(k, prefixData) || bytes.HasPrefix(k, prefixDeadlines) || bytes.HasPrefix(k, prefixClock) || bytes.HasPrefix(k, prefixVanished) {
+			// starts where the old one stood, so no key expires early. And the
+			// ACL's users: a restored cluster lets in whom the old one did.
+			if bytes.HasPrefix(k, prefixData) || bytes.HasPrefix(k, prefixDeadlines) || bytes.HasPrefix(k, prefixClock) || bytes.HasPrefix(k, prefixVanished) || bytes.HasPrefix(k, prefixUser) {
 				pairs = append(pairs, [2][]byte{append([]byte{}, k...), append([]byte{}, v...)})
 			}
 		})

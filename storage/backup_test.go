@@ -45,6 +45,14 @@ func TestCheckpointRestoresTheStateAtItsIndex(t *testing.T) {
 	for i := range 100 {
 		write(fmt.Sprintf("k%03d", i), "before")
 	}
+	ub := s.NewBatch()
+	if err := ub.PutUser([]byte("alice"), []byte("on nopass ~* resetchannels +@all")); err != nil {
+		t.Fatal(err)
+	}
+	ub.SetApplied(index)
+	if err := ub.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	info, err := s.Checkpoint("/backup")
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +77,13 @@ func TestCheckpointRestoresTheStateAtItsIndex(t *testing.T) {
 		if err != nil || !ok || string(v) != "before" {
 			t.Fatalf("k%03d = %q %v %v, want the value before the checkpoint", i, v, ok, err)
 		}
+	}
+	var users []string
+	if err := dst.Users(func(name, description []byte) { users = append(users, string(name)+" "+string(description)) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(users, []string{"alice on nopass ~* resetchannels +@all"}) {
+		t.Fatalf("restored users %q, want the backup's", users)
 	}
 	if _, ok, _ := dst.Get([]byte("late")); ok {
 		t.Fatal("a key written after the checkpoint was restored")

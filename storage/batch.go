@@ -33,6 +33,8 @@ type Batch struct {
 	memberOrder []uint64
 
 	lazy bool // commit without fsync (CommitLazily)
+
+	usersChanged bool // an ACL op wrote u/ (users.go)
 }
 
 var _ kv.Store = (*Batch)(nil)

@@ -18,8 +18,10 @@ var layers = map[string]int{
 	"internal/walfault":     0, // damages WAL files, for tests
 	"internal/faultproxy":   0, // a TCP proxy that cuts links, for tests of real processes
 	"internal/ports":        0, // free loopback ports below the ephemeral range, for harnesses that start servers
+	"internal/testpki":      0, // certificate authorities and certificates made in tests
 	"internal/mutant":       0, // planted bugs, switched on only with -tags mutants
 	"internal/localcluster": 1, // a local 3-node cluster of seshat-node processes, for the bench and the soak
+	"acl":                   0, // ACL users, rules and permissions: pure, below kv (which applies them) and resp (which enforces them)
 	"kv":                    1, // the state machine: pure
 	"env":                   1, // the seam to the world
 	"storage":               2, // Pebble behind env.FS

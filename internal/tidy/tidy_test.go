@@ -21,7 +21,7 @@ import (
 const module = "github.com/seshat-db/seshat"
 
 // simulated lists the packages that run inside the simulator.
-var simulated = []string{module + "/env", module + "/node", module + "/kv", module + "/storage", module + "/resp", module + "/internal/mutant"}
+var simulated = []string{module + "/env", module + "/node", module + "/kv", module + "/storage", module + "/resp", module + "/internal/mutant", module + "/acl"}
 
 var bannedImports = map[string]string{
 	"os":               "use env.FS",
