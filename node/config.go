@@ -15,6 +15,12 @@ type Config struct {
 	// Peers lists the voters, this node included, of a new cluster. It is
 	// read only when the data directory is empty.
 	Peers []uint64
+	// Join: with an empty data directory, bootstrap nothing and probe no
+	// one; wait to be added by an operator (ChangeMembership AddLearner on
+	// the leader), under identity 0. Peers then lists the members it may
+	// hear from. A node so added whose disk is later wiped must be removed
+	// and added again under a new id.
+	Join bool
 	// Dir is the data directory inside the env's filesystem.
 	Dir string
 

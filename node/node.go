@@ -68,6 +68,10 @@ type Node struct {
 	expiring      bool         // an active-expiry entry is in flight (clock.go)
 	expireMore    bool         // the last one was full: look again at the next tick
 	clockOnLead   bool         // just became leader: stamp the clock (clock.go)
+
+	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
+	leaderFirstIndex uint64         // this leader's first entry: raft takes no membership change before it applies
+	removedAt        uint64         // the index that removed this node, once it applied
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -101,6 +105,12 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		return n, n.startRaft()
 	}
 	switch {
+	case cfg.Join:
+		if err := store.BecomeNewMember(); err != nil {
+			return nil, err
+		}
+		n.env.Log.Info("empty data directory: waiting to be added to the cluster", "node", cfg.ID)
+		return n, n.startRaft()
 	case len(cfg.Peers) == 0:
 		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
 	case len(cfg.Peers) == 1 || cfg.UnsafeBlindBootstrap:
@@ -143,6 +153,7 @@ func (n *Node) startRaft() error {
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
 		Logger:                    raftLogger{log: n.env.Log},
+		StepDownOnRemoval:         true,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -177,6 +188,7 @@ func (n *Node) Tick() {
 	n.retrySnapshots()
 	n.askToJoin()
 	n.expireDue()
+	n.answerMemberChange()
 }
 
 // StepFrom is Step for a message whose sender the transport

@@ -88,6 +88,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	}
 	if n.membershipChanges != changes {
 		n.moment(Moment{Kind: MomentMembershipApplied})
+		n.noteSelfRemoved()
 	}
 	if len(rd.CommittedEntries) > 0 {
 		n.moment(Moment{Kind: MomentApplied})
@@ -95,6 +96,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	// Durable from here on: tell peers, then clients.
 	n.sendAfterSync(afterSync, sentEarly)
 	n.clients.answerDurable()
+	n.answerMemberChange()
 	for _, rs := range rd.ReadStates {
 		n.readConfirmed(rs)
 	}
@@ -107,6 +109,7 @@ func (n *Node) noteSoftState(ss *raft.SoftState) {
 	isLeader := ss.RaftState == raft.StateLeader
 	if isLeader && !n.isLeader {
 		n.adm.leaderSince = n.ticks
+		n.leaderFirstIndex = n.store.LastIndexCached() + 1
 		n.clockOnLead = true
 		n.clock.restartCount(n.ticks)
 	}

@@ -55,6 +55,8 @@ func (n *Node) refuseSubmit(req *request) error {
 		return ErrNoQuorum // no cluster yet: still asking the peers
 	case n.store.IsJoining():
 		return ErrJoining
+	case n.removedSelf():
+		return ErrRemoved
 	case len(n.clients.inflight)+len(n.longReads) >= n.cfg.RequestsInflightMax && n.inflightCount() >= n.cfg.RequestsInflightMax:
 		return ErrBusy
 	}

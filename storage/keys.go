@@ -45,6 +45,6 @@ var (
 	prefixStagingEnd  = []byte("t0")
 	prefixSessionEnd  = []byte("s0")
 	prefixLogEnd      = []byte("r/log0")
-	snapshotSpans     = [][2][]byte{{prefixClock, prefixClockEnd}, {prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}, {prefixDeadlines, prefixDeadlinesEnd}}
+	snapshotSpans     = [][2][]byte{{prefixClock, prefixClockEnd}, {prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}, {prefixDeadlines, prefixDeadlinesEnd}, {prefixMemberInfo, prefixMemberInfoEnd}}
 	stagingBatchBytes = 4 << 20 // an install copies in batches of about this size
 )
