@@ -299,3 +299,66 @@ func (n *Node) noteSelfRemoved() {
 		n.env.Log.Warn("this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "index", index)
 	}
 }
+
+// ErrTransferFailed: the named voter did not take over in time (it is
+// down, or behind and could not catch up); the old leader may lead again.
+var ErrTransferFailed = errors.New("leadership transfer did not complete within two election timeouts")
+
+// transferRequest is a leadership transfer this node started.
+type transferRequest struct {
+	to       uint64
+	deadline uint64
+	done     func(error)
+}
+
+// TransferLeadership asks this leader to hand leadership to voter to;
+// done is called once: nil when this node sees to lead.
+func (n *Node) TransferLeadership(to uint64, done func(error)) {
+	switch {
+	case n.stopped != nil:
+		done(n.refusal())
+		return
+	case n.rn == nil || n.store.IsJoining():
+		done(ErrJoining)
+		return
+	case n.removedSelf():
+		done(ErrRemoved)
+		return
+	case !n.isLeader:
+		done(&NotLeaderError{Leader: n.lead})
+		return
+	case to == n.cfg.ID:
+		done(nil)
+		return
+	case !slices.Contains(n.store.ConfState().GetVoters(), to):
+		done(fmt.Errorf("%w: node %d is not a voter", ErrBadChange, to))
+		return
+	case n.transfer != nil:
+		done(fmt.Errorf("%w: a leadership transfer to node %d is under way", ErrChangePending, n.transfer.to))
+		return
+	}
+	if n.guardRaft(func() { n.rn.TransferLeader(to) }) != nil {
+		done(n.refusal())
+		return
+	}
+	n.transfer = &transferRequest{to: to, deadline: n.ticks + 2*uint64(n.cfg.ElectionTicks), done: done}
+	n.env.Log.Info("leadership transfer started", "node", n.cfg.ID, "to", to)
+}
+
+// answerTransfer runs at every tick and after every Ready.
+func (n *Node) answerTransfer() {
+	t := n.transfer
+	if t == nil {
+		return
+	}
+	var err error
+	switch {
+	case n.lead == t.to:
+	case n.stopped != nil || n.ticks >= t.deadline:
+		err = ErrTransferFailed
+	default:
+		return
+	}
+	n.transfer = nil
+	t.done(err)
+}

@@ -192,3 +192,84 @@ func TestMembershipRemoveRefusedWithoutActiveQuorum(t *testing.T) {
 		t.Fatalf("voters after the forced removal: %v", v)
 	}
 }
+
+// transfer asks node at to hand leadership to to, and ticks until answered.
+func (c *cluster) transfer(at, to uint64) error {
+	answers := 0
+	var got error
+	c.node(at).TransferLeadership(to, func(err error) { answers++; got = err })
+	for range 200 {
+		if answers > 0 {
+			break
+		}
+		c.tick()
+	}
+	if answers != 1 {
+		c.t.Fatalf("transfer to %d answered %d times", to, answers)
+	}
+	return got
+}
+
+// A member that was down while node 4 joined and took over must still
+// follow it: its applied membership does not know node 4 yet.
+func TestMembershipLaggingMemberFollowsNewLeader(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.theLeader()
+	lagging := c.follower(lead)
+	c.stop(lagging)
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(30)
+	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.transfer(c.follower(lead), 4); !errors.As(err, new(*NotLeaderError)) {
+		t.Fatalf("a follower started a transfer: %v", err)
+	}
+	if err := c.transfer(lead, 4); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.do(4, set("k", "v")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.start(lagging)
+	c.ticks(30)
+	c.mustGet(lagging, "k", "v")
+	if st := c.node(lagging).Status(); st.Lead != 4 || len(st.Voters) != 4 {
+		t.Fatalf("the lagging member: lead %d, voters %v", st.Lead, st.Voters)
+	}
+}
+
+// The leader removing itself steps down; the others elect a new one and
+// the removed node refuses requests.
+func TestMembershipLeaderRemovesItself(t *testing.T) {
+	c := newCluster(t, 4, testConfig())
+	lead := c.theLeader()
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(30)
+	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.change(lead, MemberChange{Kind: Remove, ID: lead}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(3 * c.cfg.ElectionTicks)
+	if c.node(lead).Status().IsLeader {
+		t.Fatal("a removed leader still leads")
+	}
+	if r := c.do(lead, get("x")); !errors.Is(r.Err, ErrRemoved) {
+		t.Fatalf("the removed leader answered %v", r.Err)
+	}
+	next := c.theLeader()
+	if next == lead {
+		t.Fatal("the removed node leads again")
+	}
+	if r := c.do(next, set("after", "1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+}

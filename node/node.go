@@ -70,8 +70,9 @@ type Node struct {
 	clockOnLead   bool         // just became leader: stamp the clock (clock.go)
 
 	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
-	leaderFirstIndex uint64         // this leader's first entry: raft takes no membership change before it applies
-	removedAt        uint64         // the index that removed this node, once it applied
+	transfer         *transferRequest
+	leaderFirstIndex uint64 // this leader's first entry: raft takes no membership change before it applies
+	removedAt        uint64 // the index that removed this node, once it applied
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -189,6 +190,7 @@ func (n *Node) Tick() {
 	n.askToJoin()
 	n.expireDue()
 	n.answerMemberChange()
+	n.answerTransfer()
 }
 
 // StepFrom is Step for a message whose sender the transport

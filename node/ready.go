@@ -97,6 +97,7 @@ func (n *Node) processReady(rd raft.Ready) error {
 	n.sendAfterSync(afterSync, sentEarly)
 	n.clients.answerDurable()
 	n.answerMemberChange()
+	n.answerTransfer()
 	for _, rs := range rd.ReadStates {
 		n.readConfirmed(rs)
 	}
