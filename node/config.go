@@ -99,6 +99,10 @@ type Config struct {
 	// once, without asking its peers. TEST ONLY: it shows that a wiped
 	// node that forgets it was a member breaks the cluster.
 	UnsafeBlindBootstrap bool
+	// UnsafeRemovedServes makes a node that applied its own removal serve
+	// reads from its local state instead of refusing. TEST ONLY: it shows
+	// that the simulator catches a removed node that still serves.
+	UnsafeRemovedServes bool
 	// UnsafeForgetVote makes a restarted node forget the vote in its hard
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).

@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 
@@ -60,7 +61,7 @@ var (
 	ErrChangePending  = errors.New("another membership change is in progress")
 	ErrUnsafeChange   = errors.New("the change would leave the cluster without a safe quorum")
 	ErrBadChange      = errors.New("the membership change does not apply to the current membership")
-	ErrRemoved        = errors.New("this node was removed from the cluster")
+	ErrRemoved        = kv.ErrRemoved
 	errChangeRefused  = errors.New("raft refused the committed membership change")
 	memberContextTag  = byte(0xA7) // first byte of an operator change's context
 	memberContextSize = 1 + 8      // tag, request id; then the addresses
@@ -240,10 +241,59 @@ func (n *Node) checkQuorumAfter(voters []uint64, force bool) error {
 	return nil
 }
 
-// removedSelf reports whether this node applied its own removal: it
-// serves nothing more, and says so.
+// removedSelf reports whether this node applied its own removal, or a
+// member told it of it: it serves nothing more, and says so.
 func (n *Node) removedSelf() bool {
-	return n.rn != nil && !n.store.IsJoining() && n.role() == "removed"
+	return n.toldRemoved || n.rn != nil && !n.store.IsJoining() && n.role() == "removed"
+}
+
+// loadRemovedIDs caches the ids an operator removed, as of the applied
+// index, for tellRemoved.
+func (n *Node) loadRemovedIDs() error {
+	infos, err := n.store.MemberInfos()
+	if err != nil {
+		return err
+	}
+	n.removedIDs = n.removedIDs[:0]
+	for _, m := range infos {
+		if m.State == storage.MemberRemoved {
+			n.removedIDs = append(n.removedIDs, m.ID)
+		}
+	}
+	return nil
+}
+
+// tellRemoved reports whether a raft message from id must be dropped
+// because id was removed; then, at most once per election timeout, it
+// tells id so. The leader stops sending to a node once it applies the
+// node's removal, so a removed node that missed the commit would never
+// learn it otherwise: it would campaign, and answer clients NOQUORUM,
+// forever (RedisRaft's removed node that still served is the worse case).
+func (n *Node) tellRemoved(id uint64) bool {
+	if !slices.Contains(n.removedIDs, id) {
+		return false
+	}
+	if n.toldRemovedAt == nil {
+		n.toldRemovedAt = map[uint64]uint64{}
+	}
+	if at, ok := n.toldRemovedAt[id]; !ok || n.ticks-at >= uint64(n.cfg.ElectionTicks) {
+		n.toldRemovedAt[id] = n.ticks
+		n.send(id, peerRemoved, nil)
+	}
+	return true
+}
+
+// onRemovedNotice: a member whose applied state records this node's
+// removal says so. Removed ids are never given out again, so the notice
+// is true for good; this node refuses clients from now on (refusing is
+// always safe). Only a member this node knows as a voter is believed.
+func (n *Node) onRemovedNotice(from uint64) {
+	if n.toldRemoved || n.rn == nil || n.store.IsJoining() || !slices.Contains(n.store.ConfState().GetVoters(), from) {
+		return
+	}
+	n.toldRemoved = true
+	n.env.Log.Warn("a member says this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "told_by", from)
+	n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
 }
 
 // recordMemberInfo records what an applied operator change carries, in
@@ -292,7 +342,7 @@ func (n *Node) answerMemberChange() {
 
 // noteSelfRemoved logs, once, that this node's own removal applied.
 func (n *Node) noteSelfRemoved() {
-	if n.removedAt == 0 && n.removedSelf() {
+	if n.removedAt == 0 && !n.toldRemoved && n.removedSelf() {
 		index := n.store.Applied()
 		n.removedAt = index
 		n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)

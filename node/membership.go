@@ -371,6 +371,8 @@ func (n *Node) role() string {
 	switch {
 	case n.rn == nil:
 		return "discovering"
+	case n.toldRemoved:
+		return "removed"
 	case n.store.IsJoining():
 		return "joining"
 	case n.store.MemberIdentity(n.cfg.ID) != n.store.Identity():

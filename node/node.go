@@ -71,8 +71,11 @@ type Node struct {
 
 	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
 	transfer         *transferRequest
-	leaderFirstIndex uint64 // this leader's first entry: raft takes no membership change before it applies
-	removedAt        uint64 // the index that removed this node, once it applied
+	removedIDs       []uint64          // nodes removed by an operator, as of the applied index (memberchange.go)
+	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
+	toldRemoved      bool              // a member told this node it was removed
+	leaderFirstIndex uint64            // this leader's first entry: raft takes no membership change before it applies
+	removedAt        uint64            // the index that removed this node, once it applied
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -160,6 +163,9 @@ func (n *Node) startRaft() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.rn = rn
+	if err := n.loadRemovedIDs(); err != nil {
+		return err
+	}
 	n.incarnation = incarnation
 	n.adm.probeAnswers = nil
 	return nil
@@ -220,7 +226,7 @@ func (n *Node) Step(data []byte) error {
 	if hdr.kind != peerRaft {
 		return n.route(hdr, body)
 	}
-	if !n.admit(hdr) {
+	if n.tellRemoved(hdr.from) || !n.admit(hdr) {
 		return nil
 	}
 	m, err := n.decodeRaft(hdr, body)
@@ -243,6 +249,9 @@ func (n *Node) route(hdr envelope, body []byte) error {
 		if n.rn != nil {
 			n.onJoin(hdr.from, hdr.fromIdentity)
 		}
+		return nil
+	case hdr.kind == peerRemoved:
+		n.onRemovedNotice(hdr.from)
 		return nil
 	case !n.admit(hdr):
 		return nil

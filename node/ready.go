@@ -90,6 +90,11 @@ func (n *Node) processReady(rd raft.Ready) error {
 		n.moment(Moment{Kind: MomentMembershipApplied})
 		n.noteSelfRemoved()
 	}
+	if n.membershipChanges != changes || !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.loadRemovedIDs(); err != nil {
+			return err
+		}
+	}
 	if len(rd.CommittedEntries) > 0 {
 		n.moment(Moment{Kind: MomentApplied})
 	}
