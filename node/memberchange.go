@@ -412,3 +412,33 @@ func (n *Node) answerTransfer() {
 	n.transfer = nil
 	t.done(err)
 }
+
+// MemberView is one member as Members reports it.
+type MemberView struct {
+	ID         uint64
+	Voter      bool // else a learner
+	PeerAddr   string
+	ClientAddr string // "" for a member of the first configuration: its host knows it
+}
+
+// Members lists the membership as of the applied index, in id order, with
+// the addresses the member records hold.
+func (n *Node) Members() ([]MemberView, error) {
+	if n.rn == nil {
+		return nil, nil
+	}
+	infos, err := n.store.MemberInfos()
+	if err != nil {
+		return nil, err
+	}
+	cs := n.store.ConfState()
+	var out []MemberView
+	for _, id := range slices.Sorted(slices.Values(append(slices.Clone(cs.GetVoters()), cs.GetLearners()...))) {
+		v := MemberView{ID: id, Voter: slices.Contains(cs.GetVoters(), id)}
+		if i := slices.IndexFunc(infos, func(m storage.MemberInfo) bool { return m.ID == id }); i >= 0 {
+			v.PeerAddr, v.ClientAddr = infos[i].PeerAddr, infos[i].ClientAddr
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

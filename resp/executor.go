@@ -203,6 +203,7 @@ func init() {
 			{name: "setinfo", arity: 4, run: (*Executor).clientSetInfo},
 			{name: "setname", arity: 3, run: (*Executor).clientSetName},
 		}},
+		{name: "cluster", arity: -2, subcommands: clusterSubcommands()},
 		{name: "command", arity: -1, run: (*Executor).commandList, subcommands: []*command{
 			{name: "count", arity: 2, run: (*Executor).commandCount},
 			{name: "docs", arity: -2, run: (*Executor).commandDocs},

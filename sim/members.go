@@ -1,40 +1,62 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/seshat-db/seshat/chaos"
 	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/resp"
 )
 
-// ChangeMembership implements chaos.MemberChanger: the change is posted
-// to the node's host loop like a client group, and the World runs until
-// the node answers, the node dies, or the request timeout passes.
+// ChangeMembership implements chaos.MemberChanger as an operator would:
+// CLUSTER ADDNODE, PROMOTE or REMOVENODE sent to the node on a fresh
+// connection, the World running until the reply comes, the node dies, or
+// the request timeout passes.
 func (c *simCluster) ChangeMembership(at chaos.ID, ch node.MemberChange) error {
-	return c.operatorCall(at, fmt.Sprintf("%s of n%d", ch.Kind, ch.ID), func(n *node.Node, done func(error)) {
-		n.ChangeMembership(ch, done)
-	})
+	id := strconv.FormatUint(ch.ID, 10)
+	var args []string
+	switch ch.Kind {
+	case node.AddLearner:
+		args = []string{"CLUSTER", "ADDNODE", id, ch.PeerAddr, ch.ClientAddr}
+	case node.Promote:
+		args = []string{"CLUSTER", "PROMOTE", id}
+	case node.Remove:
+		args = []string{"CLUSTER", "REMOVENODE", id}
+	default:
+		return fmt.Errorf("sim: no CLUSTER command for %s", ch.Kind)
+	}
+	if ch.Force {
+		args = append(args, "FORCE")
+	}
+	return c.admin(at, args...)
 }
 
 // TransferLeader implements chaos.MemberChanger.TransferLeader.
 func (c *simCluster) TransferLeader(at, to chaos.ID) error {
-	return c.operatorCall(at, fmt.Sprintf("leadership to n%d", to), func(n *node.Node, done func(error)) {
-		n.TransferLeadership(to, done)
-	})
+	return c.admin(at, "CLUSTER", "TRANSFER-LEADER", strconv.FormatUint(to, 10))
 }
 
-func (c *simCluster) operatorCall(at chaos.ID, what string, call func(*node.Node, func(error))) error {
+// admin sends one CLUSTER command and runs the World until its reply:
+// nil for +OK, node.ErrOutcomeUnknown for UNKNOWN or no reply, else the
+// error's text.
+func (c *simCluster) admin(at chaos.ID, args ...string) error {
 	s := c.node(at)
+	what := strings.Join(args, " ")
 	if !s.up() {
 		return fmt.Errorf("n%d is down", at)
 	}
+	var reply []byte
 	answered := false
-	var got error
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
 	n := s.n
-	s.post(node.Event{Kind: node.EventCall, Call: func(nn *node.Node) {
-		call(nn, func(err error) { answered, got = true, err })
-	}})
+	executeOne(s, bargs, func(b []byte) { reply, answered = b, true })
 	c.w.tracef("%s scenario asks n%d: %s", c.w.now, at, what)
 	deadline := c.w.now + c.w.opts.RequestTimeout + time.Second
 	for !answered && c.w.now < deadline {
@@ -47,6 +69,18 @@ func (c *simCluster) operatorCall(at chaos.ID, what string, call func(*node.Node
 	if !answered {
 		return node.ErrOutcomeUnknown
 	}
-	c.w.tracef("%s scenario: n%d answered %s: %v", c.w.now, at, what, got)
-	return got
+	c.w.tracef("%s scenario: n%d answered %s: %q", c.w.now, at, what, reply)
+	r, _, err := resp.ParseReply(reply)
+	switch {
+	case err != nil:
+		c.w.fail(classSafety, "n%d answered %s with a malformed reply %q: %v", at, what, reply, err)
+		return err
+	case r.Kind == resp.KindSimple && r.Str == "OK":
+		return nil
+	case r.Kind == resp.KindError && strings.HasPrefix(r.Str, "UNKNOWN"):
+		return fmt.Errorf("%w (%s)", node.ErrOutcomeUnknown, r.Str)
+	case r.Kind == resp.KindError:
+		return errors.New(r.Str)
+	}
+	return fmt.Errorf("sim: %s answered %q", what, reply)
 }
