@@ -123,6 +123,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	n, err := node.Open(node.Config{
 		ID:                  cfg.Node.ID,
 		Peers:               ids,
+		Join:                !cfg.Cluster.Bootstrap,
 		Dir:                 cfg.Node.DataDir,
 		ElectionTicks:       electionTicks,
 		HeartbeatTicks:      heartbeatTicks,
@@ -176,7 +177,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		},
 		Log:       log,
 		OnCommand: m.onCommand,
-	}, h, info)
+	}, clusterHost{Host: h, cfg: cfg}, info)
 	info.srv = srv
 	m.registerGauges(h, srv, tr)
 

@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -248,16 +249,21 @@ func (n *Node) removedSelf() bool {
 }
 
 // loadRemovedIDs caches the ids an operator removed, as of the applied
-// index, for tellRemoved.
+// index, for tellRemoved, and tells the transport the addresses of the
+// members an operator added.
 func (n *Node) loadRemovedIDs() error {
 	infos, err := n.store.MemberInfos()
 	if err != nil {
 		return err
 	}
 	n.removedIDs = n.removedIDs[:0]
+	dir, _ := n.env.Transport.(env.PeerDirectory)
 	for _, m := range infos {
-		if m.State == storage.MemberRemoved {
+		switch {
+		case m.State == storage.MemberRemoved:
 			n.removedIDs = append(n.removedIDs, m.ID)
+		case dir != nil && m.PeerAddr != "":
+			dir.AddPeer(m.ID, m.PeerAddr)
 		}
 	}
 	return nil
