@@ -56,10 +56,12 @@ func clusterSubcommands() []*command {
 	return []*command{
 		{name: "addnode", arity: 5, run: (*Executor).clusterAddNode},
 		{name: "info", arity: 2, run: (*Executor).clusterInfo},
+		{name: "keyslot", arity: 3, run: (*Executor).clusterKeySlot},
 		{name: "myid", arity: 2, run: (*Executor).clusterMyID},
 		{name: "nodes", arity: 2, run: (*Executor).clusterNodes},
 		{name: "promote", arity: -3, run: (*Executor).clusterPromote},
 		{name: "removenode", arity: -3, run: (*Executor).clusterRemoveNode},
+		{name: "slots", arity: 2, run: (*Executor).clusterSlots},
 		{name: "transfer-leader", arity: 3, run: (*Executor).clusterTransferLeader},
 	}
 }

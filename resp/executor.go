@@ -197,6 +197,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{name: "append", arity: 3, run: (*Executor).append},
+		{name: "asking", arity: 1, run: (*Executor).clusterMode},
 		{name: "client", arity: -2, subcommands: []*command{
 			{name: "getname", arity: 2, run: (*Executor).clientGetName},
 			{name: "id", arity: 2, run: (*Executor).clientID},
@@ -239,6 +240,8 @@ func init() {
 		{name: "psetex", arity: 4, run: (*Executor).psetexCmd},
 		{name: "pttl", arity: 2, run: (*Executor).pttl},
 		{name: "quit", arity: -1, run: (*Executor).quit},
+		{name: "readonly", arity: 1, run: (*Executor).clusterMode},
+		{name: "readwrite", arity: 1, run: (*Executor).clusterMode},
 		{name: "select", arity: 2, run: (*Executor).selectDB},
 		{name: "set", arity: -3, run: (*Executor).set},
 		{name: "setex", arity: 4, run: (*Executor).setexCmd},
