@@ -273,3 +273,38 @@ func TestMembershipLeaderRemovesItself(t *testing.T) {
 		t.Fatal(r.Err)
 	}
 }
+
+// A member down while it is removed never gets the commit: the leader
+// stops sending to it once it applies the removal. Restarted, it
+// campaigns; the members tell it it was removed, and it refuses clients.
+func TestMembershipRemovedWhileDownIsTold(t *testing.T) {
+	c := newCluster(t, 5, testConfig())
+	lead := c.theLeader()
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(30)
+	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	victim := c.follower(lead)
+	c.stop(victim)
+	if err := c.change(lead, MemberChange{Kind: Remove, ID: victim}); err != nil {
+		t.Fatal(err)
+	}
+	c.start(victim)
+	if st := c.node(victim).Status(); st.Role != "voter" {
+		t.Fatalf("the restarted node is %q before anyone told it", st.Role)
+	}
+	c.ticks(4 * c.cfg.ElectionTicks)
+	if st := c.node(victim).Status(); st.Role != "removed" {
+		t.Fatalf("node %d is %q, want removed", victim, st.Role)
+	}
+	if r := c.do(victim, get("x")); !errors.Is(r.Err, ErrRemoved) {
+		t.Fatalf("the removed node answered %v", r.Err)
+	}
+	if !c.node(lead).Status().IsLeader {
+		t.Fatal("the removed node's campaign cost the leader its lead")
+	}
+}
