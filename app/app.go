@@ -137,6 +137,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		ACLBaseline:         baseline,
 		ID:                  cfg.Node.ID,
 		Peers:               ids,
+		Join:                !cfg.Cluster.Bootstrap,
 		Dir:                 cfg.Node.DataDir,
 		ElectionTicks:       electionTicks,
 		HeartbeatTicks:      heartbeatTicks,
@@ -195,7 +196,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 			OnAuthFailed:  func(string, string) { m.auth.clientFailures.Inc() },
 			OnDenied:      m.auth.denied.Inc,
 		},
-	}, h, info)
+	}, clusterHost{Host: h, cfg: cfg}, info)
 	info.srv = srv
 	m.registerGauges(h, srv, tr)
 

@@ -223,7 +223,7 @@ func overrides() []override {
 		}},
 		{"node.data_dir", "data directory", str(func(c *Config) *string { return &c.Node.DataDir })},
 		{"node.advertise_addr", "address peers reach this node at", str(func(c *Config) *string { return &c.Node.AdvertiseAddr })},
-		{"cluster.bootstrap", "bootstrap a new cluster from initial_members when data_dir is empty", func(c *Config, v string) error {
+		{"cluster.bootstrap", "true: bootstrap a new cluster from initial_members when data_dir is empty; false: wait empty to be added (CLUSTER ADDNODE)", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.Cluster.Bootstrap = b
 			return err
@@ -640,10 +640,10 @@ func (c *Config) Validate() error {
 	if cl.ClusterID == "" {
 		return bad("cluster.cluster_id", "must not be empty")
 	}
-	if !cl.Bootstrap || cl.JoinAddr != "" {
-		return bad("cluster.join_addr", "adding a node that is not in initial_members is not supported yet; set bootstrap = true and list every member in initial_members (a listed member whose data directory is empty asks its peers and rejoins by itself)")
+	if cl.JoinAddr != "" {
+		return bad("cluster.join_addr", "is not supported yet; to add a node, start it with bootstrap = false and initial_members listing the cluster's members and itself, then send CLUSTER ADDNODE and CLUSTER PROMOTE to the leader")
 	}
-	if len(cl.InitialMembers) < 3 {
+	if len(cl.InitialMembers) < 3 && cl.Bootstrap {
 		return bad("cluster.initial_members", "needs at least 3 members, has %d", len(cl.InitialMembers))
 	}
 	ids := map[uint64]bool{}
@@ -678,7 +678,7 @@ func (c *Config) Validate() error {
 	if cl.ReplicationFactor < 1 || cl.ReplicationFactor%2 == 0 {
 		return bad("cluster.replication_factor", "must be odd (a majority of an even count tolerates no more failures), is %d", cl.ReplicationFactor)
 	}
-	if cl.ReplicationFactor != len(cl.InitialMembers) {
+	if cl.ReplicationFactor != len(cl.InitialMembers) && cl.Bootstrap {
 		return bad("cluster.replication_factor", "is %d but there are %d members; with one raft group every member holds a replica", cl.ReplicationFactor, len(cl.InitialMembers))
 	}
 	if r.HeartbeatIntervalMs <= 0 || r.HeartbeatIntervalMs%10 != 0 {

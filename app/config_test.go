@@ -36,7 +36,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"raft.election_timeout_min_ms", func(c *Config) { c.Raft.ElectionTimeoutMinMs = 550 }},
 		{"raft.election_timeout_max_ms", func(c *Config) { c.Raft.ElectionTimeoutMaxMs = 400 }},
 		{"limits.max_key_size_bytes", func(c *Config) { c.Limits.MaxKeySizeBytes = 0 }},
-		{"cluster.join_addr", func(c *Config) { c.Cluster.Bootstrap = false }},
+		{"cluster.join_addr", func(c *Config) { c.Cluster.JoinAddr = "10.0.0.1:7000" }},
 		// Two listeners on one port.
 		{"node.internal_addr", func(c *Config) { c.Node.ClientAddr = "0.0.0.0:7001" }},
 		{"node.internal_addr", func(c *Config) { c.Node.ClientAddr = "127.0.0.1:7001" }},

@@ -13,6 +13,9 @@ type Scenario struct {
 	Doc  string // what it proves, one sentence
 	// Nodes is the cluster size the scenario is written for.
 	Nodes int
+	// InitialVoters, if not 0, forms the cluster from the first this many
+	// nodes; the others start empty, waiting to be added (MemberChanger).
+	InitialVoters int
 	// SnapshotEntries, when set, asks the runner to configure nodes to
 	// snapshot this often (node.Config.SnapshotEntries).
 	SnapshotEntries uint64
@@ -209,6 +212,7 @@ func Scenarios() []Scenario {
 		DiskWipedLagging,
 		HeldMessages,
 		PartialRestartExpiry,
+		Membership,
 	}
 }
 

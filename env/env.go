@@ -63,6 +63,14 @@ type Transport interface {
 	Send(to uint64, msg []byte)
 }
 
+// PeerDirectory is a Transport that must be told the address of a member
+// added after it started (realenv's, which dials addresses; the
+// simulator's network reaches every node by id). The node tells it each
+// member's replicated address as it learns it.
+type PeerDirectory interface {
+	AddPeer(id uint64, addr string)
+}
+
 // Worker runs work that must not hold up the node's event goroutine: a
 // long read served from a pinned snapshot, one bounded chunk at a time.
 //

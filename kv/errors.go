@@ -27,6 +27,7 @@ var (
 	ErrReplyTooLarge   = errors.New("the values of this read pass the node's bound on one reply")
 	ErrLongReadsBusy   = errors.New("long reads hold as much memory as the node allows them")
 	ErrShuttingDown    = errors.New("the server is shutting down")
+	ErrRemoved         = errors.New("this node was removed from the cluster")
 )
 
 // WriteTooLargeError is ErrWriteTooLarge with the sizes.

@@ -18,6 +18,12 @@ type Config struct {
 	// Peers lists the voters, this node included, of a new cluster. It is
 	// read only when the data directory is empty.
 	Peers []uint64
+	// Join: with an empty data directory, bootstrap nothing and probe no
+	// one; wait to be added by an operator (ChangeMembership AddLearner on
+	// the leader), under identity 0. Peers then lists the members it may
+	// hear from. A node so added whose disk is later wiped must be removed
+	// and added again under a new id.
+	Join bool
 	// Dir is the data directory inside the env's filesystem.
 	Dir string
 
@@ -96,6 +102,10 @@ type Config struct {
 	// once, without asking its peers. TEST ONLY: it shows that a wiped
 	// node that forgets it was a member breaks the cluster.
 	UnsafeBlindBootstrap bool
+	// UnsafeRemovedServes makes a node that applied its own removal serve
+	// reads from its local state instead of refusing. TEST ONLY: it shows
+	// that the simulator catches a removed node that still serves.
+	UnsafeRemovedServes bool
 	// UnsafeForgetVote makes a restarted node forget the vote in its hard
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).

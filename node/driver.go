@@ -28,6 +28,7 @@ const (
 	EventTick EventKind = iota + 1
 	EventPeer
 	EventOps
+	EventCall // an operator's call (a membership change): Call runs with the node
 )
 
 // Event is one thing for the node to handle in a batch.
@@ -37,6 +38,7 @@ type Event struct {
 	From uint64            // EventPeer: the peer the transport authenticated as its sender (0: unknown)
 	Ops  []kv.Op           // EventOps: a group, as Submit takes it
 	Done func([]kv.Result) // EventOps: Submit's done
+	Call func(*Node)       // EventCall
 }
 
 // NewDriver returns a driver for n that hands it at most batchMax events
@@ -87,6 +89,8 @@ func (d *Driver) handle(ev Event) {
 		}
 	case EventOps:
 		d.n.Submit(ev.Ops, ev.Done)
+	case EventCall:
+		ev.Call(d.n)
 	default:
 		panic("node: unknown driver event")
 	}

@@ -254,7 +254,7 @@ func (n *Node) onJoin(from, identity uint64) {
 	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) {
 		return
 	}
-	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) {
+	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) || n.memberReq != nil {
 		return // one change at a time; the joiner will ask again
 	}
 	cs := n.store.ConfState()
@@ -333,6 +333,7 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 		return nil
 	}
 	v2 := cc.AsV2()
+	opCtx, isOp := decodeMemberContext(v2.GetContext())
 	for _, ch := range v2.GetChanges() {
 		// A node added back carries its new identity; the old one retires
 		// with that, not at the removal before it: until a peer knows the
@@ -348,12 +349,19 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 		// Every replica refuses it alike (raft checks the change against
 		// the membership before changing anything), so they stay in step.
 		n.env.Log.Error("refused a committed membership change raft cannot make", "node", n.cfg.ID, "index", e.GetIndex(), "changes", v2.GetChanges(), "err", err)
+		if isOp {
+			n.memberChangeApplied(opCtx, fmt.Errorf("%w: %v", errChangeRefused, err))
+		}
 		return nil
 	}
 	if !mutant.On(mutant.ConfNotPersisted) {
 		batch.SetConfState(cs)
 	}
 	n.membershipChanges++
+	if isOp {
+		n.recordMemberInfo(batch, v2, opCtx)
+		n.memberChangeApplied(opCtx, nil)
+	}
 	n.env.Log.Info("membership changed", "node", n.cfg.ID, "index", e.GetIndex(), "changes", v2.GetChanges(), "voters", cs.GetVoters(), "learners", cs.GetLearners())
 	return nil
 }
@@ -363,6 +371,8 @@ func (n *Node) role() string {
 	switch {
 	case n.rn == nil:
 		return "discovering"
+	case n.toldRemoved:
+		return "removed"
 	case n.store.IsJoining():
 		return "joining"
 	case n.store.MemberIdentity(n.cfg.ID) != n.store.Identity():

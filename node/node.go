@@ -70,6 +70,14 @@ type Node struct {
 	expireMore    bool                      // the last one was full: look again at the next tick
 	clockOnLead   bool                      // just became leader: stamp the clock (clock.go)
 	users         atomic.Pointer[acl.Table] // the ACL this node enforces (users.go)
+
+	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
+	transfer         *transferRequest
+	removedIDs       []uint64          // nodes removed by an operator, as of the applied index (memberchange.go)
+	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
+	toldRemoved      bool              // a member told this node it was removed
+	leaderFirstIndex uint64            // this leader's first entry: raft takes no membership change before it applies
+	removedAt        uint64            // the index that removed this node, once it applied
 }
 
 // Open opens the node's storage (bootstrapping a new cluster from
@@ -106,6 +114,12 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		return n, n.startRaft()
 	}
 	switch {
+	case cfg.Join:
+		if err := store.BecomeNewMember(); err != nil {
+			return nil, err
+		}
+		n.env.Log.Info("empty data directory: waiting to be added to the cluster", "node", cfg.ID)
+		return n, n.startRaft()
 	case len(cfg.Peers) == 0:
 		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
 	case len(cfg.Peers) == 1 || cfg.UnsafeBlindBootstrap:
@@ -148,11 +162,15 @@ func (n *Node) startRaft() error {
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
 		Logger:                    raftLogger{log: n.env.Log},
+		StepDownOnRemoval:         true,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.rn = rn
+	if err := n.loadRemovedIDs(); err != nil {
+		return err
+	}
 	n.incarnation = incarnation
 	n.adm.probeAnswers = nil
 	return nil
@@ -182,6 +200,8 @@ func (n *Node) Tick() {
 	n.retrySnapshots()
 	n.askToJoin()
 	n.expireDue()
+	n.answerMemberChange()
+	n.answerTransfer()
 }
 
 // StepFrom is Step for a message whose sender the transport
@@ -211,7 +231,7 @@ func (n *Node) Step(data []byte) error {
 	if hdr.kind != peerRaft {
 		return n.route(hdr, body)
 	}
-	if !n.admit(hdr) {
+	if n.tellRemoved(hdr.from) || !n.admit(hdr) {
 		return nil
 	}
 	m, err := n.decodeRaft(hdr, body)
@@ -234,6 +254,9 @@ func (n *Node) route(hdr envelope, body []byte) error {
 		if n.rn != nil {
 			n.onJoin(hdr.from, hdr.fromIdentity)
 		}
+		return nil
+	case hdr.kind == peerRemoved:
+		n.onRemovedNotice(hdr.from)
 		return nil
 	case !n.admit(hdr):
 		return nil

@@ -23,6 +23,7 @@ import (
 //	peerProbe:      a node with an empty disk asks what the peer holds (empty body)
 //	peerProbeReply: the answer (one uvarint: a peerStage)
 //	peerJoin:       a node rejoining under a new identity asks to be admitted (empty body)
+//	peerRemoved:    a member tells a node whose raft messages it drops that the node was removed (empty body)
 const (
 	peerRaft       byte = 1
 	peerSnapChunk  byte = 2
@@ -30,6 +31,7 @@ const (
 	peerProbe      byte = 4
 	peerProbeReply byte = 5
 	peerJoin       byte = 6
+	peerRemoved    byte = 7
 )
 
 var errMalformedPeer = errors.New("node: malformed peer message")

@@ -39,6 +39,7 @@ var peerTypes = map[pb.MessageType]bool{
 	pb.MessageType_MsgHeartbeat: true, pb.MessageType_MsgHeartbeatResp: true,
 	pb.MessageType_MsgProp: true, pb.MessageType_MsgSnap: true,
 	pb.MessageType_MsgReadIndex: true, pb.MessageType_MsgReadIndexResp: true,
+	pb.MessageType_MsgTimeoutNow: true, // a leadership transfer (checkTimeoutNow)
 }
 
 // errPeerDropped wraps the reason a peer message was dropped.
@@ -93,9 +94,11 @@ func (g *peerGuard) noteSent(m *pb.Message) {
 func (n *Node) judge(m *pb.Message) error {
 	bs := n.rn.BasicStatus()
 	term, lead := bs.GetTerm(), bs.Lead
-	if m.GetFrom() == raft.None || m.GetFrom() == n.cfg.ID || !n.knownID(m.GetFrom()) {
+	if m.GetFrom() == raft.None || m.GetFrom() == n.cfg.ID {
 		// raft would answer itself (and panics on a self-addressed
-		// message), or a node no membership ever held
+		// message). A sender this node does not know is stepped: it may
+		// be a member added (even the leader elected) after this node's
+		// applied index, and raft ignores what a non-member sends it.
 		return dropped("sender %d", m.GetFrom())
 	}
 	// raft takes a message of term 0 for a local one, and answers it in
@@ -161,7 +164,13 @@ func (n *Node) judge(m *pb.Message) error {
 		if err := checkSnapshot(m); err != nil {
 			return err
 		}
-		return n.checkMembers(m.GetSnapshot().GetMetadata().GetConfState())
+		return n.checkSnapshotMembers(m)
+	case pb.MessageType_MsgTimeoutNow:
+		// It makes this node campaign past the leader's lease: only the
+		// leader it follows, in its term, hands leadership over.
+		if m.GetFrom() != lead || m.GetTerm() != term {
+			return dropped("leadership handed over by %d in term %d; the leader is %d in term %d", m.GetFrom(), m.GetTerm(), lead, term)
+		}
 	case pb.MessageType_MsgReadIndexResp:
 		if len(m.GetEntries()) != 1 {
 			return dropped("read index answer with %d entries", len(m.GetEntries()))
@@ -325,35 +334,6 @@ func checkSnapshot(m *pb.Message) error {
 	return nil
 }
 
-// knownID: node ids come from the configuration (a wiped node rejoins
-// under its old id with a new identity), so a member is a configured peer
-// or one of the membership this node holds.
-func (n *Node) knownID(id uint64) bool {
-	if slices.Contains(n.cfg.Peers, id) {
-		return true
-	}
-	cs := n.store.ConfState()
-	for _, set := range [][]uint64{cs.GetVoters(), cs.GetLearners(), cs.GetVotersOutgoing(), cs.GetLearnersNext()} {
-		if slices.Contains(set, id) {
-			return true
-		}
-	}
-	return false
-}
-
-// checkMembers: a snapshot whose membership names a node this node knows
-// nothing of would hand the cluster to ids no configuration holds.
-func (n *Node) checkMembers(cs *pb.ConfState) error {
-	for _, set := range [][]uint64{cs.GetVoters(), cs.GetLearners(), cs.GetVotersOutgoing(), cs.GetLearnersNext()} {
-		for _, id := range set {
-			if !n.knownID(id) {
-				return dropped("snapshot membership names unknown node %d", id)
-			}
-		}
-	}
-	return nil
-}
-
 // checkRejectBelowMatch drops a refusal of an entry the follower already
 // acknowledged in this term. A delayed copy of an old refusal is one, and
 // raft would at most probe once more; but a follower whose disk lost
@@ -410,4 +390,28 @@ func (n *Node) noteDropped(m *pb.Message, err error) {
 	}
 	n.guard.logged[key] = true
 	n.env.Log.Warn("dropped a peer message raft could not take (logged once per sender and type)", "node", n.cfg.ID, "from", m.GetFrom(), "type", m.GetType().String(), "err", err)
+}
+
+// checkSnapshotMembers: an honest snapshot is sent by its leader, a voter
+// in it, to a member it lists (a leader tracks a node only once it applied
+// its addition, and snapshots are made from the applied state). Any id
+// may appear besides: members added after this node's applied index are
+// unknown to it until the snapshot arrives.
+func (n *Node) checkSnapshotMembers(m *pb.Message) error {
+	cs := m.GetSnapshot().GetMetadata().GetConfState()
+	inAny := func(id uint64, sets ...[]uint64) bool {
+		for _, set := range sets {
+			if slices.Contains(set, id) {
+				return true
+			}
+		}
+		return false
+	}
+	if !inAny(m.GetFrom(), cs.GetVoters(), cs.GetVotersOutgoing()) {
+		return dropped("snapshot from %d, which is no voter in it", m.GetFrom())
+	}
+	if !inAny(n.cfg.ID, cs.GetVoters(), cs.GetLearners(), cs.GetVotersOutgoing(), cs.GetLearnersNext()) {
+		return dropped("snapshot that does not list this node")
+	}
+	return nil
 }

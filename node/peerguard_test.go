@@ -33,9 +33,12 @@ func (c *cluster) servesAfter(what string) {
 	}
 	// A forged message may cost an election (one at a later term makes
 	// the leader step down), and a write in its midst may end unknown.
+	// Some leader, not one every node agrees on: a well-formed forged
+	// snapshot may rewrite the membership (node ids are not fixed since
+	// operators change membership), which only peer authentication stops.
 	var err error
 	for range 5 {
-		if err = c.do(c.leader(), set("after", what)).Err; err == nil {
+		if err = c.do(c.theLeader(), set("after", what)).Err; err == nil {
 			return
 		}
 	}

@@ -88,6 +88,12 @@ func (n *Node) processReady(rd raft.Ready) error {
 	}
 	if n.membershipChanges != changes {
 		n.moment(Moment{Kind: MomentMembershipApplied})
+		n.noteSelfRemoved()
+	}
+	if n.membershipChanges != changes || !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.loadRemovedIDs(); err != nil {
+			return err
+		}
 	}
 	if len(rd.CommittedEntries) > 0 {
 		n.moment(Moment{Kind: MomentApplied})
@@ -95,6 +101,8 @@ func (n *Node) processReady(rd raft.Ready) error {
 	// Durable from here on: tell peers, then clients.
 	n.sendAfterSync(afterSync, sentEarly)
 	n.clients.answerDurable()
+	n.answerMemberChange()
+	n.answerTransfer()
 	for _, rs := range rd.ReadStates {
 		n.readConfirmed(rs)
 	}
@@ -107,6 +115,7 @@ func (n *Node) noteSoftState(ss *raft.SoftState) {
 	isLeader := ss.RaftState == raft.StateLeader
 	if isLeader && !n.isLeader {
 		n.adm.leaderSince = n.ticks
+		n.leaderFirstIndex = n.store.LastIndexCached() + 1
 		n.clockOnLead = true
 		n.clock.restartCount(n.ticks)
 	}

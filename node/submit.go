@@ -26,7 +26,7 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 		return
 	}
 	isRead := ops[0].Kind.IsRead()
-	if isRead && (n.cfg.UnsafeLocalReads || mutant.On(mutant.LeaderLocalReads) && n.isLeader) {
+	if isRead && (n.cfg.UnsafeLocalReads || mutant.On(mutant.LeaderLocalReads) && n.isLeader || n.cfg.UnsafeRemovedServes && n.removedSelf()) {
 		n.serveRead(req)
 		return
 	}
@@ -55,6 +55,8 @@ func (n *Node) refuseSubmit(req *request) error {
 		return ErrNoQuorum // no cluster yet: still asking the peers
 	case n.store.IsJoining():
 		return ErrJoining
+	case n.removedSelf() && !n.cfg.UnsafeRemovedServes:
+		return ErrRemoved
 	case len(n.clients.inflight)+len(n.longReads) >= n.cfg.RequestsInflightMax && n.inflightCount() >= n.cfg.RequestsInflightMax:
 		return ErrBusy
 	}

@@ -120,7 +120,7 @@ type Transport struct {
 	key         []byte
 	acceptConf  *tls.Config // nil without peer TLS
 	ln          net.Listener
-	peers       map[uint64]*peer
+	peerMap     atomic.Pointer[map[uint64]*peer] // by id; copied, never changed, when AddPeer adds one
 
 	mu      sync.Mutex
 	inbound map[net.Conn]struct{}
@@ -130,6 +130,7 @@ type Transport struct {
 	refused atomic.Uint64       // inbound connections refused: over the cap, or failed handshakes
 	sources refusalLog
 	closed  bool
+	started bool // Start ran: a peer added later gets its dialer at once
 	quit    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -211,7 +212,6 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		cfg:         cfg,
 		clusterHash: ClusterHash(cfg.ClusterID),
 		key:         peerKey(cfg.Secret, cfg.ClusterID),
-		peers:       map[uint64]*peer{},
 		inbound:     map[net.Conn]struct{}{},
 		pending:     newPendingPool(cfg.PendingMax),
 		current:     map[uint64]net.Conn{},
@@ -221,12 +221,14 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	if cfg.TLS != nil {
 		t.acceptConf = cfg.TLS.acceptConfig()
 	}
+	peers := map[uint64]*peer{}
 	for id, addr := range cfg.Peers {
 		if id == cfg.ID {
 			continue
 		}
-		t.peers[id] = &peer{id: id, addr: addr, queue: make(chan []byte, cfg.SendQueueMax)}
+		peers[id] = &peer{id: id, addr: addr, queue: make(chan []byte, cfg.SendQueueMax)}
 	}
+	t.peerMap.Store(&peers)
 	return t, nil
 }
 
@@ -253,10 +255,13 @@ func (t *Transport) Start() error {
 	}
 	t.wg.Add(1)
 	go t.acceptLoop()
-	for _, p := range t.peers {
+	t.mu.Lock()
+	t.started = true
+	for _, p := range *t.peerMap.Load() {
 		t.wg.Add(1)
 		go t.dialLoop(p)
 	}
+	t.mu.Unlock()
 	return nil
 }
 
@@ -266,7 +271,7 @@ func (t *Transport) Addr() net.Addr { return t.ln.Addr() }
 // Send implements env.Transport.Send. It never blocks: a message to an
 // unknown peer, or to a peer whose queue is full, is dropped.
 func (t *Transport) Send(to uint64, msg []byte) {
-	p, ok := t.peers[to]
+	p, ok := (*t.peerMap.Load())[to]
 	if !ok {
 		return
 	}
@@ -296,8 +301,9 @@ func (p *peer) take(msg []byte) []byte {
 
 // Stats returns every peer's counters, sorted by id.
 func (t *Transport) Stats() []PeerStats {
-	out := make([]PeerStats, 0, len(t.peers))
-	for _, p := range t.peers {
+	peers := *t.peerMap.Load()
+	out := make([]PeerStats, 0, len(peers))
+	for _, p := range peers {
 		out = append(out, PeerStats{
 			ID: p.id, Sent: p.sent.Load(), Dropped: p.dropped.Load(), Connected: p.up.Load(),
 			Reconnects: max(p.connects.Load(), 1) - 1, Silences: p.silences.Load() + p.inSilences.Load(),
@@ -360,7 +366,7 @@ func (t *Transport) checkHello(h []byte) (uint64, string) {
 	if to != t.cfg.ID {
 		return from, fmt.Sprintf("dialer expected node %d but reached node %d", to, t.cfg.ID)
 	}
-	if _, ok := t.peers[from]; !ok {
+	if _, ok := (*t.peerMap.Load())[from]; !ok {
 		return from, fmt.Sprintf("sender id %d is not a member this node knows", from)
 	}
 	return from, ""
@@ -471,7 +477,7 @@ func (t *Transport) serveInbound(raw net.Conn) {
 			var ne net.Error
 			switch {
 			case errors.As(err, &ne) && ne.Timeout():
-				t.peers[from].inSilences.Add(1)
+				(*t.peerMap.Load())[from].inSilences.Add(1)
 				t.cfg.Log.Info("transport: inbound peer connection silent; closing it", "peer", from, "silent_for", t.cfg.SilenceTimeout)
 			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				t.cfg.Log.Info("transport: inbound peer connection lost", "peer", from, "err", err)
@@ -503,7 +509,7 @@ func (t *Transport) serveInbound(raw net.Conn) {
 			lastPong = time.Now()
 			continue
 		}
-		t.peers[from].bytesIn.Add(uint64(4 + size))
+		(*t.peerMap.Load())[from].bytesIn.Add(uint64(4 + size))
 		t.cfg.Deliver(from, msg)
 	}
 }
@@ -873,5 +879,30 @@ func (t *Transport) readPongs(c, raw net.Conn, p *peer) error {
 		if at := p.pingAt.Swap(0); at != 0 && t.cfg.OnPeerRTT != nil {
 			t.cfg.OnPeerRTT(p.id, time.Since(time.Unix(0, at)))
 		}
+	}
+}
+
+// AddPeer makes a member added after start reachable (CLUSTER ADDNODE
+// replicates its address; node.Node hands it here as it applies): a dialer
+// starts for it, and its connections pass the handshake. A peer already
+// known keeps its address.
+func (t *Transport) AddPeer(id uint64, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.peerMap.Load()
+	if _, ok := old[id]; ok || id == t.cfg.ID || t.closed || addr == "" {
+		return
+	}
+	peers := make(map[uint64]*peer, len(old)+1)
+	for k, v := range old {
+		peers[k] = v
+	}
+	p := &peer{id: id, addr: addr, queue: make(chan []byte, t.cfg.SendQueueMax)}
+	peers[id] = p
+	t.peerMap.Store(&peers)
+	t.cfg.Log.Info("transport: peer added", "peer", id, "addr", addr)
+	if t.started {
+		t.wg.Add(1)
+		go t.dialLoop(p)
 	}
 }

@@ -86,6 +86,9 @@ var backendErrors = []struct {
 	{kv.ErrLongReadsBusy, "TRYAGAIN long reads hold as much memory as this node allows them (maxmemory_clients_bytes); the request was not executed; retry later"},
 	{kv.ErrReadFailed, "ERR read failed on a storage error; the request was not executed"},
 	{kv.ErrShuttingDown, "ERR server is shutting down"},
+	// CLUSTERDOWN: cluster clients retry it after reloading the topology,
+	// which no longer lists this node.
+	{kv.ErrRemoved, "CLUSTERDOWN this node was removed from the cluster and serves no command; the request was not executed"},
 	{kv.ErrNotInteger, errNotInteger},
 	{kv.ErrOverflow, "ERR increment or decrement would overflow"},
 	{kv.ErrValueTooLarge, errValueTooLarge},

@@ -299,6 +299,7 @@ func init() {
 			{name: "whoami", arity: 2, run: (*Executor).aclWhoAmI},
 		}},
 		{name: "append", arity: 3, run: (*Executor).append},
+		{name: "asking", arity: 1, run: (*Executor).clusterMode},
 		{name: "auth", arity: -2, run: (*Executor).auth},
 		{name: "client", arity: -2, subcommands: []*command{
 			{name: "getname", arity: 2, run: (*Executor).clientGetName},
@@ -311,6 +312,7 @@ func init() {
 			{name: "setinfo", arity: 4, run: (*Executor).clientSetInfo},
 			{name: "setname", arity: 3, run: (*Executor).clientSetName},
 		}},
+		{name: "cluster", arity: -2, subcommands: clusterSubcommands()},
 		{name: "command", arity: -1, run: (*Executor).commandList, subcommands: []*command{
 			{name: "count", arity: 2, run: (*Executor).commandCount},
 			{name: "docs", arity: -2, run: (*Executor).commandDocs},
@@ -348,6 +350,8 @@ func init() {
 		{name: "psetex", arity: 4, run: (*Executor).psetexCmd},
 		{name: "pttl", arity: 2, run: (*Executor).pttl},
 		{name: "quit", arity: -1, run: (*Executor).quit},
+		{name: "readonly", arity: 1, run: (*Executor).clusterMode},
+		{name: "readwrite", arity: 1, run: (*Executor).clusterMode},
 		{name: "select", arity: 2, run: (*Executor).selectDB},
 		{name: "set", arity: -3, run: (*Executor).set},
 		{name: "setex", arity: 4, run: (*Executor).setexCmd},

@@ -75,7 +75,7 @@ func TestScenarioDeterminism(t *testing.T) {
 	if replaying() {
 		t.Skip("replaying particular runs")
 	}
-	for _, name := range []string{"leader-killed", "partition-2-1", "kill-mid-burst", "clock-skew", "held-messages"} {
+	for _, name := range []string{"leader-killed", "partition-2-1", "kill-mid-burst", "clock-skew", "held-messages", "membership"} {
 		opts := Options{Scenario: name, Seed: 1}.FromSeed()
 		a, b := run(opts, true), run(opts, true)
 		if a.Hash != b.Hash || len(a.Events) != len(b.Events) {

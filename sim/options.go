@@ -16,10 +16,14 @@ type Options struct {
 	// Scenario names the chaos scenario to run (package chaos); empty or
 	// "swarm" runs the swarm, where the seed picks the faults.
 	Scenario string
-	Nodes    int           // 3 or 5
-	Clients  int           // concurrent simulated Redis clients
-	Keys     int           // how many distinct keys the clients touch
-	Run      time.Duration // total simulated time
+	Nodes    int // 3 or 5
+	// InitialVoters, if not 0, bootstraps the cluster from the first this
+	// many nodes; the others start empty and wait to be added
+	// (node.Config.Join). Scenarios of membership changes set it.
+	InitialVoters int
+	Clients       int           // concurrent simulated Redis clients
+	Keys          int           // how many distinct keys the clients touch
+	Run           time.Duration // total simulated time
 	// Faults are injected in [0, FaultsEnd); after it the network heals,
 	// every node is restarted and the liveness phase begins.
 	FaultsEnd     time.Duration
@@ -116,6 +120,9 @@ type Options struct {
 	// persisted. TEST ONLY: it proves the simulator notices a forgotten
 	// vote (crashpoints.go) and what a double vote leads to.
 	UnsafeForgetVote bool
+	// UnsafeRemovedServes makes a node removed from the cluster serve
+	// reads from its local state (node.Config.UnsafeRemovedServes).
+	UnsafeRemovedServes bool
 	// TTLPercent is the share of client commands that use expiry: SET
 	// PX on keys of their own, reads of them, and locks taken with SET
 	// NX PX (ttl.go). 0: the default, 10; negative: none.
@@ -341,6 +348,9 @@ func (o Options) longFaultsFromSeed(given Options) Options {
 func (o Options) scenarioDefaults(s chaos.Scenario, r *rand.Rand) Options {
 	if o.Nodes == 0 {
 		o.Nodes = s.Nodes
+	}
+	if o.InitialVoters == 0 {
+		o.InitialVoters = s.InitialVoters
 	}
 	if o.SnapshotEntries == 0 {
 		o.SnapshotEntries = s.SnapshotEntries

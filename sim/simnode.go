@@ -118,14 +118,23 @@ type simClock struct{ s *simNode }
 func (c simClock) UnixMilli() int64 { return simEpoch + c.s.localTime(c.s.w.now).Milliseconds() }
 
 func (s *simNode) config() node.Config {
-	peers := make([]uint64, s.w.opts.Nodes)
+	o := s.w.opts
+	voters := o.Nodes
+	if o.InitialVoters > 0 {
+		voters = o.InitialVoters
+	}
+	peers := make([]uint64, voters)
 	for i := range peers {
 		peers[i] = uint64(i + 1)
 	}
-	o := s.w.opts
+	if s.idx >= voters {
+		peers = append(peers, s.id)
+	}
 	return node.Config{
 		ID:                          s.id,
 		Peers:                       peers,
+		Join:                        s.idx >= voters,
+		UnsafeRemovedServes:         o.UnsafeRemovedServes,
 		Dir:                         simDataDir,
 		ElectionTicks:               o.ElectionTicks,
 		HeartbeatTicks:              o.HeartbeatTicks,

@@ -49,6 +49,6 @@ var (
 	prefixStagingEnd  = []byte("t0")
 	prefixSessionEnd  = []byte("s0")
 	prefixLogEnd      = []byte("r/log0")
-	snapshotSpans     = [][2][]byte{{prefixClock, prefixClockEnd}, {prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}, {prefixDeadlines, prefixDeadlinesEnd}, {prefixVanished, prefixVanishedEnd}, {prefixUser, prefixUserEnd}}
+	snapshotSpans     = [][2][]byte{{prefixClock, prefixClockEnd}, {prefixMember, prefixMemberEnd}, {prefixData, prefixDataEnd}, {prefixSession, prefixSessionEnd}, {prefixDeadlines, prefixDeadlinesEnd}, {prefixVanished, prefixVanishedEnd}, {prefixUser, prefixUserEnd}, {prefixMemberInfo, prefixMemberInfoEnd}}
 	stagingBatchBytes = 4 << 20 // an install copies in batches of about this size
 )

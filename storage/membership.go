@@ -51,6 +51,9 @@ func (s *Store) loadMembership() error {
 	if s.identity, _, err = s.getUint64(keyIdentity); err != nil {
 		return err
 	}
+	if err := s.loadNewMember(); err != nil {
+		return err
+	}
 	return s.loadMembers()
 }
 
@@ -107,7 +110,7 @@ func (s *Store) Identity() uint64 { return s.identity }
 
 // IsJoining reports whether the store was made to rejoin a cluster and
 // has not yet received its first snapshot.
-func (s *Store) IsJoining() bool { return s.identity != 0 && s.IsEmpty() }
+func (s *Store) IsJoining() bool { return (s.identity != 0 || s.newMember) && s.IsEmpty() }
 
 // BecomeJoiner marks an empty store as one that rejoins an existing
 // cluster under identity, which must not be 0. The mark is durable, so a

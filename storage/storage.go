@@ -69,9 +69,10 @@ type Store struct {
 	pinned   *pinned    // the data of the last snapshot raft asked for
 	syncMode *pebble.WriteOptions
 
-	conf     *pb.ConfState     // membership as of the applied index
-	members  map[uint64]member // node id -> identities, as of the applied index (membership.go)
-	identity uint64            // this store's own identity
+	conf      *pb.ConfState     // membership as of the applied index
+	members   map[uint64]member // node id -> identities, as of the applied index (membership.go)
+	identity  uint64            // this store's own identity
+	newMember bool              // made empty to be added by an operator (newmember.go)
 	// confChanging: an open batch applies a membership change (SetConfState).
 	confChanging bool
 }

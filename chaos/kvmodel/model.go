@@ -88,7 +88,7 @@ const (
 
 // ParseOutput reads a RESP reply as the output of in. Error replies say
 // which outcome they mean by their code: UNKNOWN may have happened;
-// NOQUORUM, TRYAGAIN, LOADING, NOSPACE and a stopped node did not; a data error (not an
+// NOQUORUM, TRYAGAIN, LOADING, NOSPACE, CLUSTERDOWN and a stopped node did not; a data error (not an
 // integer) happened, as a refusal that the model must explain.
 func ParseOutput(in Input, reply []byte) (Output, Outcome, error) {
 	r, rest, err := resp.ParseReply(reply)
@@ -102,7 +102,7 @@ func ParseOutput(in Input, reply []byte) (Output, Outcome, error) {
 		switch {
 		case strings.HasPrefix(r.Str, "UNKNOWN"):
 			return Output{Unknown: true}, Unknown, nil
-		case strings.HasPrefix(r.Str, "NOQUORUM"), strings.HasPrefix(r.Str, "TRYAGAIN"), strings.HasPrefix(r.Str, "LOADING"), strings.HasPrefix(r.Str, "ERR node stopped"), strings.HasPrefix(r.Str, "NOSPACE"):
+		case strings.HasPrefix(r.Str, "NOQUORUM"), strings.HasPrefix(r.Str, "TRYAGAIN"), strings.HasPrefix(r.Str, "LOADING"), strings.HasPrefix(r.Str, "ERR node stopped"), strings.HasPrefix(r.Str, "NOSPACE"), strings.HasPrefix(r.Str, "CLUSTERDOWN"):
 			return Output{}, NotDone, nil
 		case r.Str == resp.ErrorReply(kv.ErrNotInteger) && in.Cmd == "incr":
 			return Output{Err: r.Str}, Done, nil
