@@ -140,23 +140,24 @@ func (s *simNode) config() node.Config {
 		// The store rotates the memtable itself after at most 240 KiB of
 		// writes (counted at their worst case in the arena), so the WAL
 		// files a crash finds replay from the seed (storage/rotation.go).
-		MemTableBytes:           256 << 10,
-		DeterministicFlush:      true,
-		DataSum:                 true,
-		SnapshotEntries:         o.SnapshotEntries,
-		SnapshotChunkBytes:      4 << 10,
-		ReadChunkKeys:           2,
-		UnsafeChunksReadLive:    o.UnsafeChunksReadLive,
-		UnsafeForgetVote:        o.UnsafeForgetVote,
-		UnsafeWallClockStamps:   o.UnsafeWallClockStamps,
-		UnsafeMidTickAnchor:     o.UnsafeMidTickAnchor,
+		MemTableBytes:         256 << 10,
+		DeterministicFlush:    true,
+		DataSum:               true,
+		SnapshotEntries:       o.SnapshotEntries,
+		SnapshotChunkBytes:    4 << 10,
+		ReadChunkKeys:         2,
+		UnsafeChunksReadLive:  o.UnsafeChunksReadLive,
+		UnsafeForgetVote:      o.UnsafeForgetVote,
+		UnsafeWallClockStamps: o.UnsafeWallClockStamps,
+		UnsafeMidTickAnchor:   o.UnsafeMidTickAnchor,
+		ClockTick:             o.Tick,
+		UnsafeEarlyReads:      o.UnsafeEarlyReads,
+		UnsafeDivergeAt:       s.divergeAt(),
+		UnsafeLazyApplied:     o.UnsafeLazyApplied,
+		OnApply:               func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
+		OnMoment:              s.onMoment,
+
 		UnsafeStampedOnlyAnchor: o.UnsafeStampedOnlyAnchor,
-		ClockTick:               o.Tick,
-		UnsafeEarlyReads:        o.UnsafeEarlyReads,
-		UnsafeDivergeAt:         s.divergeAt(),
-		UnsafeLazyApplied:       o.UnsafeLazyApplied,
-		OnApply:                 func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
-		OnMoment:                s.onMoment,
 	}
 }
 
