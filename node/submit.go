@@ -67,7 +67,11 @@ func (n *Node) propose(req *request) bool {
 	n.nextSeq++
 	seq := n.nextSeq
 	data := encodeEntry(n.sessionID(), seq, req.ops)
-	if n.rn.BasicStatus().RaftState == raft.StateLeader {
+	// n.isLeader too: raft may have made this node leader earlier in the
+	// batch, before noteSoftState forgot its stamps of before
+	// (restartCount); an entry left unstamped counts from its own
+	// receipt (clusterClock.applied), which is safe.
+	if n.isLeader && n.rn.BasicStatus().RaftState == raft.StateLeader {
 		data = stampEntry(data, n.clusterNow())
 	}
 	if uint64(len(data)) > n.cfg.EntryBytesMax {
