@@ -96,14 +96,6 @@ func (n *Node) countsFromLog() bool {
 // restart): it is valid as of the next tick, the first whole one after it
 // was seen.
 func (n *Node) noteClock() {
-	if n.cfg.UnsafeMidTickAnchor {
-		// TEST ONLY: the old anchoring, up to a tick early and blind to
-		// entries that leave the clock as it was.
-		if c := n.store.Clock(); c != n.clock.seen {
-			n.clock.seen, n.clock.seenAt = c, n.ticks
-		}
-		return
-	}
 	switch c := n.store.Clock(); {
 	case n.clock.anchored:
 		n.clock.seen, n.clock.seenAt, n.clock.anchored = c, n.clock.anchorAt, false
@@ -143,10 +135,7 @@ func (n *Node) clusterNow() int64 {
 			now = n.env.Clock.UnixMilli()
 		}
 		now = max(now, 1)
-		if n.cfg.UnsafeMidTickAnchor {
-			asOf = n.ticks
-		}
-	} else if !n.countsFromLog() && !n.cfg.UnsafeMidTickAnchor {
+	} else if !n.countsFromLog() {
 		return n.clock.seen
 	} else {
 		now, asOf = n.countFrom(n.clock.seen, n.clock.seenAt)

@@ -114,11 +114,6 @@ type Config struct {
 	// cluster time (TEST ONLY): a leader whose clock jumps ahead makes
 	// keys expire early, which the clock-skew scenario must catch.
 	UnsafeWallClockStamps bool
-	// UnsafeMidTickAnchor makes a node count the tick in which it noted
-	// an applied clock as a whole one (TEST ONLY): the anchoring before
-	// node/clock.go's "valid as of the next tick", which let the cluster
-	// time run up to a tick ahead of real time after a hand-over.
-	UnsafeMidTickAnchor bool
 	// UnsafeStampedOnlyAnchor anchors the applied cluster time only at
 	// stamped entries (TEST ONLY): a key set by an unstamped entry counts
 	// from an older receipt and expires early (swarm seed 12, disk-wiped

@@ -145,9 +145,6 @@ type Options struct {
 	// UnsafeWallClockStamps makes leaders stamp their wall clock as the
 	// cluster time (TEST ONLY): keys expire early when it jumps ahead.
 	UnsafeWallClockStamps bool
-	// UnsafeMidTickAnchor gives nodes the old anchoring of the cluster
-	// time (node.Config.UnsafeMidTickAnchor): up to a tick early.
-	UnsafeMidTickAnchor bool
 	// UnsafeStampedOnlyAnchor: node.Config.UnsafeStampedOnlyAnchor.
 	UnsafeStampedOnlyAnchor bool
 	// noVoteCheck turns the forgotten-vote check off, to measure what

@@ -160,7 +160,6 @@ func (s *simNode) config() node.Config {
 		UnsafeChunksReadLive:  o.UnsafeChunksReadLive,
 		UnsafeForgetVote:      o.UnsafeForgetVote,
 		UnsafeWallClockStamps: o.UnsafeWallClockStamps,
-		UnsafeMidTickAnchor:   o.UnsafeMidTickAnchor,
 		ClockTick:             o.Tick,
 		UnsafeEarlyReads:      o.UnsafeEarlyReads,
 		UnsafeDivergeAt:       s.divergeAt(),

@@ -69,8 +69,7 @@ func (t *ttlWorld) noteDrift(drift float64) {
 // the call came later in that tick, which keys make up for by living a
 // tick past their deadline (kv.ExpirySlackMillis; without it compaction
 // seed 27 saw a key gone 1.6 ms early, and TestR6NeverEarlyTick 5 ms).
-// The drift is the run's own, so a run without drift sees any error
-// (TestMidTickAnchorCaught).
+// The drift is the run's own, so a run without drift sees any error.
 func (t *ttlWorld) sureFor(ttl, _ time.Duration) time.Duration {
 	return ttl - ttl*time.Duration(t.driftPPM)/1e6 - time.Microsecond
 }
