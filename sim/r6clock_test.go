@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -16,18 +15,7 @@ import (
 // opts.Scenario names an existing scenario for its defaults only.
 func runCustom(opts Options, scen chaos.Scenario) (res Result) {
 	opts = opts.FromSeed()
-	w := &World{
-		opts: opts,
-		rng:  rand.New(rand.NewPCG(opts.Seed, 0x5e5a7)),
-		hash: hashSeed,
-		net:  newNetFaults(opts.Seed),
-	}
-	w.faultSched = newFaultSchedule(opts)
-	w.hist.epoch = &w.starts
-	w.ttl.init(opts.Seed)
-	w.checks.init(w)
-	w.points.init(opts.Seed)
-	w.votes.init(w, opts.Nodes)
+	w := newWorld(opts)
 	withSeededCryptoRand(opts.Seed, func() {
 		defer func() {
 			if p := recover(); p != nil {

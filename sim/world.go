@@ -170,8 +170,10 @@ func Run(opts Options) Result {
 	return run(opts.FromSeed(), false)
 }
 
-func run(opts Options, keepEventHashes bool) (res Result) {
-	start := time.Now()
+// newWorld is the world of one run, before its nodes start: every part
+// that draws from the seed is set up here, so that a run built another
+// way (a test's own scenario) has the same world.
+func newWorld(opts Options) *World {
 	w := &World{
 		opts:      opts,
 		rng:       rand.New(rand.NewPCG(opts.Seed, 0x5e5a7)),
@@ -186,6 +188,12 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 	w.checks.init(w)
 	w.points.init(opts.Seed)
 	w.votes.init(w, opts.Nodes)
+	return w
+}
+
+func run(opts Options, keepEventHashes bool) (res Result) {
+	start := time.Now()
+	w := newWorld(opts)
 	withSeededCryptoRand(opts.Seed, func() {
 		defer func() {
 			if p := recover(); p != nil {
