@@ -131,6 +131,10 @@ type Options struct {
 	// transaction: a transfer, an audit or a WATCH compare-and-set
 	// (txn.go). 0: the default, 10; negative: none.
 	TxnPercent int
+	// NoScan leaves the SCAN workload out (scan.go). Its check catches a
+	// stale read within a second, before porcupine sees one: a test that
+	// must show porcupine's teeth switches it off.
+	NoScan bool
 	// UnsafeSplitTxn makes EXEC submit a transaction's commands as
 	// separate raft entries. TEST ONLY: it proves the simulator catches a
 	// transaction that is not applied atomically.

@@ -20,7 +20,7 @@ func TestCheckerFindsStaleReads(t *testing.T) {
 	}
 	const seedsMax = 20
 	for seed := uint64(1); seed <= seedsMax; seed++ {
-		res := Run(Options{Seed: seed, UnsafeLocalReads: true, Run: 20 * time.Second, FaultsEnd: 8 * time.Second})
+		res := Run(Options{Seed: seed, UnsafeLocalReads: true, NoScan: true, Run: 20 * time.Second, FaultsEnd: 8 * time.Second})
 		if res.Failure != nil {
 			if res.Failure.Class != classLinearizability {
 				t.Fatalf("seed %d failed, but not with a linearizability violation: %v", seed, res.Failure)
