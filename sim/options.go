@@ -16,10 +16,14 @@ type Options struct {
 	// Scenario names the chaos scenario to run (package chaos); empty or
 	// "swarm" runs the swarm, where the seed picks the faults.
 	Scenario string
-	Nodes    int           // 3 or 5
-	Clients  int           // concurrent simulated Redis clients
-	Keys     int           // how many distinct keys the clients touch
-	Run      time.Duration // total simulated time
+	Nodes    int // 3 or 5
+	Clients  int // concurrent simulated Redis clients
+	Keys     int // how many distinct keys the clients touch
+	// NoScanner leaves out the SCAN workload (sim/scan.go), for a test
+	// about the other clients' checks: a stale read fails its check
+	// first.
+	NoScanner bool
+	Run       time.Duration // total simulated time
 	// Faults are injected in [0, FaultsEnd); after it the network heals,
 	// every node is restarted and the liveness phase begins.
 	FaultsEnd     time.Duration

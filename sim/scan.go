@@ -42,7 +42,7 @@ const (
 )
 
 func (w *World) startScanner(after time.Duration) {
-	if w.scan != nil {
+	if w.scan != nil || w.opts.NoScanner {
 		return
 	}
 	w.scan = &scanner{w: w, rng: rand.New(rand.NewPCG(w.opts.Seed, 0x5ca4))}
