@@ -17,6 +17,8 @@ func TestShrinkPlantedStaleReads(t *testing.T) {
 	}
 	var failing Result
 	for seed := uint64(1); seed <= 20 && failing.Failure == nil; seed++ {
+		// Without the scanner, whose check catches a stale SCAN first:
+		// this test is about shrinking a linearizability failure.
 		failing = Run(Options{Seed: seed, UnsafeLocalReads: true, NoScan: true, Run: 20 * time.Second, FaultsEnd: 8 * time.Second})
 	}
 	if failing.Failure == nil {

@@ -186,3 +186,22 @@ func BenchmarkFullScan(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckScanIndexCatchesASwap: an entry moved to another key, the
+// count unchanged, fails the check.
+func TestCheckScanIndexCatchesASwap(t *testing.T) {
+	s := bootstrapped(t, vfs.NewMem())
+	commit(t, s, func(b *Batch) {
+		apply(t, b, kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte("a")}, Values: [][]byte{[]byte("v")}})
+	})
+	_ = s.db.Delete(indexKey([]byte("a")), nil)
+	_ = s.db.Set(indexKey([]byte("b")), nil, nil)
+	if err := s.CheckScanIndex(); err == nil {
+		t.Fatal("an entry for another key than the data's passed")
+	}
+	_ = s.db.Delete(indexKey([]byte("b")), nil)
+	_ = s.db.Set(hashKey(1, []byte("a")), nil, nil)
+	if err := s.CheckScanIndex(); err == nil {
+		t.Fatal("an entry under the wrong hash passed")
+	}
+}
