@@ -102,7 +102,7 @@ func (c *checker) observe(s *simNode) {
 		return
 	}
 	st := s.n.Status()
-	w.down.leading(s, st.IsLeader && !s.stoppedSeen)
+	w.down.leading(s, st.IsLeader && !s.stoppedSeen, st.Voters)
 	w.stats.MaxTerm = max(w.stats.MaxTerm, st.Term)
 	if honest := st.DroppedForged - st.RefusedAcked; honest > 0 {
 		// No one forges in the simulator: every message the peer guard

@@ -198,6 +198,7 @@ func (c *simCluster) noteCut(desc string) {
 		c.cutSince = c.w.now
 	}
 	c.cutDesc = append(c.cutDesc, desc)
+	c.w.down.recount()
 }
 
 // Heal implements chaos.Cluster.Heal.

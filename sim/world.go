@@ -541,6 +541,7 @@ func (w *World) schedulePartition() {
 			how = "cannot send to"
 		}
 		w.stats.Partitions++
+		w.down.recount()
 		w.addFault(fmt.Sprintf("{%s} %s the rest", strings.TrimSpace(desc.String()), how), w.now, w.now+heal)
 		w.cutGen++
 		gen := w.cutGen
@@ -557,6 +558,7 @@ func (w *World) heal() {
 	for _, row := range w.cut {
 		clear(row)
 	}
+	w.down.recount()
 	w.healed()
 }
 
