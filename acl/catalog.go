@@ -135,6 +135,7 @@ var commands = []Command{
 	{Name: "info", Categories: CatSlow | CatDangerous},
 	{Name: "keys", Categories: CatKeyspace | CatRead | CatSlow | CatDangerous},
 	{Name: "lastsave", Categories: CatAdmin | CatFast | CatDangerous},
+	{Name: "lcs", Categories: CatRead | CatString | CatSlow, FirstKey: 1, LastKey: 2, KeyStep: 1},
 	{Name: "mget", Categories: rs | CatFast, FirstKey: 1, LastKey: -1, KeyStep: 1},
 	{Name: "mset", Categories: rw | CatSlow, FirstKey: 1, LastKey: -1, KeyStep: 2},
 	{Name: "msetnx", Categories: CatWrite | CatString | CatSlow, FirstKey: 1, LastKey: -1, KeyStep: 2},

@@ -302,6 +302,7 @@ func keyspaceCommands() []*command {
 		{name: "getset", arity: 3, run: (*Executor).getset},
 		{name: "incrbyfloat", arity: 3, run: (*Executor).incrbyfloat},
 		{name: "keys", arity: 2, run: (*Executor).keysCmd},
+		{name: "lcs", arity: -3, run: (*Executor).lcsCmd},
 		{name: "msetnx", arity: -3, run: (*Executor).msetnx},
 		{name: "randomkey", arity: 1, run: (*Executor).randomkey},
 		{name: "rename", arity: 3, run: (*Executor).rename},
