@@ -206,16 +206,22 @@ func (e *Executor) dbsize(args [][]byte, reply func([]byte)) {
 }
 
 func (e *Executor) mset(args [][]byte, reply func([]byte)) {
+	e.pairsOp(args, reply, kv.MSet, formatOK)
+}
+
+// pairsOp submits a command of key value pairs (MSET, MSETNX) once its
+// arity, keys and values pass the limits.
+func (e *Executor) pairsOp(args [][]byte, reply func([]byte), kind kv.Kind, format func(kv.Result) []byte) {
 	if len(args)%2 == 0 {
-		replyErr(reply, wrongArity("mset"))
+		replyErr(reply, wrongArity(strings.ToLower(string(args[0]))))
 		return
 	}
-	op := kv.Op{Kind: kv.MSet}
+	op := kv.Op{Kind: kind}
 	for i := 1; i < len(args); i += 2 {
 		op.Keys = append(op.Keys, args[i])
 		op.Values = append(op.Values, args[i+1])
 	}
-	msg := e.checkKeyCount(kv.MSet, len(op.Keys))
+	msg := e.checkKeyCount(kind, len(op.Keys))
 	if msg == "" {
 		msg = e.checkKeys(op.Keys)
 	}
@@ -228,7 +234,7 @@ func (e *Executor) mset(args [][]byte, reply func([]byte)) {
 		replyErr(reply, msg)
 		return
 	}
-	e.submit(op, reply, formatOK)
+	e.submit(op, reply, format)
 }
 
 func (e *Executor) setnx(args [][]byte, reply func([]byte)) {

@@ -258,29 +258,7 @@ func (e *Executor) setrange(args [][]byte, reply func([]byte)) {
 }
 
 func (e *Executor) msetnx(args [][]byte, reply func([]byte)) {
-	if len(args)%2 == 0 {
-		replyErr(reply, wrongArity("msetnx"))
-		return
-	}
-	op := kv.Op{Kind: kv.MSetNX}
-	for i := 1; i < len(args); i += 2 {
-		op.Keys = append(op.Keys, args[i])
-		op.Values = append(op.Values, args[i+1])
-	}
-	msg := e.checkKeyCount(kv.MSetNX, len(op.Keys))
-	if msg == "" {
-		msg = e.checkKeys(op.Keys)
-	}
-	for _, v := range op.Values {
-		if msg == "" {
-			msg = e.checkValue(v)
-		}
-	}
-	if msg != "" {
-		replyErr(reply, msg)
-		return
-	}
-	e.submit(op, reply, formatInt)
+	e.pairsOp(args, reply, kv.MSetNX, formatInt)
 }
 
 func (e *Executor) unlink(args [][]byte, reply func([]byte)) {
