@@ -191,6 +191,15 @@ func TestPlaintextCallerOnPeerTLSPortIsToldNothing(t *testing.T) {
 // against an mTLS port: a peer's TLS handshake takes longer than the
 // HMAC one, and must still finish before it is displaced.
 func TestRedialingAttackerDoesNotLockOutATLSPeer(t *testing.T) {
+	floodedTLSPeerGetsThrough(t, 200*time.Millisecond, net.Dial, func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c)
+	})
+}
+
+// floodedTLSPeerGetsThrough: 256 attackers redial node 2's mTLS port
+// with dial, each doing attack on its connection, for settle; then a
+// real peer must still get a message through.
+func floodedTLSPeerGetsThrough(t *testing.T, settle time.Duration, dial func(network, addr string) (net.Conn, error), attack func(net.Conn)) {
 	ca := testpki.NewCA(t, "cluster")
 	var log logBuf
 	got := make(chan []byte, 1)
@@ -208,18 +217,18 @@ func TestRedialingAttackerDoesNotLockOutATLSPeer(t *testing.T) {
 					return
 				default:
 				}
-				c, err := net.Dial("tcp", b.Addr().String())
+				c, err := dial("tcp", b.Addr().String())
 				if err != nil {
 					time.Sleep(time.Millisecond)
 					continue
 				}
 				go func() { <-stop; c.Close() }()
-				_, _ = io.Copy(io.Discard, c)
+				attack(c)
 				c.Close()
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(settle)
 	start := time.Now()
 	a := tlsTransport(t, 1, "", nodeCert(t, ca, 1), map[uint64]string{2: b.Addr().String()}, make(chan []byte), &log)
 	expectDelivered(t, a, 2, got)
