@@ -290,16 +290,32 @@ func (n *Node) tellRemoved(id uint64) bool {
 }
 
 // onRemovedNotice: a member whose applied state records this node's
-// removal says so. Removed ids are never given out again, so the notice
-// is true for good; this node refuses clients from now on (refusing is
-// always safe). Only a member this node knows as a voter is believed.
+// removal says so, and this node refuses clients (refusing is always
+// safe). Only a member this node knows as a voter is believed, and only
+// until its leader is heard from (heardFromLeader): the notice comes
+// with no proof, and a node still a member gets entries or heartbeats
+// that a removed one no longer does. A leader ignores it: it learns its
+// own removal from its log.
 func (n *Node) onRemovedNotice(from uint64) {
-	if n.toldRemoved || n.rn == nil || n.store.IsJoining() || !slices.Contains(n.store.ConfState().GetVoters(), from) {
+	if n.toldRemoved || n.rn == nil || n.isLeader || n.store.IsJoining() || !slices.Contains(n.store.ConfState().GetVoters(), from) {
 		return
 	}
 	n.toldRemoved = true
 	n.env.Log.Warn("a member says this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "told_by", from)
 	n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
+}
+
+// heardFromLeader undoes a removal notice when the leader sends this node
+// entries or a heartbeat: it still counts this node as a member.
+func (n *Node) heardFromLeader(m *pb.Message) {
+	if !n.toldRemoved || m.GetFrom() != n.rn.Status().Lead {
+		return
+	}
+	switch m.GetType() {
+	case pb.MessageType_MsgApp, pb.MessageType_MsgHeartbeat, pb.MessageType_MsgSnap:
+		n.toldRemoved = false
+		n.env.Log.Warn("the leader still counts this node as a member: the removal notice was wrong, and it serves again", "node", n.cfg.ID, "leader", m.GetFrom())
+	}
 }
 
 // recordMemberInfo records what an applied operator change carries, in

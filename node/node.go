@@ -329,5 +329,8 @@ func (n *Node) stepRaft(m *pb.Message) error {
 	if err := stepErr; err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
 		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
 	}
+	if stepErr == nil {
+		n.heardFromLeader(m)
+	}
 	return nil
 }
