@@ -343,8 +343,12 @@ func (s *simNode) scheduleBatch() {
 			return
 		}
 		s.afterProcess(err)
-		s.w.checks.observe(s)
-		s.w.checks.checkAppliedAfterBatch(s, err)
+		if s.up() {
+			// One Status for both checks: neither changes the node.
+			st := s.n.Status()
+			s.w.checks.observe(s, st)
+			s.w.checks.checkAppliedAfterBatch(s, st, err)
+		}
 		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
 			s.scheduleBatch()
 		}
