@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/seshat-db/seshat/node"
+
 // The applied-state checks: cheap, after every batch, so a bug shows in
 // the seed that has it rather than in porcupine's slow verdict.
 
@@ -16,12 +18,8 @@ type appliedState struct {
 // applied, no crash may take back;
 // and the data at each new applied index is compared with every other
 // replica's at that index.
-func (c *checker) checkAppliedAfterBatch(s *simNode, batchErr error) {
+func (c *checker) checkAppliedAfterBatch(s *simNode, st node.Status, batchErr error) {
 	w := c.w
-	if !s.up() {
-		return
-	}
-	st := s.n.Status()
 	applied := st.Applied
 	if applied < s.applied.seen {
 		w.fail(classSafety, "n%d's applied index went back from %d to %d", s.id, s.applied.seen, applied)
@@ -31,7 +29,7 @@ func (c *checker) checkAppliedAfterBatch(s *simNode, batchErr error) {
 	c.noteApplied(applied)
 	s.applied.highest = max(s.applied.highest, applied)
 	if batchErr == nil && !s.stoppedSeen {
-		s.applied.durable = max(s.applied.durable, s.n.Status().DurableApplied)
+		s.applied.durable = max(s.applied.durable, st.DurableApplied)
 	}
 	if applied != s.applied.digest && !s.stoppedSeen {
 		s.applied.digest = applied

@@ -15,6 +15,7 @@ import (
 // process's CPU time, which another process's load disturbs far less.
 // scripts/bench-sim.sh runs it from two revisions back to back.
 func BenchmarkSimSeed(b *testing.B) {
+	b.ReportAllocs() // bytes and allocations per seed: the one figure load does not disturb
 	var simulated time.Duration
 	events := 0
 	start, cpuStart := time.Now(), processCPU()

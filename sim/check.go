@@ -10,6 +10,7 @@ import (
 
 	"github.com/seshat-db/seshat/internal/assert"
 	"github.com/seshat-db/seshat/kv"
+	"github.com/seshat-db/seshat/node"
 )
 
 // Failure classes, as TigerBeetle's simulator sorts them: what broke
@@ -96,12 +97,8 @@ func (w *World) checkApplied(s *simNode, index, term uint64, data []byte) {
 }
 
 // observe checks one node after it processed an event.
-func (c *checker) observe(s *simNode) {
+func (c *checker) observe(s *simNode, st node.Status) {
 	w := c.w
-	if !s.up() {
-		return
-	}
-	st := s.n.Status()
 	w.down.leading(s, st.IsLeader && !s.stoppedSeen, st.Voters)
 	w.stats.MaxTerm = max(w.stats.MaxTerm, st.Term)
 	if honest := st.DroppedForged - st.RefusedAcked; honest > 0 {

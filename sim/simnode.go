@@ -22,6 +22,7 @@ type simNode struct {
 	disk    *diskFaults  // the disk as the node sees it: it can break mid-write
 	held    *heldFS      // the page cache over the disk: unsynced WAL writes, until a sync or a crash
 	applied appliedState // for the applied-state checks (applied.go)
+	sums    txnSumCheck  // which account groups checkSum reads (txnsum.go)
 	rng     *rand.Rand   // the node's own env.Rand
 	// The node's clock reads clockBase at virtual time clockAt and runs
 	// at rate 1+drift from there: +0.001 runs 0.1% fast.
@@ -164,8 +165,11 @@ func (s *simNode) config() node.Config {
 		UnsafeEarlyReads:      o.UnsafeEarlyReads,
 		UnsafeDivergeAt:       s.divergeAt(),
 		UnsafeLazyApplied:     o.UnsafeLazyApplied,
-		OnApply:               func(index, term uint64, data []byte) { s.w.checkApplied(s, index, term, data) },
-		OnMoment:              s.onMoment,
+		OnApply: func(index, term uint64, data []byte) {
+			s.w.checkApplied(s, index, term, data)
+			s.sums.noteEntry(data)
+		},
+		OnMoment: s.onMoment,
 
 		UnsafeStampedOnlyAnchor: o.UnsafeStampedOnlyAnchor,
 		OnApplyState:            s.checkSum,
@@ -186,6 +190,7 @@ func (s *simNode) start() {
 		return
 	}
 	s.w.votes.restarted(s, n.Status())
+	s.sums.restarted()
 	s.n = n
 	s.driver = node.NewDriver(n, simBatchMax)
 	s.driver.OnStepError = func(err error) {
@@ -338,8 +343,12 @@ func (s *simNode) scheduleBatch() {
 			return
 		}
 		s.afterProcess(err)
-		s.w.checks.observe(s)
-		s.w.checks.checkAppliedAfterBatch(s, err)
+		if s.up() {
+			// One Status for both checks: neither changes the node.
+			st := s.n.Status()
+			s.w.checks.observe(s, st)
+			s.w.checks.checkAppliedAfterBatch(s, st, err)
+		}
 		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
 			s.scheduleBatch()
 		}

@@ -279,7 +279,17 @@ func (s *simNode) checkSum(index uint64, view kv.Store) {
 	if s.w.opts.noTxnChecks {
 		return
 	}
-	for g := range s.w.txns.group + 1 {
+	groups := s.sums.groups
+	if s.sums.sweep {
+		groups = nil
+		for g := range s.w.txns.group + 1 {
+			groups = append(groups, g)
+		}
+	}
+	for _, g := range groups {
+		if g > s.w.txns.group {
+			continue // not an account of this workload's
+		}
 		var sum int64
 		for i := range txnAccounts {
 			item, found, err := view.Get([]byte(account(g, i)))

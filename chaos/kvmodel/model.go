@@ -7,9 +7,7 @@
 package kvmodel
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 	"sort"
@@ -262,45 +260,49 @@ var Model = porcupine.Model{
 			}
 			return stepUncertain(st.ordered(in), in, out)
 		}
-		next := effect(st, in).ordered(in)
 		if out.Unknown {
-			return true, next
+			return true, effect(st, in).ordered(in)
 		}
 		if in.Conn != 0 && in.Seq < st.lastOf(in) {
 			return false, st // a later command of its connection came first
 		}
+		// One copy of Last per step, and no effect for a read: this is
+		// the inner loop of porcupine's search. effect leaves Last alone,
+		// so effect(st.ordered(in)) is effect(st).ordered(in).
 		st = st.ordered(in)
 		switch in.Cmd {
 		case "get":
 			return out.Nil == !st.Exists && out.Value == st.Value, st
 		case "getdel":
-			return out.Nil == !st.Exists && out.Value == st.Value, next
+			return out.Nil == !st.Exists && out.Value == st.Value, effect(st, in)
 		case "set", "setpx":
-			return true, next
+			return true, effect(st, in)
 		case "setnx":
-			return out.Int == boolInt(!st.Exists), next
+			return out.Int == boolInt(!st.Exists), effect(st, in)
 		case "setnxpx":
-			return out.Nil == st.Exists, next
+			return out.Nil == st.Exists, effect(st, in)
 		case "pttl":
 			return pttlFits(st, out), st
 		case "del", "exists":
-			return out.Int == boolInt(st.Exists), next
+			return out.Int == boolInt(st.Exists), effect(st, in)
 		case "strlen":
 			return out.Int == int64(len(st.Value)), st
 		case "append":
+			next := effect(st, in)
 			return out.Int == int64(len(next.Value)), next
 		case "incr":
 			if st.Exists && !isInteger(st.Value) {
 				return out.Err != "", st
 			}
+			next := effect(st, in)
 			return out.Err == "" && strconv.FormatInt(out.Int, 10) == next.Value, next
 		case "transfer":
-			return true, next
+			return true, effect(st, in)
 		case "audit":
 			return out.Value == strings.Join(balances(st), ","), st
 		case "cas":
 			old, _, _ := strings.Cut(in.Value, " ")
-			return counter(st) == old, next
+			return counter(st) == old, effect(st, in)
 		}
 		return false, st
 	},
@@ -308,20 +310,17 @@ var Model = porcupine.Model{
 	// with the same set of operations shares one bucket, scanned linearly.
 	Hash: func(state any) uint64 {
 		st := state.(kvState)
-		h := fnv.New64a()
-		h.Write([]byte(st.Value))
-		var b [8]byte
+		h := fnvString(fnvOffset, st.Value)
+		exists := byte(0)
 		if st.Exists {
-			b[0] = 1
+			exists = 1
 		}
-		h.Write(b[:1])
-		binary.LittleEndian.PutUint64(b[:], uint64(st.Lo^st.Hi))
-		h.Write(b[:])
+		h = fnvByte(h, exists)
+		h = fnvUint64(h, uint64(st.Lo^st.Hi))
 		for _, p := range st.Last {
-			binary.LittleEndian.PutUint64(b[:], uint64(p.conn)<<32^uint64(p.seq))
-			h.Write(b[:])
+			h = fnvUint64(h, uint64(p.conn)<<32^uint64(p.seq))
 		}
-		return h.Sum64()
+		return h
 	},
 	Equal: func(a, b any) bool {
 		x, y := a.(kvState), b.(kvState)
@@ -542,4 +541,29 @@ func counter(st kvState) string {
 		return "0"
 	}
 	return st.Value
+}
+
+// FNV-1a inline: hash/fnv's hasher escapes to the heap at every call, and
+// porcupine hashes every state it caches.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
+	}
+	return h
+}
+
+// fnvUint64 hashes v's little-endian bytes.
+func fnvUint64(h, v uint64) uint64 {
+	for range 8 {
+		h = fnvByte(h, byte(v))
+		v >>= 8
+	}
+	return h
 }
