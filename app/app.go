@@ -133,9 +133,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	if err != nil {
 		return err
 	}
+	self := clusterHost{cfg: cfg}
 	n, err := node.Open(node.Config{
 		ACLBaseline:         baseline,
 		ID:                  cfg.Node.ID,
+		AdvertisePeerAddr:   self.memberAddr(cfg.Node.ID),
+		AdvertiseClientAddr: self.ownClientAddr(),
 		Peers:               ids,
 		Join:                !cfg.Cluster.Bootstrap,
 		Dir:                 cfg.Node.DataDir,

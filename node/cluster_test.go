@@ -52,6 +52,8 @@ type cluster struct {
 	work envtest.Jobs
 	// walls[i], if set, is node i+1's wall clock in ms (env.Clock).
 	walls []int64
+	// advertise: every node announces addresses p<id> and c<id>.
+	advertise bool
 }
 
 // runWork runs the queued jobs, and the jobs they queue, until none is
@@ -105,6 +107,9 @@ func (c *cluster) node(id uint64) *Node { return c.nodes[id-1] }
 func (c *cluster) start(id uint64) {
 	cfg := c.cfg
 	cfg.ID = id
+	if c.advertise {
+		cfg.AdvertisePeerAddr, cfg.AdvertiseClientAddr = fmt.Sprintf("p%d", id), fmt.Sprintf("c%d", id)
+	}
 	cfg.OnApply = func(index, term uint64, data []byte) {
 		c.applied[id-1] = append(c.applied[id-1], append([]byte{}, data...))
 	}

@@ -202,6 +202,7 @@ func (n *Node) Tick() {
 	n.expireDue()
 	n.answerMemberChange()
 	n.answerTransfer()
+	n.announce()
 }
 
 // StepFrom is Step for a message whose sender the transport
@@ -259,6 +260,9 @@ func (n *Node) route(hdr envelope, body []byte) error {
 		n.onRemovedNotice(hdr.from)
 		return nil
 	case !n.admit(hdr):
+		return nil
+	case hdr.kind == peerAnnounce:
+		n.onAnnounce(hdr.from, body)
 		return nil
 	case hdr.kind == peerSnapChunk:
 		c, err := decodeSnapChunk(body)
