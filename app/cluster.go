@@ -39,7 +39,7 @@ func (c clusterHost) ClusterView(done func(resp.ClusterView, error)) {
 	c.call(func(n *node.Node) {
 		members, err := n.Members()
 		st := n.Status()
-		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term}
+		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term, SelfApplied: st.Applied}
 		for _, m := range members {
 			if m.ClientAddr == "" && m.ID == c.cfg.Node.ID {
 				m.ClientAddr = c.ownClientAddr()

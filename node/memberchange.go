@@ -277,8 +277,12 @@ func (n *Node) loadRemovedIDs() error {
 		return err
 	}
 	n.removedIDs = n.removedIDs[:0]
+	n.clientAddrs = map[uint64]string{}
 	dir, _ := n.env.Transport.(env.PeerDirectory)
 	for _, m := range infos {
+		if m.State == storage.MemberActive && m.ClientAddr != "" {
+			n.clientAddrs[m.ID] = m.ClientAddr
+		}
 		switch {
 		case m.State == storage.MemberRemoved:
 			n.removedIDs = append(n.removedIDs, m.ID)

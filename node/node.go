@@ -74,6 +74,7 @@ type Node struct {
 	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
 	transfer         *transferRequest
 	removedIDs       []uint64          // nodes removed by an operator, as of the applied index (memberchange.go)
+	clientAddrs      map[uint64]string // members' recorded client addresses, as of the applied index (announce.go)
 	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
 	toldRemoved      bool              // a member told this node it was removed
 	leaderFirstIndex uint64            // this leader's first entry: raft takes no membership change before it applies

@@ -16,7 +16,7 @@ func (b simBackend) ClusterView(done func(resp.ClusterView, error)) {
 	b.call(func(n *node.Node) {
 		members, err := n.Members()
 		st := n.Status()
-		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term}
+		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term, SelfApplied: st.Applied}
 		for _, m := range members {
 			if m.ClientAddr == "" && b.s.w.opts.InitialVoters == 0 {
 				// A first-configuration member of a cluster whose members
