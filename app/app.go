@@ -49,6 +49,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	started := time.Now()
 	m := newMetrics()
 
+	if cfg.Cluster.JoinAddr != "" && len(cfg.Cluster.InitialMembers) == 0 {
+		if err := resolveJoin(ctx, &cfg, log, isEmptyDir(cfg.Node.DataDir)); err != nil {
+			return err
+		}
+	}
 	peers := map[uint64]string{}
 	var ids []uint64
 	for _, mem := range cfg.Cluster.InitialMembers {
@@ -222,6 +227,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 				serveErr <- err
 			}
 		}()
+	}
+	if cfg.Cluster.JoinAddr != "" {
+		go askToBeAdded(ctx, cfg, self.ownClientAddr(), log)
 	}
 	log.Info("seshat node serving", "version", Version, "clients", addrOf(lns.client), "tls_clients", addrOf(lns.clientTLS),
 		"internal", tr.Addr().String(), "admin", cfg.Node.AdminAddr, "tick", tick, "election_ticks", electionTicks)
