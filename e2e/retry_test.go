@@ -14,15 +14,14 @@ import (
 
 // TestLeaderKillNeedsNoRetryByTheApplication: go-redis clients with their
 // defaults, on the two followers, write and read without pause while the
-// leader is killed. A request refused before it ran (no leader known
-// during the election) is answered CLUSTERDOWN, which go-redis retries by
-// itself (3 times, about 100 ms in all), so an application sees no error
-// unless the election outlasts those retries: every error it may see is
-// CLUSTERDOWN (never ran, retry) or UNKNOWN (a write whose outcome the
-// node cannot tell), never one that hides whether the request ran; and
-// every acknowledged write is there afterwards. With NOQUORUM (not
-// retried) the application saw 40 and 801 errors in two runs; with
-// CLUSTERDOWN, 0 in five runs of six and 5 in one (a slow election).
+// leader is killed. A request that finds no leader waits for the next one
+// (node/parked.go), and one refused before it ran is answered
+// CLUSTERDOWN, which go-redis retries by itself; so every error the
+// application may see is CLUSTERDOWN (never ran: only if the election
+// outlasts the wait and go-redis's retries) or UNKNOWN (a write whose
+// outcome the node cannot tell), never one that hides whether the request
+// ran, and every acknowledged write is there afterwards. With NOQUORUM
+// (not retried) the application saw 40 and 801 errors in two runs.
 func TestLeaderKillNeedsNoRetryByTheApplication(t *testing.T) {
 	c := newCluster(t, buildBinary(t))
 	lead := c.nodes[c.startAll()]

@@ -324,6 +324,7 @@ func (n *Node) onRemovedNotice(from uint64) {
 	n.toldRemoved = true
 	n.env.Log.Warn("a member says this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "told_by", from)
 	n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
+	n.failParked(ErrRemoved)
 }
 
 // recordMemberInfo records what an applied operator change carries, in
@@ -381,6 +382,7 @@ func (n *Node) noteSelfRemoved() {
 		index := n.store.Applied()
 		n.removedAt = index
 		n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
+		n.failParked(ErrRemoved)
 		n.env.Log.Warn("this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "index", index)
 	}
 }

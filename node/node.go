@@ -61,6 +61,7 @@ type Node struct {
 
 	clients       requests
 	longReads     []*chunkedRead // reads handed to env.Worker, until they end (reader.go)
+	parked        []parkedRequest // requests waiting for a leader (parked.go)
 	longReadBytes atomic.Int64   // values the long reads hold (reader.go)
 	snaps         snapTransfers
 	adm           admission
@@ -198,6 +199,7 @@ func (n *Node) Tick() {
 		return
 	}
 	n.clients.expire(n.ticks, n.retry)
+	n.releaseParked()
 	n.retrySnapshots()
 	n.askToJoin()
 	n.expireDue()
