@@ -60,9 +60,9 @@ type Node struct {
 	diverged           bool // UnsafeDivergeAt did its harm (TEST ONLY)
 
 	clients       requests
-	longReads     []*chunkedRead // reads handed to env.Worker, until they end (reader.go)
+	longReads     []*chunkedRead  // reads handed to env.Worker, until they end (reader.go)
 	parked        []parkedRequest // requests waiting for a leader (parked.go)
-	longReadBytes atomic.Int64   // values the long reads hold (reader.go)
+	longReadBytes atomic.Int64    // values the long reads hold (reader.go)
 	snaps         snapTransfers
 	adm           admission
 	guard         peerGuard
