@@ -49,6 +49,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	started := time.Now()
 	m := newMetrics()
 
+	if cfg.Cluster.JoinAddr != "" && len(cfg.Cluster.InitialMembers) == 0 {
+		if err := resolveJoin(ctx, &cfg, log, isEmptyDir(cfg.Node.DataDir)); err != nil {
+			return err
+		}
+	}
 	peers := map[uint64]string{}
 	var ids []uint64
 	for _, mem := range cfg.Cluster.InitialMembers {
@@ -133,9 +138,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	if err != nil {
 		return err
 	}
+	self := clusterHost{cfg: cfg}
 	n, err := node.Open(node.Config{
 		ACLBaseline:         baseline,
 		ID:                  cfg.Node.ID,
+		AdvertisePeerAddr:   self.memberAddr(cfg.Node.ID),
+		AdvertiseClientAddr: self.ownClientAddr(),
 		Peers:               ids,
 		Join:                !cfg.Cluster.Bootstrap,
 		Dir:                 cfg.Node.DataDir,
@@ -206,6 +214,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	if adminLn != nil {
 		mux := adminMux(h, m, cfg)
 		addOpsEndpoints(mux, h, cfg)
+		addClusterEndpoints(mux, clusterHost{Host: h, cfg: cfg})
 		if cfg.Test.ClockControl {
 			mux.HandleFunc("/test/clock", clockControl(clock, log))
 		}
@@ -219,6 +228,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 				serveErr <- err
 			}
 		}()
+	}
+	if cfg.Cluster.JoinAddr != "" {
+		go askToBeAdded(ctx, cfg, self.ownClientAddr(), log)
 	}
 	log.Info("seshat node serving", "version", Version, "clients", addrOf(lns.client), "tls_clients", addrOf(lns.clientTLS),
 		"internal", tr.Addr().String(), "admin", cfg.Node.AdminAddr, "tick", tick, "election_ticks", electionTicks)

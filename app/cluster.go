@@ -39,7 +39,7 @@ func (c clusterHost) ClusterView(done func(resp.ClusterView, error)) {
 	c.call(func(n *node.Node) {
 		members, err := n.Members()
 		st := n.Status()
-		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term}
+		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term, SelfApplied: st.Applied}
 		for _, m := range members {
 			if m.ClientAddr == "" && m.ID == c.cfg.Node.ID {
 				m.ClientAddr = c.ownClientAddr()
@@ -54,12 +54,12 @@ func (c clusterHost) ClusterView(done func(resp.ClusterView, error)) {
 }
 
 // ownClientAddr is client_addr, with a wildcard host replaced by this
-// node's host in initial_members (clients cannot dial 0.0.0.0). A member
-// of the first configuration has no replicated client address; the
-// others' are told only by their own nodes.
+// node's host in initial_members (clients cannot dial 0.0.0.0); "" for
+// port 0. The node records it in the replicated membership (node.Config
+// AdvertiseClientAddr), so every member tells it.
 func (c clusterHost) ownClientAddr() string {
 	host, port, err := net.SplitHostPort(c.cfg.Node.ClientAddr)
-	if err != nil {
+	if err != nil || port == "0" {
 		return ""
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {

@@ -233,6 +233,7 @@ func overrides() []override {
 			c.Cluster.InitialMembers = ms
 			return err
 		}},
+		{"cluster.join_addr", "a member's client address (host:port): start empty and ask the cluster to add this node, without initial_members (needs bootstrap = false; -join sets both)", str(func(c *Config) *string { return &c.Cluster.JoinAddr })},
 		{"cluster.replication_factor", "replicas of the data (odd)", num(func(c *Config) *int { return &c.Cluster.ReplicationFactor })},
 		{"cluster.cluster_id", "cluster name; nodes of other clusters are refused", str(func(c *Config) *string { return &c.Cluster.ClusterID })},
 		{"security.cluster_secret_file", "file holding the secret peers prove they hold", str(func(c *Config) *string { return &c.Security.ClusterSecretFile })},
@@ -340,6 +341,7 @@ func LoadTo(args []string, getenv func(string) string, out io.Writer) (Config, e
 	fs.SetOutput(out)
 	configPath := fs.String("config", getenv("SESHAT_CONFIG"), "TOML configuration file (env SESHAT_CONFIG); seshat.example.toml lists every setting")
 	version := fs.Bool("version", false, "print the version and exit")
+	join := fs.String("join", "", "a member's client address (host:port): join that running cluster; the same as -cluster.join_addr=ADDR -cluster.bootstrap=false")
 	ovs := overrides()
 	flagValues := map[string]*settingFlag{}
 	defaults := Default()
@@ -391,6 +393,9 @@ func LoadTo(args []string, getenv func(string) string, out io.Writer) (Config, e
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
+	}
+	if *join != "" {
+		cfg.Cluster.JoinAddr, cfg.Cluster.Bootstrap = *join, false
 	}
 	if cfg.Node.IDFromHostname {
 		if err := idFromHostname(&cfg, getenv); err != nil {
@@ -593,15 +598,15 @@ func (c *Config) missing() error {
 	if c.Node.DataDir == "" {
 		need("node.data_dir", "a directory")
 	}
-	if len(c.Cluster.InitialMembers) == 0 {
-		need("cluster.initial_members", "id=host:port,... with this node among them")
+	if len(c.Cluster.InitialMembers) == 0 && c.Cluster.JoinAddr == "" {
+		need("cluster.initial_members", "id=host:port,... with this node among them, or cluster.join_addr to join a running cluster")
 	}
 	return errors.Join(errs...)
 }
 
 // Validate refuses a configuration that cannot work, naming the field.
 func (c *Config) Validate() error {
-	n, cl, r, l := &c.Node, &c.Cluster, &c.Raft, &c.Limits
+	n, cl := &c.Node, &c.Cluster
 	if err := c.missing(); err != nil {
 		return err
 	}
@@ -641,7 +646,12 @@ func (c *Config) Validate() error {
 		return bad("cluster.cluster_id", "must not be empty")
 	}
 	if cl.JoinAddr != "" {
-		return bad("cluster.join_addr", "is not supported yet; to add a node, start it with bootstrap = false and initial_members listing the cluster's members and itself, then send CLUSTER ADDNODE and CLUSTER PROMOTE to the leader")
+		if err := c.validateJoin(); err != nil {
+			return err
+		}
+		if len(cl.InitialMembers) == 0 {
+			return c.validateRest()
+		}
 	}
 	if len(cl.InitialMembers) < 3 && cl.Bootstrap {
 		return bad("cluster.initial_members", "needs at least 3 members, has %d", len(cl.InitialMembers))
@@ -681,6 +691,32 @@ func (c *Config) Validate() error {
 	if cl.ReplicationFactor != len(cl.InitialMembers) && cl.Bootstrap {
 		return bad("cluster.replication_factor", "is %d but there are %d members; with one raft group every member holds a replica", cl.ReplicationFactor, len(cl.InitialMembers))
 	}
+	return c.validateRest()
+}
+
+// validateJoin checks what joining a running cluster needs: a member to
+// ask, and addresses of this node others can dial.
+func (c *Config) validateJoin() error {
+	n, cl := &c.Node, &c.Cluster
+	if err := checkAddr("cluster.join_addr", cl.JoinAddr, false); err != nil {
+		return err
+	}
+	if cl.Bootstrap {
+		return bad("cluster.join_addr", "is set but cluster.bootstrap is true: a node that joins a running cluster bootstraps nothing (set bootstrap = false, or use -join)")
+	}
+	peer := n.AdvertiseAddr
+	if peer == "" {
+		peer = n.InternalAddr
+	}
+	if host, _, err := net.SplitHostPort(peer); err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		return bad("node.advertise_addr", "must name a host the members can dial (node.internal_addr %q binds every interface): a joining node tells the cluster its peer address", n.InternalAddr)
+	}
+	return nil
+}
+
+// validateRest checks the raft and limits settings.
+func (c *Config) validateRest() error {
+	r, l := &c.Raft, &c.Limits
 	if r.HeartbeatIntervalMs <= 0 || r.HeartbeatIntervalMs%10 != 0 {
 		return bad("raft.heartbeat_interval_ms", "%d must be a positive multiple of 10: raft counts time in 10 ms ticks", r.HeartbeatIntervalMs)
 	}

@@ -27,14 +27,20 @@ func (i *serverInfo) Replication() resp.Replication {
 		StartedUnix: i.started.Unix(),
 	}
 	if !st.IsLeader && st.Lead != 0 {
+		// The leader's client address, as CLUSTER NODES and SLOTS tell
+		// it; before its member record is known, the host of its peer
+		// address in the config.
 		r.MasterHost = i.memberHost(st.Lead)
+		if host, port, err := net.SplitHostPort(st.LeadClientAddr); err == nil {
+			r.MasterHost = host
+			r.MasterPort, _ = strconv.Atoi(port)
+		}
 	}
 	return r
 }
 
 // memberHost is the host of a member's internal address, if the
-// configuration names it ("" if not): Seshat nodes do not know each
-// other's client ports.
+// configuration names it ("" if not).
 func (i *serverInfo) memberHost(id uint64) string {
 	for _, m := range i.cfg.Cluster.InitialMembers {
 		if m.ID == id {
@@ -57,7 +63,7 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 		if rep.MasterHost != "" || st.Lead != 0 {
 			link = "up"
 		}
-		replication = [][2]string{{"role", "slave"}, {"master_host", rep.MasterHost}, {"master_link_status", link}, {"master_node_id", u(st.Lead)}}
+		replication = [][2]string{{"role", "slave"}, {"master_host", rep.MasterHost}, {"master_port", strconv.Itoa(rep.MasterPort)}, {"master_link_status", link}, {"master_node_id", u(st.Lead)}}
 	}
 	replication = append(replication, [2]string{"master_repl_offset", d(rep.Offset)})
 	var keyspace [][2]string

@@ -19,6 +19,8 @@ type MemberChanger interface {
 	ChangeMembership(at ID, ch node.MemberChange) error
 	// TransferLeader asks node at, the leader, to hand leadership to to.
 	TransferLeader(at, to ID) error
+	// ClusterNodes is node at's answer to CLUSTER NODES.
+	ClusterNodes(at ID) (string, error)
 }
 
 // Membership is the scenario of growing, changing the leader of, and
@@ -151,7 +153,33 @@ var Membership = Scenario{
 			}
 		}
 		t.Restart(removed)
+		checkAddresses(t, mc, voters)
 	},
+}
+
+// checkAddresses: every voter tells every other's client and peer
+// address in CLUSTER NODES (members of the first configuration announce
+// theirs, node/announce.go; an added node's came with its ADDNODE), so a
+// cluster client can reach each.
+func checkAddresses(t *T, mc MemberChanger, voters []ID) {
+	for _, at := range voters {
+		var nodes string
+		ok := false
+		for try := 0; !ok && try < 20; try++ {
+			if try > 0 {
+				t.RunFor(100 * time.Millisecond)
+			}
+			var err error
+			if nodes, err = mc.ClusterNodes(at); err != nil {
+				continue
+			}
+			ok = true
+			for _, id := range voters {
+				ok = ok && strings.Contains(nodes, fmt.Sprintf(" n%d:6379@7379 ", id))
+			}
+		}
+		t.Check(ok, "n%d does not tell every voter's address in CLUSTER NODES:\n%s", at, nodes)
+	}
 }
 
 // applied reports whether ch is already in the membership a live node

@@ -141,7 +141,6 @@ func (c *cluster) start(p *proc) {
 		"-node.internal_addr", p.internal,
 		"-node.admin_addr", p.admin,
 		"-node.data_dir", p.dataDir,
-		"-cluster.initial_members", p.configArg,
 		"-cluster.cluster_id", "e2e",
 		"-raft.heartbeat_interval_ms", "50",
 		"-raft.election_timeout_min_ms", "300",
@@ -149,6 +148,9 @@ func (c *cluster) start(p *proc) {
 		"-limits.request_timeout_secs", "5",
 		"-log.level", "debug",
 	)
+	if p.configArg != "" { // "": the node joins (-join) without a member list
+		p.cmd.Args = append(p.cmd.Args, "-cluster.initial_members", p.configArg)
+	}
 	p.cmd.Args = append(p.cmd.Args, c.args...)
 	if c.nodeArgs != nil {
 		p.cmd.Args = append(p.cmd.Args, c.nodeArgs(p)...)

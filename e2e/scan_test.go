@@ -16,9 +16,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// retryNoQuorum retries a command refused with NOQUORUM (no leader known,
-// as during an election), as an application would: the refused command
-// did not run.
+// retryNoQuorum retries a command refused with CLUSTERDOWN (no leader
+// known, as during an election) for longer than go-redis's own retries
+// (these clients have them off): the refused command did not run.
 type retryNoQuorum struct{}
 
 func (retryNoQuorum) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -31,7 +31,7 @@ func (retryNoQuorum) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		for {
 			cmd.SetErr(nil)
 			err := next(ctx, cmd)
-			if err == nil || !strings.HasPrefix(err.Error(), "NOQUORUM") || time.Now().After(deadline) {
+			if err == nil || !strings.HasPrefix(err.Error(), "CLUSTERDOWN") || time.Now().After(deadline) {
 				return err
 			}
 			time.Sleep(50 * time.Millisecond)

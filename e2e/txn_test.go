@@ -126,7 +126,7 @@ func TestTransactionsAcrossLeaderKill(t *testing.T) {
 	var got int
 	for _, r := range live {
 		// The workers may be done before the kill: the survivors may
-		// still be electing a leader (NOQUORUM), so wait for one.
+		// still be electing a leader (CLUSTERDOWN), so wait for one.
 		waitFor(t, "a leader to read the counter from", func() bool {
 			n, err := r.Get(ctx, "tx:counter").Int()
 			got = n

@@ -52,6 +52,8 @@ type cluster struct {
 	work envtest.Jobs
 	// walls[i], if set, is node i+1's wall clock in ms (env.Clock).
 	walls []int64
+	// advertise: every node announces addresses p<id> and c<id>.
+	advertise bool
 }
 
 // runWork runs the queued jobs, and the jobs they queue, until none is
@@ -105,6 +107,9 @@ func (c *cluster) node(id uint64) *Node { return c.nodes[id-1] }
 func (c *cluster) start(id uint64) {
 	cfg := c.cfg
 	cfg.ID = id
+	if c.advertise {
+		cfg.AdvertisePeerAddr, cfg.AdvertiseClientAddr = fmt.Sprintf("p%d", id), fmt.Sprintf("c%d", id)
+	}
 	cfg.OnApply = func(index, term uint64, data []byte) {
 		c.applied[id-1] = append(c.applied[id-1], append([]byte{}, data...))
 	}
@@ -372,23 +377,53 @@ func TestFollowerReadSeesLatestWrite(t *testing.T) {
 	}
 }
 
-func TestNoLeaderFailsFast(t *testing.T) {
-	c := newCluster(t, 3, testConfig())
+// TestNoLeaderWaitsForOne: before the cluster forms, a request fails at
+// once; once it has, a request that finds no leader waits for the next
+// one (up to two election timeouts) and is served by it; with no quorum
+// left it fails with ErrNoQuorum once that wait is over, having done
+// nothing.
+func TestNoLeaderWaitsForOne(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequestTimeoutTicks = 100 // the wait is the shorter of two election timeouts and this
+	c := newCluster(t, 3, cfg)
 	for _, op := range []kv.Op{set("a", "1"), get("a")} {
 		cl := c.submit(1, op)
 		if cl.n != 1 || !errors.Is(cl.res.Err, ErrNoQuorum) {
-			t.Errorf("%s with no leader: called %d times, %v; want ErrNoQuorum at once", op.Kind, cl.n, cl.res.Err)
+			t.Errorf("%s before the cluster formed: called %d times, %v; want ErrNoQuorum at once", op.Kind, cl.n, cl.res.Err)
 		}
 	}
-	// Once the leader is gone, new requests fail fast again.
 	lead := c.leader()
 	c.stop(lead)
 	f := c.follower(lead)
-	for c.node(f).Status().Lead == lead {
+	for c.node(f).Status().Lead != 0 {
 		c.tick()
 	}
-	if cl := c.submit(f, get("a")); cl.n != 1 || !errors.Is(cl.res.Err, ErrNoQuorum) {
-		t.Errorf("read after the leader died: called %d times, %v", cl.n, cl.res.Err)
+	for _, op := range []kv.Op{set("a", "2"), get("a")} {
+		cl := c.submit(f, op)
+		if cl.n != 0 {
+			t.Fatalf("%s with no leader answered at once: %v", op.Kind, cl.res.Err)
+		}
+		if res := c.wait(cl); res.Err != nil {
+			t.Fatalf("%s with no leader, then a new one: %v", op.Kind, res.Err)
+		}
+	}
+	// No quorum: the second of three down.
+	lead = c.leader()
+	c.stop(lead)
+	f = c.follower(lead)
+	for c.node(f).Status().Lead != 0 {
+		c.tick()
+	}
+	cl := c.submit(f, get("a"))
+	for i := 0; i < 2*c.cfg.ElectionTicks-1; i++ {
+		c.tick()
+	}
+	if cl.n != 0 {
+		t.Fatalf("a read with no quorum answered before two election timeouts: %v", cl.res.Err)
+	}
+	c.ticks(2)
+	if cl.n != 1 || !errors.Is(cl.res.Err, ErrNoQuorum) {
+		t.Fatalf("a read with no quorum after two election timeouts: called %d times, %v; want ErrNoQuorum", cl.n, cl.res.Err)
 	}
 }
 

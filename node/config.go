@@ -24,6 +24,10 @@ type Config struct {
 	// hear from. A node so added whose disk is later wiped must be removed
 	// and added again under a new id.
 	Join bool
+	// AdvertisePeerAddr and AdvertiseClientAddr are where peers and
+	// clients reach this node; a member records them in the replicated
+	// membership (announce.go). Empty: not announced.
+	AdvertisePeerAddr, AdvertiseClientAddr string
 	// Dir is the data directory inside the env's filesystem.
 	Dir string
 

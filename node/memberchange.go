@@ -31,6 +31,9 @@ const (
 	AddLearner MemberChangeKind = iota + 1
 	Promote
 	Remove
+	// Announce records a member's addresses (announce.go); it changes
+	// nothing in raft.
+	Announce
 )
 
 func (k MemberChangeKind) String() string {
@@ -41,6 +44,8 @@ func (k MemberChangeKind) String() string {
 		return "promote"
 	case Remove:
 		return "remove"
+	case Announce:
+		return "announce"
 	}
 	return fmt.Sprintf("MemberChangeKind(%d)", int(k))
 }
@@ -138,6 +143,13 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 		single = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddNode.Enum(), NodeId: proto.Uint64(ch.ID)}
 	case Remove:
 		single = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(ch.ID)}
+	case Announce:
+		// Adding a member as what it is already changes nothing in raft.
+		t := pb.ConfChangeType_ConfChangeAddNode
+		if !slices.Contains(n.store.ConfState().GetVoters(), ch.ID) {
+			t = pb.ConfChangeType_ConfChangeAddLearnerNode
+		}
+		single = &pb.ConfChangeSingle{Type: t.Enum(), NodeId: proto.Uint64(ch.ID)}
 	}
 	ctx := memberContext{request: req.id, peerAddr: ch.PeerAddr, clientAddr: ch.ClientAddr}.encode()
 	cc := &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{single}, Context: ctx}
@@ -219,6 +231,14 @@ func (n *Node) checkMemberChange(ch MemberChange) error {
 			return fmt.Errorf("%w: %d voters would remain, and with fewer than %d one failure stops the cluster (FORCE overrides)", ErrUnsafeChange, len(after), minSafeVoters)
 		}
 		return n.checkQuorumAfter(after, ch.Force)
+	case Announce:
+		if !isVoter && !isLearner {
+			return fmt.Errorf("%w: node %d is not a member", ErrBadChange, ch.ID)
+		}
+		if ch.PeerAddr == "" || ch.ClientAddr == "" {
+			return fmt.Errorf("%w: a member's record needs a peer and a client address", ErrBadChange)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w: unknown change kind %d", ErrBadChange, int(ch.Kind))
 }
@@ -257,8 +277,12 @@ func (n *Node) loadRemovedIDs() error {
 		return err
 	}
 	n.removedIDs = n.removedIDs[:0]
+	n.clientAddrs = map[uint64]string{}
 	dir, _ := n.env.Transport.(env.PeerDirectory)
 	for _, m := range infos {
+		if m.State == storage.MemberActive && m.ClientAddr != "" {
+			n.clientAddrs[m.ID] = m.ClientAddr
+		}
 		switch {
 		case m.State == storage.MemberRemoved:
 			n.removedIDs = append(n.removedIDs, m.ID)
@@ -303,6 +327,7 @@ func (n *Node) onRemovedNotice(from uint64) {
 	n.toldRemoved = true
 	n.env.Log.Warn("a member says this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "told_by", from)
 	n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
+	n.failParked(ErrRemoved)
 }
 
 // heardFromLeader undoes a removal notice when the leader sends this node
@@ -328,6 +353,11 @@ func (n *Node) recordMemberInfo(batch *storage.Batch, v2 *pb.ConfChangeV2, c mem
 	switch ch.GetType() {
 	case pb.ConfChangeType_ConfChangeAddLearnerNode:
 		batch.SetMemberInfo(storage.MemberInfo{ID: ch.GetNodeId(), State: storage.MemberActive, PeerAddr: c.peerAddr, ClientAddr: c.clientAddr})
+	case pb.ConfChangeType_ConfChangeAddNode:
+		// A promotion carries no addresses; an announcement does.
+		if c.peerAddr != "" && c.clientAddr != "" {
+			batch.SetMemberInfo(storage.MemberInfo{ID: ch.GetNodeId(), State: storage.MemberActive, PeerAddr: c.peerAddr, ClientAddr: c.clientAddr})
+		}
 	case pb.ConfChangeType_ConfChangeRemoveNode:
 		batch.SetMemberInfo(storage.MemberInfo{ID: ch.GetNodeId(), State: storage.MemberRemoved})
 	}
@@ -368,6 +398,7 @@ func (n *Node) noteSelfRemoved() {
 		index := n.store.Applied()
 		n.removedAt = index
 		n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
+		n.failParked(ErrRemoved)
 		n.env.Log.Warn("this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "index", index)
 	}
 }

@@ -60,8 +60,9 @@ type Node struct {
 	diverged           bool // UnsafeDivergeAt did its harm (TEST ONLY)
 
 	clients       requests
-	longReads     []*chunkedRead // reads handed to env.Worker, until they end (reader.go)
-	longReadBytes atomic.Int64   // values the long reads hold (reader.go)
+	longReads     []*chunkedRead  // reads handed to env.Worker, until they end (reader.go)
+	parked        []parkedRequest // requests waiting for a leader (parked.go)
+	longReadBytes atomic.Int64    // values the long reads hold (reader.go)
 	snaps         snapTransfers
 	adm           admission
 	guard         peerGuard
@@ -74,6 +75,7 @@ type Node struct {
 	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
 	transfer         *transferRequest
 	removedIDs       []uint64          // nodes removed by an operator, as of the applied index (memberchange.go)
+	clientAddrs      map[uint64]string // members' recorded client addresses, as of the applied index (announce.go)
 	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
 	toldRemoved      bool              // a member told this node it was removed
 	leaderFirstIndex uint64            // this leader's first entry: raft takes no membership change before it applies
@@ -197,11 +199,13 @@ func (n *Node) Tick() {
 		return
 	}
 	n.clients.expire(n.ticks, n.retry)
+	n.releaseParked()
 	n.retrySnapshots()
 	n.askToJoin()
 	n.expireDue()
 	n.answerMemberChange()
 	n.answerTransfer()
+	n.announce()
 }
 
 // StepFrom is Step for a message whose sender the transport
@@ -259,6 +263,9 @@ func (n *Node) route(hdr envelope, body []byte) error {
 		n.onRemovedNotice(hdr.from)
 		return nil
 	case !n.admit(hdr):
+		return nil
+	case hdr.kind == peerAnnounce:
+		n.onAnnounce(hdr.from, body)
 		return nil
 	case hdr.kind == peerSnapChunk:
 		c, err := decodeSnapChunk(body)

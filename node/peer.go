@@ -24,6 +24,7 @@ import (
 //	peerProbeReply: the answer (one uvarint: a peerStage)
 //	peerJoin:       a node rejoining under a new identity asks to be admitted (empty body)
 //	peerRemoved:    a member tells a node whose raft messages it drops that the node was removed (empty body)
+//	peerAnnounce:   a member asks the leader to record its addresses (announceBody)
 const (
 	peerRaft       byte = 1
 	peerSnapChunk  byte = 2
@@ -32,6 +33,7 @@ const (
 	peerProbeReply byte = 5
 	peerJoin       byte = 6
 	peerRemoved    byte = 7
+	peerAnnounce   byte = 8
 )
 
 var errMalformedPeer = errors.New("node: malformed peer message")

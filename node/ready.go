@@ -23,6 +23,7 @@ func (n *Node) Process() error {
 	if n.rn == nil {
 		return nil
 	}
+	n.releaseParked()
 	n.askReadIndex()
 	if n.stopped != nil {
 		return n.stopped // raft failed while asked (guardRaft stopped the node)
@@ -51,6 +52,7 @@ func (n *Node) stop(err error) error {
 		n.stopped = err
 		n.env.Log.Error("node stopped", "node", n.cfg.ID, "err", err)
 		n.clients.failAll(ErrStopped, ErrOutcomeUnknown)
+		n.failParked(ErrStopped)
 		n.snaps.closeAll()
 	}
 	return n.stopped
@@ -134,7 +136,9 @@ func (n *Node) noteLeader(lead uint64) {
 	}
 	n.env.Log.Info("leader changed", "node", n.cfg.ID, "from", old, "to", lead, "term", n.rn.BasicStatus().GetTerm())
 	if old != raft.None {
-		n.clients.leaderLost(n.ticks + uint64(WriteGraceElections*n.cfg.ElectionTicks))
+		for _, req := range n.clients.leaderLost(n.ticks + uint64(WriteGraceElections*n.cfg.ElectionTicks)) {
+			n.park(req)
+		}
 	}
 }
 

@@ -248,25 +248,29 @@ func (r *requests) failAll(readErr, writeErr error) {
 }
 
 // leaderLost answers what was in flight through the old leader. A read
-// did nothing, so it fails now. A write may be lost or may still commit:
-// a new leader commits the entries of earlier terms that it holds with
-// its first entry, so a write that reached it applies about an election
-// later. A write keeps its place (and the answer of its apply, when it
-// comes) until graceEnd (see WriteGraceElections), then ends UNKNOWN.
-// Failing writes at once answered UNKNOWN for writes that were applied a
-// moment later.
-func (r *requests) leaderLost(graceEnd uint64) {
-	clear(r.reads) // every read fails below: spare each a search of its round
+// did nothing: it is taken out and returned, for the node to run again
+// under the next leader (parked.go) as a new request with the same ops
+// and answer. A write may be lost or may still commit: a new leader
+// commits the entries of earlier terms that it holds with its first
+// entry, so a write that reached it applies about an election later. A
+// write keeps its place (and the answer of its apply, when it comes)
+// until graceEnd (see WriteGraceElections), then ends UNKNOWN. Failing
+// writes at once answered UNKNOWN for writes that were applied a moment
+// later.
+func (r *requests) leaderLost(graceEnd uint64) (reads []*request) {
+	clear(r.reads) // every read leaves below: spare each a search of its round
 	for _, req := range r.inflight {
 		switch {
 		case req.finished:
 		case req.isWrite:
 			req.deadline = min(req.deadline, graceEnd)
 		default:
-			r.finishErr(req, ErrNoQuorum)
+			req.finished = true // this copy is done; a later answer to it is ignored
+			reads = append(reads, &request{ops: req.ops, done: req.done})
 		}
 	}
 	r.readsReady = nil
+	return reads
 }
 
 // WriteGraceElections: see requests.leaderLost. Two election timeouts

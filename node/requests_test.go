@@ -79,7 +79,7 @@ func TestRequestsExpireWritesUnknownReadsTimeout(t *testing.T) {
 	}
 }
 
-func TestRequestsLeaderLostFailsReadsAndGivesWritesGrace(t *testing.T) {
+func TestRequestsLeaderLostReturnsReadsAndGivesWritesGrace(t *testing.T) {
 	r := newRequests()
 	var w, rd answered
 	write := w.req(kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte("k")}})
@@ -89,7 +89,11 @@ func TestRequestsLeaderLostFailsReadsAndGivesWritesGrace(t *testing.T) {
 	r.addRead(2, read)
 	r.track(read, 100)
 	r.readConfirmed(2, 9)
-	r.leaderLost(40)
+	again := r.leaderLost(40)
+	if len(again) != 1 || len(rd.calls) != 0 || !read.finished || again[0].finished || len(again[0].ops) != 1 {
+		t.Fatalf("leaderLost returned %d reads (the read answered %d times): want the read back, unanswered, as a new request", len(again), len(rd.calls))
+	}
+	again[0].fail(ErrNoQuorum)
 	rd.onlyErr(t, ErrNoQuorum)
 	if len(w.calls) != 0 || write.deadline != 40 || len(r.readsReady) != 0 {
 		t.Fatalf("write answered %d times, deadline %d; %d reads ready", len(w.calls), write.deadline, len(r.readsReady))

@@ -12,13 +12,16 @@ import (
 // Status is a snapshot of a node's view, for the simulator's checks, INFO
 // and metrics.
 type Status struct {
-	ID       uint64
-	Term     uint64
-	Vote     uint64 // whom this node voted for in Term (0: nobody)
-	Lead     uint64
-	IsLeader bool
-	Commit   uint64
-	Applied  uint64
+	ID   uint64
+	Term uint64
+	Vote uint64 // whom this node voted for in Term (0: nobody)
+	Lead uint64
+	// LeadClientAddr is where clients reach the leader, from its member
+	// record ("" if none is known).
+	LeadClientAddr string
+	IsLeader       bool
+	Commit         uint64
+	Applied        uint64
 	// DurableApplied is the applied index a crash cannot take back; Applied
 	// runs ahead of it by applies not yet synced (persist).
 	DurableApplied uint64
@@ -76,6 +79,7 @@ func (n *Node) Status() Status {
 		Term:           bs.GetTerm(),
 		Vote:           bs.GetVote(),
 		Lead:           bs.Lead,
+		LeadClientAddr: n.clientAddrs[bs.Lead],
 		IsLeader:       bs.RaftState == raft.StateLeader,
 		Commit:         bs.GetCommit(),
 		Applied:        n.store.Applied(),

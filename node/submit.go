@@ -31,10 +31,16 @@ func (n *Node) Submit(ops []kv.Op, done func([]kv.Result)) {
 		return
 	}
 	if n.lead == raft.None {
-		req.fail(ErrNoQuorum)
+		n.park(req)
 		return
 	}
-	if isRead {
+	n.start(req)
+}
+
+// start sends a request on its way: a read to the next ReadIndex round, a
+// write to raft.
+func (n *Node) start(req *request) {
+	if req.ops[0].Kind.IsRead() {
 		n.queueRead(req)
 	} else if !n.propose(req) {
 		return
@@ -57,7 +63,7 @@ func (n *Node) refuseSubmit(req *request) error {
 		return ErrJoining
 	case n.removedSelf() && !n.cfg.UnsafeRemovedServes:
 		return ErrRemoved
-	case len(n.clients.inflight)+len(n.longReads) >= n.cfg.RequestsInflightMax && n.inflightCount() >= n.cfg.RequestsInflightMax:
+	case len(n.clients.inflight)+len(n.longReads)+len(n.parked) >= n.cfg.RequestsInflightMax && n.inflightCount()+len(n.parked) >= n.cfg.RequestsInflightMax:
 		return ErrBusy
 	}
 	return nil

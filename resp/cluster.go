@@ -28,6 +28,9 @@ type ClusterView struct {
 	Leader  uint64 // 0: none known
 	Term    uint64 // told as the configuration epoch
 	Members []ClusterMember
+	// SelfApplied is the serving node's applied index, told as its
+	// replication offset.
+	SelfApplied uint64
 }
 
 // ClusterMember is one member of the group.
@@ -55,12 +58,15 @@ var errClusterDisabled = "ERR This instance has cluster support disabled"
 func clusterSubcommands() []*command {
 	return []*command{
 		{name: "addnode", arity: 5, run: (*Executor).clusterAddNode},
+		{name: "countkeysinslot", arity: 3, run: (*Executor).clusterCountKeysInSlot},
+		{name: "getkeysinslot", arity: 4, run: (*Executor).clusterGetKeysInSlot},
 		{name: "info", arity: 2, run: (*Executor).clusterInfo},
 		{name: "keyslot", arity: 3, run: (*Executor).clusterKeySlot},
 		{name: "myid", arity: 2, run: (*Executor).clusterMyID},
 		{name: "nodes", arity: 2, run: (*Executor).clusterNodes},
 		{name: "promote", arity: -3, run: (*Executor).clusterPromote},
 		{name: "removenode", arity: -3, run: (*Executor).clusterRemoveNode},
+		{name: "shards", arity: 2, run: (*Executor).clusterShards},
 		{name: "slots", arity: 2, run: (*Executor).clusterSlots},
 		{name: "transfer-leader", arity: 3, run: (*Executor).clusterTransferLeader},
 	}

@@ -54,14 +54,7 @@ func (e *Executor) clusterSlots(args [][]byte, reply func([]byte)) {
 		if v.Leader == 0 {
 			return AppendArray(nil, 0) // no master: no slot is served
 		}
-		var nodes []ClusterMember
-		for _, m := range v.Members {
-			if m.ID == v.Leader {
-				nodes = append([]ClusterMember{m}, nodes...)
-			} else {
-				nodes = append(nodes, m)
-			}
-		}
+		nodes := leaderFirst(v)
 		out := AppendArray(nil, 1)
 		out = AppendArray(out, 2+len(nodes))
 		out = AppendInt(out, 0)

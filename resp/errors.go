@@ -66,13 +66,21 @@ func unknownSubcommand(container string, sub []byte) string {
 
 // backendErrors words each outcome a backend can end an operation with
 // as the reply a Redis client sees: its code (the first word) is what a
-// client library acts on (it retries TRYAGAIN and LOADING by itself, and
-// no client retries UNKNOWN), and the rest says why in Seshat's terms.
+// client library acts on (go-redis retries TRYAGAIN, LOADING and
+// CLUSTERDOWN by itself, so only a request that never ran gets one of
+// them; no client retries UNKNOWN or NOQUORUM), and the rest says why in
+// Seshat's terms.
 var backendErrors = []struct {
 	err   error
 	reply string
 }{
-	{kv.ErrNoQuorum, "NOQUORUM no raft leader is known to this node; the request was not executed"},
+	// CLUSTERDOWN, as Redis Cluster says of a slot with no master: go-redis
+	// and other cluster clients retry it by themselves (and reload the
+	// topology), which is right, since the request never ran. An election
+	// mostly ends within their retries.
+	{kv.ErrNoQuorum, "CLUSTERDOWN no raft leader is known to this node (an election is under way, or a quorum is unreachable); the request was not executed"},
+	// Not retried by clients: the read already waited the whole request
+	// timeout, and three more such waits would only hide the outage.
 	{kv.ErrReadTimeout, "NOQUORUM the read could not be confirmed by a quorum in time; the request was not executed"},
 	{kv.ErrOutcomeUnknown, "UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied"},
 	{kv.ErrBusy, "TRYAGAIN too many requests in flight on this node; retry later"},

@@ -16,12 +16,13 @@ func (b simBackend) ClusterView(done func(resp.ClusterView, error)) {
 	b.call(func(n *node.Node) {
 		members, err := n.Members()
 		st := n.Status()
-		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term}
+		v := resp.ClusterView{Self: st.ID, Leader: st.Lead, Term: st.Term, SelfApplied: st.Applied}
 		for _, m := range members {
-			if m.ClientAddr == "" {
-				// A first-configuration member: its address is the
-				// simulator's name for it, as a host's config would give.
-				m.PeerAddr, m.ClientAddr = fmt.Sprintf("n%d:7379", m.ID), fmt.Sprintf("n%d:6379", m.ID)
+			if m.ClientAddr == "" && b.s.w.opts.InitialVoters == 0 {
+				// A first-configuration member of a cluster whose members
+				// announce nothing: its address is the simulator's name
+				// for it, as a host's config would give.
+				m.PeerAddr, m.ClientAddr = simPeerAddr(m.ID), simClientAddr(m.ID)
 			}
 			v.Members = append(v.Members, resp.ClusterMember{ID: m.ID, Voter: m.Voter, ClientAddr: m.ClientAddr, PeerAddr: m.PeerAddr})
 		}
@@ -60,3 +61,8 @@ func nodeChange(ch resp.ClusterChange) (node.MemberChange, error) {
 	}
 	return node.MemberChange{Kind: k, ID: ch.ID, PeerAddr: ch.PeerAddr, ClientAddr: ch.ClientAddr, Force: ch.Force}, nil
 }
+
+// simPeerAddr and simClientAddr are the simulator's names for node id's
+// addresses (the membership scenario adds nodes under them too).
+func simPeerAddr(id uint64) string   { return fmt.Sprintf("n%d:7379", id) }
+func simClientAddr(id uint64) string { return fmt.Sprintf("n%d:6379", id) }

@@ -44,10 +44,46 @@ func (c *simCluster) TransferLeader(at, to chaos.ID) error {
 // nil for +OK, node.ErrOutcomeUnknown for UNKNOWN or no reply, else the
 // error's text.
 func (c *simCluster) admin(at chaos.ID, args ...string) error {
+	reply, err := c.adminReply(at, args...)
+	if err != nil {
+		return err
+	}
+	what := strings.Join(args, " ")
+	r, _, err := resp.ParseReply(reply)
+	switch {
+	case err != nil:
+		c.w.fail(classSafety, "n%d answered %s with a malformed reply %q: %v", at, what, reply, err)
+		return err
+	case r.Kind == resp.KindSimple && r.Str == "OK":
+		return nil
+	case r.Kind == resp.KindError && strings.HasPrefix(r.Str, "UNKNOWN"):
+		return fmt.Errorf("%w (%s)", node.ErrOutcomeUnknown, r.Str)
+	case r.Kind == resp.KindError:
+		return errors.New(r.Str)
+	}
+	return fmt.Errorf("sim: %s answered %q", what, reply)
+}
+
+// ClusterNodes implements chaos.MemberChanger.ClusterNodes.
+func (c *simCluster) ClusterNodes(at chaos.ID) (string, error) {
+	reply, err := c.adminReply(at, "CLUSTER", "NODES")
+	if err != nil {
+		return "", err
+	}
+	r, _, err := resp.ParseReply(reply)
+	if err != nil || r.Kind == resp.KindError {
+		return "", fmt.Errorf("CLUSTER NODES: %q", reply)
+	}
+	return r.Str, nil
+}
+
+// adminReply sends one command and runs the World until its reply, or
+// returns node.ErrOutcomeUnknown.
+func (c *simCluster) adminReply(at chaos.ID, args ...string) ([]byte, error) {
 	s := c.node(at)
 	what := strings.Join(args, " ")
 	if !s.up() {
-		return fmt.Errorf("n%d is down", at)
+		return nil, fmt.Errorf("n%d is down", at)
 	}
 	var reply []byte
 	answered := false
@@ -62,25 +98,13 @@ func (c *simCluster) admin(at chaos.ID, args ...string) error {
 	for !answered && c.w.now < deadline {
 		if s.n != n {
 			c.w.tracef("%s scenario: n%d died before answering %s", c.w.now, at, what)
-			return node.ErrOutcomeUnknown
+			return nil, node.ErrOutcomeUnknown
 		}
 		c.RunFor(10 * time.Millisecond)
 	}
 	if !answered {
-		return node.ErrOutcomeUnknown
+		return nil, node.ErrOutcomeUnknown
 	}
 	c.w.tracef("%s scenario: n%d answered %s: %q", c.w.now, at, what, reply)
-	r, _, err := resp.ParseReply(reply)
-	switch {
-	case err != nil:
-		c.w.fail(classSafety, "n%d answered %s with a malformed reply %q: %v", at, what, reply, err)
-		return err
-	case r.Kind == resp.KindSimple && r.Str == "OK":
-		return nil
-	case r.Kind == resp.KindError && strings.HasPrefix(r.Str, "UNKNOWN"):
-		return fmt.Errorf("%w (%s)", node.ErrOutcomeUnknown, r.Str)
-	case r.Kind == resp.KindError:
-		return errors.New(r.Str)
-	}
-	return fmt.Errorf("sim: %s answered %q", what, reply)
+	return reply, nil
 }

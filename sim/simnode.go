@@ -131,8 +131,16 @@ func (s *simNode) config() node.Config {
 	if s.idx >= voters {
 		peers = append(peers, s.id)
 	}
+	// Where membership changes (InitialVoters), members record their own
+	// addresses (node/announce.go) under the simulator's names for them.
+	var peerAddr, clientAddr string
+	if o.InitialVoters > 0 {
+		peerAddr, clientAddr = simPeerAddr(s.id), simClientAddr(s.id)
+	}
 	return node.Config{
 		ID:                          s.id,
+		AdvertisePeerAddr:           peerAddr,
+		AdvertiseClientAddr:         clientAddr,
 		Peers:                       peers,
 		Join:                        s.idx >= voters,
 		UnsafeRemovedServes:         o.UnsafeRemovedServes,

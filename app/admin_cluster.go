@@ -1,0 +1,151 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/resp"
+)
+
+// The membership operations of CLUSTER on the admin port, for operators
+// and tools that speak HTTP (as etcd's members API):
+//
+//	GET  /cluster/members                                   the membership, as JSON
+//	POST /cluster/members/add?id=&peer_addr=&client_addr=   CLUSTER ADDNODE
+//	POST /cluster/members/promote?id=[&force=true]          CLUSTER PROMOTE
+//	POST /cluster/members/remove?id=[&force=true]           CLUSTER REMOVENODE
+//	POST /cluster/leader?id=                                CLUSTER TRANSFER-LEADER
+//
+// A change is answered once it applied (200), or refused with the text
+// CLUSTER replies: 400 for a bad argument, 409 for a change the
+// membership refuses (not the leader, another change pending, unsafe),
+// 504 when its outcome is unknown (look at /cluster/members).
+
+// memberJSON is one member in /cluster/members.
+type memberJSON struct {
+	ID         uint64 `json:"id"`
+	Voter      bool   `json:"voter"`
+	Leader     bool   `json:"leader"`
+	PeerAddr   string `json:"peer_addr"`
+	ClientAddr string `json:"client_addr"`
+}
+
+// adminWait bounds an HTTP membership call: the request timeout a change
+// may take, and a margin.
+func adminWait(cfg Config) time.Duration {
+	return time.Duration(cfg.Limits.RequestTimeoutSecs)*time.Second + clusterCallTimeout
+}
+
+func addClusterEndpoints(mux *http.ServeMux, c clusterHost) {
+	wait := adminWait(c.cfg)
+	mux.HandleFunc("/cluster/members", func(w http.ResponseWriter, r *http.Request) {
+		got := make(chan struct{}, 1)
+		var v resp.ClusterView
+		var verr error
+		c.ClusterView(func(view resp.ClusterView, err error) { v, verr = view, err; got <- struct{}{} })
+		select {
+		case <-got:
+		case <-time.After(wait):
+			verr = errors.New("the node did not answer in time")
+		}
+		if verr != nil {
+			http.Error(w, resp.ErrorReply(verr), http.StatusServiceUnavailable)
+			return
+		}
+		out := struct {
+			Self    uint64       `json:"self"`
+			Leader  uint64       `json:"leader"`
+			Term    uint64       `json:"term"`
+			Members []memberJSON `json:"members"`
+		}{Self: v.Self, Leader: v.Leader, Term: v.Term, Members: []memberJSON{}}
+		for _, m := range v.Members {
+			out.Members = append(out.Members, memberJSON{ID: m.ID, Voter: m.Voter, Leader: m.ID == v.Leader, PeerAddr: m.PeerAddr, ClientAddr: m.ClientAddr})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	change := func(kind string) http.HandlerFunc {
+		return post(func(w http.ResponseWriter, r *http.Request) {
+			id, force, ok := idAndForce(w, r)
+			if !ok {
+				return
+			}
+			ch := resp.ClusterChange{Kind: kind, ID: id, Force: force}
+			if kind == "add-learner" {
+				ch.PeerAddr, ch.ClientAddr = r.FormValue("peer_addr"), r.FormValue("client_addr")
+				for _, a := range []struct{ name, v string }{{"peer_addr", ch.PeerAddr}, {"client_addr", ch.ClientAddr}} {
+					if _, port, err := net.SplitHostPort(a.v); err != nil || port == "0" || port == "" {
+						http.Error(w, "invalid "+a.name+" '"+a.v+"': want host:port", http.StatusBadRequest)
+						return
+					}
+				}
+			}
+			answer(w, wait, func(done func(error)) { c.ChangeMembership(ch, done) })
+		})
+	}
+	mux.HandleFunc("/cluster/members/add", change("add-learner"))
+	mux.HandleFunc("/cluster/members/promote", change("promote"))
+	mux.HandleFunc("/cluster/members/remove", change("remove"))
+	mux.HandleFunc("/cluster/leader", post(func(w http.ResponseWriter, r *http.Request) {
+		id, _, ok := idAndForce(w, r)
+		if !ok {
+			return
+		}
+		answer(w, wait, func(done func(error)) { c.TransferLeader(id, done) })
+	}))
+}
+
+// post refuses every method but POST: a change is not a GET.
+func post(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// idAndForce reads id (a positive integer) and force (a boolean, false
+// when absent), answering 400 for a bad one.
+func idAndForce(w http.ResponseWriter, r *http.Request) (uint64, bool, bool) {
+	id, err := strconv.ParseUint(r.FormValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		http.Error(w, "invalid node id '"+r.FormValue("id")+"': a raft node id is a positive integer", http.StatusBadRequest)
+		return 0, false, false
+	}
+	force := false
+	if f := r.FormValue("force"); f != "" {
+		if force, err = strconv.ParseBool(f); err != nil {
+			http.Error(w, "invalid force '"+f+"': want true or false", http.StatusBadRequest)
+			return 0, false, false
+		}
+	}
+	return id, force, true
+}
+
+// answer runs a change and writes its outcome.
+func answer(w http.ResponseWriter, wait time.Duration, run func(done func(error))) {
+	got := make(chan error, 1)
+	run(func(err error) { got <- err })
+	var err error
+	select {
+	case err = <-got:
+	case <-time.After(wait):
+		err = node.ErrOutcomeUnknown
+	}
+	switch {
+	case err == nil:
+		_, _ = w.Write([]byte("OK\n"))
+	case errors.Is(err, node.ErrOutcomeUnknown):
+		http.Error(w, resp.ErrorReply(err), http.StatusGatewayTimeout)
+	default:
+		http.Error(w, resp.ErrorReply(err), http.StatusConflict)
+	}
+}
