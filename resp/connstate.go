@@ -1,8 +1,6 @@
 package resp
 
 import (
-	"strings"
-
 	"github.com/seshat-db/seshat/internal/assert"
 )
 
@@ -165,7 +163,7 @@ func (c *Conn) Resume() {
 			c.fill(slot, AppendError(nil, err.Error()))
 			break
 		}
-		slot := &connSlot{name: strings.ToLower(string(args[0])), size: len(pending) - len(rest), last: IsQuit(args)}
+		slot := &connSlot{name: commandName(args[0]), size: len(pending) - len(rest), last: IsQuit(args)}
 		c.push(slot)
 		// Execute copies what it keeps, so args may alias c.buf.
 		c.exec.Execute(args, func(b []byte) { c.fill(slot, b) })

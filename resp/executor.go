@@ -364,6 +364,7 @@ func init() {
 	commands = append(commands, txnCommands()...)
 	slices.SortFunc(commands, func(a, b *command) int { return strings.Compare(a.name, b.name) })
 	linkACL()
+	commandNames = namesOf(commands) // cmdname.go
 }
 
 // cString returns b up to its first NUL byte, as C's printf would print

@@ -35,6 +35,8 @@ type Batch struct {
 	lazy bool // commit without fsync (CommitLazily)
 
 	usersChanged bool // an ACL op wrote u/ (users.go)
+
+	written written // the user keys written, for Get (batchread.go)
 }
 
 var _ kv.Store = (*Batch)(nil)
@@ -110,9 +112,6 @@ func (b *Batch) setProto(key []byte, m proto.Message) {
 	_ = b.batch.Set(key, data, nil)
 }
 
-// Get implements kv.Store.Get.
-func (b *Batch) Get(key []byte) (kv.Item, bool, error) { return getItem(b.batch, key) }
-
 // Put implements kv.Store.Put, keeping the deadline index in step.
 func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 	item.Version = b.applied + 1 // the entry being applied
@@ -137,6 +136,7 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 			return err
 		}
 	}
+	b.written.note(key)
 	return b.batch.Set(dataKey(key), record, nil)
 }
 
@@ -157,6 +157,7 @@ func (b *Batch) Delete(key []byte, old kv.Item) error {
 	if err := b.batch.Delete(indexKey(key), nil); err != nil {
 		return err
 	}
+	b.written.note(key)
 	return b.batch.Delete(dataKey(key), nil)
 }
 

@@ -48,6 +48,7 @@ func (b *Batch) Range(fn func(key []byte, item kv.Item) bool) error {
 // (the data, the deadline index and SCAN's index), so that it costs the same whatever the
 // store holds. The data sum of an empty store is 0.
 func (b *Batch) Clear() error {
+	b.written.cleared = true
 	if err := b.batch.DeleteRange(prefixData, prefixDataEnd, nil); err != nil {
 		return err
 	}

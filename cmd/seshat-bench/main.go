@@ -42,6 +42,7 @@ type options struct {
 	loadKeys int
 	skip     map[string]bool
 	out      string
+	profile  string
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&o.kills, "kills", 10, "leader kills in the failover benchmark (0: none)")
 	flag.IntVar(&o.loadKeys, "load-keys", 1_000_000, "keys loaded before the last memory reading (0: none)")
 	flag.StringVar(&skip, "skip", "", "comma-separated parts to leave out: etcd, redis, failover")
+	flag.StringVar(&o.profile, "profile", "", "take CPU profiles of the three Seshat nodes during each workload into this directory")
 	flag.StringVar(&o.out, "out", "", "also write the report to this file (default: bench-results/bench-DATE.md)")
 	flag.Parse()
 	o.skip = map[string]bool{}
@@ -91,6 +93,11 @@ func bench(o options) error {
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
 	}
 	report, err := os.Create(out)
 	if err != nil {
@@ -185,7 +192,7 @@ type rssRow struct {
 }
 
 func (r *runner) start(node, dir string) error {
-	c, err := localcluster.Start(node, dir, "bench", seshatFlags...)
+	c, err := localcluster.Start(node, dir, "bench", append(slices.Clone(seshatFlags), profileFlags(r.o)...)...)
 	r.mu.Lock()
 	r.seshat = c
 	r.mu.Unlock()

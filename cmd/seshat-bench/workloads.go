@@ -43,7 +43,9 @@ func (r *runner) workloads() error {
 		if w.follower {
 			addr = sFollow.Client
 		}
+		profiled := r.profiling(w)
 		rw.seshat = r.median(w, uint64(i), func() (endpoint, error) { return redisEndpoint(addr, w.clients), nil }, val)
+		profiled()
 		if r.etcd != nil {
 			url := eLead
 			if w.follower {
