@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,11 @@ func watchIncr(ctx context.Context, rdb *redis.Client, key string) error {
 			pipe.Set(ctx, key, n+1, 0)
 			return nil
 		})
+		if lostInFlight(err) {
+			// The EXEC was sent and its connection died (a leader
+			// killed between its apply and its reply): applied or not.
+			return errUnknownTxn
+		}
 		return err
 	}
 	var err error
@@ -38,7 +44,7 @@ func watchIncr(ctx context.Context, rdb *redis.Client, key string) error {
 		switch {
 		case err == nil:
 			return nil
-		case strings.HasPrefix(err.Error(), "UNKNOWN"):
+		case errors.Is(err, errUnknownTxn) || strings.HasPrefix(err.Error(), "UNKNOWN"):
 			return errUnknownTxn
 		}
 		time.Sleep(5 * time.Millisecond) // aborted, or the cluster is electing
@@ -47,6 +53,21 @@ func watchIncr(ctx context.Context, rdb *redis.Client, key string) error {
 }
 
 var errUnknownTxn = errors.New("EXEC's outcome is unknown")
+
+// lostInFlight: err is neither a reply (an error reply, or EXEC aborted by
+// WATCH) nor a dial that failed, so the request may have been sent and
+// run before the connection broke.
+func lostInFlight(err error) bool {
+	var reply redis.Error
+	var op *net.OpError
+	switch {
+	case err == nil || errors.Is(err, redis.TxFailedErr) || errors.As(err, &reply):
+		return false
+	case errors.As(err, &op) && op.Op == "dial":
+		return false
+	}
+	return true
+}
 
 func TestTransactionsAcrossLeaderKill(t *testing.T) {
 	ctx := context.Background()
