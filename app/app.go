@@ -222,7 +222,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		if err != nil {
 			return err
 		}
-		admin = &http.Server{Handler: requireToken(mux, token, m.auth.adminFailures), ReadHeaderTimeout: 5 * time.Second}
+		admin = &http.Server{Handler: refuseBrowsers(requireToken(mux, token, m.auth.adminFailures)), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- err

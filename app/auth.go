@@ -127,6 +127,22 @@ func requireToken(h http.Handler, token string, failed prometheus.Counter) http.
 	})
 }
 
+// refuseBrowsers wraps the admin handler: a request a web browser sent
+// (it names its Origin, or its fetch mode) is refused. Browsers send a
+// cross-site form POST with no preflight, so without this any page the
+// operator opens could add a node of its own and receive a snapshot of
+// every key (review r8: POST /cluster/members/add with no token set).
+// Operators' tools (curl, Prometheus, seshat-backup) send neither header.
+func refuseBrowsers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Mode") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+			http.Error(w, "forbidden: the admin port refuses requests sent by a web browser (Origin or Sec-Fetch-* header)", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // authMetrics count refused credentials.
 type authMetrics struct {
 	clientFailures prometheus.Counter
