@@ -43,11 +43,13 @@ func TestTTLWorkloadRuns(t *testing.T) {
 // appended by a leader with no time to give yet) counted from the last
 // stamped entry's receipt and expired early. It needs a key set with a
 // TTL by just such an entry and read just before its true deadline, so
-// it is rare: with transactions and SCAN in the workload, disk-wiped,
-// swarm and leader-killed seeds 1-40 all passed at the default 10% TTL
-// commands; at 30% it was caught at disk-wiped seed 27 (not
-// linearizable 10.2 s in) and swarm seed 22. The seeds here start at 24
-// so the test finds it fast.
+// it is rare: with transactions and SCAN in the workload it was caught in
+// 2 of 360 runs at 30% TTL commands (seeds 1-60 of disk-wiped,
+// leader-killed, held-messages, swarm, disk-wiped-lagging and
+// partial-restart-expiry): held-messages seed 21 (not linearizable 23.4 s
+// in) and swarm seed 6; which seeds catch it moves whenever the run's
+// events do (it was disk-wiped seed 27 before requests waited for a
+// leader). The seeds here start at 18 so the test finds it fast.
 //
 // It replaces TestMidTickAnchorCaught: UnsafeMidTickAnchor's error is up
 // to a tick, which keys now make up for by living a tick past their
@@ -57,7 +59,7 @@ func TestTTLWorkloadRuns(t *testing.T) {
 // compaction all passed.
 func TestStampedOnlyAnchorCaught(t *testing.T) {
 	plantCaught(t, "anchoring at stamped entries only", 10,
-		func(seed uint64) Options { return Options{Scenario: "disk-wiped", Seed: 23 + seed, TTLPercent: 30} },
+		func(seed uint64) Options { return Options{Scenario: "held-messages", Seed: 17 + seed, TTLPercent: 30} },
 		func(o *Options) { o.UnsafeStampedOnlyAnchor = true },
 		func(f *Failure) bool {
 			return f.Class == classLinearizability || strings.Contains(f.Message, "held lock")
