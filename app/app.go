@@ -208,7 +208,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	info.srv = srv
 	m.registerGauges(h, srv, tr)
 
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	go func() { serveErr <- srv.Serve(clientLn) }()
 	var admin *http.Server
 	if adminLn != nil {
@@ -230,7 +230,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 		}()
 	}
 	if cfg.Cluster.JoinAddr != "" {
-		go askToBeAdded(ctx, cfg, self.ownClientAddr(), log)
+		go func() {
+			// A refusal for good stops the process: it would otherwise
+			// go on dialling the peers under an id it may not have.
+			if err := askToBeAdded(ctx, cfg, self.ownClientAddr(), log); err != nil {
+				serveErr <- err
+			}
+		}()
 	}
 	log.Info("seshat node serving", "version", Version, "clients", addrOf(lns.client), "tls_clients", addrOf(lns.clientTLS),
 		"internal", tr.Addr().String(), "admin", cfg.Node.AdminAddr, "tick", tick, "election_ticks", electionTicks)

@@ -174,9 +174,9 @@ func resolveJoin(ctx context.Context, cfg *Config, log *slog.Logger, fresh bool)
 }
 
 // askToBeAdded asks the leader to add this node as a learner, then to
-// promote it once it has caught up; it returns when the node is a voter or
-// ctx ends.
-func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.Logger) {
+// promote it once it has caught up; it returns nil when the node is a
+// voter or ctx ends, and an error when the cluster refuses the id for good.
+func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.Logger) error {
 	password, _ := readSecret("auth.requirepass", cfg.Auth.RequirePass, cfg.Auth.RequirePassFile)
 	id := strconv.FormatUint(cfg.Node.ID, 10)
 	peer := cfg.Node.AdvertiseAddr
@@ -195,18 +195,20 @@ func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.
 			step++
 			continue
 		case ctx.Err() != nil:
-			return
+			return nil
 		case strings.Contains(err.Error(), "was a member before"):
-			log.Error("joining: the cluster refuses this node's id, which a removed member had: start it with a new node.id and an empty data_dir", "node", cfg.Node.ID, "err", err)
-			return
+			return fmt.Errorf("joining: the cluster refuses this node's id, which a removed member had: start it with a new node.id and an empty data_dir (%w)", err)
+		case strings.Contains(err.Error(), "cannot take its id"):
+			return fmt.Errorf("joining: another machine is a member under this node's id: start it with a new node.id and an empty data_dir (%w)", err)
 		}
 		log.Info("joining: not yet", "step", strings.Join(steps[step][:2], " "), "err", err)
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(time.Second):
 		}
 	}
+	return nil
 }
 
 // askLeader sends args to the leader named by the member at via.
