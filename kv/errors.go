@@ -19,6 +19,7 @@ var (
 	ErrOutcomeUnknown  = errors.New("the write was proposed but its outcome is unknown")
 	ErrBusy            = errors.New("too many requests in flight on this node")
 	ErrUncommittedFull = errors.New("the leader's log holds as many uncommitted bytes as it may")
+	ErrTransferring    = errors.New("the leader is handing leadership to another member")
 	ErrWriteTooLarge   = errors.New("the write is too large for one raft log entry")
 	ErrJoining         = errors.New("this node has no data yet: it is joining the cluster")
 	ErrStopped         = errors.New("the node stopped after a storage failure")

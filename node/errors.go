@@ -17,6 +17,7 @@ var (
 	ErrStopped         = kv.ErrStopped
 	ErrNoSpace         = kv.ErrNoSpace
 	ErrUncommittedFull = kv.ErrUncommittedFull
+	ErrTransferring    = kv.ErrTransferring
 	ErrWriteTooLarge   = kv.ErrWriteTooLarge
 	ErrJoining         = kv.ErrJoining
 	ErrReadFailed      = kv.ErrReadFailed

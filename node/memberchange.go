@@ -213,7 +213,7 @@ func (n *Node) checkMemberChange(ch MemberChange) error {
 			// a new one under its id, as etcd refuses reused ids too.
 			return fmt.Errorf("%w: node id %d was a member before; give the new node a new id", ErrBadChange, ch.ID)
 		}
-		return nil
+		return n.checkAddressesFree(ch)
 	case Promote:
 		if !isLearner {
 			return fmt.Errorf("%w: node %d is not a learner", ErrBadChange, ch.ID)
@@ -334,6 +334,26 @@ func (n *Node) onRemovedNotice(from uint64) {
 	n.env.Log.Warn("a member says this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "told_by", from)
 	n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
 	n.failParked(ErrRemoved)
+}
+
+// checkAddressesFree refuses a new node whose peer or client address a
+// member has: the member would dial itself as the new peer, and clients
+// would be sent to it for the new node (review r8), as initial_members
+// refuses a repeated address.
+func (n *Node) checkAddressesFree(ch MemberChange) error {
+	infos, err := n.store.MemberInfos()
+	if err != nil {
+		return err
+	}
+	for _, m := range infos {
+		if m.State != storage.MemberActive {
+			continue
+		}
+		if m.PeerAddr == ch.PeerAddr || m.ClientAddr == ch.ClientAddr {
+			return fmt.Errorf("%w: node %d already has address %s / %s; give the new node addresses of its own", ErrBadChange, m.ID, m.PeerAddr, m.ClientAddr)
+		}
+	}
+	return nil
 }
 
 // heardFromLeader undoes a removal notice when the leader sends this node

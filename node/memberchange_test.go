@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -162,7 +163,7 @@ func TestMembershipRemoveRefusedWithoutActiveQuorum(t *testing.T) {
 	lead := c.theLeader()
 	for _, id := range []uint64{4, 5} {
 		c.addMachine(id)
-		if err := c.change(lead, MemberChange{Kind: AddLearner, ID: id, PeerAddr: "p", ClientAddr: "c"}); err != nil {
+		if err := c.change(lead, MemberChange{Kind: AddLearner, ID: id, PeerAddr: fmt.Sprintf("p%d", id), ClientAddr: fmt.Sprintf("c%d", id)}); err != nil {
 			t.Fatal(err)
 		}
 		c.ticks(30)

@@ -92,12 +92,16 @@ func (n *Node) propose(req *request) bool {
 	}
 	if err != nil {
 		// Dropped before it reached any log: it did not happen. A leader
-		// drops a proposal only when its uncommitted bytes are at their
-		// bound (Seshat never transfers leadership); anyone else only
-		// when it knows no leader (a follower forwards).
-		if n.rn.BasicStatus().RaftState == raft.StateLeader {
+		// drops a proposal while it hands leadership over (CLUSTER
+		// TRANSFER-LEADER) or when its uncommitted bytes are at their
+		// bound; anyone else only when it knows no leader (a follower
+		// forwards).
+		switch st := n.rn.BasicStatus(); {
+		case st.RaftState == raft.StateLeader && st.LeadTransferee != raft.None:
+			req.fail(ErrTransferring)
+		case st.RaftState == raft.StateLeader:
 			req.fail(ErrUncommittedFull)
-		} else {
+		default:
 			req.fail(ErrNoQuorum)
 		}
 		return false

@@ -84,6 +84,7 @@ var backendErrors = []struct {
 	{kv.ErrReadTimeout, "NOQUORUM the read could not be confirmed by a quorum in time; the request was not executed"},
 	{kv.ErrOutcomeUnknown, "UNKNOWN the write was proposed but its outcome is unknown (leader lost or timeout); it may or may not have been applied"},
 	{kv.ErrBusy, "TRYAGAIN too many requests in flight on this node; retry later"},
+	{kv.ErrTransferring, "TRYAGAIN the leader is handing leadership to another member (CLUSTER TRANSFER-LEADER); the request was not executed; retry later"},
 	{kv.ErrUncommittedFull, "TRYAGAIN the leader's log holds as many uncommitted bytes as it may (large writes arrive faster than a quorum stores them); the request was not executed; retry later"},
 	{kv.ErrJoining, "LOADING this node has no data yet: it is joining the cluster; the request was not executed"},
 	// NOSPACE is Seshat's own code, after etcd's NOSPACE alarm: Redis's
