@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,15 +62,7 @@ func membersOf(t *testing.T, p *proc) adminMembers {
 func TestAdminHTTPMembership(t *testing.T) {
 	c := newCluster(t, buildBinary(t))
 	lead := c.nodes[c.startAll()]
-	dir := filepath.Dir(c.nodes[0].dataDir)
-	p4 := &proc{id: 4, client: freePort(t), internal: freePort(t), admin: freePort(t),
-		dataDir: filepath.Join(dir, "n4"), logPath: filepath.Join(dir, "n4.log")}
-	p4.configArg = c.nodes[0].configArg + fmt.Sprintf(",4=%s", p4.internal)
-	c.nodes = append(c.nodes, p4)
-	saved := c.args
-	c.args = append(c.args, "-cluster.bootstrap=false")
-	c.start(p4)
-	c.args = saved
+	p4 := c.extra(4, "n4", true, "-cluster.bootstrap=false")
 
 	if m := membersOf(t, lead); len(m.Members) != 3 || m.Leader != uint64(lead.id) {
 		t.Fatalf("members before: %+v", m)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +17,7 @@ func TestJoinUnderAMembersIDIsRefused(t *testing.T) {
 	c := newCluster(t, buildBinary(t))
 	lead := c.nodes[c.startAll()]
 	other := c.without(lead)[0]
-	dir := filepath.Dir(c.nodes[0].dataDir)
-	imp := &proc{id: other.id, client: freePort(t), internal: freePort(t), admin: freePort(t),
-		dataDir: filepath.Join(dir, "imp"), logPath: filepath.Join(dir, "imp.log")}
-	saved := c.args
-	c.args = append(c.args, "-join", lead.client)
-	c.nodes = append(c.nodes, imp)
-	c.start(imp)
-	c.args = saved
+	imp := c.extra(other.id, "imp", false, "-join", lead.client)
 	exited := make(chan error, 1)
 	go func() { exited <- imp.cmd.Wait() }()
 	select {

@@ -18,12 +18,23 @@ import (
 // joiner starts node id with -join via (a member's client address) and
 // no member list.
 func (c *cluster) joiner(id int, via *proc) *proc {
+	return c.extra(id, fmt.Sprintf("n%d", id), false, "-join", via.client)
+}
+
+// extra starts one more node, id, on ports of its own, its data in a
+// directory called name beside the others', with args after the
+// cluster's; withMembers gives it the first members and itself as
+// initial_members.
+func (c *cluster) extra(id int, name string, withMembers bool, args ...string) *proc {
 	dir := filepath.Dir(c.nodes[0].dataDir)
 	p := &proc{id: id, client: freePort(c.t), internal: freePort(c.t), admin: freePort(c.t),
-		dataDir: filepath.Join(dir, fmt.Sprintf("n%d", id)), logPath: filepath.Join(dir, fmt.Sprintf("n%d.log", id))}
+		dataDir: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log")}
+	if withMembers {
+		p.configArg = c.nodes[0].configArg + fmt.Sprintf(",%d=%s", id, p.internal)
+	}
 	c.nodes = append(c.nodes, p)
 	saved := c.args
-	c.args = append(slices.Clone(c.args), "-join", via.client)
+	c.args = append(slices.Clone(c.args), args...)
 	c.start(p)
 	c.args = saved
 	return p

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +21,7 @@ func TestGrowAndShrink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := filepath.Dir(c.nodes[0].dataDir)
-	p4 := &proc{id: 4, client: freePort(t), internal: freePort(t), admin: freePort(t),
-		dataDir: filepath.Join(dir, "n4"), logPath: filepath.Join(dir, "n4.log")}
-	p4.configArg = c.nodes[0].configArg + fmt.Sprintf(",4=%s", p4.internal)
-	c.nodes = append(c.nodes, p4)
-	saved := c.args
-	c.args = append(c.args, "-cluster.bootstrap=false")
-	c.start(p4)
-	c.args = saved
+	p4 := c.extra(4, "n4", true, "-cluster.bootstrap=false")
 	time.Sleep(300 * time.Millisecond)
 	if got := redisCLI(t, p4, "get", "k1"); !strings.HasPrefix(got, "LOADING") {
 		t.Fatalf("a node waiting to be added answered %q", got)

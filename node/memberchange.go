@@ -359,7 +359,7 @@ func (n *Node) checkAddressesFree(ch MemberChange) error {
 // heardFromLeader undoes a removal notice when the leader sends this node
 // entries or a heartbeat: it still counts this node as a member.
 func (n *Node) heardFromLeader(m *pb.Message) {
-	if !n.toldRemoved || m.GetFrom() != n.rn.Status().Lead {
+	if !n.toldRemoved || m.GetFrom() != n.rn.BasicStatus().Lead {
 		return
 	}
 	switch m.GetType() {
