@@ -26,6 +26,12 @@ func (i *serverInfo) Replication() resp.Replication {
 		NowMicros:   time.Now().UnixMicro(),
 		StartedUnix: i.started.Unix(),
 	}
+	for _, rep := range st.Replicas {
+		if host, port, err := net.SplitHostPort(rep.ClientAddr); err == nil {
+			p, _ := strconv.Atoi(port)
+			r.Links = append(r.Links, resp.ReplicaLink{Host: host, Port: p, Offset: int64(rep.Match)})
+		}
+	}
 	if !st.IsLeader && st.Lead != 0 {
 		// The leader's client address, as CLUSTER NODES and SLOTS tell
 		// it; before its member record is known, the host of its peer
@@ -57,7 +63,12 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 	rep := i.Replication()
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	d := func(v int64) string { return strconv.FormatInt(v, 10) }
-	replication := [][2]string{{"role", "master"}, {"connected_slaves", "0"}}
+	replication := [][2]string{{"role", "master"}, {"connected_slaves", strconv.Itoa(len(rep.Links))}}
+	for k, l := range rep.Links {
+		// Redis's own line for a replica in sync; a raft follower the
+		// leader heard from lately is one.
+		replication = append(replication, [2]string{"slave" + strconv.Itoa(k), fmt.Sprintf("ip=%s,port=%d,state=online,offset=%d,lag=0", l.Host, l.Port, l.Offset)})
+	}
 	if !rep.Master {
 		link := "down"
 		if rep.MasterHost != "" || st.Lead != 0 {

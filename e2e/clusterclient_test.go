@@ -79,6 +79,17 @@ func TestClusterClients(t *testing.T) {
 		t.Fatalf("ROLE on a follower does not name the leader %s:\n%s", lead.client, role)
 	}
 
+	// The leader's ROLE lists the replicas CLUSTER SLOTS lists.
+	waitFor(t, "the leader's ROLE lists both followers", func() bool {
+		role := redisCLI(t, lead, "role")
+		for _, p := range c.without(lead) {
+			if !strings.Contains(role, strings.Replace(p.client, ":", "\n", 1)) {
+				return false
+			}
+		}
+		return strings.HasPrefix(role, "master\n")
+	})
+
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.clusterAddrs(), ClusterStateReloadInterval: time.Second})
 	defer cc.Close()
 	uc := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: c.clusterAddrs()})

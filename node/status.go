@@ -55,6 +55,9 @@ type Status struct {
 	// entry it had acknowledged: an honest peer sends these too, as
 	// delayed copies of an old refusal (checkRejectBelowMatch).
 	RefusedAcked uint64
+	// Replicas is, on the leader, the members it heard from recently
+	// (replicas.go); nil elsewhere.
+	Replicas []Replica
 }
 
 // Status returns the node's current view.
@@ -94,6 +97,7 @@ func (n *Node) Status() Status {
 		LogEntries:         n.store.LastIndexCached() - n.store.SnapshotIndex(),
 		Keys:               n.store.Len(),
 		Expiring:           n.store.Expiring(),
+		Replicas:           n.replicas(bs.RaftState == raft.StateLeader),
 	}
 }
 

@@ -146,6 +146,9 @@ func (e *Executor) clusterNodes(args [][]byte, reply func([]byte)) {
 			if m.ID == v.Self {
 				flags = "myself," + flags
 			}
+			if m.ClientAddr == "" {
+				flags += ",noaddr" // as Redis flags a node it has no address for
+			}
 			fmt.Fprintf(&b, "%s %s %s %s 0 0 %d connected%s\n", clusterNodeID(m.ID), nodeAddr(m), flags, master, v.Term, slots)
 		}
 		return AppendBulkString(nil, b.String())

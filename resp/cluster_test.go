@@ -30,7 +30,11 @@ func (f *fakeCluster) TransferLeader(to uint64, done func(error)) {
 
 func clusterDo(t *testing.T, f *fakeCluster, args ...string) string {
 	t.Helper()
-	e := NewExecutor(f, Limits{}, nil)
+	return execDo(t, NewExecutor(f, Limits{}, nil), args...)
+}
+
+func execDo(t *testing.T, e *Executor, args ...string) string {
+	t.Helper()
 	var got []byte
 	calls := 0
 	var bargs [][]byte
@@ -57,7 +61,7 @@ func TestClusterNodes(t *testing.T) {
 	f := threeNodes()
 	want := "0000000000000000000000000000000000000001 10.0.0.1:6379@7379 master - 0 0 7 connected 0-16383\n" +
 		"0000000000000000000000000000000000000002 10.0.0.2:6379@7379 myself,slave 0000000000000000000000000000000000000001 0 0 7 connected\n" +
-		"0000000000000000000000000000000000000004 :0@0 slave 0000000000000000000000000000000000000001 0 0 7 connected\n"
+		"0000000000000000000000000000000000000004 :0@0 slave,noaddr 0000000000000000000000000000000000000001 0 0 7 connected\n"
 	if got := clusterDo(t, f, "CLUSTER", "NODES"); got != string(AppendBulkString(nil, want)) {
 		t.Fatalf("CLUSTER NODES:\n%q\nwant\n%q", got, AppendBulkString(nil, want))
 	}
@@ -115,5 +119,24 @@ func TestClusterChanges(t *testing.T) {
 	f.changeErr = errors.New("another membership change is in progress")
 	if got := clusterDo(t, f, "cluster", "promote", "4"); got != "-ERR another membership change is in progress\r\n" {
 		t.Fatalf("a refused change: %q", got)
+	}
+}
+
+type masterInfo struct{ fakeInfo }
+
+func (masterInfo) Replication() Replication {
+	return Replication{Master: true, Offset: 64, Links: []ReplicaLink{{Host: "127.0.0.1", Port: 26380, Offset: 64}}}
+}
+
+// TestRoleListsReplicas: a master's ROLE lists its connected replicas as
+// Redis 7.0.15 does (captured from a redis-server with one replica
+// attached: port and offset are bulk strings), the replicas CLUSTER
+// SLOTS lists beside it.
+func TestRoleListsReplicas(t *testing.T) {
+	e := NewExecutor(&memBackend{store: memStore{}}, Limits{}, masterInfo{})
+	got := execDo(t, e, "ROLE")
+	want := "*3\r\n$6\r\nmaster\r\n:64\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$5\r\n26380\r\n$2\r\n64\r\n"
+	if got != want {
+		t.Fatalf("ROLE:\n%q\nwant\n%q", got, want)
 	}
 }

@@ -21,10 +21,11 @@ const (
 // health ("loading" for a learner, which is still catching up).
 func (e *Executor) clusterShards(args [][]byte, reply func([]byte)) {
 	e.withView(reply, func(v ClusterView) []byte {
+		nodes := leaderFirst(v)
 		out := AppendArray(nil, 1)
 		out = AppendArray(out, 4)
 		out = AppendBulkString(out, "slots")
-		if v.Leader == 0 {
+		if v.Leader == 0 || len(nodes) == 0 || nodes[0].ID != v.Leader {
 			out = AppendArray(out, 0)
 		} else {
 			out = AppendArray(out, 2)
@@ -32,8 +33,8 @@ func (e *Executor) clusterShards(args [][]byte, reply func([]byte)) {
 			out = AppendInt(out, clusterSlots-1)
 		}
 		out = AppendBulkString(out, "nodes")
-		out = AppendArray(out, len(v.Members))
-		for _, m := range leaderFirst(v) {
+		out = AppendArray(out, len(nodes))
+		for _, m := range nodes {
 			host, port, _ := splitHostPort(m.ClientAddr)
 			p, _ := strconv.Atoi(port)
 			role, health := "replica", "online"
@@ -67,10 +68,17 @@ func (e *Executor) clusterShards(args [][]byte, reply func([]byte)) {
 	})
 }
 
-// leaderFirst is the view's members, the leader first.
+// leaderFirst is the view's members a client can reach, the leader
+// first. A member whose client address is not known yet (its record has
+// not reached this node) is left out: told as host "" and port 0, a
+// cluster client would dial ":0", which reaches nothing, or the client's
+// own host.
 func leaderFirst(v ClusterView) []ClusterMember {
 	var nodes []ClusterMember
 	for _, m := range v.Members {
+		if m.ClientAddr == "" {
+			continue
+		}
 		if m.ID == v.Leader {
 			nodes = append([]ClusterMember{m}, nodes...)
 		} else {

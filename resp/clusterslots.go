@@ -51,10 +51,10 @@ func (e *Executor) clusterKeySlot(args [][]byte, reply func([]byte)) {
 // ip, port, id and an empty map of hostnames.
 func (e *Executor) clusterSlots(args [][]byte, reply func([]byte)) {
 	e.withView(reply, func(v ClusterView) []byte {
-		if v.Leader == 0 {
-			return AppendArray(nil, 0) // no master: no slot is served
-		}
 		nodes := leaderFirst(v)
+		if v.Leader == 0 || len(nodes) == 0 || nodes[0].ID != v.Leader {
+			return AppendArray(nil, 0) // no master a client can reach: no slot is served
+		}
 		out := AppendArray(nil, 1)
 		out = AppendArray(out, 2+len(nodes))
 		out = AppendInt(out, 0)

@@ -21,11 +21,23 @@ type Replication struct {
 	// Replicas is how many other voters hold every acknowledged write:
 	// a write is acknowledged once a majority of the voters stored it.
 	Replicas int
+	// Links is, on the master, its connected replicas (the members the
+	// raft leader heard from lately) that a client can reach.
+	Links []ReplicaLink
 	// NowMicros is the wall clock, for TIME; StartedUnix is when the
 	// process started, for LASTSAVE (Seshat never saves an RDB file: its
 	// data is durable at every write).
 	NowMicros   int64
 	StartedUnix int64
+}
+
+// ReplicaLink is one connected replica as a master's ROLE and INFO
+// replication tell it: where clients reach it, and how far its copy goes
+// (its raft match index, in the units of the master's offset).
+type ReplicaLink struct {
+	Host   string
+	Port   int
+	Offset int64
 }
 
 // RoleInfo is a ServerInfo that knows the node's role. Without one, the
@@ -49,16 +61,23 @@ func (e *Executor) helloRole() string {
 	return "replica"
 }
 
-// role is ROLE: a master lists no replicas (Seshat's followers are raft
-// peers, not Redis replicas a client can address); a slave names its
-// master, "connected" while it knows one.
+// role is ROLE: a master lists its connected replicas, as CLUSTER SLOTS
+// lists them (Redis tells each one's port and offset as bulk strings); a
+// slave names its master, "connected" while it knows one.
 func (e *Executor) role(args [][]byte, reply func([]byte)) {
 	r := e.replication()
 	if r.Master {
 		out := AppendArray(nil, 3)
 		out = AppendBulkString(out, "master")
 		out = AppendInt(out, r.Offset)
-		reply(AppendArray(out, 0))
+		out = AppendArray(out, len(r.Links))
+		for _, l := range r.Links {
+			out = AppendArray(out, 3)
+			out = AppendBulkString(out, l.Host)
+			out = AppendBulkString(out, strconv.Itoa(l.Port))
+			out = AppendBulkString(out, strconv.FormatInt(l.Offset, 10))
+		}
+		reply(out)
 		return
 	}
 	state := "connected"

@@ -1,0 +1,31 @@
+package node
+
+import (
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/tracker"
+)
+
+// Replica is a member the leader replicates to and heard from within the
+// last election timeout, as ROLE and INFO replication tell a master's
+// connected replicas.
+type Replica struct {
+	ID         uint64
+	ClientAddr string // "" while its member record has not reached this node
+	Match      uint64 // the last log index the leader knows it stores
+}
+
+// replicas is the leader's connected replicas, by id; nil on a follower,
+// which knows nobody's progress.
+func (n *Node) replicas(leader bool) []Replica {
+	if !leader || n.rn == nil {
+		return nil
+	}
+	var out []Replica
+	// WithProgress visits ids in order, so the list is stable.
+	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if id != n.cfg.ID && pr.RecentActive {
+			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: pr.Match})
+		}
+	})
+	return out
+}
