@@ -59,6 +59,12 @@ func (n *Node) checkLeaves(m *pb.Message) error {
 	if i < 0 {
 		return nil
 	}
+	if m.GetIndex() > n.store.LastIndexCached() {
+		// raft refuses an append that does not follow its log, without
+		// taking its entries; or it follows entries raft holds that the
+		// store does not yet (appended this batch): not judged.
+		return nil
+	}
 	applied := n.store.Applied()
 	joint := len(n.store.ConfState().GetVotersOutgoing()) > 0
 	if lo, hi := applied+1, min(m.GetIndex(), n.store.LastIndexCached()); lo <= hi {
