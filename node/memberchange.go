@@ -160,6 +160,9 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 		single = &pb.ConfChangeSingle{Type: t.Enum(), NodeId: proto.Uint64(ch.ID)}
 	case Replace:
 		single, more = replaceChanges(ch)
+		if n.cfg.UnsafeReplaceKeepsOld {
+			more = nil // TEST ONLY: the old voter stays
+		}
 	}
 	ctx := memberContext{request: req.id, peerAddr: ch.PeerAddr, clientAddr: ch.ClientAddr}.encode()
 	cc := &pb.ConfChangeV2{Changes: append([]*pb.ConfChangeSingle{single}, more...), Context: ctx}
