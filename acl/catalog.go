@@ -99,6 +99,7 @@ var commands = []Command{
 	{Name: "cluster|nodes", Categories: CatSlow},
 	{Name: "cluster|promote", Categories: CatAdmin | CatSlow | CatDangerous},
 	{Name: "cluster|removenode", Categories: CatAdmin | CatSlow | CatDangerous},
+	{Name: "cluster|replacenode", Categories: CatAdmin | CatSlow | CatDangerous},
 	{Name: "cluster|shards", Categories: CatSlow},
 	{Name: "cluster|slots", Categories: CatSlow},
 	{Name: "cluster|transfer-leader", Categories: CatAdmin | CatSlow | CatDangerous},

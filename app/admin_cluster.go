@@ -19,6 +19,7 @@ import (
 //	POST /cluster/members/add?id=&peer_addr=&client_addr=   CLUSTER ADDNODE
 //	POST /cluster/members/promote?id=[&force=true]          CLUSTER PROMOTE
 //	POST /cluster/members/remove?id=[&force=true]           CLUSTER REMOVENODE
+//	POST /cluster/members/replace?old=&new=[&force=true]    CLUSTER REPLACENODE
 //	POST /cluster/leader?id=                                CLUSTER TRANSFER-LEADER
 //
 // A change is answered once it applied (200), or refused with the text
@@ -41,8 +42,8 @@ func adminWait(cfg Config) time.Duration {
 	return time.Duration(cfg.Limits.RequestTimeoutSecs)*time.Second + clusterCallTimeout
 }
 
-func addClusterEndpoints(mux *http.ServeMux, c clusterHost) {
-	wait := adminWait(c.cfg)
+// addClusterEndpoints serves c's membership on mux; wait bounds a call.
+func addClusterEndpoints(mux *http.ServeMux, c resp.ClusterBackend, wait time.Duration) {
 	mux.HandleFunc("/cluster/members", func(w http.ResponseWriter, r *http.Request) {
 		got := make(chan struct{}, 1)
 		var v resp.ClusterView
@@ -91,6 +92,22 @@ func addClusterEndpoints(mux *http.ServeMux, c clusterHost) {
 	mux.HandleFunc("/cluster/members/add", change("add-learner"))
 	mux.HandleFunc("/cluster/members/promote", change("promote"))
 	mux.HandleFunc("/cluster/members/remove", change("remove"))
+	mux.HandleFunc("/cluster/members/replace", post(func(w http.ResponseWriter, r *http.Request) {
+		old, ok := nodeIDParam(w, r, "old")
+		if !ok {
+			return
+		}
+		id, ok := nodeIDParam(w, r, "new")
+		if !ok {
+			return
+		}
+		force, ok := forceParam(w, r)
+		if !ok {
+			return
+		}
+		ch := resp.ClusterChange{Kind: "replace", ID: id, Old: old, Force: force}
+		answer(w, wait, func(done func(error)) { c.ChangeMembership(ch, done) })
+	}))
 	mux.HandleFunc("/cluster/leader", post(func(w http.ResponseWriter, r *http.Request) {
 		id, _, ok := idAndForce(w, r)
 		if !ok {
@@ -115,19 +132,36 @@ func post(h http.HandlerFunc) http.HandlerFunc {
 // idAndForce reads id (a positive integer) and force (a boolean, false
 // when absent), answering 400 for a bad one.
 func idAndForce(w http.ResponseWriter, r *http.Request) (uint64, bool, bool) {
-	id, err := strconv.ParseUint(r.FormValue("id"), 10, 64)
-	if err != nil || id == 0 {
-		http.Error(w, "invalid node id '"+r.FormValue("id")+"': a raft node id is a positive integer", http.StatusBadRequest)
+	id, ok := nodeIDParam(w, r, "id")
+	if !ok {
 		return 0, false, false
 	}
-	force := false
-	if f := r.FormValue("force"); f != "" {
-		if force, err = strconv.ParseBool(f); err != nil {
-			http.Error(w, "invalid force '"+f+"': want true or false", http.StatusBadRequest)
-			return 0, false, false
-		}
+	force, ok := forceParam(w, r)
+	return id, force, ok
+}
+
+// nodeIDParam reads the node id form value name, answering 400 for a bad one.
+func nodeIDParam(w http.ResponseWriter, r *http.Request, name string) (uint64, bool) {
+	id, err := strconv.ParseUint(r.FormValue(name), 10, 64)
+	if err != nil || id == 0 {
+		http.Error(w, "invalid node id '"+r.FormValue(name)+"': a raft node id is a positive integer", http.StatusBadRequest)
+		return 0, false
 	}
-	return id, force, true
+	return id, true
+}
+
+// forceParam reads force (false when absent), answering 400 for a bad one.
+func forceParam(w http.ResponseWriter, r *http.Request) (bool, bool) {
+	f := r.FormValue("force")
+	if f == "" {
+		return false, true
+	}
+	force, err := strconv.ParseBool(f)
+	if err != nil {
+		http.Error(w, "invalid force '"+f+"': want true or false", http.StatusBadRequest)
+		return false, false
+	}
+	return force, true
 }
 
 // answer runs a change and writes its outcome.

@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	if adminLn != nil {
 		mux := adminMux(h, m, cfg)
 		addOpsEndpoints(mux, h, cfg)
-		addClusterEndpoints(mux, clusterHost{Host: h, cfg: cfg})
+		addClusterEndpoints(mux, clusterHost{Host: h, cfg: cfg}, adminWait(cfg))
 		if cfg.Test.ClockControl {
 			mux.HandleFunc("/test/clock", clockControl(clock, log))
 		}

@@ -81,13 +81,13 @@ func (c clusterHost) memberAddr(id uint64) string {
 
 // ChangeMembership implements resp.ClusterBackend.
 func (c clusterHost) ChangeMembership(ch resp.ClusterChange, done func(error)) {
-	kinds := map[string]node.MemberChangeKind{"add-learner": node.AddLearner, "promote": node.Promote, "remove": node.Remove}
+	kinds := map[string]node.MemberChangeKind{"add-learner": node.AddLearner, "promote": node.Promote, "remove": node.Remove, "replace": node.Replace}
 	k, ok := kinds[ch.Kind]
 	if !ok {
 		done(fmt.Errorf("unknown membership change %q", ch.Kind))
 		return
 	}
-	mc := node.MemberChange{Kind: k, ID: ch.ID, PeerAddr: ch.PeerAddr, ClientAddr: ch.ClientAddr, Force: ch.Force}
+	mc := node.MemberChange{Kind: k, ID: ch.ID, Old: ch.Old, PeerAddr: ch.PeerAddr, ClientAddr: ch.ClientAddr, Force: ch.Force}
 	c.call(func(n *node.Node) { n.ChangeMembership(mc, done) }, done)
 }
 

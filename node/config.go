@@ -110,6 +110,10 @@ type Config struct {
 	// reads from its local state instead of refusing. TEST ONLY: it shows
 	// that the simulator catches a removed node that still serves.
 	UnsafeRemovedServes bool
+	// UnsafeReplaceKeepsOld makes a Replace promote the new node and
+	// forget to remove the old one. TEST ONLY: it shows that the replace
+	// scenario catches a replace that leaves the old voter in.
+	UnsafeReplaceKeepsOld bool
 	// UnsafeForgetVote makes a restarted node forget the vote in its hard
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).

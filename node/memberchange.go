@@ -34,6 +34,9 @@ const (
 	// Announce records a member's addresses (announce.go); it changes
 	// nothing in raft.
 	Announce
+	// Replace promotes the learner ID and removes the voter Old in one
+	// joint change (replace.go).
+	Replace
 )
 
 func (k MemberChangeKind) String() string {
@@ -46,6 +49,8 @@ func (k MemberChangeKind) String() string {
 		return "remove"
 	case Announce:
 		return "announce"
+	case Replace:
+		return "replace"
 	}
 	return fmt.Sprintf("MemberChangeKind(%d)", int(k))
 }
@@ -54,10 +59,12 @@ func (k MemberChangeKind) String() string {
 type MemberChange struct {
 	Kind       MemberChangeKind
 	ID         uint64
+	Old        uint64 // Replace: the voter that leaves
 	PeerAddr   string // AddLearner: where peers reach the node
 	ClientAddr string // AddLearner: where clients reach it
-	// Force skips the quorum check of Remove and Promote (an operator
-	// removing dead voters to restore a quorum must be able to).
+	// Force skips the quorum check of Remove, Promote and Replace, and
+	// the catch-up check of Promote and Replace (an operator removing
+	// dead voters to restore a quorum must be able to).
 	Force bool
 }
 
@@ -136,6 +143,7 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 	}
 	req := &memberRequest{id: n.env.Rand.Uint64(), change: ch, deadline: n.ticks + uint64(n.cfg.RequestTimeoutTicks), done: done}
 	var single *pb.ConfChangeSingle
+	var more []*pb.ConfChangeSingle
 	switch ch.Kind {
 	case AddLearner:
 		single = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddLearnerNode.Enum(), NodeId: proto.Uint64(ch.ID)}
@@ -150,9 +158,14 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 			t = pb.ConfChangeType_ConfChangeAddLearnerNode
 		}
 		single = &pb.ConfChangeSingle{Type: t.Enum(), NodeId: proto.Uint64(ch.ID)}
+	case Replace:
+		single, more = replaceChanges(ch)
+		if n.cfg.UnsafeReplaceKeepsOld {
+			more = nil // TEST ONLY: the old voter stays
+		}
 	}
 	ctx := memberContext{request: req.id, peerAddr: ch.PeerAddr, clientAddr: ch.ClientAddr}.encode()
-	cc := &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{single}, Context: ctx}
+	cc := &pb.ConfChangeV2{Changes: append([]*pb.ConfChangeSingle{single}, more...), Context: ctx}
 	var err error
 	if n.guardRaft(func() { err = n.rn.ProposeConfChange(cc) }) != nil || err != nil {
 		done(fmt.Errorf("%w: %v", ErrNoQuorum, err))
@@ -237,6 +250,8 @@ func (n *Node) checkMemberChange(ch MemberChange) error {
 			return fmt.Errorf("%w: %d voters would remain, and with fewer than %d one failure stops the cluster (FORCE overrides)", ErrUnsafeChange, len(after), minSafeVoters)
 		}
 		return n.checkQuorumAfter(after, ch.Force)
+	case Replace:
+		return n.checkReplace(ch, voters, isVoter, isLearner)
 	case Announce:
 		if !isVoter && !isLearner {
 			return fmt.Errorf("%w: node %d is not a member", ErrBadChange, ch.ID)
@@ -403,6 +418,8 @@ func (n *Node) answerMemberChange() {
 	req := n.memberReq
 	switch {
 	case req == nil:
+		return
+	case req.applied && n.replaceLeaving(req):
 		return
 	case req.applied:
 	case n.stopped != nil:

@@ -354,6 +354,10 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 		}
 		return nil
 	}
+	if len(v2.GetChanges()) == 0 {
+		// raft's leave of a joint configuration (replace.go)
+		recordLeft(batch, batch.ConfState(), cs)
+	}
 	if !mutant.On(mutant.ConfNotPersisted) {
 		batch.SetConfState(cs)
 	}
@@ -377,7 +381,10 @@ func (n *Node) role() string {
 		return "joining"
 	case n.store.MemberIdentity(n.cfg.ID) != n.store.Identity():
 		return "replaced"
-	case slices.Contains(n.store.ConfState().GetVoters(), n.cfg.ID):
+	case slices.Contains(n.store.ConfState().GetVoters(), n.cfg.ID),
+		slices.Contains(n.store.ConfState().GetVotersOutgoing(), n.cfg.ID):
+		// A voter a Replace removes votes on until raft leaves the joint
+		// configuration (replace.go).
 		return "voter"
 	case slices.Contains(n.store.ConfState().GetLearners(), n.cfg.ID):
 		return "learner"

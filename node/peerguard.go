@@ -136,6 +136,9 @@ func (n *Node) judge(m *pb.Message) error {
 			// term to step down (CheckQuorum, PreVote).
 			return nil
 		}
+		if err := n.checkLeaves(m); err != nil {
+			return err
+		}
 		return n.checkOverwrite(m)
 	case pb.MessageType_MsgHeartbeat:
 		if m.GetTerm() < term {
@@ -266,21 +269,14 @@ func decodePayload(e *pb.Entry) error {
 	case pb.EntryType_EntryConfChange:
 		return proto.Unmarshal(e.GetData(), &pb.ConfChange{})
 	case pb.EntryType_EntryConfChangeV2:
+		if isLeave(e) {
+			return nil // judged where it stands in the log (checkLeaves)
+		}
 		cc := &pb.ConfChangeV2{}
 		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
 			return err
 		}
-		// Seshat changes membership one node at a time (membership.go),
-		// never through a joint configuration; so an entry that enters or
-		// leaves one (an empty change is raft's "leave joint") is not an
-		// honest one, and raft could not apply it (FuzzForgedRaft). Any
-		// transition but Auto is joint; raft's EnterJoint would panic on
-		// one out of its enum (FuzzForgedRaft, transition 48), so the
-		// field is judged here.
-		if cc.GetTransition() != pb.ConfChangeTransition_ConfChangeTransitionAuto || len(cc.GetChanges()) != 1 {
-			return fmt.Errorf("a membership change of %d changes (transition %s): Seshat makes one simple change at a time", len(cc.GetChanges()), cc.GetTransition())
-		}
-		return nil
+		return checkConfChangeShape(cc)
 	}
 	return fmt.Errorf("unknown entry type %d", e.GetType())
 }

@@ -9,8 +9,8 @@ import (
 // CLUSTER: the membership of Seshat's one raft group, told the way Redis
 // Cluster tells its topology, so cluster-aware clients find the leader:
 // one shard holding all 16,384 slots, the leader its master and every
-// other member a replica. The subcommands ADDNODE, REMOVENODE, PROMOTE and
-// TRANSFER-LEADER are Seshat's own: they change the membership.
+// other member a replica. The subcommands ADDNODE, REMOVENODE, PROMOTE,
+// REPLACENODE and TRANSFER-LEADER are Seshat's own: they change the membership.
 
 // ClusterBackend is what CLUSTER needs of a Backend that is one member of
 // a raft group. Each call answers exactly once, possibly later and from
@@ -43,8 +43,9 @@ type ClusterMember struct {
 
 // ClusterChange is a membership change asked through CLUSTER.
 type ClusterChange struct {
-	Kind       string // "add-learner", "promote" or "remove"
+	Kind       string // "add-learner", "promote", "remove" or "replace"
 	ID         uint64
+	Old        uint64 // replace: the voter that leaves
 	PeerAddr   string
 	ClientAddr string
 	Force      bool
@@ -66,6 +67,7 @@ func clusterSubcommands() []*command {
 		{name: "nodes", arity: 2, run: (*Executor).clusterNodes},
 		{name: "promote", arity: -3, run: (*Executor).clusterPromote},
 		{name: "removenode", arity: -3, run: (*Executor).clusterRemoveNode},
+		{name: "replacenode", arity: -4, run: (*Executor).clusterReplaceNode},
 		{name: "shards", arity: 2, run: (*Executor).clusterShards},
 		{name: "slots", arity: 2, run: (*Executor).clusterSlots},
 		{name: "transfer-leader", arity: 3, run: (*Executor).clusterTransferLeader},
@@ -195,7 +197,8 @@ func parseNodeID(arg []byte) (uint64, string) {
 	return id, ""
 }
 
-// parseForce reads the optional FORCE of REMOVENODE and PROMOTE.
+// parseForce reads the optional FORCE of REMOVENODE and PROMOTE (and,
+// given its arguments from the subcommand on, of REPLACENODE).
 func parseForce(args [][]byte, name string) (bool, string) {
 	switch {
 	case len(args) == 3:
@@ -262,6 +265,25 @@ func (e *Executor) forcedChange(kind string, args [][]byte, reply func([]byte)) 
 		return
 	}
 	e.clusterChange(ClusterChange{Kind: kind, ID: id, Force: force}, reply)
+}
+
+// clusterReplaceNode is CLUSTER REPLACENODE old new [FORCE]: the learner
+// new (caught up) takes voter old's place in one joint change.
+func (e *Executor) clusterReplaceNode(args [][]byte, reply func([]byte)) {
+	old, msg := parseNodeID(args[2])
+	var id uint64
+	if msg == "" {
+		id, msg = parseNodeID(args[3])
+	}
+	force := false
+	if msg == "" {
+		force, msg = parseForce(args[1:], "replacenode")
+	}
+	if msg != "" {
+		reply(AppendError(nil, msg))
+		return
+	}
+	e.clusterChange(ClusterChange{Kind: "replace", ID: id, Old: old, Force: force}, reply)
 }
 
 func (e *Executor) clusterTransferLeader(args [][]byte, reply func([]byte)) {

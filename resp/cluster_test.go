@@ -95,12 +95,20 @@ func TestClusterChanges(t *testing.T) {
 		{[]string{"cluster", "removenode", "3", "now"}, "-ERR syntax error\r\n"},
 		{[]string{"cluster", "removenode", "3", "force", "x"}, "-ERR wrong number of arguments for 'cluster|removenode' command\r\n"},
 		{[]string{"cluster", "transfer-leader", "2"}, "+OK\r\n"},
+		{[]string{"cluster", "replacenode", "3", "6"}, "+OK\r\n"},
+		{[]string{"cluster", "REPLACENODE", "3", "6", "force"}, "+OK\r\n"},
+		{[]string{"cluster", "replacenode", "3"}, "-ERR wrong number of arguments for 'cluster|replacenode' command\r\n"},
+		{[]string{"cluster", "replacenode", "3", "6", "force", "x"}, "-ERR wrong number of arguments for 'cluster|replacenode' command\r\n"},
+		{[]string{"cluster", "replacenode", "3", "6", "now"}, "-ERR syntax error\r\n"},
+		{[]string{"cluster", "replacenode", "x", "6"}, "-ERR invalid node id 'x': a raft node id is a positive integer\r\n"},
+		{[]string{"cluster", "replacenode", "3", "0"}, "-ERR invalid node id '0': a raft node id is a positive integer\r\n"},
 	} {
 		if got := clusterDo(t, f, tc.args...); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
 		}
 	}
-	want := []ClusterChange{{Kind: "add-learner", ID: 5, PeerAddr: "10.0.0.5:7379", ClientAddr: "10.0.0.5:6379"}, {Kind: "promote", ID: 5}, {Kind: "remove", ID: 3, Force: true}}
+	want := []ClusterChange{{Kind: "add-learner", ID: 5, PeerAddr: "10.0.0.5:7379", ClientAddr: "10.0.0.5:6379"}, {Kind: "promote", ID: 5}, {Kind: "remove", ID: 3, Force: true},
+		{Kind: "replace", ID: 6, Old: 3}, {Kind: "replace", ID: 6, Old: 3, Force: true}}
 	if len(f.changes) != len(want) {
 		t.Fatalf("changes %+v, want %+v", f.changes, want)
 	}

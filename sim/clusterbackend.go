@@ -54,12 +54,12 @@ func (b simBackend) call(fn func(*node.Node)) {
 
 // nodeChange reads a CLUSTER change as the node's.
 func nodeChange(ch resp.ClusterChange) (node.MemberChange, error) {
-	kinds := map[string]node.MemberChangeKind{"add-learner": node.AddLearner, "promote": node.Promote, "remove": node.Remove}
+	kinds := map[string]node.MemberChangeKind{"add-learner": node.AddLearner, "promote": node.Promote, "remove": node.Remove, "replace": node.Replace}
 	k, ok := kinds[ch.Kind]
 	if !ok {
 		return node.MemberChange{}, fmt.Errorf("unknown membership change %q", ch.Kind)
 	}
-	return node.MemberChange{Kind: k, ID: ch.ID, PeerAddr: ch.PeerAddr, ClientAddr: ch.ClientAddr, Force: ch.Force}, nil
+	return node.MemberChange{Kind: k, ID: ch.ID, Old: ch.Old, PeerAddr: ch.PeerAddr, ClientAddr: ch.ClientAddr, Force: ch.Force}, nil
 }
 
 // simPeerAddr and simClientAddr are the simulator's names for node id's

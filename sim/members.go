@@ -13,7 +13,7 @@ import (
 )
 
 // ChangeMembership implements chaos.MemberChanger as an operator would:
-// CLUSTER ADDNODE, PROMOTE or REMOVENODE sent to the node on a fresh
+// CLUSTER ADDNODE, PROMOTE, REMOVENODE or REPLACENODE sent to the node on a fresh
 // connection, the World running until the reply comes, the node dies, or
 // the request timeout passes.
 func (c *simCluster) ChangeMembership(at chaos.ID, ch node.MemberChange) error {
@@ -26,6 +26,8 @@ func (c *simCluster) ChangeMembership(at chaos.ID, ch node.MemberChange) error {
 		args = []string{"CLUSTER", "PROMOTE", id}
 	case node.Remove:
 		args = []string{"CLUSTER", "REMOVENODE", id}
+	case node.Replace:
+		args = []string{"CLUSTER", "REPLACENODE", strconv.FormatUint(ch.Old, 10), id}
 	default:
 		return fmt.Errorf("sim: no CLUSTER command for %s", ch.Kind)
 	}

@@ -19,3 +19,16 @@ func TestRemovedNodeServesTeeth(t *testing.T) {
 				f.Class == classExpectation && strings.Contains(f.Message, "served a read")
 		})
 }
+
+// TestReplaceKeepsOldTeeth: a REPLACENODE that promotes the new node but
+// leaves the old voter in (UnsafeReplaceKeepsOld) must be caught by the
+// replace scenario: the voters' membership is not the new one, and the
+// old node, back, still serves.
+func TestReplaceKeepsOldTeeth(t *testing.T) {
+	plantCaught(t, "a replace that keeps the old voter", 5,
+		func(seed uint64) Options { return Options{Scenario: "replace", Seed: seed} },
+		func(o *Options) { o.UnsafeReplaceKeepsOld = true },
+		func(f *Failure) bool {
+			return f.Class == classExpectation && (strings.Contains(f.Message, "membership is voters") || strings.Contains(f.Message, "want a refusal"))
+		})
+}

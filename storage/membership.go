@@ -159,6 +159,15 @@ func (s *Store) LastSessionIncarnation(origin uint64) (uint64, error) {
 // unavailable: raft may ask for one while the change is being applied (to
 // catch up a member it just added), and a snapshot then would still
 // describe the old membership, which the new member would refuse.
+// ConfState returns the membership as of this batch: the one it sets, or
+// the store's.
+func (b *Batch) ConfState() *pb.ConfState {
+	if b.conf != nil {
+		return b.conf
+	}
+	return b.s.conf
+}
+
 func (b *Batch) SetConfState(cs *pb.ConfState) {
 	b.s.confChanging = true
 	b.conf = proto.Clone(cs).(*pb.ConfState)

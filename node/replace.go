@@ -1,0 +1,101 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seshat-db/seshat/storage"
+)
+
+// Replacing a voter (CLUSTER REPLACENODE old new): the learner new, added
+// by ADDNODE (or -join with cluster.join_as_learner) and caught up, is
+// promoted and the voter old removed in one raft ConfChangeV2 of two
+// changes, which raft makes through a joint configuration:
+//
+//  1. the change commits in the old configuration and, once applied,
+//     raft is joint: a decision needs a majority of the old voters AND a
+//     majority of the new ones;
+//  2. the leader, once it applied it, proposes raft's empty "leave
+//     joint" change by itself (transition Auto: raft's AutoLeave), and a
+//     new leader elected meanwhile does the same once it applied its
+//     first entry;
+//  3. applying the leave drops the old configuration: old is no member
+//     now, and its record is marked removed then (recordLeft), not at
+//     step 1, while old still votes in the outgoing half and its
+//     messages must not be dropped as a removed node's.
+//
+// Why a learner first: the new voter counts in the incoming majority from
+// step 1 on. Added with an empty log, it could not acknowledge anything
+// until a snapshot reached it, and with one more voter down the joint
+// configuration would stall. A caught-up learner answers at once. Why
+// not promote then remove: in between, four voters with one dead need
+// three of the four live ones; the joint change never has more voters
+// than it started with in either half.
+
+// replaceChanges are the two changes of ch, promotion first: raft applies
+// them in order, and a voter is never removed before its successor is in.
+func replaceChanges(ch MemberChange) (*pb.ConfChangeSingle, []*pb.ConfChangeSingle) {
+	add := &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddNode.Enum(), NodeId: proto.Uint64(ch.ID)}
+	remove := &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(ch.Old)}
+	return add, []*pb.ConfChangeSingle{remove}
+}
+
+// checkReplace returns why ch, a Replace, cannot be proposed now.
+func (n *Node) checkReplace(ch MemberChange, voters []uint64, isVoter, isLearner bool) error {
+	switch {
+	case ch.Old == 0:
+		return fmt.Errorf("%w: node id 0 is not allowed", ErrBadChange)
+	case ch.Old == ch.ID:
+		return fmt.Errorf("%w: a node cannot replace itself", ErrBadChange)
+	case !slices.Contains(voters, ch.Old):
+		return fmt.Errorf("%w: node %d is not a voter", ErrBadChange, ch.Old)
+	case ch.Old == n.cfg.ID:
+		// The leader would lead a configuration it is leaving; raft can,
+		// but a leader that cannot stay is a transfer waiting to happen.
+		return fmt.Errorf("%w: node %d leads; hand leadership to another voter first (CLUSTER TRANSFER-LEADER)", ErrBadChange, ch.Old)
+	case isVoter:
+		return fmt.Errorf("%w: node %d is a voter already; remove node %d with REMOVENODE", ErrBadChange, ch.ID, ch.Old)
+	case !isLearner:
+		return fmt.Errorf("%w: node %d is not a learner: add it first (CLUSTER ADDNODE, or start it with -join and cluster.join_as_learner)", ErrBadChange, ch.ID)
+	case !ch.Force && !n.caughtUp(ch.ID):
+		return fmt.Errorf("%w: learner %d has not caught up with the log yet", ErrUnsafeChange, ch.ID)
+	}
+	after := append(slices.DeleteFunc(slices.Clone(voters), func(id uint64) bool { return id == ch.Old }), ch.ID)
+	return n.checkQuorumAfter(after, ch.Force)
+}
+
+// inJoint reports whether the applied membership is a joint one.
+func (n *Node) inJoint() bool {
+	return len(n.store.ConfState().GetVotersOutgoing()) > 0
+}
+
+// recordLeft marks removed, in the batch that applies raft's leave of a
+// joint configuration, every member that was in it (before) and is not
+// in the configuration it left for (after): the voter a Replace removed.
+// Every replica applies the same leave at the same index.
+func recordLeft(batch *storage.Batch, before, after *pb.ConfState) {
+	stays := slices.Concat(after.GetVoters(), after.GetLearners())
+	var gone []uint64
+	for _, id := range slices.Concat(before.GetVoters(), before.GetVotersOutgoing(), before.GetLearners(), before.GetLearnersNext()) {
+		if !slices.Contains(stays, id) && !slices.Contains(gone, id) {
+			gone = append(gone, id)
+		}
+	}
+	slices.Sort(gone)
+	for _, id := range gone {
+		batch.SetMemberInfo(storage.MemberInfo{ID: id, State: storage.MemberRemoved})
+	}
+}
+
+// replaceLeaving reports whether req, an applied Replace, waits for raft
+// to leave the joint configuration before it is answered: the next
+// change would be refused until then, and CLUSTER NODES would still list
+// the old voter. Committed already, it is answered OK whatever happens
+// after (leadership lost, the deadline): raft leaves by itself.
+func (n *Node) replaceLeaving(req *memberRequest) bool {
+	return req.result == nil && req.change.Kind == Replace && n.inJoint() &&
+		n.isLeader && n.stopped == nil && n.ticks < req.deadline
+}

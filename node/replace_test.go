@@ -1,0 +1,93 @@
+package node
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/seshat-db/seshat/storage"
+)
+
+// Replace (replace.go) on the node harness: a dead voter is replaced by a
+// caught-up learner in one joint change; the answer comes once raft left
+// the joint configuration, the records end with the old voter removed and
+// the new one active, and the old voter, restarted, is told it was
+// removed. The refusals come first.
+
+func TestReplaceDeadVoter(t *testing.T) {
+	c := newCluster(t, 7, testConfig())
+	lead := c.theLeader()
+	if r := c.do(lead, set("a", "1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	old := c.follower(lead)
+	if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4}); !errors.Is(err, ErrBadChange) {
+		t.Fatalf("replacing by a node that is no learner answered %v", err)
+	}
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []MemberChange{
+		{Kind: Replace, Old: 4, ID: 4},      // itself
+		{Kind: Replace, Old: 9, ID: 4},      // no voter
+		{Kind: Replace, Old: lead, ID: 4},   // the leader
+		{Kind: Replace, Old: old, ID: lead}, // a voter already
+	} {
+		if err := c.change(lead, bad); !errors.Is(err, ErrBadChange) {
+			t.Fatalf("%+v answered %v, want ErrBadChange", bad, err)
+		}
+	}
+	c.ticks(30) // 4 catches up by snapshot
+	c.stop(old)
+	c.ticks(3 * c.cfg.ElectionTicks)
+	if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4}); err != nil {
+		t.Fatalf("replace %d by 4: %v", old, err)
+	}
+	// Answered once raft left the joint configuration.
+	cs := c.node(lead).store.ConfState()
+	if len(cs.GetVotersOutgoing()) != 0 || slices.Contains(cs.GetVoters(), old) || !slices.Contains(cs.GetVoters(), 4) || len(cs.GetVoters()) != 3 {
+		t.Fatalf("the leader's membership after the replace: %v", cs)
+	}
+	for _, id := range c.node(lead).Status().Voters {
+		info, ok, err := c.node(id).store.MemberInfo(old)
+		if err != nil || !ok || info.State != storage.MemberRemoved {
+			t.Fatalf("node %d's record of %d: %+v %v %v", id, old, info, ok, err)
+		}
+		info, ok, err = c.node(id).store.MemberInfo(4)
+		if err != nil || !ok || info.State != storage.MemberActive || info.PeerAddr != "p4" {
+			t.Fatalf("node %d's record of 4: %+v %v %v", id, info, ok, err)
+		}
+	}
+	if r := c.do(4, set("b", "2")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.mustGet(lead, "b", "2")
+	c.start(old)
+	c.ticks(4 * c.cfg.ElectionTicks)
+	if st := c.node(old).Status(); st.Role != "removed" {
+		t.Fatalf("node %d is %q, want removed", old, st.Role)
+	}
+	if r := c.do(old, get("a")); !errors.Is(r.Err, ErrRemoved) {
+		t.Fatalf("the replaced node answered %v, want ErrRemoved", r.Err)
+	}
+}
+
+// TestReplaceWaitsForCatchUp: a learner that has not caught up is refused
+// (its empty log would count in the new majority), unless forced.
+func TestReplaceWaitsForCatchUp(t *testing.T) {
+	c := newCluster(t, 8, testConfig())
+	lead := c.theLeader()
+	for i := range 3 {
+		if r := c.do(lead, set(string(rune('a'+i)), "v")); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	old := c.follower(lead)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err) // node 4 is not even started: it cannot catch up
+	}
+	if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4}); !errors.Is(err, ErrUnsafeChange) {
+		t.Fatalf("replacing by a learner that never caught up answered %v, want ErrUnsafeChange", err)
+	}
+}
