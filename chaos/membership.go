@@ -42,27 +42,7 @@ var Membership = Scenario{
 		lead := warmUp(t, 6)
 		acked := writeAckedVia(t, []ID{1, 2, 3}, "before", 5)
 		voters := []ID{1, 2, 3}
-		change := func(ch node.MemberChange) {
-			var err error
-			unknown := false
-			for try := 0; try < 5; try++ {
-				at, ok := t.Leader()
-				t.Check(ok, "no leader to ask for %s of n%d", ch.Kind, ch.ID)
-				start := t.Now()
-				err = mc.ChangeMembership(at, ch)
-				if err == nil {
-					t.Logf("%s of n%d applied via n%d in %s", ch.Kind, ch.ID, at, t.Now()-start)
-					return
-				}
-				t.Logf("%s of n%d via n%d: %v", ch.Kind, ch.ID, at, err)
-				t.RunFor(500 * time.Millisecond)
-				waitLeaderOf(t, voters)
-				if unknown = unknown || errors.Is(err, node.ErrOutcomeUnknown); unknown && applied(t, ch) {
-					return // an earlier try applied, and its answer was lost
-				}
-			}
-			t.Fatalf("%s of n%d failed five times, the last: %v", ch.Kind, ch.ID, err)
-		}
+		change := func(ch node.MemberChange) { changeMembers(t, mc, voters, ch) }
 
 		// A second change while one is in flight is refused, clearly.
 		first := t.Pick(t.Others(lead, 4, 5))
@@ -155,6 +135,33 @@ var Membership = Scenario{
 		t.Restart(removed)
 		checkAddresses(t, mc, voters)
 	},
+}
+
+// changeMembers asks the leader for ch until it applies, five times at
+// most: a try may meet no leader, a leader that lost its lead, or one
+// whose answer was lost (UNKNOWN), after which the leader's membership
+// tells whether it applied. voters are the members a new leader is
+// waited for among.
+func changeMembers(t *T, mc MemberChanger, voters []ID, ch node.MemberChange) {
+	var err error
+	unknown := false
+	for try := 0; try < 5; try++ {
+		at, ok := t.Leader()
+		t.Check(ok, "no leader to ask for %s of n%d", ch.Kind, ch.ID)
+		start := t.Now()
+		err = mc.ChangeMembership(at, ch)
+		if err == nil {
+			t.Logf("%s of n%d applied via n%d in %s", ch.Kind, ch.ID, at, t.Now()-start)
+			return
+		}
+		t.Logf("%s of n%d via n%d: %v", ch.Kind, ch.ID, at, err)
+		t.RunFor(500 * time.Millisecond)
+		waitLeaderOf(t, voters)
+		if unknown = unknown || errors.Is(err, node.ErrOutcomeUnknown); unknown && applied(t, ch) {
+			return // an earlier try applied, and its answer was lost
+		}
+	}
+	t.Fatalf("%s of n%d failed five times, the last: %v", ch.Kind, ch.ID, err)
 }
 
 // checkAddresses: every voter tells every other's client and peer
