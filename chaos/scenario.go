@@ -213,6 +213,7 @@ func Scenarios() []Scenario {
 		HeldMessages,
 		PartialRestartExpiry,
 		Membership,
+		RemovePartitioned,
 	}
 }
 

@@ -110,6 +110,12 @@ type Config struct {
 	// reads from its local state instead of refusing. TEST ONLY: it shows
 	// that the simulator catches a removed node that still serves.
 	UnsafeRemovedServes bool
+	// UnsafeRemovedRefusesWrites makes a node that applies its own
+	// removal answer the writes it has in flight as refused ("removed")
+	// rather than UNKNOWN, though a leader that removes itself may have
+	// replicated them and its successor commits them. TEST ONLY: it shows
+	// that the remove-partitioned scenario sees such a write happen.
+	UnsafeRemovedRefusesWrites bool
 	// UnsafeForgetVote makes a restarted node forget the vote in its hard
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).

@@ -123,6 +123,8 @@ type Options struct {
 	// UnsafeRemovedServes makes a node removed from the cluster serve
 	// reads from its local state (node.Config.UnsafeRemovedServes).
 	UnsafeRemovedServes bool
+	// UnsafeRemovedRefusesWrites: node.Config.UnsafeRemovedRefusesWrites.
+	UnsafeRemovedRefusesWrites bool
 	// TTLPercent is the share of client commands that use expiry: SET
 	// PX on keys of their own, reads of them, and locks taken with SET
 	// NX PX (ttl.go). 0: the default, 10; negative: none.

@@ -144,6 +144,7 @@ func (s *simNode) config() node.Config {
 		Peers:                       peers,
 		Join:                        s.idx >= voters,
 		UnsafeRemovedServes:         o.UnsafeRemovedServes,
+		UnsafeRemovedRefusesWrites:  o.UnsafeRemovedRefusesWrites,
 		Dir:                         simDataDir,
 		ElectionTicks:               o.ElectionTicks,
 		HeartbeatTicks:              o.HeartbeatTicks,
