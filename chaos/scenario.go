@@ -214,6 +214,7 @@ func Scenarios() []Scenario {
 		PartialRestartExpiry,
 		Membership,
 		RemovePartitioned,
+		ChangeCrashReads,
 	}
 }
 

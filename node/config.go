@@ -116,6 +116,10 @@ type Config struct {
 	// replicated them and its successor commits them. TEST ONLY: it shows
 	// that the remove-partitioned scenario sees such a write happen.
 	UnsafeRemovedRefusesWrites bool
+	// UnsafeConfFromBase makes a restarted node take its membership from
+	// its last snapshot, forgetting the changes it applied since
+	// (storage.Options.UnsafeConfFromBase). TEST ONLY.
+	UnsafeConfFromBase bool
 	// UnsafeForgetVote makes a restarted node forget the vote in its hard
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).

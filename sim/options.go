@@ -125,6 +125,8 @@ type Options struct {
 	UnsafeRemovedServes bool
 	// UnsafeRemovedRefusesWrites: node.Config.UnsafeRemovedRefusesWrites.
 	UnsafeRemovedRefusesWrites bool
+	// UnsafeConfFromBase: node.Config.UnsafeConfFromBase.
+	UnsafeConfFromBase bool
 	// TTLPercent is the share of client commands that use expiry: SET
 	// PX on keys of their own, reads of them, and locks taken with SET
 	// NX PX (ttl.go). 0: the default, 10; negative: none.

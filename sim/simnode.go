@@ -145,6 +145,7 @@ func (s *simNode) config() node.Config {
 		Join:                        s.idx >= voters,
 		UnsafeRemovedServes:         o.UnsafeRemovedServes,
 		UnsafeRemovedRefusesWrites:  o.UnsafeRemovedRefusesWrites,
+		UnsafeConfFromBase:          o.UnsafeConfFromBase,
 		Dir:                         simDataDir,
 		ElectionTicks:               o.ElectionTicks,
 		HeartbeatTicks:              o.HeartbeatTicks,
