@@ -128,8 +128,12 @@ var Membership = Scenario{
 // most: a try may meet no leader, a leader that lost its lead, or one
 // whose answer was lost (UNKNOWN), after which the leader's membership
 // tells whether it applied. voters are the members a new leader is
-// waited for among.
+// waited for among (with a learner being promoted: it may lead once it
+// is a voter).
 func changeMembers(t *T, mc MemberChanger, voters []ID, ch node.MemberChange) {
+	if ch.Kind == node.Promote {
+		voters = append(slices.Clone(voters), ch.ID)
+	}
 	var err error
 	unknown := false
 	for try := 0; try < 5; try++ {
