@@ -42,7 +42,7 @@ else
 	./scripts/sweep.sh $(SEEDS) $(JOBS)
 endif
 
-## chaos: sweep the eleven chaos scenarios, the disk-wipe ones and the swarm over SEEDS seeds
+## chaos: sweep every chaos scenario (the eleven of the matrix and those beyond) and the swarm over SEEDS seeds
 ## each, in JOBS parallel processes, with a progress line and a summary
 ## table; failures leave folders under sim-failures/. Replay one with
 ## go test ./sim -scenario=NAME -seed=N -sim.v (or its replay.json, see

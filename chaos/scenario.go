@@ -214,6 +214,8 @@ func Scenarios() []Scenario {
 		PartialRestartExpiry,
 		Membership,
 		Replace,
+		RemovePartitioned,
+		ChangeCrashReads,
 	}
 }
 

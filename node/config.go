@@ -114,6 +114,16 @@ type Config struct {
 	// forget to remove the old one. TEST ONLY: it shows that the replace
 	// scenario catches a replace that leaves the old voter in.
 	UnsafeReplaceKeepsOld bool
+	// UnsafeRemovedRefusesWrites makes a node that applies its own
+	// removal answer the writes it has in flight as refused ("removed")
+	// rather than UNKNOWN, though a leader that removes itself may have
+	// replicated them and its successor commits them. TEST ONLY: it shows
+	// that the remove-partitioned scenario sees such a write happen.
+	UnsafeRemovedRefusesWrites bool
+	// UnsafeConfFromBase makes a restarted node take its membership from
+	// its last snapshot, forgetting the changes it applied since
+	// (storage.Options.UnsafeConfFromBase). TEST ONLY.
+	UnsafeConfFromBase bool
 	// UnsafeForgetVote makes a restarted node forget the vote in its hard
 	// state. TEST ONLY: it shows that the simulator notices a vote that
 	// was persisted and then forgotten (a double vote).

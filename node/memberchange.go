@@ -440,7 +440,11 @@ func (n *Node) noteSelfRemoved() {
 	if n.removedAt == 0 && !n.toldRemoved && n.removedSelf() {
 		index := n.store.Applied()
 		n.removedAt = index
-		n.clients.failAll(ErrRemoved, ErrOutcomeUnknown)
+		writeErr := ErrOutcomeUnknown
+		if n.cfg.UnsafeRemovedRefusesWrites {
+			writeErr = ErrRemoved // TEST ONLY: a write that may still commit, told it did not
+		}
+		n.clients.failAll(ErrRemoved, writeErr)
 		n.failParked(ErrRemoved)
 		n.env.Log.Warn("this node was removed from the cluster: it serves no request from now on; stop it, or wipe its data directory and add it under a new id", "node", n.cfg.ID, "index", index)
 	}

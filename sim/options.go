@@ -126,6 +126,10 @@ type Options struct {
 	// UnsafeReplaceKeepsOld makes CLUSTER REPLACENODE promote without
 	// removing (node.Config.UnsafeReplaceKeepsOld).
 	UnsafeReplaceKeepsOld bool
+	// UnsafeRemovedRefusesWrites: node.Config.UnsafeRemovedRefusesWrites.
+	UnsafeRemovedRefusesWrites bool
+	// UnsafeConfFromBase: node.Config.UnsafeConfFromBase.
+	UnsafeConfFromBase bool
 	// TTLPercent is the share of client commands that use expiry: SET
 	// PX on keys of their own, reads of them, and locks taken with SET
 	// NX PX (ttl.go). 0: the default, 10; negative: none.

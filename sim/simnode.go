@@ -145,6 +145,8 @@ func (s *simNode) config() node.Config {
 		Join:                        s.idx >= voters,
 		UnsafeRemovedServes:         o.UnsafeRemovedServes,
 		UnsafeReplaceKeepsOld:       o.UnsafeReplaceKeepsOld,
+		UnsafeRemovedRefusesWrites:  o.UnsafeRemovedRefusesWrites,
+		UnsafeConfFromBase:          o.UnsafeConfFromBase,
 		Dir:                         simDataDir,
 		ElectionTicks:               o.ElectionTicks,
 		HeartbeatTicks:              o.HeartbeatTicks,

@@ -43,7 +43,7 @@ func (s *Store) loadMembership() error {
 	if err != nil {
 		return err
 	}
-	if !found {
+	if !found || s.confFromBase {
 		// Written before m/conf existed: membership never changed then,
 		// so the log base's is the current one.
 		s.conf = proto.Clone(s.base.GetConfState()).(*pb.ConfState)

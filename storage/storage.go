@@ -44,9 +44,10 @@ type Store struct {
 	failed error
 	events *diskEvents // what Pebble's background work reports (diskevents.go)
 
-	lazyApplied bool      // TEST ONLY: Options.UnsafeLazyApplied
-	room        memBudget // when the store rotates the memtable itself (rotation.go)
-	data        dataSum   // Options.DataSum (datasum.go)
+	lazyApplied  bool      // TEST ONLY: Options.UnsafeLazyApplied
+	confFromBase bool      // TEST ONLY: Options.UnsafeConfFromBase
+	room         memBudget // when the store rotates the memtable itself (rotation.go)
+	data         dataSum   // Options.DataSum (datasum.go)
 
 	// Cached copies of what was written, so raft's reads do not hit
 	// Pebble. All of it is durable but applied and keyCount, which a batch
@@ -102,6 +103,11 @@ type Options struct {
 	// entry. TEST ONLY: a restart then reopens behind what it applied,
 	// which the simulator must notice.
 	UnsafeLazyApplied bool
+	// UnsafeConfFromBase makes a reopened store take its membership from
+	// its log base (the last compaction or install), forgetting the
+	// changes applied since. TEST ONLY: the change-crash-reads scenario
+	// must notice a restart that forgets a membership change.
+	UnsafeConfFromBase bool
 	// DeterministicFlush makes the store rotate the memtable and WAL
 	// itself, at points set only by what it wrote, before Pebble would
 	// (rotation.go): for the simulator, whose crashes must find the same
@@ -151,6 +157,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 		s.syncMode = pebble.NoSync
 	}
 	s.lazyApplied = o.UnsafeLazyApplied
+	s.confFromBase = o.UnsafeConfFromBase
 	err = recoverFatal(func() error {
 		if err := s.load(); err != nil {
 			return err
