@@ -78,6 +78,9 @@ type ClusterConfig struct {
 	ReplicationFactor int     `toml:"replication_factor"`
 	ClusterID         string  `toml:"cluster_id"`
 	JoinAddr          string  `toml:"join_addr"`
+	// JoinReplaces is the voter a joining node takes the place of, in
+	// one joint change (CLUSTER REPLACENODE) instead of a promotion.
+	JoinReplaces uint64 `toml:"join_replaces"`
 }
 
 // RaftConfig is the [raft] section.
@@ -234,6 +237,11 @@ func overrides() []override {
 			return err
 		}},
 		{"cluster.join_addr", "a member's client address (host:port): start empty and ask the cluster to add this node, without initial_members (needs bootstrap = false; -join sets both)", str(func(c *Config) *string { return &c.Cluster.JoinAddr })},
+		{"cluster.join_replaces", "with join_addr: the id of the voter (a dead machine, say) this node takes the place of, in one joint change (CLUSTER REPLACENODE) once it has caught up as a learner; 0: promoted beside the others (-replace sets it)", func(c *Config, v string) error {
+			id, err := strconv.ParseUint(v, 10, 64)
+			c.Cluster.JoinReplaces = id
+			return err
+		}},
 		{"cluster.replication_factor", "replicas of the data (odd)", num(func(c *Config) *int { return &c.Cluster.ReplicationFactor })},
 		{"cluster.cluster_id", "cluster name; nodes of other clusters are refused", str(func(c *Config) *string { return &c.Cluster.ClusterID })},
 		{"security.cluster_secret_file", "file holding the secret peers prove they hold", str(func(c *Config) *string { return &c.Security.ClusterSecretFile })},
@@ -342,6 +350,7 @@ func LoadTo(args []string, getenv func(string) string, out io.Writer) (Config, e
 	configPath := fs.String("config", getenv("SESHAT_CONFIG"), "TOML configuration file (env SESHAT_CONFIG); seshat.example.toml lists every setting")
 	version := fs.Bool("version", false, "print the version and exit")
 	join := fs.String("join", "", "a member's client address (host:port): join that running cluster; the same as -cluster.join_addr=ADDR -cluster.bootstrap=false")
+	replace := fs.Uint64("replace", 0, "with -join: the id of the voter this node replaces once it has caught up (CLUSTER REPLACENODE); the same as -cluster.join_replaces=ID")
 	ovs := overrides()
 	flagValues := map[string]*settingFlag{}
 	defaults := Default()
@@ -396,6 +405,9 @@ func LoadTo(args []string, getenv func(string) string, out io.Writer) (Config, e
 	}
 	if *join != "" {
 		cfg.Cluster.JoinAddr, cfg.Cluster.Bootstrap = *join, false
+	}
+	if *replace != 0 {
+		cfg.Cluster.JoinReplaces = *replace
 	}
 	if cfg.Node.IDFromHostname {
 		if err := idFromHostname(&cfg, getenv); err != nil {
@@ -645,6 +657,9 @@ func (c *Config) Validate() error {
 	if cl.ClusterID == "" {
 		return bad("cluster.cluster_id", "must not be empty")
 	}
+	if cl.JoinAddr == "" && cl.JoinReplaces != 0 {
+		return bad("cluster.join_replaces", "is set without cluster.join_addr: only a node that joins replaces a member (-join ADDR -replace ID)")
+	}
 	if cl.JoinAddr != "" {
 		if err := c.validateJoin(); err != nil {
 			return err
@@ -700,6 +715,9 @@ func (c *Config) validateJoin() error {
 	n, cl := &c.Node, &c.Cluster
 	if err := checkAddr("cluster.join_addr", cl.JoinAddr, false); err != nil {
 		return err
+	}
+	if cl.JoinReplaces == n.ID {
+		return bad("cluster.join_replaces", "is this node's own id %d: a node replaces another member", n.ID)
 	}
 	if cl.Bootstrap {
 		return bad("cluster.join_addr", "is set but cluster.bootstrap is true: a node that joins a running cluster bootstraps nothing (set bootstrap = false, or use -join)")

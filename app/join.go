@@ -174,8 +174,10 @@ func resolveJoin(ctx context.Context, cfg *Config, log *slog.Logger, fresh bool)
 }
 
 // askToBeAdded asks the leader to add this node as a learner, then to
-// promote it once it has caught up; it returns nil when the node is a
-// voter or ctx ends, and an error when the cluster refuses the id for good.
+// promote it once it has caught up, or with join_replaces to swap it for
+// that voter in one joint change; it returns nil when the node is a voter
+// (or must stay a learner) or ctx ends, and an error when the cluster
+// refuses the id for good.
 func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.Logger) error {
 	password, _ := readSecret("auth.requirepass", cfg.Auth.RequirePass, cfg.Auth.RequirePassFile)
 	id := strconv.FormatUint(cfg.Node.ID, 10)
@@ -187,6 +189,10 @@ func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.
 	// done: the step's change already holds (an earlier try, or a start
 	// before a restart, made it).
 	done := []string{"is already a member", "is not a learner"}
+	if old := cfg.Cluster.JoinReplaces; old != 0 {
+		steps[1] = []string{"CLUSTER", "REPLACENODE", strconv.FormatUint(old, 10), id}
+		done[1] = "is a voter already"
+	}
 	for step := 0; step < len(steps); {
 		err := askLeader(ctx, cfg.Cluster.JoinAddr, password, steps[step])
 		switch {
@@ -200,6 +206,11 @@ func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.
 			return fmt.Errorf("joining: the cluster refuses this node's id, which a removed member had: start it with a new node.id and an empty data_dir (%w)", err)
 		case strings.Contains(err.Error(), "cannot take its id"):
 			return fmt.Errorf("joining: another machine is a member under this node's id: start it with a new node.id and an empty data_dir (%w)", err)
+		case steps[step][1] == "REPLACENODE" && strings.Contains(err.Error(), "is not a voter"):
+			// Asking again cannot help; the node serves on as a learner,
+			// which an operator can still promote or swap in by hand.
+			log.Error("joining: the member to replace is not a voter: this node stays a learner (check -replace, then CLUSTER REPLACENODE or PROMOTE by hand)", "replace", cfg.Cluster.JoinReplaces, "err", err)
+			return nil
 		}
 		log.Info("joining: not yet", "step", strings.Join(steps[step][:2], " "), "err", err)
 		select {

@@ -42,6 +42,9 @@ func TestJoinConfig(t *testing.T) {
 	if err := load("-cluster.join_addr", "127.0.0.1:6379", "-cluster.bootstrap=false"); err != nil {
 		t.Fatalf("join_addr with bootstrap = false: %v", err)
 	}
+	if err := load("-join", "127.0.0.1:6379", "-replace", "3"); err != nil {
+		t.Fatalf("-join with -replace: %v", err)
+	}
 	for _, c := range []struct {
 		args  []string
 		field string
@@ -50,6 +53,8 @@ func TestJoinConfig(t *testing.T) {
 		{[]string{"-join", "nonsense"}, "cluster.join_addr"},
 		{[]string{"-join", "127.0.0.1:6379", "-node.internal_addr=0.0.0.0:7004"}, "node.advertise_addr"},
 		{nil, "cluster.initial_members"},
+		{[]string{"-join", "127.0.0.1:6379", "-replace", "4"}, "cluster.join_replaces"}, // itself
+		{[]string{"-replace", "3", "-cluster.initial_members=1=127.0.0.1:7001,2=127.0.0.1:7002,4=127.0.0.1:7004"}, "cluster.join_replaces"},
 	} {
 		if err := load(c.args...); err == nil || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("%v: %v, want an error naming %s", c.args, err, c.field)

@@ -50,16 +50,18 @@ func (n *Node) checkReplace(ch MemberChange, voters []uint64, isVoter, isLearner
 		return fmt.Errorf("%w: node id 0 is not allowed", ErrBadChange)
 	case ch.Old == ch.ID:
 		return fmt.Errorf("%w: a node cannot replace itself", ErrBadChange)
+	case isVoter:
+		// Told first: a joining node asking again after its replace
+		// applied (app/join.go) learns it is done.
+		return fmt.Errorf("%w: node %d is a voter already", ErrBadChange, ch.ID)
 	case !slices.Contains(voters, ch.Old):
 		return fmt.Errorf("%w: node %d is not a voter", ErrBadChange, ch.Old)
 	case ch.Old == n.cfg.ID:
 		// The leader would lead a configuration it is leaving; raft can,
 		// but a leader that cannot stay is a transfer waiting to happen.
 		return fmt.Errorf("%w: node %d leads; hand leadership to another voter first (CLUSTER TRANSFER-LEADER)", ErrBadChange, ch.Old)
-	case isVoter:
-		return fmt.Errorf("%w: node %d is a voter already; remove node %d with REMOVENODE", ErrBadChange, ch.ID, ch.Old)
 	case !isLearner:
-		return fmt.Errorf("%w: node %d is not a learner: add it first (CLUSTER ADDNODE, or start it with -join and cluster.join_as_learner)", ErrBadChange, ch.ID)
+		return fmt.Errorf("%w: node %d is not a learner: add it first (CLUSTER ADDNODE), or start it with -join ADDR -replace %d", ErrBadChange, ch.ID, ch.Old)
 	case !ch.Force && !n.caughtUp(ch.ID):
 		return fmt.Errorf("%w: learner %d has not caught up with the log yet", ErrUnsafeChange, ch.ID)
 	}
