@@ -73,6 +73,7 @@ type Node struct {
 	users         atomic.Pointer[acl.Table] // the ACL this node enforces (users.go)
 
 	memberReq        *memberRequest // the operator's membership change in flight (memberchange.go)
+	jointSince       uint64         // tick this leader first saw raft joint (nudgeLeave); 0: not joint
 	transfer         *transferRequest
 	removedIDs       []uint64          // nodes removed by an operator, as of the applied index (memberchange.go)
 	clientAddrs      map[uint64]string // members' recorded client addresses, as of the applied index (announce.go)
@@ -205,6 +206,7 @@ func (n *Node) Tick() {
 	n.expireDue()
 	n.answerMemberChange()
 	n.answerTransfer()
+	n.nudgeLeave()
 	n.announce()
 }
 

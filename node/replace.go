@@ -101,3 +101,22 @@ func (n *Node) replaceLeaving(req *memberRequest) bool {
 	return req.result == nil && req.change.Kind == Replace && n.inJoint() &&
 		n.isLeader && n.stopped == nil && n.ticks < req.deadline
 }
+
+// nudgeLeave proposes an empty entry, once per election timeout, while
+// this leader stays joint: raft proposes its leave only as an entry
+// applies, and drops it during a leadership transfer. A transfer that
+// then failed (its target down) left an idle cluster joint, every later
+// change refused as pending (TestReplaceLeavesAfterFailedTransfer).
+func (n *Node) nudgeLeave() {
+	if !n.isLeader || !n.inJoint() {
+		n.jointSince = 0
+		return
+	}
+	if n.jointSince == 0 {
+		n.jointSince = n.ticks
+		return
+	}
+	if since := n.ticks - n.jointSince; since > 0 && since%uint64(n.cfg.ElectionTicks) == 0 {
+		_ = n.guardRaft(func() { _ = n.rn.Propose(nil) })
+	}
+}
