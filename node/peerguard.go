@@ -318,6 +318,11 @@ func checkSnapshot(m *pb.Message) error {
 	if len(cs.GetVoters()) == 0 {
 		return dropped("snapshot with no voters")
 	}
+	if len(cs.GetVotersOutgoing()) > 0 && !cs.GetAutoLeave() {
+		// Seshat's joint changes are Auto (replace.go): raft would never
+		// leave this one, and every later change would wait for it.
+		return dropped("snapshot of a joint configuration raft would never leave")
+	}
 	chg := confchange.Changer{Tracker: tracker.MakeProgressTracker(1, 0), LastIndex: meta.GetIndex()}
 	cfg, prs, err := confchange.Restore(chg, cs)
 	if err == nil {

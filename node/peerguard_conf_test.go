@@ -88,3 +88,17 @@ func TestForgedLeaveIsDropped(t *testing.T) {
 	}
 	c.servesAfter("a forged leave of a joint configuration")
 }
+
+// TestJointSnapshotWithoutAutoLeaveIsDropped: Seshat enters a joint
+// configuration only with transition Auto, so raft leaves it by itself.
+// A snapshot of one without AutoLeave (forged: no honest leader makes it)
+// would restore a membership raft never leaves, and every operator
+// change after it refused as pending.
+func TestJointSnapshotWithoutAutoLeaveIsDropped(t *testing.T) {
+	m := msg(pb.MessageType_MsgSnap, 1, 5)
+	m.Snapshot = &pb.Snapshot{Metadata: &pb.SnapshotMetadata{Index: proto.Uint64(20), Term: proto.Uint64(5),
+		ConfState: &pb.ConfState{Voters: []uint64{1, 2, 4}, VotersOutgoing: []uint64{1, 2, 3}}}}
+	if err := checkSnapshot(m); err == nil {
+		t.Fatal("a joint snapshot raft would never leave was accepted")
+	}
+}
