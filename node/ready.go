@@ -120,6 +120,14 @@ func (n *Node) noteSoftState(ss *raft.SoftState) {
 		n.leaderFirstIndex = n.store.LastIndexCached() + 1
 		n.clockOnLead = true
 		n.clock.restartCount(n.ticks)
+		if n.toldRemoved {
+			// Elected, it is a member as surely as a leader's heartbeat
+			// says (heardFromLeader): members drop a removed node's
+			// votes. As leader it hears from no leader that would undo
+			// the notice (TestRemovalNoticeToAFollowerThatThenLeads).
+			n.toldRemoved = false
+			n.env.Log.Warn("elected leader: the removal notice was wrong, and it serves again", "node", n.cfg.ID)
+		}
 	}
 	n.isLeader = isLeader
 	n.noteLeader(ss.Lead)
