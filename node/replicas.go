@@ -11,7 +11,7 @@ import (
 type Replica struct {
 	ID         uint64
 	ClientAddr string // "" while its member record has not reached this node
-	Match      uint64 // the last log index the leader knows it stores
+	Match      uint64 // the last log index the leader knows it stores, at most its applied index
 }
 
 // replicas is the leader's connected replicas, by id; nil on a follower,
@@ -21,10 +21,14 @@ func (n *Node) replicas(leader bool) []Replica {
 		return nil
 	}
 	var out []Replica
+	// A follower acknowledges entries before the leader applies them; a
+	// Redis replica is never ahead of its master's offset (the applied
+	// index), and a client measuring lag would see a negative one.
+	applied := n.store.Applied()
 	// WithProgress visits ids in order, so the list is stable.
 	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
 		if id != n.cfg.ID && pr.RecentActive {
-			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: pr.Match})
+			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: min(pr.Match, applied)})
 		}
 	})
 	return out
