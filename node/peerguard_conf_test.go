@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -100,5 +101,65 @@ func TestJointSnapshotWithoutAutoLeaveIsDropped(t *testing.T) {
 		ConfState: &pb.ConfState{Voters: []uint64{1, 2, 4}, VotersOutgoing: []uint64{1, 2, 3}}}}
 	if err := checkSnapshot(m); err == nil {
 		t.Fatal("a joint snapshot raft would never leave was accepted")
+	}
+}
+
+// TestForgedJointChangesLeaveTheClusterServing: joint changes in every
+// shape the guard admits, raft's leave around them and simple changes
+// between, forged in an append that commits them, sent to a follower in
+// its leader's name and to the leader at a later term. raft refuses the
+// ones it cannot make (the error is expected); no node may stop, and the
+// cluster must still take a write. Before the removal notice passed over
+// at an election, the leader's forged state told a member it was
+// removed, that member was elected, and it refused every write.
+func TestForgedJointChangesLeaveTheClusterServing(t *testing.T) {
+	add, remove, learner := pb.ConfChangeType_ConfChangeAddNode, pb.ConfChangeType_ConfChangeRemoveNode, pb.ConfChangeType_ConfChangeAddLearnerNode
+	opCtx := memberContext{request: 1}.encode()
+	leave := &pb.Entry{Type: pb.EntryType_EntryConfChangeV2.Enum()}
+	joint := func(a, b uint64) *pb.Entry {
+		return confEntry(t, &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{single(add, a), single(remove, b)}, Context: opCtx})
+	}
+	simple := func(typ pb.ConfChangeType, a uint64) *pb.Entry {
+		return confEntry(t, &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{single(typ, a)}, Context: opCtx})
+	}
+	shapes := []func(lead, f, o uint64) []*pb.Entry{
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{joint(9, lead)} },
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{joint(9, f), leave} },
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{joint(9, o), joint(8, lead)} },
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{joint(9, o), simple(remove, lead)} },
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{joint(f, o), leave, leave} },
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{joint(9, 7), leave} },
+		func(lead, f, o uint64) []*pb.Entry { return []*pb.Entry{simple(remove, o), joint(9, lead), leave} },
+		func(lead, f, o uint64) []*pb.Entry {
+			return []*pb.Entry{simple(learner, 9), joint(9, o), simple(remove, f), leave}
+		},
+	}
+	for seed := uint64(1); seed <= 4; seed++ {
+		for i, shape := range shapes {
+			for _, toLeader := range []bool{false, true} {
+				c := newCluster(t, 50+seed, testConfig())
+				c.errorsExpected = true
+				lead, f := written(c, 2)
+				o := 6 - lead - f
+				to, from := f, lead
+				term := c.node(to).Status().Term
+				if toLeader {
+					to, from, term = lead, f, term+1
+				}
+				last := c.node(to).store.LastIndexCached()
+				logTerm, _ := c.node(to).store.Term(last)
+				app := msg(pb.MessageType_MsgApp, from, term)
+				app.Index, app.LogTerm = proto.Uint64(last), proto.Uint64(logTerm)
+				for k, e := range shape(lead, f, o) {
+					e = proto.Clone(e).(*pb.Entry)
+					e.Index, e.Term = proto.Uint64(last+1+uint64(k)), proto.Uint64(term)
+					app.Entries = append(app.Entries, e)
+				}
+				app.Commit = proto.Uint64(last + uint64(len(app.Entries)))
+				_ = c.forge(to, app)
+				c.ticks(3)
+				c.servesAfter(fmt.Sprintf("seed %d, shape %d, to the leader %v", seed, i, toLeader))
+			}
+		}
 	}
 }
