@@ -11,7 +11,7 @@ import (
 )
 
 // Replacing a voter (CLUSTER REPLACENODE old new): the learner new, added
-// by ADDNODE (or -join with cluster.join_as_learner) and caught up, is
+// by ADDNODE (or started with -join ADDR -replace OLD) and caught up, is
 // promoted and the voter old removed in one raft ConfChangeV2 of two
 // changes, which raft makes through a joint configuration:
 //
