@@ -359,11 +359,15 @@ func (n *Node) checkAddressesFree(ch MemberChange) error {
 // heardFromLeader undoes a removal notice when the leader sends this node
 // entries or a heartbeat: it still counts this node as a member.
 func (n *Node) heardFromLeader(m *pb.Message) {
-	if !n.toldRemoved || m.GetFrom() != n.rn.BasicStatus().Lead {
+	if m.GetFrom() != n.rn.BasicStatus().Lead {
 		return
 	}
 	switch m.GetType() {
 	case pb.MessageType_MsgApp, pb.MessageType_MsgHeartbeat, pb.MessageType_MsgSnap:
+		n.leaderHeardAt = n.ticks
+		if !n.toldRemoved {
+			return
+		}
 		n.toldRemoved = false
 		n.env.Log.Warn("the leader still counts this node as a member: the removal notice was wrong, and it serves again", "node", n.cfg.ID, "leader", m.GetFrom())
 	}
@@ -520,4 +524,26 @@ func (n *Node) Members() ([]MemberView, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// askIfRemoved: a learner that has heard nothing from a leader for two
+// election timeouts probes the voters it knows, once per election
+// timeout. A voter learns its removal from members' answers to its
+// campaigns (tellRemoved), but a learner never campaigns, and the leader
+// stops sending to a node once it applies its removal: a learner removed
+// while cut off or down would never learn it (swarm seed 127). A member
+// that recorded the removal answers the probe with the notice.
+func (n *Node) askIfRemoved() {
+	cs := n.store.ConfState()
+	if n.isLeader || n.toldRemoved || n.store.IsJoining() || !slices.Contains(cs.GetLearners(), n.cfg.ID) {
+		return
+	}
+	election := uint64(n.cfg.ElectionTicks)
+	if n.ticks < n.leaderHeardAt+2*election || n.ticks < n.nextRemovedAsk {
+		return
+	}
+	n.nextRemovedAsk = n.ticks + election
+	for _, id := range cs.GetVoters() {
+		n.send(id, peerProbe, nil)
+	}
 }

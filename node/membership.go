@@ -189,7 +189,7 @@ func (n *Node) discover() {
 }
 
 func (n *Node) onProbe(from uint64) {
-	if n.stopped != nil {
+	if n.stopped != nil || n.tellRemoved(from) {
 		return
 	}
 	n.send(from, peerProbeReply, binary.AppendUvarint(nil, uint64(n.stage())))

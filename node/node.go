@@ -78,6 +78,8 @@ type Node struct {
 	clientAddrs      map[uint64]string // members' recorded client addresses, as of the applied index (announce.go)
 	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
 	toldRemoved      bool              // a member told this node it was removed
+	leaderHeardAt    uint64            // tick this node last heard entries or a heartbeat from its leader (askIfRemoved)
+	nextRemovedAsk   uint64            // tick of a learner's next askIfRemoved
 	leaderFirstIndex uint64            // this leader's first entry: raft takes no membership change before it applies
 	removedAt        uint64            // the index that removed this node, once it applied
 }
@@ -206,6 +208,7 @@ func (n *Node) Tick() {
 	n.answerMemberChange()
 	n.answerTransfer()
 	n.announce()
+	n.askIfRemoved()
 }
 
 // StepFrom is Step for a message whose sender the transport
