@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -159,6 +160,11 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 		return
 	}
 	n.memberReq = req // the admission of rejoiners waits for it too (onJoin)
+	if mutant.On(mutant.MemberAckBeforeApply) {
+		n.memberReq = nil
+		done(nil)
+		return
+	}
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", ch.Kind, "of", ch.ID, "force", ch.Force)
 }
 

@@ -75,9 +75,6 @@ func (a adminOp) args() []string {
 type operator struct {
 	w   *World
 	rng *rand.Rand // its own stream: its choices do not move the world's
-	seq uint64     // the command waiting for an answer, if busy
-	// busy: a command waits for its answer; the operator sends one at a time.
-	busy bool
 
 	settle settleCheck // the liveness phase's membership check
 }
@@ -93,8 +90,13 @@ func (op *operator) later() {
 	op.w.schedule(d, evOperator, -1, 0, op.act)
 }
 
-// act sends one command, if the fault phase is still on.
-func (op *operator) act() {
+// act sends one command, if the fault phase is still on, and the next
+// once it is answered. Now and then an impatient operator sends a second
+// before the first is answered (a change and a transfer must then
+// exclude each other).
+func (op *operator) act() { op.sendOne(true) }
+
+func (op *operator) sendOne(chain bool) {
 	w := op.w
 	if w.now >= w.opts.FaultsEnd || w.failure != nil {
 		return
@@ -104,11 +106,17 @@ func (op *operator) act() {
 		target = w.nodes[op.rng.IntN(len(w.nodes))]
 	}
 	if !target.up() {
-		op.later()
+		if chain {
+			op.later()
+		}
 		return
 	}
 	a := op.draw(target)
-	op.send(target, a)
+	op.send(target, a, chain)
+	if chain && op.rng.IntN(4) == 0 {
+		d := time.Duration(op.rng.Int64N(int64(100*time.Millisecond))) + time.Millisecond
+		w.schedule(d, evOperator, -1, 3, func() { op.sendOne(false) })
+	}
 }
 
 // draw picks a command from what target reports (as CLUSTER NODES
@@ -142,6 +150,9 @@ func (op *operator) draw(target *simNode) adminOp {
 		ids = st.Learners
 	case adminRemove:
 		ids = members
+		if slices.Contains(members, target.id) && op.rng.IntN(3) == 0 {
+			ids = []uint64{target.id} // the leader removing itself
+		}
 	case adminTransfer:
 		ids = slices.DeleteFunc(slices.Clone(st.Voters), func(id uint64) bool { return id == target.id })
 	}
@@ -162,7 +173,7 @@ func (op *operator) draw(target *simNode) adminOp {
 
 // send sends a on a fresh connection to s; the answer is checked when it
 // comes, and a command that gets none in time has an unknown outcome.
-func (op *operator) send(s *simNode, a adminOp) {
+func (op *operator) send(s *simNode, a adminOp, chain bool) {
 	w := op.w
 	args := a.args()
 	what := strings.Join(args, " ")
@@ -170,31 +181,33 @@ func (op *operator) send(s *simNode, a adminOp) {
 	for i, x := range args {
 		bargs[i] = []byte(x)
 	}
-	op.seq++
-	seq := op.seq
-	op.busy = true
+	waiting := true
 	n := s.n
 	w.stats.OperatorCommands++
 	w.tracef("%s operator asks n%d: %s", w.now, s.id, what)
 	executeOne(s, bargs, func(reply []byte) {
-		if op.seq != seq || !op.busy {
+		if !waiting {
 			return
 		}
-		op.busy = false
+		waiting = false
 		w.tracef("%s operator: n%d answered %s: %q", w.now, s.id, what, reply)
 		if s.n != n {
 			w.fail(classSafety, "operator: n%d answered %s after its process died", s.id, what)
 			return
 		}
 		op.answered(s, a, what, reply)
-		op.later()
+		if chain {
+			op.later()
+		}
 	})
 	w.schedule(w.opts.RequestTimeout+time.Second, evOperator, -1, 1, func() {
-		if op.seq == seq && op.busy {
-			op.busy = false
+		if waiting {
+			waiting = false
 			w.stats.OperatorUnknown++
 			w.tracef("%s operator: no answer from n%d to %s", w.now, s.id, what)
-			op.later()
+			if chain {
+				op.later()
+			}
 		}
 	})
 }
