@@ -324,14 +324,22 @@ func (op *operator) settled() string {
 // leader's voters are at least three, all up and voters with its view and
 // no learners, so the wiped node, if a voter, is the only member
 // rejoining; a node outside that view (a spare, or one removed) may be
-// wiped too.
-func (w *World) wipeSafeWithOperator() bool {
+// wiped too. Not a member the operator added: its process starts with
+// Join, and wiped it comes back as the member it was, under the same
+// identity, instead of rejoining under a new one (swarm seed 191: the
+// leader's heartbeat committed past its empty log). Until a node started
+// with Join rejoins as a first-configuration member does, the swarm
+// leaves those disks alone.
+func (w *World) wipeSafeWithOperator(wiped *simNode) bool {
 	lead := w.leader()
 	if lead == nil {
 		return false
 	}
 	ls := lead.n.Status()
 	if len(ls.Voters) < 3 || len(ls.Learners) > 0 {
+		return false
+	}
+	if wiped.idx >= w.opts.InitialVoters && slices.Contains(ls.Voters, wiped.id) {
 		return false
 	}
 	for _, s := range w.nodes {

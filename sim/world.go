@@ -405,7 +405,7 @@ func (w *World) breakNode(s *simNode) {
 	if w.opts.DiskFailuresOnly {
 		mode = 0
 	}
-	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe() {
+	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe(s) {
 		// A damaged disk is refused and then wiped: as unsafe as a wipe.
 		kind := faultWipe
 		if w.rng.IntN(2) == 0 {
@@ -456,9 +456,9 @@ func (w *World) breakNode(s *simNode) {
 // member rejoining. Two members rejoining at once in a cluster of three
 // would leave no quorum that still holds the data, and the cluster would
 // rightly wait forever.
-func (w *World) wipeSafe() bool {
+func (w *World) wipeSafe(s *simNode) bool {
 	if w.op != nil {
-		return w.wipeSafeWithOperator()
+		return w.wipeSafeWithOperator(s)
 	}
 	for _, s := range w.nodes {
 		if !s.up() {
