@@ -331,9 +331,19 @@ func (n *Node) tellRemoved(id uint64) bool {
 // until its leader is heard from (heardFromLeader): the notice comes
 // with no proof, and a node still a member gets entries or heartbeats
 // that a removed one no longer does. A leader ignores it: it learns its
-// own removal from its log.
+// own removal from its log. A node with no state yet (probing, or
+// rejoining) knows no voters: it believes one of its configured peers,
+// as it believes their probe answers. A removed node whose disk was
+// wiped would otherwise wait forever to be added again, which it never
+// is (its id is retired).
 func (n *Node) onRemovedNotice(from uint64) {
-	if n.toldRemoved || n.rn == nil || n.isLeader || n.store.IsJoining() || !slices.Contains(n.store.ConfState().GetVoters(), from) {
+	noState := n.rn == nil || n.store.IsJoining()
+	switch {
+	case n.toldRemoved || n.isLeader:
+		return
+	case noState && !slices.Contains(n.adm.others, from):
+		return
+	case !noState && !slices.Contains(n.store.ConfState().GetVoters(), from):
 		return
 	}
 	n.toldRemoved = true

@@ -118,12 +118,13 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		return n, n.startRaft()
 	}
 	switch {
+	case cfg.Join && len(n.adm.others) > 0:
+		// Added before and wiped since, or never added: only the
+		// members can tell (joinprobe.go).
+		n.adm.probeAnswers = make([]peerStage, len(n.adm.others))
+		return n, nil
 	case cfg.Join:
-		if err := store.BecomeNewMember(); err != nil {
-			return nil, err
-		}
-		n.env.Log.Info("empty data directory: waiting to be added to the cluster", "node", cfg.ID)
-		return n, n.startRaft()
+		return n, n.becomeNewMember()
 	case len(cfg.Peers) == 0:
 		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
 	case len(cfg.Peers) == 1 || cfg.UnsafeBlindBootstrap:
@@ -253,12 +254,14 @@ func (n *Node) Step(data []byte) error {
 func (n *Node) route(hdr envelope, body []byte) error {
 	switch {
 	case hdr.kind == peerProbe:
-		n.onProbe(hdr.from)
+		n.onProbe(hdr.from, body)
 		return nil
 	case hdr.kind == peerProbeReply:
 		return n.onProbeReply(hdr.from, body)
 	case hdr.kind == peerJoin:
-		if n.rn != nil {
+		// A removed node is told so, never admitted again: its id is
+		// retired for good, as ADDNODE refuses it.
+		if n.rn != nil && !n.tellRemoved(hdr.from) {
 			n.onJoin(hdr.from, hdr.fromIdentity)
 		}
 		return nil
