@@ -324,12 +324,9 @@ func (op *operator) settled() string {
 // leader's voters are at least three, all up and voters with its view and
 // no learners, so the wiped node, if a voter, is the only member
 // rejoining; a node outside that view (a spare, or one removed) may be
-// wiped too. Not a member the operator added: its process starts with
-// Join, and wiped it comes back as the member it was, under the same
-// identity, instead of rejoining under a new one (swarm seed 191: the
-// leader's heartbeat committed past its empty log). Until a node started
-// with Join rejoins as a first-configuration member does, the swarm
-// leaves those disks alone.
+// wiped too, and so may a member the operator added: started with Join,
+// it asks the members whether it was one and rejoins under a new
+// identity (node/joinprobe.go; swarm seed 191 wiped one before).
 func (w *World) wipeSafeWithOperator(wiped *simNode) bool {
 	lead := w.leader()
 	if lead == nil {
@@ -337,9 +334,6 @@ func (w *World) wipeSafeWithOperator(wiped *simNode) bool {
 	}
 	ls := lead.n.Status()
 	if len(ls.Voters) < 3 || len(ls.Learners) > 0 {
-		return false
-	}
-	if wiped.idx >= w.opts.InitialVoters && slices.Contains(ls.Voters, wiped.id) {
 		return false
 	}
 	for _, s := range w.nodes {
