@@ -18,11 +18,11 @@ type Config struct {
 	// Peers lists the voters, this node included, of a new cluster. It is
 	// read only when the data directory is empty.
 	Peers []uint64
-	// Join: with an empty data directory, bootstrap nothing and probe no
-	// one; wait to be added by an operator (ChangeMembership AddLearner on
-	// the leader), under identity 0. Peers then lists the members it may
-	// hear from. A node so added whose disk is later wiped must be removed
-	// and added again under a new id.
+	// Join: with an empty data directory, bootstrap nothing; ask the
+	// members (Peers, the members it may hear from) whether it was one:
+	// if so, rejoin under a new identity, else wait to be added by an
+	// operator (ChangeMembership AddLearner on the leader) under identity
+	// 0 (joinprobe.go).
 	Join bool
 	// AdvertisePeerAddr and AdvertiseClientAddr are where peers and
 	// clients reach this node; a member records them in the replicated

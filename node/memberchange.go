@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/internal/mutant"
 	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
@@ -172,6 +173,11 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 		return
 	}
 	n.memberReq = req // the admission of rejoiners waits for it too (onJoin)
+	if mutant.On(mutant.MemberAckBeforeApply) {
+		n.memberReq = nil
+		done(nil)
+		return
+	}
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", ch.Kind, "of", ch.ID, "force", ch.Force)
 }
 
@@ -340,9 +346,19 @@ func (n *Node) tellRemoved(id uint64) bool {
 // until its leader is heard from (heardFromLeader): the notice comes
 // with no proof, and a node still a member gets entries or heartbeats
 // that a removed one no longer does. A leader ignores it: it learns its
-// own removal from its log.
+// own removal from its log. A node with no state yet (probing, or
+// rejoining) knows no voters: it believes one of its configured peers,
+// as it believes their probe answers. A removed node whose disk was
+// wiped would otherwise wait forever to be added again, which it never
+// is (its id is retired).
 func (n *Node) onRemovedNotice(from uint64) {
-	if n.toldRemoved || n.rn == nil || n.isLeader || n.store.IsJoining() || !slices.Contains(n.store.ConfState().GetVoters(), from) {
+	noState := n.rn == nil || n.store.IsJoining()
+	switch {
+	case n.toldRemoved || n.isLeader:
+		return
+	case noState && !slices.Contains(n.adm.others, from):
+		return
+	case !noState && !slices.Contains(n.store.ConfState().GetVoters(), from):
 		return
 	}
 	n.toldRemoved = true
@@ -374,11 +390,15 @@ func (n *Node) checkAddressesFree(ch MemberChange) error {
 // heardFromLeader undoes a removal notice when the leader sends this node
 // entries or a heartbeat: it still counts this node as a member.
 func (n *Node) heardFromLeader(m *pb.Message) {
-	if !n.toldRemoved || m.GetFrom() != n.rn.BasicStatus().Lead {
+	if m.GetFrom() != n.rn.BasicStatus().Lead {
 		return
 	}
 	switch m.GetType() {
 	case pb.MessageType_MsgApp, pb.MessageType_MsgHeartbeat, pb.MessageType_MsgSnap:
+		n.leaderHeardAt = n.ticks
+		if !n.toldRemoved {
+			return
+		}
 		n.toldRemoved = false
 		n.env.Log.Warn("the leader still counts this node as a member: the removal notice was wrong, and it serves again", "node", n.cfg.ID, "leader", m.GetFrom())
 	}
@@ -541,4 +561,26 @@ func (n *Node) Members() ([]MemberView, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// askIfRemoved: a learner that has heard nothing from a leader for two
+// election timeouts probes the voters it knows, once per election
+// timeout. A voter learns its removal from members' answers to its
+// campaigns (tellRemoved), but a learner never campaigns, and the leader
+// stops sending to a node once it applies its removal: a learner removed
+// while cut off or down would never learn it (swarm seed 127). A member
+// that recorded the removal answers the probe with the notice.
+func (n *Node) askIfRemoved() {
+	cs := n.store.ConfState()
+	if n.isLeader || n.toldRemoved || n.store.IsJoining() || !slices.Contains(cs.GetLearners(), n.cfg.ID) {
+		return
+	}
+	election := uint64(n.cfg.ElectionTicks)
+	if n.ticks < n.leaderHeardAt+2*election || n.ticks < n.nextRemovedAsk {
+		return
+	}
+	n.nextRemovedAsk = n.ticks + election
+	for _, id := range cs.GetVoters() {
+		n.send(id, peerProbe, nil)
+	}
 }

@@ -20,6 +20,11 @@ func (c *cluster) addMachine(id uint64) {
 		c.rands = append(c.rands, envtest.NewRand(uint64(len(c.rands)+1), 7))
 		c.applied = append(c.applied, nil)
 	}
+	c.startJoined(id)
+}
+
+// startJoined starts node id with cfg.Join, as -join does at every start.
+func (c *cluster) startJoined(id uint64) {
 	saved := c.cfg
 	c.cfg.Join = true
 	c.cfg.Peers = []uint64{1, 2, 3, 4, 5}

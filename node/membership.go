@@ -155,6 +155,8 @@ func othersOf(cfg Config) []uint64 {
 // stage is what this node answers a probe.
 func (n *Node) stage() peerStage {
 	switch {
+	case n.rn == nil && n.cfg.Join:
+		return stageJoining // it bootstraps nothing, whatever it hears
 	case n.rn == nil:
 		return stageFresh
 	case n.store.IsJoining():
@@ -174,6 +176,10 @@ func (n *Node) discover() {
 		return
 	}
 	n.adm.nextProbe = n.ticks + uint64(n.cfg.HeartbeatTicks)*2
+	if n.cfg.Join {
+		n.probeAsJoiner()
+		return
+	}
 	for i, id := range n.adm.others {
 		if n.adm.probeAnswers[i] != stageFresh {
 			n.send(id, peerProbe, nil)
@@ -188,11 +194,18 @@ func (n *Node) discover() {
 	}
 }
 
-func (n *Node) onProbe(from uint64) {
-	if n.stopped != nil {
+// onProbe answers a probe with this node's stage, and a Join node's
+// probe (a non-empty body) with the verdict too (joinprobe.go). A node
+// this one records as removed is told so instead.
+func (n *Node) onProbe(from uint64, body []byte) {
+	if n.stopped != nil || n.tellRemoved(from) {
 		return
 	}
-	n.send(from, peerProbeReply, binary.AppendUvarint(nil, uint64(n.stage())))
+	reply := binary.AppendUvarint(nil, uint64(n.stage()))
+	if len(body) > 0 {
+		reply = binary.AppendUvarint(reply, uint64(n.verdictFor(from)))
+	}
+	n.send(from, peerProbeReply, reply)
 }
 
 // onProbeReply records a peer's answer and, once the answers decide it,
@@ -203,11 +216,18 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	}
 	r := byteReader{b: body}
 	stage := peerStage(r.uvarint())
-	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining {
+	var verdict joinVerdict
+	if len(r.b) > 0 {
+		verdict = joinVerdict(r.uvarint())
+	}
+	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining || verdict > verdictMember {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
 	if !n.adm.answered(from, stage) {
 		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
+	}
+	if n.cfg.Join {
+		return n.onJoinVerdict(from, verdict)
 	}
 	if stage == stageFormed {
 		identity := n.env.Rand.Uint64() | 1 // never 0, which names a first-configuration member
@@ -251,7 +271,7 @@ func (n *Node) askToJoin() {
 // applied membership, and raft accepts a membership change only when none
 // is pending, so each applies to the membership it was computed from.
 func (n *Node) onJoin(from, identity uint64) {
-	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) {
+	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) && !n.addedByOperator(from) {
 		return
 	}
 	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) || n.memberReq != nil {
@@ -373,10 +393,10 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 // role names what this node is in the cluster, for Status.
 func (n *Node) role() string {
 	switch {
-	case n.rn == nil:
-		return "discovering"
 	case n.toldRemoved:
 		return "removed"
+	case n.rn == nil:
+		return "discovering"
 	case n.store.IsJoining():
 		return "joining"
 	case n.store.MemberIdentity(n.cfg.ID) != n.store.Identity():

@@ -79,6 +79,8 @@ type Node struct {
 	clientAddrs      map[uint64]string // members' recorded client addresses, as of the applied index (announce.go)
 	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
 	toldRemoved      bool              // a member told this node it was removed
+	leaderHeardAt    uint64            // tick this node last heard entries or a heartbeat from its leader (askIfRemoved)
+	nextRemovedAsk   uint64            // tick of a learner's next askIfRemoved
 	leaderFirstIndex uint64            // this leader's first entry: raft takes no membership change before it applies
 	removedAt        uint64            // the index that removed this node, once it applied
 }
@@ -117,12 +119,13 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		return n, n.startRaft()
 	}
 	switch {
+	case cfg.Join && len(n.adm.others) > 0:
+		// Added before and wiped since, or never added: only the
+		// members can tell (joinprobe.go).
+		n.adm.probeAnswers = make([]peerStage, len(n.adm.others))
+		return n, nil
 	case cfg.Join:
-		if err := store.BecomeNewMember(); err != nil {
-			return nil, err
-		}
-		n.env.Log.Info("empty data directory: waiting to be added to the cluster", "node", cfg.ID)
-		return n, n.startRaft()
+		return n, n.becomeNewMember()
 	case len(cfg.Peers) == 0:
 		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
 	case len(cfg.Peers) == 1 || cfg.UnsafeBlindBootstrap:
@@ -208,6 +211,7 @@ func (n *Node) Tick() {
 	n.answerTransfer()
 	n.nudgeLeave()
 	n.announce()
+	n.askIfRemoved()
 }
 
 // StepFrom is Step for a message whose sender the transport
@@ -252,12 +256,14 @@ func (n *Node) Step(data []byte) error {
 func (n *Node) route(hdr envelope, body []byte) error {
 	switch {
 	case hdr.kind == peerProbe:
-		n.onProbe(hdr.from)
+		n.onProbe(hdr.from, body)
 		return nil
 	case hdr.kind == peerProbeReply:
 		return n.onProbeReply(hdr.from, body)
 	case hdr.kind == peerJoin:
-		if n.rn != nil {
+		// A removed node is told so, never admitted again: its id is
+		// retired for good, as ADDNODE refuses it.
+		if n.rn != nil && !n.tellRemoved(hdr.from) {
 			n.onJoin(hdr.from, hdr.fromIdentity)
 		}
 		return nil

@@ -170,7 +170,12 @@ func (n *Node) judge(m *pb.Message) error {
 		return n.checkSnapshotMembers(m)
 	case pb.MessageType_MsgTimeoutNow:
 		// It makes this node campaign past the leader's lease: only the
-		// leader it follows, in its term, hands leadership over.
+		// leader it follows, in its term, hands leadership over. A copy
+		// from an older term is an honest one late (a transfer that
+		// already took effect, duplicated or held): raft ignores it.
+		if m.GetTerm() < term {
+			return nil
+		}
 		if m.GetFrom() != lead || m.GetTerm() != term {
 			return dropped("leadership handed over by %d in term %d; the leader is %d in term %d", m.GetFrom(), m.GetTerm(), lead, term)
 		}

@@ -393,3 +393,23 @@ func TestForgedJoinIsRefused(t *testing.T) {
 		t.Fatalf("node %d was removed after a forged join: voters %v", victim, voters)
 	}
 }
+
+// TestLateTimeoutNowIsNotForged: the swarm's operator (swarm seed 77)
+// moved leadership from 3 to 1, and a duplicated copy of 3's TimeoutNow
+// reached 1 once it led the next term. A message of an older term is
+// stale, not forged: raft ignores it, and the guard must not count it.
+func TestLateTimeoutNowIsNotForged(t *testing.T) {
+	c := newCluster(t, 33, testConfig())
+	lead, f := written(c, 2)
+	term := c.node(lead).Status().Term
+	if err := c.forge(lead, msg(pb.MessageType_MsgTimeoutNow, f, term-1)); err != nil {
+		t.Fatalf("a late TimeoutNow: %v", err)
+	}
+	if got := c.node(lead).Status().DroppedForged; got != 0 {
+		t.Fatalf("the guard dropped a TimeoutNow of an older term as forged (%d)", got)
+	}
+	if !c.node(lead).Status().IsLeader {
+		t.Fatalf("n%d stopped leading after a stale TimeoutNow", lead)
+	}
+	c.servesAfter("a late TimeoutNow")
+}

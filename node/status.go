@@ -38,10 +38,13 @@ type Status struct {
 	// Role is "discovering" (an empty node asking its peers), "joining"
 	// (rejoining, no data yet), "learner", "voter", "removed", or
 	// "replaced" (another node joined under this node's id).
-	Role              string
-	Identity          uint64 // this node's identity: 0 for a first-configuration member
-	Voters            []uint64
-	Learners          []uint64
+	Role     string
+	Identity uint64 // this node's identity: 0 for a first-configuration member
+	Voters   []uint64
+	Learners []uint64
+	// Removed lists the ids an operator removed, as of the applied index:
+	// the simulator holds each to learning it was removed.
+	Removed           []uint64
 	MembershipChanges int // applied by this process, since it opened
 	DroppedStale      int // peer messages dropped for naming a former identity
 	// LeaderChanges counts the leaders this process has seen take over
@@ -73,6 +76,7 @@ func (n *Node) Status() Status {
 		Identity:          n.store.Identity(),
 		Voters:            append([]uint64(nil), cs.GetVoters()...),
 		Learners:          append([]uint64(nil), cs.GetLearners()...),
+		Removed:           append([]uint64(nil), n.removedIDs...),
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
 		LeaderChanges:     n.leaderChanges,

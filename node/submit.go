@@ -57,12 +57,14 @@ func (n *Node) refuseSubmit(req *request) error {
 	switch {
 	case n.stopped != nil:
 		return n.refusal()
+	case n.removedSelf() && !n.cfg.UnsafeRemovedServes:
+		return ErrRemoved // told so even before it has a raft (joinprobe.go)
+	case n.rn == nil && n.cfg.Join:
+		return ErrJoining // asking the members whether it was one (joinprobe.go)
 	case n.rn == nil:
 		return ErrNoQuorum // no cluster yet: still asking the peers
 	case n.store.IsJoining():
 		return ErrJoining
-	case n.removedSelf() && !n.cfg.UnsafeRemovedServes:
-		return ErrRemoved
 	case len(n.clients.inflight)+len(n.longReads)+len(n.parked) >= n.cfg.RequestsInflightMax && n.inflightCount()+len(n.parked) >= n.cfg.RequestsInflightMax:
 		return ErrBusy
 	}

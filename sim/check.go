@@ -288,6 +288,10 @@ func (w *World) finalChecks() {
 		w.fail(classLiveness, "the run ended before the liveness phase completed (run %s, faults end %s)", w.opts.Run, w.opts.FaultsEnd)
 		return
 	}
+	if w.op != nil && !w.op.settle.done {
+		w.fail(classLiveness, "the run ended before the membership settled: %s", w.op.settle.why)
+		return
+	}
 	w.checks.compareData()
 	if w.failure != nil {
 		return

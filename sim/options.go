@@ -67,6 +67,12 @@ type Options struct {
 	// requests that its previous process's confirmations race (echo.go).
 	EchoPercent float64
 
+	// Operator, in the swarm, sends membership commands during the fault
+	// phase (operator.go) to a cluster of five machines that starts with
+	// three voters (unless Nodes or InitialVoters say otherwise): 0, the
+	// seed decides (on in about a third of the seeds); negative, never.
+	Operator int
+
 	// UnsafeLocalReads makes nodes answer reads from local state without
 	// ReadIndex. TEST ONLY: it exists to prove the checker finds stale reads.
 	UnsafeLocalReads bool
@@ -318,7 +324,27 @@ func (o Options) FromSeed() Options {
 		o.PipelineMax = 1 + r.IntN(8)
 	}
 	o = o.crashPointsFromSeed()
-	return o.longFaultsFromSeed(given)
+	return o.longFaultsFromSeed(given).operatorFromSeed(given)
+}
+
+// operatorFromSeed switches the swarm's operator on in about a third of
+// the seeds, from a stream of its own, so that a seed without it runs as
+// it did before the operator existed.
+func (o Options) operatorFromSeed(given Options) Options {
+	r := rand.New(rand.NewPCG(o.Seed, 0x0be7a7))
+	if o.Scenario != "swarm" {
+		o.Operator = 0
+		return o
+	}
+	if o.Operator == 0 && r.IntN(3) == 0 {
+		o.Operator = 1
+	}
+	o.Operator = max(o.Operator, 0)
+	if o.Operator > 0 && given.Nodes == 0 && given.InitialVoters == 0 {
+		// Two spare machines for the operator to add.
+		o.Nodes, o.InitialVoters = 5, 3
+	}
+	return o
 }
 
 // longFaultsFromSeed sizes the network's long faults from a stream of the
@@ -412,11 +438,11 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%% echo=%.0f%%",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%% echo=%.0f%% operator=%d initial_voters=%d",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
 		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote,
-		o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent, o.EchoPercent)
+		o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent, o.EchoPercent, o.Operator, o.InitialVoters)
 }
 
 // crashPointsFromSeed switches the aimed crashes on or off, each in about

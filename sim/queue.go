@@ -22,9 +22,10 @@ const (
 	evClientRecv
 	evBatch
 	evHeld
+	evOperator
 )
 
-var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work", "client-recv", "batch", "held"}
+var eventKindNames = [...]string{"", "tick", "deliver", "client-op", "client-timeout", "crash", "restart", "partition", "heal", "check", "liveness", "faults-end", "scenario", "work", "client-recv", "batch", "held", "operator"}
 
 func (k eventKind) String() string { return eventKindNames[k] }
 

@@ -107,10 +107,15 @@ func sweep(t *testing.T, scenario string) {
 	start := time.Now()
 	var simulated time.Duration
 	failures := 0
+	operated, commands := 0, 0 // seeds with the operator, and its commands
 	for i := range *flagSeeds {
 		seed := *flagSeed0 + uint64(i)
 		res := runSeed(t, Options{Scenario: scenario, Seed: seed})
 		simulated += res.Stats.SimulatedTime
+		if res.Options.Operator > 0 {
+			operated++
+			commands += res.Stats.OperatorCommands
+		}
 		if res.Failure != nil {
 			failures++
 			if !*flagLines {
@@ -119,8 +124,8 @@ func sweep(t *testing.T, scenario string) {
 		}
 		if (i+1)%25 == 0 || i+1 == *flagSeeds {
 			wall := time.Since(start)
-			t.Logf("%s: %d/%d seeds, %d failed; %.1f seeds/s; %.0f simulated s per wall s", scenario, i+1, *flagSeeds, failures,
-				float64(i+1)/wall.Seconds(), simulated.Seconds()/wall.Seconds())
+			t.Logf("%s: %d/%d seeds, %d failed; %.1f seeds/s; %.0f simulated s per wall s; %d with the operator (%d membership commands)", scenario, i+1, *flagSeeds, failures,
+				float64(i+1)/wall.Seconds(), simulated.Seconds()/wall.Seconds(), operated, commands)
 		}
 	}
 }
@@ -141,11 +146,11 @@ func runSeed(t *testing.T, opts Options) Result {
 			verdict, class = "fail", res.Failure.Class
 		}
 		st := res.Stats
-		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d\n", res.Options.Scenario, res.Options.Seed,
+		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d op_commands=%d op_applied=%d op_refused=%d op_unknown=%d\n", res.Options.Scenario, res.Options.Seed,
 			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled,
 			st.DiskFull, st.TornTails, st.FlipsInjected, st.FlipsRefused,
 			st.Held, st.ReleasedAfterHeal, st.ReleasedAfterRestart, st.ReleasedAfterLeaderChange, st.ReleasedAfterTimeout, st.Redelivered, st.LongDelays, st.Echoed, st.CrashLoops,
-			st.ExpiryLateMax.Milliseconds(), st.LocksTaken)
+			st.ExpiryLateMax.Milliseconds(), st.LocksTaken, st.OperatorCommands, st.OperatorApplied, st.OperatorRefused, st.OperatorUnknown)
 		// The crash points come last, on a line of their own, so the
 		// sweep reads them apart from the fields above.
 		cp := st.CrashPoints

@@ -129,7 +129,13 @@ func (s *simNode) config() node.Config {
 		peers[i] = uint64(i + 1)
 	}
 	if s.idx >= voters {
-		peers = append(peers, s.id)
+		// A node started to join knows every machine, as -join learns
+		// every member from CLUSTER NODES: its probe must reach the
+		// leader, which may be a node added after the first three.
+		peers = peers[:0]
+		for i := range o.Nodes {
+			peers = append(peers, uint64(i+1))
+		}
 	}
 	// Where membership changes (InitialVoters), members record their own
 	// addresses (node/announce.go) under the simulator's names for them.

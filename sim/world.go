@@ -52,6 +52,7 @@ type World struct {
 	probe       *probe
 	cluster     *simCluster // the scenario's view, in scenario runs
 	net         *netFaults  // held, re-delivered and long-delayed messages (network.go)
+	op          *operator   // the swarm's operator, when the seed has one (operator.go)
 
 	hist    history
 	starts  int      // node processes started so far (kvmodel.Input.Epoch)
@@ -128,6 +129,12 @@ type Stats struct {
 	LongDelays                int // messages delayed by one to five election timeouts
 	Echoed                    int // ReadIndex confirmations of a previous process delivered to the next (echo.go)
 	CrashLoops                int // restarted nodes crashed again soon, while following (echo.go)
+
+	// The swarm's operator (operator.go).
+	OperatorCommands int // membership commands sent
+	OperatorApplied  int // of those, answered +OK (and checked applied)
+	OperatorRefused  int // ... answered with an error that says nothing happened
+	OperatorUnknown  int // ... answered UNKNOWN, or not at all
 }
 
 // EventRecord describes one event of a run, for finding where two runs of
@@ -285,6 +292,9 @@ func (w *World) setup() {
 	if o.CrashPointEvery > 0 {
 		w.scheduleCrashPoints()
 	}
+	if o.Operator > 0 {
+		w.startOperator()
+	}
 	w.schedule(o.FaultsEnd, evFaultsEnd, -1, 0, w.faultsEnd)
 }
 
@@ -395,7 +405,7 @@ func (w *World) breakNode(s *simNode) {
 	if w.opts.DiskFailuresOnly {
 		mode = 0
 	}
-	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe() {
+	if w.rng.IntN(6) == 0 && !w.opts.DiskFailuresOnly && w.wipeSafe(s) {
 		// A damaged disk is refused and then wiped: as unsafe as a wipe.
 		kind := faultWipe
 		if w.rng.IntN(2) == 0 {
@@ -446,7 +456,10 @@ func (w *World) breakNode(s *simNode) {
 // member rejoining. Two members rejoining at once in a cluster of three
 // would leave no quorum that still holds the data, and the cluster would
 // rightly wait forever.
-func (w *World) wipeSafe() bool {
+func (w *World) wipeSafe(s *simNode) bool {
+	if w.op != nil {
+		return w.wipeSafeWithOperator(s)
+	}
 	for _, s := range w.nodes {
 		if !s.up() {
 			return false
@@ -587,6 +600,9 @@ func (w *World) faultsEnd() {
 		}
 	}
 	w.startLivenessProbe()
+	if w.op != nil {
+		w.op.checkMembersSettle()
+	}
 }
 
 func (w *World) nodeCrashed(s *simNode) {

@@ -37,6 +37,7 @@ const (
 	GroupAppliedPartially   Name = "group-applied-partially"
 	ScanCursorSkips         Name = "scan-cursor-skips"
 	InstallSkipsScanIndex   Name = "install-skips-scan-index"
+	MemberAckBeforeApply    Name = "member-ack-before-apply"
 )
 
 // Info describes a planted bug for the runner's table.
@@ -71,6 +72,7 @@ var All = []Info{
 	{CompactBaseNotPersisted, "compaction", "compaction deletes the log entries but does not persist the new base", false},
 	{ConfNotPersisted, "membership", "a membership change is applied to raft but not persisted with the batch", false},
 	{ConfSkippedOnFollower, "membership", "a node that does not lead skips applying membership changes", false},
+	{MemberAckBeforeApply, "membership", "the leader answers an operator's membership change once it proposed it, before it applies", false},
 	{"blind-bootstrap", "membership", "a wiped node bootstraps a new cluster without asking (sim.Options.UnsafeBlindBootstrap)", true},
 	{GroupAppliedPartially, "apply", "the last op of a multi-op entry is answered but not applied", false},
 	{ScanCursorSkips, "reads", "SCAN's cursor skips the first key past the last one returned", false},

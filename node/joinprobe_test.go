@@ -1,0 +1,96 @@
+package node
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Goal: a node started with Join whose disk is wiped after an operator
+// added it is not taken for a new node (joinprobe.go). Method: the test
+// harness adds node 4 to a cluster of three, promotes it, wipes it and
+// starts it again with the same config; it must rejoin under a new
+// identity, by snapshot, and be a voter again with every write. Without
+// the join probe it came back under identity 0 with an empty log, and the
+// leader's heartbeat committed past its log (swarm seed 191).
+
+// wipeJoined stops node id, empties its disk, and starts it with Join.
+func (c *cluster) wipeJoined(id uint64) {
+	c.stop(id)
+	c.fss[id-1] = vfs.NewMem()
+	c.startJoined(id)
+}
+
+// addVoter adds node 4 as an operator would: ADDNODE, then PROMOTE.
+func (c *cluster) addVoter(lead, id uint64) {
+	c.t.Helper()
+	c.addMachine(id)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: id, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		c.t.Fatal(err)
+	}
+	c.ticks(30)
+	if err := c.change(lead, MemberChange{Kind: Promote, ID: id}); err != nil {
+		c.t.Fatal(err)
+	}
+	c.waitRole(id, "voter")
+}
+
+func TestWipedJoinedMemberRejoins(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.theLeader()
+	c.addVoter(lead, 4)
+	if st := c.node(4).Status(); st.Identity != 0 {
+		t.Fatalf("a node added by ADDNODE has identity %x, want 0", st.Identity)
+	}
+	for range 3 {
+		if res := c.do(4, incr("n")); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	c.converged()
+
+	c.wipeJoined(4)
+	if res := c.do(4, get("n")); !errors.Is(res.Err, ErrJoining) {
+		t.Fatalf("GET on the wiped node = %+v, want ErrJoining", res)
+	}
+	st := c.waitRole(4, "voter")
+	if st.Identity == 0 || st.SnapshotsInstalled != 1 || st.DroppedForged != 0 {
+		t.Fatalf("the wiped node: %+v, want a new identity, one snapshot, nothing dropped as forged", st)
+	}
+	lead = c.theLeader()
+	if ls := c.node(lead).Status(); !slices.Equal(ls.Voters, []uint64{1, 2, 3, 4}) || len(ls.Learners) != 0 {
+		t.Fatalf("leader after the rejoin: voters %v learners %v", ls.Voters, ls.Learners)
+	}
+	for id := uint64(1); id <= 4; id++ {
+		if st := c.node(id).Status(); st.Stopped || st.DroppedForged != 0 {
+			t.Fatalf("node %d: stopped %v, %d raft messages dropped as forged", id, st.Stopped, st.DroppedForged)
+		}
+	}
+	c.converged()
+	c.mustGet(4, "n", "3")
+	if res := c.do(4, incr("n")); res.Err != nil || res.Int != 4 {
+		t.Fatalf("INCR on the rejoined node = %+v, want 4", res)
+	}
+}
+
+// A node an operator removed, wiped and started again with Join, is told
+// it was removed: never added again (its id is retired), it would wait to
+// be added forever.
+func TestWipedRemovedJoinedNodeIsTold(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.theLeader()
+	c.addVoter(lead, 4)
+	if err := c.change(lead, MemberChange{Kind: Remove, ID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	c.wipeJoined(4)
+	c.waitRole(4, "removed")
+	if res := c.do(4, get("n")); !errors.Is(res.Err, ErrRemoved) {
+		t.Fatalf("GET on the removed node = %+v, want ErrRemoved", res)
+	}
+	if ls := c.node(c.theLeader()).Status(); !slices.Equal(ls.Voters, []uint64{1, 2, 3}) {
+		t.Fatalf("voters %v after the removed node's restart", ls.Voters)
+	}
+}
