@@ -3,6 +3,9 @@ package node
 import (
 	"slices"
 
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/tracker"
+
 	"github.com/seshat-db/seshat/storage"
 )
 
@@ -76,12 +79,44 @@ func (n *Node) verdictFor(id uint64) joinVerdict {
 	switch {
 	case n.rn == nil || n.store.IsJoining() || n.removedSelf():
 		return verdictNone
+	case n.isLearner(id) && n.store.MemberIdentity(id) == 0:
+		// A learner's acknowledgements and votes never count, so it may
+		// come back as itself with an empty log, as long as the leader
+		// holds nothing acknowledged by it (whose heartbeat would commit
+		// past that log): a learner just added (or since this leader's
+		// election) has acknowledged nothing. This is every first start
+		// of a node added by ADDNODE: the transport lets its probe
+		// through only once the change applied, and a "member" verdict
+		// would send it through the rejoin (three more changes, and a
+		// promotion that -replace must do itself). Only the leader knows.
+		if !n.isLeader || n.leaderFirstIndex == 0 || n.store.Applied() < n.leaderFirstIndex {
+			return verdictNone
+		}
+		if n.matchOf(id) == 0 {
+			return verdictNew
+		}
+		return verdictMember
 	case n.isMember(id) || n.addedByOperator(id) || n.store.MemberIdentity(id) != 0:
 		return verdictMember
 	case n.isLeader && n.leaderFirstIndex != 0 && n.store.Applied() >= n.leaderFirstIndex:
 		return verdictNew
 	}
 	return verdictNone
+}
+
+func (n *Node) isLearner(id uint64) bool {
+	return slices.Contains(n.store.ConfState().GetLearners(), id)
+}
+
+// matchOf is the leader's record of the last entry id acknowledged.
+func (n *Node) matchOf(id uint64) uint64 {
+	var match uint64
+	n.rn.WithProgress(func(pid uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if pid == id {
+			match = pr.Match
+		}
+	})
+	return match
 }
 
 // isMember reports whether id is a voter or learner as of the applied index.

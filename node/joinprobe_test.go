@@ -94,3 +94,42 @@ func TestWipedRemovedJoinedNodeIsTold(t *testing.T) {
 		t.Fatalf("voters %v after the removed node's restart", ls.Voters)
 	}
 }
+
+// A node added by ADDNODE whose first probe reaches the members only once
+// the change applied (the TCP transport refuses a peer the members do not
+// know yet) is a first start, not a wiped member: the leader has nothing
+// acknowledged by the learner, so it starts as itself, under identity 0,
+// with no rejoin (which would cost three more changes and promote it,
+// where -replace must swap it in). A learner that had caught up, wiped,
+// still rejoins.
+func TestAddedLearnerFirstStartIsNotARejoin(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.theLeader()
+	if res := c.do(lead, incr("n")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	changes := c.node(lead).Status().MembershipChanges
+	unknown := true
+	c.drop = func(m message) bool { return unknown && (m.To == 4 || m.From == 4) }
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	unknown = false
+	st := c.waitRole(4, "learner")
+	c.ticks(30)
+	st = c.node(4).Status()
+	if st.Identity != 0 || st.SnapshotsInstalled != 1 {
+		t.Fatalf("the added node: identity %x, %d snapshots; want identity 0 and one snapshot", st.Identity, st.SnapshotsInstalled)
+	}
+	if got := c.node(lead).Status().MembershipChanges - changes; got != 1 {
+		t.Fatalf("the leader applied %d membership changes for one ADDNODE, want 1 (no rejoin)", got)
+	}
+	c.mustGet(4, "n", "1")
+
+	c.wipeJoined(4)
+	st = c.waitRole(4, "voter")
+	if st.Identity == 0 {
+		t.Fatalf("a caught-up learner, wiped, came back under identity 0: %+v", st)
+	}
+}
