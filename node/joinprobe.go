@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"go.etcd.io/raft/v3"
@@ -52,8 +53,15 @@ const (
 	verdictMember joinVerdict = 2
 )
 
-// joinProbeBody marks a probe as a Join node's: the peer adds its verdict.
-var joinProbeBody = []byte{1}
+// joinProbeBody marks a probe as a Join node's, and names this start of
+// it: the peer adds its verdict and echoes the nonce. A verdict is about
+// the node as it was when the peer judged it, and the network may hold a
+// reply past a restart: a voter wiped after its first start took the
+// "new" its first start was given, and voted again with an empty log
+// (TestHeldNewVerdictNotTakenByALaterStart).
+func joinProbeBody(nonce uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{1}, nonce)
+}
 
 // probeAsJoiner asks every configured peer, at each probe round, until
 // one answer decides: a verdict may come from any of them, and a peer
@@ -63,7 +71,7 @@ func (n *Node) probeAsJoiner() {
 		return
 	}
 	for _, id := range n.adm.others {
-		n.send(id, peerProbe, joinProbeBody)
+		n.send(id, peerProbe, joinProbeBody(n.adm.probeNonce))
 	}
 	if n.adm.nextWaitLog == 0 {
 		n.adm.nextWaitLog = n.ticks + uint64(n.cfg.ElectionTicks)*2

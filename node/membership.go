@@ -65,6 +65,7 @@ type admission struct {
 	others         []uint64          // the configured peers but this node, in id order
 	probeAnswers   []peerStage       // by position in others
 	nextProbe      uint64            // tick
+	probeNonce     uint64            // names this start's join probes (joinProbeBody)
 	nextWaitLog    uint64            // tick
 	nextJoinAsk    uint64            // tick
 	confProposedAt uint64            // tick of this leader's last membership change
@@ -204,6 +205,9 @@ func (n *Node) onProbe(from uint64, body []byte) {
 	reply := binary.AppendUvarint(nil, uint64(n.stage()))
 	if len(body) > 0 {
 		reply = binary.AppendUvarint(reply, uint64(n.verdictFor(from)))
+		if len(body) == 9 {
+			reply = append(reply, body[1:]...) // the nonce
+		}
 	}
 	n.send(from, peerProbeReply, reply)
 }
@@ -220,6 +224,11 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	if len(r.b) > 0 {
 		verdict = joinVerdict(r.uvarint())
 	}
+	var nonce uint64
+	if len(r.b) == 8 {
+		nonce = binary.BigEndian.Uint64(r.b)
+		r.b = nil
+	}
 	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining || verdict > verdictMember {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
@@ -227,6 +236,9 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 		return fmt.Errorf("node: probe reply from %d, which is not a peer", from)
 	}
 	if n.cfg.Join {
+		if nonce != n.adm.probeNonce {
+			return nil // an answer to another start of this node
+		}
 		return n.onJoinVerdict(from, verdict)
 	}
 	if stage == stageFormed {

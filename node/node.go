@@ -123,6 +123,7 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		// Added before and wiped since, or never added: only the
 		// members can tell (joinprobe.go).
 		n.adm.probeAnswers = make([]peerStage, len(n.adm.others))
+		n.adm.probeNonce = n.env.Rand.Uint64() | 1
 		return n, nil
 	case cfg.Join:
 		return n, n.becomeNewMember()
