@@ -31,7 +31,8 @@ var ChangeCrashReads = Scenario{
 	SimulatorOnly:   true,
 	Run: func(t *T) {
 		mc := changerOf(t)
-		lead := warmUp(t, 6)
+		warmUp(t, 6)
+		var lead ID
 		voters := []ID{1, 2, 3}
 		acked := writeAckedVia(t, voters, "before", 5)
 

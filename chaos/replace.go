@@ -27,7 +27,8 @@ var Replace = Scenario{
 		if !ok {
 			t.Fatalf("this cluster cannot change its membership")
 		}
-		lead := warmUp(t, 4)
+		warmUp(t, 4)
+		var lead ID
 		voters := []ID{1, 2, 3}
 		acked := writeAckedVia(t, voters, "before", 5)
 		changeMembers(t, mc, voters, node.MemberChange{Kind: node.AddLearner, ID: 4, PeerAddr: "n4:7379", ClientAddr: "n4:6379"})
