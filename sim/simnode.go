@@ -34,6 +34,7 @@ type simNode struct {
 	batchDue  bool         // a batch event is scheduled for the driver
 	epoch     int          // bumped at every crash and restart: stale events check it
 	downs     int
+	wiped     bool // its disk was wiped once: it restarts knowing every machine (config)
 
 	stoppedSeen bool // the node fail-stopped and the world noticed
 	// flipped names the synced WAL byte the world flipped on this disk
@@ -128,10 +129,14 @@ func (s *simNode) config() node.Config {
 	for i := range peers {
 		peers[i] = uint64(i + 1)
 	}
-	if s.idx >= voters {
+	if s.idx >= voters || s.wiped && o.InitialVoters > 0 {
 		// A node started to join knows every machine, as -join learns
 		// every member from CLUSTER NODES: its probe must reach the
-		// leader, which may be a node added after the first three.
+		// leader, which may be a node added after the first three. So
+		// does a wiped first member where membership changes, as an
+		// operator restarting it lists the current members (README):
+		// its join request goes to its peers, and only the leader admits
+		// (swarm seed 627: n3, wiped, asked n1 and n2 while n4 led).
 		peers = peers[:0]
 		for i := range o.Nodes {
 			peers = append(peers, uint64(i+1))
@@ -259,6 +264,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 // wipe replaces the disk of a node that is down with an empty one.
 func (s *simNode) wipe() {
 	s.fs = vfs.NewCrashableMem()
+	s.wiped = true
 	s.w.votes.wiped(s)
 	s.applied = appliedState{}
 	s.w.stats.Wipes++
