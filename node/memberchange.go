@@ -570,9 +570,22 @@ func (n *Node) Members() ([]MemberView, error) {
 // stops sending to a node once it applies its removal: a learner removed
 // while cut off or down would never learn it (swarm seed 127). A member
 // that recorded the removal answers the probe with the notice.
+//
+// So does a node started to join that waits to be added and has applied
+// no membership yet: an operator may add and remove it before it heard
+// anything (swarm seed 795), and it would wait to be added forever under
+// an id never given out again. It asks its configured peers, whom it
+// knows; over TCP a member that does not know it refuses the probe.
 func (n *Node) askIfRemoved() {
+	if n.rn == nil || n.isLeader || n.toldRemoved {
+		return
+	}
 	cs := n.store.ConfState()
-	if n.isLeader || n.toldRemoved || n.store.IsJoining() || !slices.Contains(cs.GetLearners(), n.cfg.ID) {
+	asked := cs.GetVoters()
+	switch {
+	case n.cfg.Join && len(cs.GetVoters()) == 0 && n.store.Identity() == 0:
+		asked = n.adm.others
+	case n.store.IsJoining() || !slices.Contains(cs.GetLearners(), n.cfg.ID):
 		return
 	}
 	election := uint64(n.cfg.ElectionTicks)
@@ -580,7 +593,7 @@ func (n *Node) askIfRemoved() {
 		return
 	}
 	n.nextRemovedAsk = n.ticks + election
-	for _, id := range cs.GetVoters() {
+	for _, id := range asked {
 		n.send(id, peerProbe, nil)
 	}
 }

@@ -33,3 +33,28 @@ func TestRemovedLearnerLearnsIt(t *testing.T) {
 		t.Fatalf("the removed learner served a read")
 	}
 }
+
+// TestRemovedBeforeItHeardAnythingLearnsIt: a node started to join,
+// added and removed again before it heard a word from the cluster (swarm
+// seed 795), has applied no membership and never campaigns; it must
+// still learn it was removed, by asking its configured peers.
+func TestRemovedBeforeItHeardAnythingLearnsIt(t *testing.T) {
+	c := newCluster(t, 63, testConfig())
+	lead := c.theLeader()
+	c.addMachine(4)
+	c.ticks(20) // the leader calls it new: it waits to be added, under identity 0
+	if st := c.node(4).Status(); st.Role != "joining" || st.Identity != 0 {
+		t.Fatalf("node 4 before it is added: %q, identity %x", st.Role, st.Identity)
+	}
+	cut := true
+	c.drop = func(m message) bool { return cut && (m.To == 4 || m.From == 4) }
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.change(lead, MemberChange{Kind: Remove, ID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(5)
+	cut = false
+	c.waitRole(4, "removed")
+}
