@@ -164,11 +164,30 @@ func (op *operator) draw(target *simNode) adminOp {
 		a.id = ids[op.rng.IntN(len(ids))]
 	}
 	if kind == adminRemove && slices.Contains(st.Voters, a.id) && len(st.Voters) <= 3 {
-		// Below three voters only with FORCE, drawn rarely, and never
-		// below two.
-		a.force = len(st.Voters) == 3 && op.rng.IntN(10) == 0
+		// Below three voters only with FORCE, drawn rarely, never below
+		// two, and as an operator would use it: with every voter left up
+		// and holding its data. Two voters of which one is rejoining after
+		// a wipe can never elect a leader again (swarm seed 944).
+		a.force = len(st.Voters) == 3 && op.rng.IntN(10) == 0 && op.votersHealthyWithout(st.Voters, a.id)
 	}
 	return a
+}
+
+// votersHealthyWithout reports whether every voter but gone is up and a
+// voter in its own view (not rejoining, not stopped).
+func (op *operator) votersHealthyWithout(voters []uint64, gone uint64) bool {
+	for _, s := range op.w.nodes {
+		if s.id == gone || !slices.Contains(voters, s.id) {
+			continue
+		}
+		if !s.up() {
+			return false
+		}
+		if st := s.n.Status(); st.Stopped || st.Role != "voter" {
+			return false
+		}
+	}
+	return true
 }
 
 // send sends a on a fresh connection to s; the answer is checked when it
