@@ -42,6 +42,9 @@ type Status struct {
 	Identity uint64 // this node's identity: 0 for a first-configuration member
 	Voters   []uint64
 	Learners []uint64
+	// VotersOutgoing is the outgoing half while raft is in a joint
+	// configuration (a REPLACENODE in progress), else empty.
+	VotersOutgoing []uint64
 	// Removed lists the ids an operator removed, as of the applied index:
 	// the simulator holds each to learning it was removed.
 	Removed           []uint64
@@ -76,6 +79,7 @@ func (n *Node) Status() Status {
 		Identity:          n.store.Identity(),
 		Voters:            append([]uint64(nil), cs.GetVoters()...),
 		Learners:          append([]uint64(nil), cs.GetLearners()...),
+		VotersOutgoing:    append([]uint64(nil), cs.GetVotersOutgoing()...),
 		Removed:           append([]uint64(nil), n.removedIDs...),
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,

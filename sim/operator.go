@@ -24,9 +24,9 @@ import (
 // one of its own voters, every up node the cluster removed reporting
 // itself removed, and every member caught up.
 //
-// One more kind of command (CLUSTER REPLACENODE, say) is one more
-// adminKind, a case in draw that picks its operands, and a case in
-// appliedAt that says what its +OK promises.
+// One more kind of command is one more adminKind, a case in draw that
+// picks its operands, and a case in appliedAt that says what its +OK
+// promises.
 
 // adminKind is a kind of operator command.
 type adminKind int
@@ -36,19 +36,21 @@ const (
 	adminPromote
 	adminRemove
 	adminTransfer
+	adminReplace
 )
 
-var adminKindNames = [...]string{"add", "promote", "remove", "transfer"}
+var adminKindNames = [...]string{"add", "promote", "remove", "transfer", "replace"}
 
 func (k adminKind) String() string { return adminKindNames[k] }
 
 // adminWeights is how often the operator draws each kind.
-var adminWeights = [...]int{adminAdd: 3, adminPromote: 3, adminRemove: 2, adminTransfer: 3}
+var adminWeights = [...]int{adminAdd: 3, adminPromote: 3, adminRemove: 2, adminTransfer: 3, adminReplace: 2}
 
 // adminOp is one command the operator sends.
 type adminOp struct {
 	kind  adminKind
 	id    uint64 // the node it concerns
+	old   uint64 // replace: the voter id takes the place of
 	force bool
 }
 
@@ -64,6 +66,8 @@ func (a adminOp) args() []string {
 		args = []string{"CLUSTER", "REMOVENODE", id}
 	case adminTransfer:
 		args = []string{"CLUSTER", "TRANSFER-LEADER", id}
+	case adminReplace:
+		args = []string{"CLUSTER", "REPLACENODE", strconv.FormatUint(a.old, 10), id}
 	}
 	if a.force {
 		args = append(args, "FORCE")
@@ -155,8 +159,20 @@ func (op *operator) draw(target *simNode) adminOp {
 		}
 	case adminTransfer:
 		ids = slices.DeleteFunc(slices.Clone(st.Voters), func(id uint64) bool { return id == target.id })
+	case adminReplace:
+		ids = st.Learners
 	}
 	a := adminOp{kind: kind}
+	if kind == adminReplace {
+		// The old one: a voter other than the leader asked, mostly (the
+		// leader itself must be refused).
+		olds := slices.DeleteFunc(slices.Clone(st.Voters), func(id uint64) bool { return id == target.id })
+		if len(olds) == 0 || op.rng.IntN(10) == 0 {
+			a.old = uint64(1 + op.rng.IntN(len(op.w.nodes)))
+		} else {
+			a.old = olds[op.rng.IntN(len(olds))]
+		}
+	}
 	if len(ids) == 0 || op.rng.IntN(10) == 0 {
 		// A command the node must refuse (or finds already done).
 		a.id = uint64(1 + op.rng.IntN(len(op.w.nodes)))
@@ -267,6 +283,9 @@ func (op *operator) appliedAt(s *simNode, a adminOp) string {
 		ok = !voter && !learner
 	case adminTransfer:
 		ok = st.Lead == a.id
+	case adminReplace:
+		// Answered once raft left the joint configuration.
+		ok = voter && !slices.Contains(st.Voters, a.old) && len(st.VotersOutgoing) == 0
 	}
 	if ok {
 		return ""
