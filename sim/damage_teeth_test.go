@@ -15,11 +15,14 @@ func TestDamageTeeth(t *testing.T) {
 	}
 	// Flips are one break in twelve, and a flip the legacy format lets
 	// through is noticed only if it cost the node something it had
-	// acknowledged: try the seeds that flip until one catches it.
-	const seedsMax = 80
+	// acknowledged: try the seeds that flip until one catches it. Since
+	// the swarm's operator (a third of the seeds run five machines) none
+	// of seeds 1-80 flips; these did in a scan of seeds 81-260 (rescan
+	// with go test ./sim -run 'TestSim$' -seed=N -v, FlipsInjected).
+	candidates := []uint64{100, 130, 132, 133, 135, 216, 230}
 	var bad Result
 	flipSeeds := 0
-	for seed := uint64(1); seed <= seedsMax; seed++ {
+	for _, seed := range candidates {
 		good := Run(Options{Seed: seed})
 		if good.Failure != nil {
 			t.Fatalf("seed %d fails without the plant: %v", seed, good.Failure)
@@ -40,7 +43,7 @@ func TestDamageTeeth(t *testing.T) {
 		}
 	}
 	if bad.Failure == nil {
-		t.Fatalf("the legacy WAL format went unnoticed in %d seeds that flipped synced bytes (of %d)", flipSeeds, seedsMax)
+		t.Fatalf("the legacy WAL format went unnoticed in %d seeds that flipped synced bytes (of %d tried)", flipSeeds, len(candidates))
 	}
 	t.Logf("planted legacy WAL format: %s", bad.Failure.Message)
 }
