@@ -112,17 +112,7 @@ var Replace = Scenario{
 		t.Check(r.Outcome == Refused && strings.Contains(r.Text, "removed"), "replaced n%d answered a write with %s (%s), want a refusal that says it was removed", old, r.Outcome, r.Text)
 
 		t.StopClients()
-		for _, id := range after {
-			waitCaughtUp(t, id)
-		}
-		for _, id := range after {
-			for _, p := range acked {
-				r := t.MustDo(id, "get", p.key)
-				if r.Nil || r.Value != p.value {
-					t.Errorf("acknowledged write %s=%s lost: n%d reads %q (nil %v)", p.key, p.value, id, r.Value, r.Nil)
-				}
-			}
-		}
+		checkAcked(t, after, acked)
 		checkAddresses(t, mc, after)
 	},
 }

@@ -7,12 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // joiner starts node id with -join via (a member's client address) and
@@ -71,32 +67,8 @@ func TestJoinGrowShrinkReplace(t *testing.T) {
 	lead := c.nodes[c.startAll()]
 	ctx := context.Background()
 
-	var (
-		stop  atomic.Bool
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		acked []string
-	)
-	writers := func(through []*proc) {
-		for w, p := range through {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := redis.NewClient(&redis.Options{Addr: p.client})
-				defer r.Close()
-				for i := 0; !stop.Load(); i++ {
-					key := fmt.Sprintf("w%d-%d:%d", p.id, w, i)
-					if r.Set(ctx, key, key, 0).Err() == nil {
-						mu.Lock()
-						acked = append(acked, key)
-						mu.Unlock()
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-			}()
-		}
-	}
-	writers([]*proc{lead})
+	var writers ackedWriters
+	writers.start(ctx, lead, fmt.Sprintf("w%d-0", lead.id))
 
 	// Grow: 3 -> 5, each new node told only one member's address.
 	n4 := c.joiner(4, c.nodes[1])
@@ -123,8 +95,7 @@ func TestJoinGrowShrinkReplace(t *testing.T) {
 	n4.kill()
 	n6 := c.extra(6, "n6", false, "-join", n5.client, "-replace", "4")
 	waitVoter(t, n6)
-	stop.Store(true)
-	wg.Wait()
+	acked := writers.finish()
 
 	live := []*proc{lead, n5, n6}
 	for _, p := range live {

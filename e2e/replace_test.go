@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // TestReplaceDeadNode: while clients write, a follower of three voters is
@@ -24,28 +20,9 @@ func TestReplaceDeadNode(t *testing.T) {
 	lead := c.nodes[c.startAll()]
 	ctx := context.Background()
 
-	var (
-		stop  atomic.Bool
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		acked []string
-	)
+	var writers ackedWriters
 	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := redis.NewClient(&redis.Options{Addr: lead.client})
-			defer r.Close()
-			for i := 0; !stop.Load(); i++ {
-				key := fmt.Sprintf("w%d:%d", w, i)
-				if r.Set(ctx, key, key, 0).Err() == nil {
-					mu.Lock()
-					acked = append(acked, key)
-					mu.Unlock()
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
+		writers.start(ctx, lead, fmt.Sprintf("w%d", w))
 	}
 
 	dead, other := c.without(lead)[0], c.without(lead)[1]
@@ -60,8 +37,7 @@ func TestReplaceDeadNode(t *testing.T) {
 		return redisCLI(t, lead, "cluster", "replacenode", fmt.Sprint(dead.id), "4") == "OK"
 	})
 	time.Sleep(300 * time.Millisecond)
-	stop.Store(true)
-	wg.Wait()
+	acked := writers.finish()
 
 	live := []*proc{lead, other, n4}
 	for _, p := range live {
