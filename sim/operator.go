@@ -284,8 +284,12 @@ func (op *operator) appliedAt(s *simNode, a adminOp) string {
 	case adminTransfer:
 		ok = st.Lead == a.id
 	case adminReplace:
-		// Answered once raft left the joint configuration.
-		ok = voter && !slices.Contains(st.Voters, a.old) && len(st.VotersOutgoing) == 0
+		// The joint change applied: committed, and raft leaves it by
+		// itself. A leader answers once it has left, but one that lost
+		// its lead (or its deadline) meanwhile answers OK at once
+		// (swarm seeds 376, 658); the settle check holds raft to the
+		// leave.
+		ok = voter && !slices.Contains(st.Voters, a.old)
 	}
 	if ok {
 		return ""
@@ -335,6 +339,9 @@ func (op *operator) settled() string {
 	ls := lead.n.Status()
 	if !slices.Contains(ls.Voters, lead.id) {
 		return fmt.Sprintf("leader n%d is not among its voters %v", lead.id, ls.Voters)
+	}
+	if len(ls.VotersOutgoing) > 0 {
+		return fmt.Sprintf("leader n%d is still in a joint configuration (outgoing voters %v)", lead.id, ls.VotersOutgoing)
 	}
 	if op.settle.target == 0 {
 		op.settle.target = ls.Commit
