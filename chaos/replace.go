@@ -23,10 +23,7 @@ var Replace = Scenario{
 	InitialVoters: 3,
 	SimulatorOnly: true,
 	Run: func(t *T) {
-		mc, ok := t.Cluster.(MemberChanger)
-		if !ok {
-			t.Fatalf("this cluster cannot change its membership")
-		}
+		mc := changerOf(t)
 		warmUp(t, 4)
 		var lead ID
 		voters := []ID{1, 2, 3}

@@ -7,7 +7,6 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
-	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/internal/mutant"
@@ -332,14 +331,8 @@ func (n *Node) heardFromLately(id uint64) bool {
 
 // caughtUp reports whether the learner id is close behind the commit index.
 func (n *Node) caughtUp(id uint64) bool {
-	commit := n.rn.BasicStatus().GetCommit()
-	var match uint64
-	n.rn.WithProgress(func(pid uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if pid == id {
-			match = pr.Match
-		}
-	})
-	return match > 0 && match+joinCatchUpEntries >= commit
+	match := n.matchOf(id)
+	return match > 0 && match+joinCatchUpEntries >= n.rn.BasicStatus().GetCommit()
 }
 
 // applyConfChange applies a committed membership change: to raft, and to

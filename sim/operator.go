@@ -372,7 +372,7 @@ func (op *operator) settled() string {
 // wiped too, and so may a member the operator added: started with Join,
 // it asks the members whether it was one and rejoins under a new
 // identity (node/joinprobe.go; swarm seed 191 wiped one before).
-func (w *World) wipeSafeWithOperator(wiped *simNode) bool {
+func (w *World) wipeSafeWithOperator() bool {
 	lead := w.leader()
 	if lead == nil {
 		return false

@@ -458,7 +458,7 @@ func (w *World) breakNode(s *simNode) {
 // rightly wait forever.
 func (w *World) wipeSafe(s *simNode) bool {
 	if w.op != nil {
-		return w.wipeSafeWithOperator(s)
+		return w.wipeSafeWithOperator()
 	}
 	for _, s := range w.nodes {
 		if !s.up() {
