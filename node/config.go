@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seshat-db/seshat/kv"
+	"github.com/seshat-db/seshat/storage"
 )
 
 // Config is one node's settings. Times are counted in ticks: the host
@@ -56,6 +57,10 @@ type Config struct {
 	// DataSum: the store keeps its data's hash up to date at each write
 	// (storage.Options.DataSum), for RunningDataDigest. For the simulator.
 	DataSum bool
+	// MemDisk, when set, keeps the store on this in-memory disk instead
+	// of in Pebble over env's file system (storage.Options.MemDisk). For
+	// the simulator.
+	MemDisk *storage.MemDisk
 	// SnapshotEntries: a snapshot is taken, and the log before it
 	// compacted, once this many entries were applied since the last one.
 	SnapshotEntries uint64

@@ -92,7 +92,7 @@ func Open(cfg Config, e env.Env) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync, UnsafeLegacyWAL: cfg.UnsafeLegacyWAL, UnsafeLazyApplied: cfg.UnsafeLazyApplied, UnsafeConfFromBase: cfg.UnsafeConfFromBase, DeterministicFlush: cfg.DeterministicFlush, DataSum: cfg.DataSum})
+	store, err := storage.Open(e.FS, cfg.Dir, e.Log, storage.Options{MemTableBytes: cfg.MemTableBytes, BlockCacheBytes: cfg.BlockCacheBytes, UnsafeNoSync: cfg.UnsafeNoSync, UnsafeLegacyWAL: cfg.UnsafeLegacyWAL, UnsafeLazyApplied: cfg.UnsafeLazyApplied, UnsafeConfFromBase: cfg.UnsafeConfFromBase, DeterministicFlush: cfg.DeterministicFlush, DataSum: cfg.DataSum, MemDisk: cfg.MemDisk})
 	if err != nil {
 		return nil, err
 	}

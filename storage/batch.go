@@ -15,7 +15,7 @@ import (
 // entries are applied to: its reads see its own earlier writes.
 type Batch struct {
 	s     *Store
-	batch *pebble.Batch
+	batch engineBatch
 
 	hardState *pb.HardState
 	lastIndex uint64

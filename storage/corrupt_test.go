@@ -69,7 +69,7 @@ func TestCorruptTableIsRefusedByName(t *testing.T) {
 		}
 		b.SetApplied(1)
 	})
-	if err := s.db.Flush(); err != nil { // the data into a table file
+	if err := pebbleOf(s).Flush(); err != nil { // the data into a table file
 		t.Fatal(err)
 	}
 	_ = s.Close()
@@ -107,7 +107,7 @@ func TestLogBehindCommitIsRefused(t *testing.T) {
 		b.SetHardState(&pb.HardState{Term: proto.Uint64(2), Commit: proto.Uint64(200)})
 	})
 	// The damage: entries 101 to 200 are gone.
-	if err := s.db.DeleteRange(logKey(101), logKey(201), pebble.Sync); err != nil {
+	if err := pebbleOf(s).DeleteRange(logKey(101), logKey(201), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	_ = s.Close()

@@ -73,7 +73,7 @@ func TestDataSumFollowsWrites(t *testing.T) {
 	}
 	checkSum(t, s, "after reopening")
 	// Planted: a write that does not go through Batch.
-	if err := s.db.Set(dataKey([]byte("k1")), encodeRecord(kv.Item{Value: []byte("around")}), pebble.Sync); err != nil {
+	if err := pebbleOf(s).Set(dataKey([]byte("k1")), encodeRecord(kv.Item{Value: []byte("around")}), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	running, _ := s.DataSum()

@@ -70,7 +70,7 @@ func (s *Store) DueKeys(now int64, limit int) ([][]byte, error) {
 	if now < s.deadlineFloor {
 		return nil, nil
 	}
-	err := s.scanDeadlines(deadlineKey(now+1, nil), func(it *pebble.Iterator) bool {
+	err := s.scanDeadlines(deadlineKey(now+1, nil), func(it iterator) bool {
 		keys = append(keys, bytes.Clone(it.Key()[len(prefixDeadlines)+8:]))
 		return len(keys) < limit
 	})
@@ -80,7 +80,7 @@ func (s *Store) DueKeys(now int64, limit int) ([][]byte, error) {
 // NextDeadline returns the earliest deadline in the committed index, or 0.
 func (s *Store) NextDeadline() (int64, error) {
 	var next int64
-	err := s.scanDeadlines(prefixDeadlinesEnd, func(it *pebble.Iterator) bool {
+	err := s.scanDeadlines(prefixDeadlinesEnd, func(it iterator) bool {
 		next = int64(binary.BigEndian.Uint64(it.Key()[len(prefixDeadlines):]))
 		return false
 	})
@@ -92,7 +92,7 @@ func (s *Store) NextDeadline() (int64, error) {
 // entries stay as tombstones until Pebble compacts them, and a seek from
 // the start of the index would step over all of them each time (a
 // million expired keys would make each look cost a million steps).
-func (s *Store) scanDeadlines(upper []byte, fn func(*pebble.Iterator) bool) error {
+func (s *Store) scanDeadlines(upper []byte, fn func(iterator) bool) error {
 	return recoverFatal(func() error {
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: deadlineKey(s.deadlineFloor, nil), UpperBound: upper})
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 // iterable is what Range reads user keys from: the database, a batch or
 // a snapshot.
 type iterable interface {
-	NewIter(*pebble.IterOptions) (*pebble.Iterator, error)
+	NewIter(*pebble.IterOptions) (iterator, error)
 }
 
 // rangeItems calls fn for every user key and its decoded record, in key

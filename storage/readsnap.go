@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/seshat-db/seshat/kv"
 )
 
@@ -12,7 +10,7 @@ import (
 // than the store's (Pebble snapshots are safe for that); it must be closed
 // before the Store is.
 type ReadSnapshot struct {
-	snap    *pebble.Snapshot
+	snap    engineSnapshot
 	applied uint64
 	keys    int64
 	clock   int64

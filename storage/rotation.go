@@ -49,7 +49,7 @@ func newMemBudget(o Options) memBudget {
 
 // commit commits b with opts, first rotating the memtable if b might not
 // fit the room left under the budget. It runs under guard.
-func (s *Store) commit(b *pebble.Batch, opts *pebble.WriteOptions) error {
+func (s *Store) commit(b engineBatch, opts *pebble.WriteOptions) error {
 	return s.guard(func() error {
 		if err := s.makeRoom(b); err != nil {
 			return err
@@ -58,7 +58,7 @@ func (s *Store) commit(b *pebble.Batch, opts *pebble.WriteOptions) error {
 	})
 }
 
-func (s *Store) makeRoom(b *pebble.Batch) error {
+func (s *Store) makeRoom(b engineBatch) error {
 	m := &s.room
 	if m.budget == 0 {
 		return nil

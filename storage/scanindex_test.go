@@ -139,12 +139,12 @@ func TestCheckScanIndexCatches(t *testing.T) {
 	if err := s.CheckScanIndex(); err != nil {
 		t.Fatal(err)
 	}
-	_ = s.db.Set(indexKey([]byte("ghost")), nil, nil)
+	_ = pebbleOf(s).Set(indexKey([]byte("ghost")), nil, nil)
 	if err := s.CheckScanIndex(); err == nil {
 		t.Fatal("an entry for a key the data lacks passed")
 	}
-	_ = s.db.Delete(indexKey([]byte("ghost")), nil)
-	_ = s.db.Delete(indexKey([]byte("a")), nil)
+	_ = pebbleOf(s).Delete(indexKey([]byte("ghost")), nil)
+	_ = pebbleOf(s).Delete(indexKey([]byte("a")), nil)
 	if err := s.CheckScanIndex(); err == nil {
 		t.Fatal("a key without its entry passed")
 	}
@@ -194,13 +194,13 @@ func TestCheckScanIndexCatchesASwap(t *testing.T) {
 	commit(t, s, func(b *Batch) {
 		apply(t, b, kv.Op{Kind: kv.Set, Keys: [][]byte{[]byte("a")}, Values: [][]byte{[]byte("v")}})
 	})
-	_ = s.db.Delete(indexKey([]byte("a")), nil)
-	_ = s.db.Set(indexKey([]byte("b")), nil, nil)
+	_ = pebbleOf(s).Delete(indexKey([]byte("a")), nil)
+	_ = pebbleOf(s).Set(indexKey([]byte("b")), nil, nil)
 	if err := s.CheckScanIndex(); err == nil {
 		t.Fatal("an entry for another key than the data's passed")
 	}
-	_ = s.db.Delete(indexKey([]byte("b")), nil)
-	_ = s.db.Set(hashKey(1, []byte("a")), nil, nil)
+	_ = pebbleOf(s).Delete(indexKey([]byte("b")), nil)
+	_ = pebbleOf(s).Set(hashKey(1, []byte("a")), nil, nil)
 	if err := s.CheckScanIndex(); err == nil {
 		t.Fatal("an entry under the wrong hash passed")
 	}

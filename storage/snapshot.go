@@ -68,7 +68,7 @@ func (s *Store) Compact(index uint64) error {
 
 // commitRaw commits a batch built outside Batch, with the same fail-stop
 // rule.
-func (s *Store) commitRaw(b *pebble.Batch) error {
+func (s *Store) commitRaw(b engineBatch) error {
 	return s.commit(b, pebble.Sync)
 }
 
@@ -80,7 +80,7 @@ func (s *Store) LogBytesSinceBase() uint64 { return s.logBytes }
 // takes it with OpenSnapshot.
 type pinned struct {
 	index uint64
-	snap  *pebble.Snapshot
+	snap  engineSnapshot
 }
 
 // Snapshot implements raft.Storage. It describes the data at the applied
@@ -115,7 +115,7 @@ func (s *Store) releasePinned() {
 
 // SnapshotReader streams the data of one snapshot in chunks.
 type SnapshotReader struct {
-	snap *pebble.Snapshot
+	snap engineSnapshot
 	span int    // which of snapshotSpans it is in
 	next []byte // the first key not yet read
 }
@@ -123,7 +123,7 @@ type SnapshotReader struct {
 // OpenSnapshot returns a reader of the data at index, which must be the
 // index of the last snapshot raft asked for.
 func (s *Store) OpenSnapshot(index uint64) (*SnapshotReader, error) {
-	var snap *pebble.Snapshot
+	var snap engineSnapshot
 	switch {
 	case s.pinned != nil && s.pinned.index == index:
 		snap = s.pinned.snap

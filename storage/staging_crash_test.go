@@ -46,7 +46,7 @@ func TestCrashKeepsPartialStaging(t *testing.T) {
 			t.Fatal(err)
 		}
 		if chunk == 20 { // past the keys next holds
-			if err := dst.db.Flush(); err != nil {
+			if err := pebbleOf(dst).Flush(); err != nil {
 				t.Fatal(err)
 			}
 		}

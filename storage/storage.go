@@ -40,7 +40,7 @@ var ErrFailed = errors.New("storage: stopped after a failed write")
 
 // Store is one node's Pebble database. It is used from one goroutine.
 type Store struct {
-	db     *pebble.DB
+	db     engine
 	failed error
 	events *diskEvents // what Pebble's background work reports (diskevents.go)
 
@@ -113,6 +113,10 @@ type Options struct {
 	// (rotation.go): for the simulator, whose crashes must find the same
 	// WAL files on every replay of a seed.
 	DeterministicFlush bool
+	// MemDisk, when set, keeps the store in memory on this disk instead
+	// of in Pebble (memengine.go): for the simulator, where it is many
+	// times cheaper and has no goroutines of its own.
+	MemDisk *MemDisk
 	// DataSum keeps an order-independent hash of the data up to date at
 	// every write (DataSum, datasum.go), for the cost of reading each
 	// written key's old value: for the simulator's replica comparison.
@@ -122,12 +126,61 @@ type Options struct {
 // BlockCacheBytesDefault is the block cache when none is configured.
 const BlockCacheBytesDefault = 32 << 20
 
-// Open opens (creating if needed) the store in dir on fs.
+// Open opens (creating if needed) the store in dir on fs, or, when
+// o.MemDisk is set, on that in-memory disk (fs and dir unused).
 func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
+	events := newDiskEvents(log)
+	var db engine
+	if o.MemDisk != nil {
+		mem, err := openMem(o.MemDisk)
+		if err != nil {
+			return nil, fmt.Errorf("storage: open in-memory disk: %w", err)
+		}
+		db = mem
+	} else {
+		pdb, err := openPebble(fs, dir, log, o, events)
+		if err != nil {
+			return nil, err
+		}
+		db = pebbleEngine{pdb}
+	}
+	s := &Store{db: db, syncMode: pebble.Sync, events: events, room: newMemBudget(o), data: dataSum{on: o.DataSum}}
+	if err := s.rotateLegacyWAL(); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("storage: open %s: start a new WAL: %w", dir, err)
+	}
+	if o.UnsafeNoSync {
+		s.syncMode = pebble.NoSync
+	}
+	s.lazyApplied = o.UnsafeLazyApplied
+	s.confFromBase = o.UnsafeConfFromBase
+	err := recoverFatal(func() error {
+		if err := s.load(); err != nil {
+			return err
+		}
+		if err := s.resumeInstall(); err != nil {
+			return err
+		}
+		if err := s.countExpiring(); err != nil {
+			return err
+		}
+		return s.resetDataSum()
+	})
+	if err != nil {
+		_ = s.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, fmt.Errorf("storage: %s: refusing to start: %w; %s", dir, err, RebuildAdvice(dir))
+		}
+		return nil, fmt.Errorf("storage: %s: refusing to start: %w", dir, err)
+	}
+	return s, nil
+}
+
+// openPebble opens Pebble in dir on fs.
+func openPebble(fs vfs.FS, dir string, log env.Logger, o Options, events *diskEvents) (*pebble.DB, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
 	}
-	events := newDiskEvents(log)
 	opts := &pebble.Options{
 		FS:           fs,
 		Logger:       pebbleLogger{log: log, lines: &events.lines},
@@ -148,36 +201,7 @@ func Open(fs vfs.FS, dir string, log env.Logger, o Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(fs, dir, err)
 	}
-	s := &Store{db: db, syncMode: pebble.Sync, events: events, room: newMemBudget(o), data: dataSum{on: o.DataSum}}
-	if err := s.rotateLegacyWAL(); err != nil {
-		_ = s.Close()
-		return nil, fmt.Errorf("storage: open %s: start a new WAL: %w", dir, err)
-	}
-	if o.UnsafeNoSync {
-		s.syncMode = pebble.NoSync
-	}
-	s.lazyApplied = o.UnsafeLazyApplied
-	s.confFromBase = o.UnsafeConfFromBase
-	err = recoverFatal(func() error {
-		if err := s.load(); err != nil {
-			return err
-		}
-		if err := s.resumeInstall(); err != nil {
-			return err
-		}
-		if err := s.countExpiring(); err != nil {
-			return err
-		}
-		return s.resetDataSum()
-	})
-	if err != nil {
-		_ = s.Close()
-		if errors.Is(err, ErrDamaged) {
-			return nil, fmt.Errorf("storage: %s: refusing to start: %w; %s", dir, err, RebuildAdvice(dir))
-		}
-		return nil, fmt.Errorf("storage: %s: refusing to start: %w", dir, err)
-	}
-	return s, nil
+	return db, nil
 }
 
 // recoverFatal runs fn and turns Pebble's Fatalf (corruption found by a

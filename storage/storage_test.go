@@ -600,3 +600,7 @@ func oldIf(found bool, item kv.Item) *kv.Item {
 	}
 	return &item
 }
+
+// pebbleOf is the Pebble database under s, for tests that reach past
+// the store to damage or inspect it.
+func pebbleOf(s *Store) *pebble.DB { return s.db.(pebbleEngine).DB }

@@ -108,7 +108,7 @@ func TestTornWALTailIsAccepted(t *testing.T) {
 	if err := b.Append([]*pb.Entry{ent(201, 2, strings.Repeat("y", 100_000))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Apply(b.batch, pebble.NoSync); err != nil {
+	if err := pebbleOf(s).Apply(b.batch.(pebbleBatch).Batch, pebble.NoSync); err != nil {
 		t.Fatal(err)
 	}
 	synced, err := walfault.LogSize(mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}), dir)
@@ -152,12 +152,12 @@ func TestExistingStoreIsRatcheted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.db.FormatMajorVersion() >= pebble.FormatWALSyncChunks {
-		t.Fatalf("the legacy store is already at %s", s.db.FormatMajorVersion())
+	if pebbleOf(s).FormatMajorVersion() >= pebble.FormatWALSyncChunks {
+		t.Fatalf("the legacy store is already at %s", pebbleOf(s).FormatMajorVersion())
 	}
 	s = reopen(t, s, fs)
 	defer s.Close()
-	if v := s.db.FormatMajorVersion(); v < pebble.FormatWALSyncChunks {
+	if v := pebbleOf(s).FormatMajorVersion(); v < pebble.FormatWALSyncChunks {
 		t.Fatalf("reopened at %s, want at least %s", v, pebble.FormatWALSyncChunks)
 	}
 }
