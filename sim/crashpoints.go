@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/seshat-db/seshat/node"
 )
 
@@ -148,7 +146,7 @@ func (s *simNode) onMoment(m node.Moment) {
 // unwinds out of the node at once, so the process does nothing more.
 type aimedCrash struct {
 	kind  string
-	image *vfs.MemFS // the disk as it was at that instant
+	image *diskImage // the disk as it was at that instant
 	// restart: the world brings the node back (in a scenario, the
 	// scenario does).
 	restart bool
@@ -166,7 +164,7 @@ func (s *simNode) crashAt(kind string, restart bool) {
 		w.tracef("%s n%d: crash point %s armed on its next sync", w.now, s.id, kind)
 		return
 	}
-	panic(aimedCrash{kind: kind, image: s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}), restart: restart})
+	panic(aimedCrash{kind: kind, image: s.syncedImage(), restart: restart})
 }
 
 // crashPointKeep draws whether a mid-compaction crash keeps the unsynced
@@ -197,7 +195,7 @@ func (s *simNode) runBatch() (handled int, crashed *aimedCrash, err error) {
 
 // diedAt finishes an aimed crash: the process is gone, its disk is the
 // image taken at the crash point.
-func (s *simNode) diedAt(c *aimedCrash, image *vfs.MemFS) {
+func (s *simNode) diedAt(c *aimedCrash, image *diskImage) {
 	w := s.w
 	w.stats.CrashPoints.add(c.kind)
 	s.die(image, "crashed at crash point "+c.kind)

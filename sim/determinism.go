@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/seshat-db/seshat/internal/walfault"
 )
 
@@ -108,9 +106,15 @@ const recoveryMark = 0x7265636f76657279
 // survive). Names are left out: Pebble numbers WALs and sstables from one
 // counter, and how many sstables its background flushes made so far
 // depends on timing.
-func (w *World) noteCrashImage(s *simNode, image *vfs.MemFS) {
-	size, err := walfault.LogSize(image, simDataDir)
-	if err != nil {
+//
+// On the in-memory twin, the count of durable keys stands in for it.
+func (w *World) noteCrashImage(s *simNode, image *diskImage) {
+	var size int64
+	if image.mem != nil {
+		size = int64(image.mem.DurableKeys())
+	} else if n, err := walfault.LogSize(image.fs, simDataDir); err == nil {
+		size = n
+	} else {
 		size = -1
 	}
 	w.hash = mixHash(w.hash, crashImageMark, s.id, uint64(size))

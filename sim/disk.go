@@ -199,10 +199,13 @@ func (d *diskFaults) torn() bool {
 }
 
 // failedImage returns the disk as it stood when it failed, if it did.
-func (d *diskFaults) failedImage() *vfs.MemFS {
+func (d *diskFaults) failedImage() *diskImage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.failImage
+	if d.failImage == nil {
+		return nil
+	}
+	return &diskImage{fs: d.failImage}
 }
 
 // disarm cancels a crash or failure that has not happened yet.
@@ -213,10 +216,13 @@ func (d *diskFaults) disarm() {
 }
 
 // crashImage returns the disk a mid-sync crash left, if one happened.
-func (d *diskFaults) crashImage() *vfs.MemFS {
+func (d *diskFaults) crashImage() *diskImage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.image
+	if d.image == nil {
+		return nil
+	}
+	return &diskImage{fs: d.image}
 }
 
 // rotatingWAL reports whether Pebble is switching to a new WAL file

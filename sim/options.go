@@ -104,6 +104,10 @@ type Options struct {
 	// lose every unsynced write. TEST ONLY: it proves the durability
 	// scenarios notice acknowledged writes that were not on disk.
 	LyingDisk bool
+	// Engine is what the nodes keep their data in: "pebble", or "mem"
+	// for the in-memory twin (storage.MemDisk), which runs many times
+	// faster; empty: the seed decides (engineFromSeed).
+	Engine string
 	// UnsafeBlindBootstrap makes a node with an empty disk bootstrap
 	// without asking its peers. TEST ONLY: it proves the disk-wiped
 	// scenario notices a wiped node that forgot it was a member.
@@ -324,8 +328,36 @@ func (o Options) FromSeed() Options {
 		o.PipelineMax = 1 + r.IntN(8)
 	}
 	o = o.crashPointsFromSeed()
-	return o.longFaultsFromSeed(given).operatorFromSeed(given)
+	o = o.longFaultsFromSeed(given).operatorFromSeed(given)
+	o.Engine = o.engineFromSeed()
+	return o
 }
+
+// engineFromSeed picks the in-memory twin for three seeds in four, from
+// a stream of its own, and Pebble for the rest and wherever a fault needs
+// Pebble's files: a lying disk, the legacy WAL format, the disk-timing
+// leak, and the scenarios about wiped disks and compaction.
+func (o Options) engineFromSeed() string {
+	if o.Engine != "" {
+		return o.Engine
+	}
+	switch o.Scenario {
+	case "compaction", "disk-wiped", "disk-wiped-lagging":
+		return enginePebble
+	}
+	if o.LyingDisk || o.UnsafeLegacyWAL || leakWriterTiming {
+		return enginePebble
+	}
+	if rand.New(rand.NewPCG(o.Seed, 0xe791e)).IntN(4) == 0 {
+		return enginePebble
+	}
+	return engineMem
+}
+
+const (
+	enginePebble = "pebble"
+	engineMem    = "mem"
+)
 
 // operatorFromSeed switches the swarm's operator on in about a third of
 // the seeds, from a stream of its own, so that a seed without it runs as
@@ -438,10 +470,10 @@ func (o Options) scenario() (chaos.Scenario, bool) {
 }
 
 func (o Options) String() string {
-	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%% echo=%.0f%% operator=%d initial_voters=%d",
+	return fmt.Sprintf("scenario=%s seed=%d nodes=%d clients=%d keys=%d run=%s faults_end=%s latency=%s+%s drop=%.0f%% dup=%.0f%% crash_every=%s downtime_max=%s partition_every=%s partition_max=%s skew_max=%s drift_max=%dppm pipeline_max=%d unsynced_kept_max=%d%% snapshot_entries=%d request_timeout=%s unsafe_local_reads=%v disable_check_quorum=%v lying_disk=%v crash_point_every=%s aim_kills=%d unsafe_forget_vote=%v engine=%s hold=%.2f%% hold_cut=%.0f%% redeliver=%.2f%% long_delay=%.2f%% echo=%.0f%% operator=%d initial_voters=%d",
 		o.Scenario, o.Seed, o.Nodes, o.Clients, o.Keys, o.Run, o.FaultsEnd, o.LatencyMin, o.LatencyJitterMax,
 		o.DropPercent, o.DupPercent, o.CrashEvery, o.DowntimeMax, o.PartitionEvery, o.PartitionMax,
-		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote,
+		o.SkewMax, o.DriftMaxPPM, o.PipelineMax, o.UnsyncedPercent, o.SnapshotEntries, o.RequestTimeout, o.UnsafeLocalReads, o.DisableCheckQuorum, o.LyingDisk, o.CrashPointEvery, o.AimKills, o.UnsafeForgetVote, o.Engine,
 		o.HoldPercent, o.HoldCutPercent, o.RedeliverPercent, o.LongDelayPercent, o.EchoPercent, o.Operator, o.InitialVoters)
 }
 

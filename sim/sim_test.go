@@ -38,6 +38,7 @@ var (
 	flagFew      = flag.Int("scenario.seeds", 5, "seeds per scenario when TestScenarios runs them all by default")
 	flagPending  = flag.Bool("pending", false, "run pending scenarios too in the default run")
 	flagVerbose  = flag.Bool("sim.v", false, "print the run's event trace")
+	flagEngine   = flag.String("sim.engine", "", "the nodes' storage engine: pebble or mem (default: the seed picks, Options.Engine)")
 	flagOutDir   = flag.String("sim.out", "", "where failure artifacts go (default: a temporary directory)")
 	flagLines    = flag.Bool("sweep.lines", false, "print one SWEEP line per seed")
 	flagReplay   = flag.String("replay", "", "run this replay file (a failure folder's replay.json, or a shrunk one)")
@@ -134,6 +135,9 @@ func sweep(t *testing.T, scenario string) {
 // needed to replay and study it.
 func runSeed(t *testing.T, opts Options) Result {
 	t.Helper()
+	if *flagEngine != "" {
+		opts.Engine = *flagEngine
+	}
 	res := Run(opts)
 	if opts.Verbose {
 		for _, line := range res.Trace {

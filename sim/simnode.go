@@ -10,20 +10,24 @@ import (
 	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/env/envtest"
 	"github.com/seshat-db/seshat/node"
+	"github.com/seshat-db/seshat/storage"
 )
 
 // simNode is one simulated machine: a disk that outlives crashes, a clock
 // of its own, and the node process while it is up.
 type simNode struct {
-	w       *World
-	idx     int
-	id      uint64
-	fs      *vfs.MemFS   // the disk
-	disk    *diskFaults  // the disk as the node sees it: it can break mid-write
-	held    *heldFS      // the page cache over the disk: unsynced WAL writes, until a sync or a crash
-	applied appliedState // for the applied-state checks (applied.go)
-	sums    txnSumCheck  // which account groups checkSum reads (txnsum.go)
-	rng     *rand.Rand   // the node's own env.Rand
+	w   *World
+	idx int
+	id  uint64
+	// The disk: Pebble's files (fs), or the in-memory twin's state (mem,
+	// storage.MemDisk); World.engine chose which for the run.
+	fs      *vfs.MemFS
+	mem     *storage.MemDisk
+	disk    machineFaults // the disk as the node sees it: it can break mid-write
+	held    *heldFS       // Pebble's: the page cache over the disk: unsynced WAL writes, until a sync or a crash
+	applied appliedState  // for the applied-state checks (applied.go)
+	sums    txnSumCheck   // which account groups checkSum reads (txnsum.go)
+	rng     *rand.Rand    // the node's own env.Rand
 	// The node's clock reads clockBase at virtual time clockAt and runs
 	// at rate 1+drift from there: +0.001 runs 0.1% fast.
 	clockBase time.Duration
@@ -98,14 +102,44 @@ func (s *simNode) log(level, msg string, kv []any) {
 
 // env is the node's env, backed by the world through envtest's adapters.
 func (s *simNode) env() env.Env {
-	var fs vfs.FS = s.fs
-	if s.w.opts.LyingDisk {
-		fs = lyingFS{s.fs}
+	var nodeFS vfs.FS
+	if s.mem != nil {
+		s.disk = newMemFaults(s.mem)
+		s.held = nil
+		nodeFS = vfs.NewMem() // unused: the store lives on s.mem
+	} else {
+		var fs vfs.FS = s.fs
+		if s.w.opts.LyingDisk {
+			fs = lyingFS{s.fs}
+		}
+		faults := newDiskFaults(s.fs, fs)
+		s.disk = faults
+		s.held = newHeldFS(faults.fs())
+		nodeFS = s.held
 	}
-	s.disk = newDiskFaults(s.fs, fs)
-	s.held = newHeldFS(s.disk.fs())
 	send := func(to uint64, msg []byte) { s.w.send(s.idx, int(to)-1, msg) }
-	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: s.held, Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork), Clock: simClock{s}}
+	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: nodeFS, Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork), Clock: simClock{s}}
+}
+
+// newDisk is an empty disk of the run's engine.
+func (s *simNode) newDisk() {
+	if s.w.memEngine {
+		s.fs, s.mem = nil, storage.NewMemDisk()
+	} else {
+		s.fs, s.mem = vfs.NewCrashableMem(), nil
+	}
+}
+
+// setDisk makes image the machine's disk.
+func (s *simNode) setDisk(image *diskImage) { s.fs, s.mem = image.fs, image.mem }
+
+// syncedImage is the disk as a crash now leaves it keeping nothing
+// unsynced.
+func (s *simNode) syncedImage() *diskImage {
+	if s.mem != nil {
+		return &diskImage{mem: s.mem.Image(0)}
+	}
+	return &diskImage{fs: s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})}
 }
 
 // simEpoch is what every node's wall clock reads at virtual time zero,
@@ -177,6 +211,7 @@ func (s *simNode) config() node.Config {
 		MemTableBytes:         256 << 10,
 		DeterministicFlush:    true,
 		DataSum:               true,
+		MemDisk:               s.mem,
 		SnapshotEntries:       o.SnapshotEntries,
 		SnapshotChunkBytes:    4 << 10,
 		ReadChunkKeys:         2,
@@ -231,7 +266,7 @@ func (s *simNode) start() {
 
 // crashMidWrite finishes a crash that diskFaults began inside a sync: the
 // process dies now, and the disk is what the crash left.
-func (s *simNode) crashMidWrite(image *vfs.MemFS) {
+func (s *simNode) crashMidWrite(image *diskImage) {
 	if s.disk.torn() {
 		s.w.stats.TornTails++
 	}
@@ -245,7 +280,7 @@ func (s *simNode) crashMidWrite(image *vfs.MemFS) {
 }
 
 // die ends the node's process and leaves image as its disk.
-func (s *simNode) die(image *vfs.MemFS, how string) {
+func (s *simNode) die(image *diskImage, how string) {
 	s.w.noteCrashImage(s, image)
 	s.w.countSnapshots(s)
 	_ = s.n.Close()
@@ -253,7 +288,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 	s.w.down.died(s)
 	s.driver = nil // what waited in its inbox dies with the process
 	s.batchDue = false
-	s.fs = image
+	s.setDisk(image)
 	s.aimedCompaction = nil
 	s.epoch++
 	s.downs++
@@ -263,7 +298,7 @@ func (s *simNode) die(image *vfs.MemFS, how string) {
 
 // wipe replaces the disk of a node that is down with an empty one.
 func (s *simNode) wipe() {
-	s.fs = vfs.NewCrashableMem()
+	s.newDisk()
 	s.wiped = true
 	s.w.votes.wiped(s)
 	s.applied = appliedState{}
@@ -303,9 +338,16 @@ func (s *simNode) crash() {
 // of what was not, what keep and rng decide. The log writer is settled
 // first, so the unsynced bytes are all the node committed, whatever the
 // goroutine timing (see heldFS).
-func (s *simNode) crashImage(keep int, rng *rand.Rand) *vfs.MemFS {
+func (s *simNode) crashImage(keep int, rng *rand.Rand) *diskImage {
+	if s.mem != nil {
+		image, torn := memCrashLeaves(s.mem, keep, rng)
+		if torn {
+			s.w.stats.TornTails++
+		}
+		return &diskImage{mem: image}
+	}
 	if s.held.leak {
-		return leakyCrashImage(s.fs, keep, rng)
+		return &diskImage{fs: leakyCrashImage(s.fs, keep, rng)}
 	}
 	s.held.settle()
 	if err := s.n.SettleWAL(); err != nil {
@@ -317,7 +359,7 @@ func (s *simNode) crashImage(keep int, rng *rand.Rand) *vfs.MemFS {
 	cutRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	image := s.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: rng})
 	s.w.stats.TornTails += s.held.keepOnCrash(image, keep, cutRNG)
-	return image
+	return &diskImage{fs: image}
 }
 
 // divergeAt is the node's UnsafeDivergeAt: node 2 only, so it differs

@@ -26,19 +26,20 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // World is one simulated run.
 type World struct {
-	opts   Options
-	rng    *rand.Rand // the world's own choices: faults, delays, workload
-	now    time.Duration
-	seq    uint64
-	queue  eventQueue
-	hash   uint64
-	events int
+	opts Options
+	rng  *rand.Rand // the world's own choices: faults, delays, workload
+	// memEngine: the nodes keep their data in the in-memory twin of
+	// Pebble (Options.Engine).
+	memEngine bool
+	now       time.Duration
+	seq       uint64
+	queue     eventQueue
+	hash      uint64
+	events    int
 
 	nodes   []*simNode
 	clients []*client
@@ -187,6 +188,7 @@ func newWorld(opts Options) *World {
 		hash:      hashSeed,
 		keepTrace: opts.Verbose,
 		net:       newNetFaults(opts.Seed),
+		memEngine: opts.Engine == engineMem,
 	}
 	w.faultSched = newFaultSchedule(opts)
 	w.hist.epoch = &w.starts
@@ -251,9 +253,9 @@ func (w *World) setup() {
 			w:   w,
 			idx: i,
 			id:  uint64(i + 1),
-			fs:  vfs.NewCrashableMem(),
 			rng: rand.New(rand.NewPCG(w.rng.Uint64(), w.rng.Uint64())),
 		}
+		s.newDisk()
 		if o.SkewMax > 0 {
 			skew := time.Duration(w.rng.Int64N(2*int64(o.SkewMax)+1)) - o.SkewMax
 			if w.allowFault(faultSkew) {
