@@ -12,7 +12,8 @@ import "github.com/seshat-db/seshat/kv"
 // does.
 type Driver struct {
 	n        *Node
-	inbox    []Event
+	inbox    []Event // inbox[head:] wait; the array is reused, not grown anew for every batch
+	head     int
 	batchMax int
 	// OnStepError, if set, sees a peer message the node refused.
 	OnStepError func(error)
@@ -50,28 +51,41 @@ func NewDriver(n *Node, batchMax int) *Driver {
 	return &Driver{n: n, batchMax: batchMax}
 }
 
+// inboxKeptMax bounds the inbox array an empty inbox keeps for the next
+// batches: a larger one, grown by a burst, is let go.
+const inboxKeptMax = 4096
+
 // Post puts ev in the inbox, for the next batch.
 func (d *Driver) Post(ev Event) { d.inbox = append(d.inbox, ev) }
 
 // Pending returns how many events wait in the inbox.
-func (d *Driver) Pending() int { return len(d.inbox) }
+func (d *Driver) Pending() int { return len(d.inbox) - d.head }
 
 // Full reports that the inbox holds a whole batch: a host stops taking
 // events and runs it.
-func (d *Driver) Full() bool { return len(d.inbox) >= d.batchMax }
+func (d *Driver) Full() bool { return d.Pending() >= d.batchMax }
 
 // RunBatch hands the node the inbox's first batchMax events, in order,
 // then calls Process once. It returns how many events it handled and
 // Process's error (the node fail-stopped).
 func (d *Driver) RunBatch() (handled int, err error) {
-	handled = min(len(d.inbox), d.batchMax)
-	for i := range handled {
-		d.handle(d.inbox[i])
-		d.inbox[i] = Event{}
+	handled = min(d.Pending(), d.batchMax)
+	// A handler may Post: that only appends, so the indexes hold.
+	for i := d.head; i < d.head+handled; i++ {
+		ev := d.inbox[i]
+		d.inbox[i] = Event{} // its message and callbacks are garbage once handled
+		d.handle(ev)
 	}
-	d.inbox = d.inbox[handled:]
-	if len(d.inbox) == 0 {
-		d.inbox = nil // let the backing array go
+	d.head += handled
+	switch {
+	case d.head == len(d.inbox) && cap(d.inbox) > inboxKeptMax:
+		d.inbox, d.head = nil, 0 // let a burst's array go
+	case d.head >= len(d.inbox)/2:
+		// Move the waiting events (fewer than those handled) to the
+		// front, so Post appends into the same array, not a new one.
+		n := copy(d.inbox, d.inbox[d.head:])
+		clear(d.inbox[n:])
+		d.inbox, d.head = d.inbox[:n], 0
 	}
 	if d.AroundProcess != nil {
 		return handled, d.AroundProcess(d.n.Process)

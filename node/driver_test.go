@@ -46,3 +46,43 @@ func TestDriverBatchesThenProcessesOnce(t *testing.T) {
 	}
 	c.mustGet(lead, "k", "4")
 }
+
+// TestDriverInboxReused: events posted while a batch runs, and across
+// many batches that leave some waiting, are handled once each, in the
+// order posted, though the inbox reuses its array.
+func TestDriverInboxReused(t *testing.T) {
+	c := newCluster(t, 1, testConfig())
+	d := NewDriver(c.node(c.leader()), 3)
+	var got []int
+	next := 0
+	post := func() {
+		i := next
+		next++
+		d.Post(Event{Kind: EventCall, Call: func(*Node) {
+			got = append(got, i)
+			if i%4 == 0 {
+				d.Post(Event{Kind: EventTick}) // a handler that posts
+			}
+		}})
+	}
+	for range 200 {
+		post()
+		post()
+		if _, err := d.RunBatch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for d.Pending() > 0 {
+		if _, err := d.RunBatch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != next {
+		t.Fatalf("handled %d calls of %d", len(got), next)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("call %d handled as the %dth", v, i)
+		}
+	}
+}

@@ -104,8 +104,11 @@ func (c *Conn) Executor() *Executor { return c.exec }
 // command is done. Not while Stalled.
 func (c *Conn) ReadRoom() []byte {
 	assert.That(!c.stalled, "resp: ReadRoom on a stalled connection")
-	if c.buf == nil {
-		c.buf = make([]byte, ReadBufBytes)
+	if len(c.buf) < ReadBufBytes {
+		// None yet, or Feed's small stand-in for one (feedSmall).
+		buf := make([]byte, ReadBufBytes)
+		c.held = copy(buf, c.buf[c.start:c.held])
+		c.buf, c.start = buf, 0
 	}
 	c.buf, c.held = readRoom(c.buf, c.buf[c.start:c.held], max(c.cfg.Command.CommandBytesMax, c.cfg.Command.InlineBytesMax))
 	c.start = 0
@@ -128,19 +131,61 @@ func (c *Conn) BufferBytes() int { return len(c.buf) }
 // PipelineMax; a socket reader uses ReadRoom and Received.
 func (c *Conn) Feed(b []byte) {
 	for !c.closing {
-		n := copy(c.ReadRoom(), b)
-		b = b[n:]
-		c.Received(n)
+		if len(c.buf) < ReadBufBytes && c.Buffered()+ReadRoomBytesMin <= ReadBufBytes {
+			b = c.feedSmall(b)
+		} else {
+			n := copy(c.ReadRoom(), b)
+			b = b[n:]
+			c.Received(n)
+		}
 		if len(b) == 0 {
 			return
 		}
 	}
 }
 
+// feedSmall does what ReadRoom and Received would do for b's first read
+// without a ReadBufBytes buffer, which a connection that sees a command or
+// a short burst at a time (the simulator's) would allocate for nothing: it
+// takes as many bytes as ReadRoom would have room for, parses them in
+// place when nothing is pending, and keeps what stays unparsed at the
+// front of a buffer just its size. That buffer stands in for a
+// ReadBufBytes one holding the same bytes, which ReadRoom makes from it.
+// Args alias b only while Execute runs, which copies what it keeps. It
+// returns the bytes of b not yet read.
+func (c *Conn) feedSmall(b []byte) []byte {
+	assert.That(!c.stalled, "resp: Feed on a stalled connection")
+	pending := c.buf[c.start:c.held]
+	read := b[:min(len(b), ReadBufBytes-len(pending))]
+	in := read
+	if len(pending) > 0 {
+		c.buf = append(c.buf[:copy(c.buf, pending)], read...)
+		in = c.buf
+	}
+	rest := c.parse(in)
+	c.buf = append(c.buf[:0], rest...) // rest may be a suffix of c.buf: append moves it as copy does
+	c.start, c.held = 0, len(c.buf)
+	// Also when full, as Resume does.
+	c.exec.Flush()
+	return b[len(read):]
+}
+
 // Resume runs the complete commands buffered, in order, until the
 // pipeline is full (Stalled), then flushes the Executor.
 func (c *Conn) Resume() {
-	pending := c.buf[c.start:c.held]
+	pending := c.parse(c.buf[c.start:c.held])
+	c.start = c.held - len(pending)
+	// Also when full: the replies owed must come before there is room,
+	// and the commands waiting for a Flush would never be answered
+	// without one.
+	c.exec.Flush()
+}
+
+// parse runs the complete commands of pending, in order, until the
+// pipeline is full (Stalled) or the connection is closing, and returns
+// the input left unparsed: none once closing, as nothing after the last
+// command is run.
+func (c *Conn) parse(pending []byte) []byte {
 	c.stalled = false
 	for !c.closing {
 		if c.Full() {
@@ -165,21 +210,18 @@ func (c *Conn) Resume() {
 		}
 		slot := &connSlot{name: commandName(args[0]), size: len(pending) - len(rest), last: IsQuit(args)}
 		c.push(slot)
-		// Execute copies what it keeps, so args may alias c.buf.
+		// Execute copies what it keeps, so args may alias c.buf or
+		// Feed's bytes.
 		c.exec.Execute(args, func(b []byte) { c.fill(slot, b) })
 		pending = rest
 		if slot.last {
 			c.closing = true
 		}
 	}
-	c.start = c.held - len(pending)
 	if c.closing {
-		c.start = c.held // nothing after the last command is run
+		return nil
 	}
-	// Also when full: the replies owed must come before there is room,
-	// and the commands waiting for a Flush would never be answered
-	// without one.
-	c.exec.Flush()
+	return pending
 }
 
 // Stalled reports that complete commands wait in the buffer for room in

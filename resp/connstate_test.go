@@ -101,3 +101,52 @@ func TestReadRoom(t *testing.T) {
 		t.Fatalf("not moved to the front: %q", buf2[:held])
 	}
 }
+
+// TestConnFeedSmall: Feed runs the same commands as reads through
+// ReadRoom and Received would, split anywhere and across a read's size,
+// yet a Feed that leaves nothing unparsed keeps no read buffer, and one
+// that leaves a short partial command keeps a buffer just its size.
+func TestConnFeedSmall(t *testing.T) {
+	var in []byte
+	for i := range 40 {
+		in = AppendCommand(in, []byte("SET"), []byte("k"), []byte(strings.Repeat("v", i*3000)))
+		in = AppendCommand(in, []byte("GET"), []byte("k"))
+	}
+	run := func(feed func(c *Conn, b []byte), splits ...int) string {
+		c := NewConn(NewExecutor(&memBackend{store: memStore{}}, Limits{ValueBytesMax: 1 << 20}, nil), ConnConfig{})
+		prev := 0
+		for _, s := range append(splits, len(in)) {
+			feed(c, in[prev:s])
+			prev = s
+		}
+		out, _ := c.Output(nil)
+		return string(out)
+	}
+	viaReads := func(c *Conn, b []byte) {
+		for len(b) > 0 {
+			n := copy(c.ReadRoom(), b)
+			b = b[n:]
+			c.Received(n)
+		}
+	}
+	want := run(viaReads)
+	for _, splits := range [][]int{nil, {1}, {70000}, {5, 100000, 100001}, {len(in) / 2}} {
+		if got := run((*Conn).Feed, splits...); got != want {
+			t.Fatalf("splits %v: Feed answered otherwise than reads", splits)
+		}
+	}
+	c := NewConn(NewExecutor(&memBackend{store: memStore{}}, Limits{}, nil), ConnConfig{})
+	c.Feed(AppendCommand(nil, []byte("PING")))
+	if out, _ := c.Output(nil); string(out) != "+PONG\r\n" || c.BufferBytes() != 0 {
+		t.Fatalf("got %q with a buffer of %d bytes", out, c.BufferBytes())
+	}
+	ping := AppendCommand(nil, []byte("PING"), []byte("hello"))
+	c.Feed(ping[:9])
+	if c.BufferBytes() > 9 {
+		t.Fatalf("a partial command of 9 bytes kept a buffer of %d", c.BufferBytes())
+	}
+	c.Feed(ping[9:])
+	if out, _ := c.Output(nil); string(out) != "$5\r\nhello\r\n" {
+		t.Fatalf("got %q", out)
+	}
+}

@@ -197,11 +197,13 @@ func (c *client) newOp(conn *simConn) (*pendingOp, [][]byte) {
 	key := w.hist.keys.name(w.rng.IntN(w.opts.Keys))
 	value := fmt.Sprintf("c%d.%d", c.id, c.count)
 	in := opInput{Cmd: c.pick(), Key: key, Conn: conn.id, Seq: conn.sent}
-	args := [][]byte{[]byte(in.Cmd), []byte(key)}
+	var args [][]byte
 	switch in.Cmd {
 	case "set", "append", "setnx":
 		in.Value = value
-		args = append(args, []byte(value))
+		args = byteArgs(in.Cmd, key, value)
+	default:
+		args = byteArgs(in.Cmd, key)
 	}
 	var multi *multiOp
 	if w.rng.IntN(100) < multiPercent {
@@ -213,6 +215,22 @@ func (c *client) newOp(conn *simConn) (*pendingOp, [][]byte) {
 		in, args, multi = t, targs, nil
 	}
 	return &pendingOp{in: in, call: w.now, node: conn.node, multi: multi}, args
+}
+
+// byteArgs returns a command's arguments as bytes, in two allocations
+// rather than one per argument: newOp makes one for every command sent.
+func byteArgs(strs ...string) [][]byte {
+	n := 0
+	for _, s := range strs {
+		n += len(s)
+	}
+	b := make([]byte, 0, n)
+	args := make([][]byte, len(strs))
+	for i, s := range strs {
+		b = append(b, s...)
+		args[i] = b[len(b)-len(s) : len(b) : len(b)]
+	}
+	return args
 }
 
 func (c *client) later(d time.Duration) {
@@ -263,7 +281,9 @@ func (c *client) finish(p *pendingOp, reply []byte) {
 		// A node that refuses work may be cut off: try another.
 		c.moveOn = true
 	}
-	w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> %s", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, strings.TrimSpace(string(reply)))
+	if w.keepTrace {
+		w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> %s", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, strings.TrimSpace(string(reply)))
+	}
 	c.burstDone()
 }
 
@@ -290,7 +310,9 @@ func (c *client) giveUp(why string) {
 	for _, p := range c.burst {
 		if !p.done {
 			p.done = true
-			c.w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> no reply (%s)", c.w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, why)
+			if c.w.keepTrace {
+				c.w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> no reply (%s)", c.w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, p.in.Cmd, p.in.Key, p.in.Value, why)
+			}
 			c.recordUnknown(p)
 		}
 	}

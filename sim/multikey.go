@@ -100,7 +100,9 @@ func (c *client) finishMulti(p *pendingOp, reply []byte) {
 		w.fail(classSafety, "client %d: %s got a malformed reply %q: %v", c.id, m, reply, err)
 		return
 	}
-	w.tracef("%s client %d conn %d #%d via n%d: %s -> %s", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, m, strings.TrimSpace(string(reply)))
+	if w.keepTrace {
+		w.tracef("%s client %d conn %d #%d via n%d: %s -> %s", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, m, strings.TrimSpace(string(reply)))
+	}
 	if r.Kind == resp.KindError {
 		_, outcome, err := parseOutput(opInput{Cmd: m.perKey()}, reply)
 		switch {

@@ -196,31 +196,62 @@ const (
 // deliverAfter hands msg to node to after delay, if it is up and not cut
 // off from its sender then.
 func (w *World) deliverAfter(delay time.Duration, from, to int, msg []byte, how delivery) {
+	m := w.newOnWire()
+	m.from, m.to, m.msg, m.how = from, to, msg, how
+	w.schedule(delay, evDeliver, to, digestBytes(msg), m.arrive)
+}
+
+// onWire is a message on its way. A delivery event is one per message
+// sent, so the world keeps the spent ones for the next messages rather
+// than make a closure per message.
+type onWire struct {
+	w        *World
+	from, to int
+	msg      []byte
+	how      delivery
+	arrive   func() // m.deliver, bound once
+}
+
+func (w *World) newOnWire() *onWire {
+	if n := len(w.wires); n > 0 {
+		m := w.wires[n-1]
+		w.wires = w.wires[:n-1]
+		return m
+	}
+	m := &onWire{w: w}
+	m.arrive = m.deliver
+	return m
+}
+
+// deliver is the message's arrival. It takes the message out first, so
+// what it schedules may reuse m.
+func (m *onWire) deliver() {
+	w, from, to, msg, how := m.w, m.from, m.to, m.msg, m.how
+	m.msg = nil
+	w.wires = append(w.wires, m)
 	dst := w.nodes[to]
-	w.schedule(delay, evDeliver, to, digestBytes(msg), func() {
-		switch {
-		case !dst.up():
-			if d, ok := w.holdAgain(how, faultHoldDown); ok {
-				d.on = releaseRestart
-				w.hold(from, to, msg, d)
-			}
-			return
-		case w.cut[from][to]:
-			// A partition also loses what was on the wire, or holds it.
-			if d, ok := w.holdAgain(how, faultHoldCut); ok {
-				d.on = releaseHeal
-				w.hold(from, to, msg, d)
-				return
-			}
-			w.stats.MessagesLost++
+	switch {
+	case !dst.up():
+		if d, ok := w.holdAgain(how, faultHoldDown); ok {
+			d.on = releaseRestart
+			w.hold(from, to, msg, d)
+		}
+		return
+	case w.cut[from][to]:
+		// A partition also loses what was on the wire, or holds it.
+		if d, ok := w.holdAgain(how, faultHoldCut); ok {
+			d.on = releaseHeal
+			w.hold(from, to, msg, d)
 			return
 		}
-		if w.opts.RedeliverPercent > 0 && w.net.rng.IntN(16) == 0 {
-			w.remember(from, to, msg)
-		}
-		w.keepConfirmation(from, to, msg)
-		dst.post(node.Event{Kind: node.EventPeer, From: w.nodes[from].id, Msg: msg})
-	})
+		w.stats.MessagesLost++
+		return
+	}
+	if w.opts.RedeliverPercent > 0 && w.net.rng.IntN(16) == 0 {
+		w.remember(from, to, msg)
+	}
+	w.keepConfirmation(from, to, msg)
+	dst.post(node.Event{Kind: node.EventPeer, From: w.nodes[from].id, Msg: msg})
 }
 
 // holdAgain says whether a message that meets a down or cut-off receiver

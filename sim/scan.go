@@ -86,7 +86,9 @@ func (sc *scanner) send(args [][]byte, got func(resp.Reply)) {
 			w.fail(classSafety, "scanner: malformed reply %q to %q: %v", b, args, err)
 			return
 		}
-		w.tracef("%s scanner via n%d: %q -> %s", w.now, s.idx+1, args, b)
+		if w.keepTrace {
+			w.tracef("%s scanner via n%d: %q -> %s", w.now, s.idx+1, args, b)
+		}
 		if r.Kind == resp.KindError {
 			sc.later(time.Duration(1+sc.rng.IntN(50)) * time.Millisecond)
 			return

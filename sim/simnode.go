@@ -37,8 +37,10 @@ type simNode struct {
 	driver    *node.Driver // the node process's host loop: its inbox and batches
 	batchDue  bool         // a batch event is scheduled for the driver
 	epoch     int          // bumped at every crash and restart: stale events check it
-	downs     int
-	wiped     bool // its disk was wiped once: it restarts knowing every machine (config)
+	// epochEvents are the tick and batch events of epoch (events).
+	epochEvents *epochEvents
+	downs       int
+	wiped       bool // its disk was wiped once: it restarts knowing every machine (config)
 
 	stoppedSeen bool // the node fail-stopped and the world noticed
 	// flipped names the synced WAL byte the world flipped on this disk
@@ -307,14 +309,36 @@ func (s *simNode) wipe() {
 }
 
 func (s *simNode) scheduleTick() {
+	s.w.schedule(s.tickPeriod(), evTick, s.idx, 0, s.events().tick)
+}
+
+// epochEvents are a node's tick and batch events for one epoch. They are
+// made once per epoch, not once per event (a closure apiece was a tenth
+// of a run's allocations), and capture the epoch they were scheduled in,
+// which a stale event checks.
+type epochEvents struct {
+	epoch       int
+	tick, batch func()
+}
+
+// events returns the current epoch's events.
+func (s *simNode) events() *epochEvents {
+	if e := s.epochEvents; e != nil && e.epoch == s.epoch {
+		return e
+	}
 	epoch := s.epoch
-	s.w.schedule(s.tickPeriod(), evTick, s.idx, 0, func() {
-		if s.epoch != epoch || !s.up() {
-			return
-		}
-		s.post(node.Event{Kind: node.EventTick})
-		s.scheduleTick()
-	})
+	s.epochEvents = &epochEvents{
+		epoch: epoch,
+		tick: func() {
+			if s.epoch != epoch || !s.up() {
+				return
+			}
+			s.post(node.Event{Kind: node.EventTick})
+			s.scheduleTick()
+		},
+		batch: func() { s.runBatchEvent(epoch) },
+	}
+	return s.epochEvents
 }
 
 // crash kills the node: what it had not synced is lost, or all kept, as
@@ -392,32 +416,35 @@ func (s *simNode) scheduleBatch() {
 		return
 	}
 	s.batchDue = true
-	epoch := s.epoch
-	s.w.schedule(time.Duration(s.w.rng.Int64N(int64(hostWakeMax))), evBatch, s.idx, 0, func() {
-		if s.epoch != epoch || !s.up() {
-			return
-		}
-		s.batchDue = false
-		handled, crashed, err := s.runBatch()
-		s.w.stats.Batches++
-		if handled > 1 {
-			s.w.stats.BatchesShared++
-		}
-		if crashed != nil {
-			s.diedAt(crashed, crashed.image)
-			return
-		}
-		s.afterProcess(err)
-		if s.up() {
-			// One Status for both checks: neither changes the node.
-			st := s.n.Status()
-			s.w.checks.observe(s, st)
-			s.w.checks.checkAppliedAfterBatch(s, st, err)
-		}
-		if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
-			s.scheduleBatch()
-		}
-	})
+	s.w.schedule(time.Duration(s.w.rng.Int64N(int64(hostWakeMax))), evBatch, s.idx, 0, s.events().batch)
+}
+
+// runBatchEvent runs the driver's next batch, if the process of epoch
+// still runs.
+func (s *simNode) runBatchEvent(epoch int) {
+	if s.epoch != epoch || !s.up() {
+		return
+	}
+	s.batchDue = false
+	handled, crashed, err := s.runBatch()
+	s.w.stats.Batches++
+	if handled > 1 {
+		s.w.stats.BatchesShared++
+	}
+	if crashed != nil {
+		s.diedAt(crashed, crashed.image)
+		return
+	}
+	s.afterProcess(err)
+	if s.up() {
+		// One Status for both checks: neither changes the node.
+		st := s.n.Status()
+		s.w.checks.observe(s, st)
+		s.w.checks.checkAppliedAfterBatch(s, st, err)
+	}
+	if s.up() && s.epoch == epoch && s.driver.Pending() > 0 {
+		s.scheduleBatch()
+	}
 }
 
 // afterProcess reacts to what the batch's Process did to the node: a

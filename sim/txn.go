@@ -175,7 +175,9 @@ func (c *client) finishTxn(p *pendingOp, reply []byte) {
 		w.fail(classSafety, "client %d: transaction %s: malformed reply %q: %v", c.id, part.txn, reply, err)
 		return
 	}
-	w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> %q", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, part.txn, part.kind, part.key, reply)
+	if w.keepTrace {
+		w.tracef("%s client %d conn %d #%d via n%d: %s %s %s -> %q", w.now, c.id, p.in.Conn, p.in.Seq, p.node+1, part.txn, part.kind, part.key, reply)
+	}
 	if r.Kind == resp.KindError && (part.kind == "exec" || part.kind == "watch" || part.kind == "get") {
 		// The node refused it, or its outcome is unknown: a transfer keeps
 		// the sum either way; a compare-and-set that may have happened

@@ -53,6 +53,7 @@ type World struct {
 	probe       *probe
 	cluster     *simCluster // the scenario's view, in scenario runs
 	net         *netFaults  // held, re-delivered and long-delayed messages (network.go)
+	wires       []*onWire   // spent message deliveries, for the next messages (deliverAfter)
 	op          *operator   // the swarm's operator, when the seed has one (operator.go)
 
 	hist    history
@@ -344,6 +345,9 @@ func (w *World) schedule(delay time.Duration, kind eventKind, node int, extra ui
 	w.queue.push(event{at: w.now + delay, seq: w.seq, kind: kind, node: node, extra: extra, fn: fn})
 }
 
+// tracef adds a line to the trace, when it is kept. A caller on a path
+// taken per command checks keepTrace first: boxing the arguments costs an
+// allocation apiece even when the line is not kept.
 func (w *World) tracef(format string, args ...any) {
 	if w.keepTrace {
 		w.traceLines = append(w.traceLines, fmt.Sprintf(format, args...))
