@@ -516,6 +516,19 @@ func pttlFits(st kvState, out Output) bool {
 
 // isInteger is Redis's test for an integer value: canonical decimal form.
 func isInteger(s string) bool {
+	// ParseInt allocates the error it returns, and most values the
+	// workload writes are not integers: a string with a character that
+	// is no digit, or a leading zero, is not canonical, and is refused
+	// before it is parsed.
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || (digits[0] == '0' && s != "0") {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return err == nil && isDecimal(s, n)
 }
