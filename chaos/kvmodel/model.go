@@ -218,25 +218,49 @@ func (st kvState) lastOf(in Input) int {
 	return 0
 }
 
-// ordered returns st with in's place recorded; st is left as it was, since
-// porcupine keeps earlier states.
-func (st kvState) ordered(in Input) kvState {
-	if in.Conn == 0 {
-		return st
-	}
+// ordered returns the state after in: st with in's place recorded, in a
+// state of its own, since porcupine keeps earlier states (st's Last is
+// never written). porcupine takes states as interfaces, and a kvState
+// does not fit in one: the state is handed over as a pointer, and when it
+// needs a new Last, the state and its Last are one allocation, not two,
+// for as many clients as the simulator runs (every step porcupine's
+// search accepts comes here).
+func (st kvState) ordered(in Input) *kvState {
 	var cur connPlace
-	if in.Client < len(st.Last) {
+	if in.Conn != 0 && in.Client < len(st.Last) {
 		cur = st.Last[in.Client]
 	}
-	place := placeOf(in)
-	if place <= cur {
-		return st
+	if in.Conn == 0 || placeOf(in) <= cur {
+		return boxed(st)
 	}
-	last := make([]connPlace, max(len(st.Last), in.Client+1))
+	n := max(len(st.Last), in.Client+1)
+	var next *kvState
+	var last []connPlace
+	if n <= len(stateWithPlaces{}.places) {
+		b := &stateWithPlaces{kvState: st}
+		next, last = &b.kvState, b.places[:n]
+	} else {
+		next, last = boxed(st), make([]connPlace, n)
+	}
 	copy(last, st.Last)
-	last[in.Client] = place
-	st.Last = last
-	return st
+	last[in.Client] = placeOf(in)
+	next.Last = last
+	return next
+}
+
+// boxed returns a copy of st of its own. (Returning &st from ordered would
+// move its argument to the heap on every path, the one that allocates a
+// stateWithPlaces too.)
+func boxed(st kvState) *kvState {
+	p := new(kvState)
+	*p = st
+	return p
+}
+
+// stateWithPlaces is a state with room for its Last beside it.
+type stateWithPlaces struct {
+	kvState
+	places [8]connPlace
 }
 
 // Model is the specification each key's history must be explained by:
@@ -260,9 +284,9 @@ var Model = porcupine.Model{
 		}
 		return out
 	},
-	Init: func() any { return kvState{} },
+	Init: func() any { return &kvState{} },
 	Step: func(state, input, output any) (bool, any) {
-		ok, next := step(state.(kvState), input.(Input), output.(Output))
+		ok, next := step(*state.(*kvState), input.(Input), output.(Output))
 		if !ok {
 			// porcupine drops a refused step's state: boxing it in an
 			// interface would allocate for nothing, in the inner loop of
@@ -274,7 +298,7 @@ var Model = porcupine.Model{
 	// Hash spreads porcupine's cache: without it, every state reached
 	// with the same set of operations shares one bucket, scanned linearly.
 	Hash: func(state any) uint64 {
-		st := state.(kvState)
+		st := state.(*kvState)
 		h := fnvString(fnvOffset, st.Value)
 		exists := byte(0)
 		if st.Exists {
@@ -288,7 +312,7 @@ var Model = porcupine.Model{
 		return h
 	},
 	Equal: func(a, b any) bool {
-		x, y := a.(kvState), b.(kvState)
+		x, y := a.(*kvState), b.(*kvState)
 		return x.Exists == y.Exists && x.Value == y.Value && x.Lo == y.Lo && x.Hi == y.Hi && x.Down == y.Down && x.TTL == y.TTL && slices.Equal(x.Last, y.Last)
 	},
 	DescribeOperation: func(input, output any) string {
@@ -317,7 +341,7 @@ var Model = porcupine.Model{
 		return fmt.Sprintf("%s -> %d", call, out.Int)
 	},
 	DescribeState: func(state any) string {
-		st := state.(kvState)
+		st := state.(*kvState)
 		if !st.Exists {
 			return "(absent)"
 		}
@@ -332,8 +356,8 @@ var Model = porcupine.Model{
 // after it. The connection order is recorded only once the command is
 // accepted: a refused step's state is thrown away, so copying Last for it
 // would be waste. effect and stepUncertain leave Last alone, so ordering
-// after them is ordering before them.
-func step(st kvState, in Input, out Output) (bool, kvState) {
+// after them is ordering before them. A refused step has no state.
+func step(st kvState, in Input, out Output) (bool, *kvState) {
 	st, uncertain := st.settle(in)
 	if out.Unknown {
 		if uncertain {
@@ -344,7 +368,7 @@ func step(st kvState, in Input, out Output) (bool, kvState) {
 		return true, effect(st, in).ordered(in)
 	}
 	if in.Conn != 0 && in.Seq < st.lastOf(in) {
-		return false, st // a later command of its connection came first
+		return false, nil // a later command of its connection came first
 	}
 	var ok bool
 	if uncertain {
@@ -353,7 +377,7 @@ func step(st kvState, in Input, out Output) (bool, kvState) {
 		ok, st = stepCertain(st, in, out)
 	}
 	if !ok {
-		return false, st
+		return false, nil
 	}
 	return true, st.ordered(in)
 }

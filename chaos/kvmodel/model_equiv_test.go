@@ -97,7 +97,7 @@ func TestStepMatchesReference(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if !refModel.Equal(toRef(next.(kvState)), nextRef) {
+			if !refModel.Equal(toRef(*next.(*kvState)), nextRef) {
 				t.Fatalf("%s: state %+v, the reference %+v", Model.DescribeOperation(op.Input, op.Output), next, nextRef)
 			}
 			st, ref = next, nextRef
