@@ -297,6 +297,8 @@ var Model = porcupine.Model{
 	},
 	// Hash spreads porcupine's cache: without it, every state reached
 	// with the same set of operations shares one bucket, scanned linearly.
+	// It only places states in buckets (Equal decides), so the words of
+	// a state are mixed a word at a time, not a byte.
 	Hash: func(state any) uint64 {
 		st := state.(*kvState)
 		h := fnvString(fnvOffset, st.Value)
@@ -305,9 +307,9 @@ var Model = porcupine.Model{
 			exists = 1
 		}
 		h = fnvByte(h, exists)
-		h = fnvUint64(h, uint64(st.Lo^st.Hi))
+		h = mixWord(h, uint64(st.Lo^st.Hi))
 		for _, p := range st.Last {
-			h = fnvUint64(h, uint64(p))
+			h = mixWord(h, uint64(p))
 		}
 		return h
 	},
@@ -639,11 +641,9 @@ func fnvString(h uint64, s string) uint64 {
 	return h
 }
 
-// fnvUint64 hashes v's little-endian bytes.
-func fnvUint64(h, v uint64) uint64 {
-	for range 8 {
-		h = fnvByte(h, byte(v))
-		v >>= 8
-	}
-	return h
+// mixWord adds v to h as FNV-1a would a byte, then folds the high bits
+// down, so that a difference in v's high bits reaches every bit of h.
+func mixWord(h, v uint64) uint64 {
+	h = (h ^ v) * fnvPrime
+	return h ^ h>>32
 }
