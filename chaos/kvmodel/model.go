@@ -194,34 +194,73 @@ func (st kvState) withTTL(in Input) kvState {
 	return st
 }
 
-type connPlace struct{ conn, seq int }
+// connPlace is a command's place, its connection and its place in it,
+// packed in one word so that Last is half the size to copy and compare
+// (porcupine copies it at each step of its search): comparing two packed
+// places compares connection, then place, as the pair would.
+type connPlace uint64
+
+func placeOf(in Input) connPlace {
+	if uint64(in.Conn) >= 1<<32 || uint64(in.Seq) >= 1<<32 {
+		panic(fmt.Sprintf("kvmodel: connection %d place %d does not fit in a connPlace", in.Conn, in.Seq))
+	}
+	return connPlace(uint64(in.Conn)<<32 | uint64(in.Seq))
+}
+
+func (p connPlace) conn() int { return int(p >> 32) }
+func (p connPlace) seq() int  { return int(p & (1<<32 - 1)) }
 
 // lastOf returns the place of in's connection's last command in st, or 0.
 func (st kvState) lastOf(in Input) int {
-	if in.Client < len(st.Last) && st.Last[in.Client].conn == in.Conn {
-		return st.Last[in.Client].seq
+	if in.Client < len(st.Last) && st.Last[in.Client].conn() == in.Conn {
+		return st.Last[in.Client].seq()
 	}
 	return 0
 }
 
-// ordered returns st with in's place recorded; st is left as it was, since
-// porcupine keeps earlier states.
-func (st kvState) ordered(in Input) kvState {
-	if in.Conn == 0 {
-		return st
-	}
+// ordered returns the state after in: st with in's place recorded, in a
+// state of its own, since porcupine keeps earlier states (st's Last is
+// never written). porcupine takes states as interfaces, and a kvState
+// does not fit in one: the state is handed over as a pointer, and when it
+// needs a new Last, the state and its Last are one allocation, not two,
+// for as many clients as the simulator runs (every step porcupine's
+// search accepts comes here).
+func (st kvState) ordered(in Input) *kvState {
 	var cur connPlace
-	if in.Client < len(st.Last) {
+	if in.Conn != 0 && in.Client < len(st.Last) {
 		cur = st.Last[in.Client]
 	}
-	if in.Conn < cur.conn || (in.Conn == cur.conn && in.Seq <= cur.seq) {
-		return st
+	if in.Conn == 0 || placeOf(in) <= cur {
+		return boxed(st)
 	}
-	last := make([]connPlace, max(len(st.Last), in.Client+1))
+	n := max(len(st.Last), in.Client+1)
+	var next *kvState
+	var last []connPlace
+	if n <= len(stateWithPlaces{}.places) {
+		b := &stateWithPlaces{kvState: st}
+		next, last = &b.kvState, b.places[:n]
+	} else {
+		next, last = boxed(st), make([]connPlace, n)
+	}
 	copy(last, st.Last)
-	last[in.Client] = connPlace{in.Conn, in.Seq}
-	st.Last = last
-	return st
+	last[in.Client] = placeOf(in)
+	next.Last = last
+	return next
+}
+
+// boxed returns a copy of st of its own. (Returning &st from ordered would
+// move its argument to the heap on every path, the one that allocates a
+// stateWithPlaces too.)
+func boxed(st kvState) *kvState {
+	p := new(kvState)
+	*p = st
+	return p
+}
+
+// stateWithPlaces is a state with room for its Last beside it.
+type stateWithPlaces struct {
+	kvState
+	places [8]connPlace
 }
 
 // Model is the specification each key's history must be explained by:
@@ -245,85 +284,37 @@ var Model = porcupine.Model{
 		}
 		return out
 	},
-	Init: func() any { return kvState{} },
+	Init: func() any { return &kvState{} },
 	Step: func(state, input, output any) (bool, any) {
-		st, in, out := state.(kvState), input.(Input), output.(Output)
-		st, uncertain := st.settle(in)
-		if uncertain {
-			if out.Unknown {
-				// It may have met the key expired or not; if not, and it
-				// had no effect, porcupine may place it after all else.
-				return true, effect(st.expired(), in).ordered(in)
-			}
-			if in.Conn != 0 && in.Seq < st.lastOf(in) {
-				return false, st
-			}
-			return stepUncertain(st.ordered(in), in, out)
+		ok, next := step(*state.(*kvState), input.(Input), output.(Output))
+		if !ok {
+			// porcupine drops a refused step's state: boxing it in an
+			// interface would allocate for nothing, in the inner loop of
+			// its search.
+			return false, state
 		}
-		if out.Unknown {
-			return true, effect(st, in).ordered(in)
-		}
-		if in.Conn != 0 && in.Seq < st.lastOf(in) {
-			return false, st // a later command of its connection came first
-		}
-		// One copy of Last per step, and no effect for a read: this is
-		// the inner loop of porcupine's search. effect leaves Last alone,
-		// so effect(st.ordered(in)) is effect(st).ordered(in).
-		st = st.ordered(in)
-		switch in.Cmd {
-		case "get":
-			return out.Nil == !st.Exists && out.Value == st.Value, st
-		case "getdel":
-			return out.Nil == !st.Exists && out.Value == st.Value, effect(st, in)
-		case "set", "setpx":
-			return true, effect(st, in)
-		case "setnx":
-			return out.Int == boolInt(!st.Exists), effect(st, in)
-		case "setnxpx":
-			return out.Nil == st.Exists, effect(st, in)
-		case "pttl":
-			return pttlFits(st, out), st
-		case "del", "exists":
-			return out.Int == boolInt(st.Exists), effect(st, in)
-		case "strlen":
-			return out.Int == int64(len(st.Value)), st
-		case "append":
-			next := effect(st, in)
-			return out.Int == int64(len(next.Value)), next
-		case "incr":
-			if st.Exists && !isInteger(st.Value) {
-				return out.Err != "", st
-			}
-			next := effect(st, in)
-			return out.Err == "" && strconv.FormatInt(out.Int, 10) == next.Value, next
-		case "transfer":
-			return true, effect(st, in)
-		case "audit":
-			return out.Value == strings.Join(balances(st), ","), st
-		case "cas":
-			old, _, _ := strings.Cut(in.Value, " ")
-			return counter(st) == old, effect(st, in)
-		}
-		return false, st
+		return true, next
 	},
 	// Hash spreads porcupine's cache: without it, every state reached
 	// with the same set of operations shares one bucket, scanned linearly.
+	// It only places states in buckets (Equal decides), so the words of
+	// a state are mixed a word at a time, not a byte.
 	Hash: func(state any) uint64 {
-		st := state.(kvState)
+		st := state.(*kvState)
 		h := fnvString(fnvOffset, st.Value)
 		exists := byte(0)
 		if st.Exists {
 			exists = 1
 		}
 		h = fnvByte(h, exists)
-		h = fnvUint64(h, uint64(st.Lo^st.Hi))
+		h = mixWord(h, uint64(st.Lo^st.Hi))
 		for _, p := range st.Last {
-			h = fnvUint64(h, uint64(p.conn)<<32^uint64(p.seq))
+			h = mixWord(h, uint64(p))
 		}
 		return h
 	},
 	Equal: func(a, b any) bool {
-		x, y := a.(kvState), b.(kvState)
+		x, y := a.(*kvState), b.(*kvState)
 		return x.Exists == y.Exists && x.Value == y.Value && x.Lo == y.Lo && x.Hi == y.Hi && x.Down == y.Down && x.TTL == y.TTL && slices.Equal(x.Last, y.Last)
 	},
 	DescribeOperation: func(input, output any) string {
@@ -352,7 +343,7 @@ var Model = porcupine.Model{
 		return fmt.Sprintf("%s -> %d", call, out.Int)
 	},
 	DescribeState: func(state any) string {
-		st := state.(kvState)
+		st := state.(*kvState)
 		if !st.Exists {
 			return "(absent)"
 		}
@@ -361,6 +352,76 @@ var Model = porcupine.Model{
 		}
 		return strconv.Quote(st.Value)
 	},
+}
+
+// step judges one command against a key's state and returns the state
+// after it. The connection order is recorded only once the command is
+// accepted: a refused step's state is thrown away, so copying Last for it
+// would be waste. effect and stepUncertain leave Last alone, so ordering
+// after them is ordering before them. A refused step has no state.
+func step(st kvState, in Input, out Output) (bool, *kvState) {
+	st, uncertain := st.settle(in)
+	if out.Unknown {
+		if uncertain {
+			// It may have met the key expired or not; if not, and it
+			// had no effect, porcupine may place it after all else.
+			st = st.expired()
+		}
+		return true, effect(st, in).ordered(in)
+	}
+	if in.Conn != 0 && in.Seq < st.lastOf(in) {
+		return false, nil // a later command of its connection came first
+	}
+	var ok bool
+	if uncertain {
+		ok, st = stepUncertain(st, in, out)
+	} else {
+		ok, st = stepCertain(st, in, out)
+	}
+	if !ok {
+		return false, nil
+	}
+	return true, st.ordered(in)
+}
+
+// stepCertain judges a command that met the key surely live or surely
+// gone, as settle found it.
+func stepCertain(st kvState, in Input, out Output) (bool, kvState) {
+	switch in.Cmd {
+	case "get":
+		return out.Nil == !st.Exists && out.Value == st.Value, st
+	case "getdel":
+		return out.Nil == !st.Exists && out.Value == st.Value, effect(st, in)
+	case "set", "setpx":
+		return true, effect(st, in)
+	case "setnx":
+		return out.Int == boolInt(!st.Exists), effect(st, in)
+	case "setnxpx":
+		return out.Nil == st.Exists, effect(st, in)
+	case "pttl":
+		return pttlFits(st, out), st
+	case "del", "exists":
+		return out.Int == boolInt(st.Exists), effect(st, in)
+	case "strlen":
+		return out.Int == int64(len(st.Value)), st
+	case "append":
+		next := effect(st, in)
+		return out.Int == int64(len(next.Value)), next
+	case "incr":
+		if st.Exists && !isInteger(st.Value) {
+			return out.Err != "", st
+		}
+		next := effect(st, in)
+		return out.Err == "" && isDecimal(next.Value, out.Int), next
+	case "transfer":
+		return true, effect(st, in)
+	case "audit":
+		return out.Value == strings.Join(balances(st), ","), st
+	case "cas":
+		old, _, _ := strings.Cut(in.Value, " ")
+		return counter(st) == old, effect(st, in)
+	}
+	return false, st
 }
 
 // effect is what in does to a key's value, whatever it returned.
@@ -453,9 +514,9 @@ func stepUncertain(st kvState, in Input, out Output) (bool, kvState) {
 		// of their own, so these never meet one.
 		live, dead := effect(st, in), effect(gone, in)
 		switch {
-		case in.Cmd == "incr" && out.Err == "" && strconv.FormatInt(out.Int, 10) == live.Value && live.Value != dead.Value:
+		case in.Cmd == "incr" && out.Err == "" && isDecimal(live.Value, out.Int) && live.Value != dead.Value:
 			return true, live
-		case in.Cmd == "incr" && out.Err == "" && strconv.FormatInt(out.Int, 10) == dead.Value && live.Value != dead.Value:
+		case in.Cmd == "incr" && out.Err == "" && isDecimal(dead.Value, out.Int) && live.Value != dead.Value:
 			return true, dead
 		case in.Cmd == "append" && out.Int == int64(len(live.Value)) && len(live.Value) != len(dead.Value):
 			return true, live
@@ -481,8 +542,29 @@ func pttlFits(st kvState, out Output) bool {
 
 // isInteger is Redis's test for an integer value: canonical decimal form.
 func isInteger(s string) bool {
+	// ParseInt allocates the error it returns, and most values the
+	// workload writes are not integers: a string with a character that
+	// is no digit, or a leading zero, is not canonical, and is refused
+	// before it is parsed.
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || (digits[0] == '0' && s != "0") {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	return err == nil && strconv.FormatInt(n, 10) == s
+	return err == nil && isDecimal(s, n)
+}
+
+// isDecimal says whether s is strconv.FormatInt(n, 10), without the
+// allocation FormatInt makes for n past 99: incr's step asks it at every
+// try of porcupine's search.
+func isDecimal(s string, n int64) bool {
+	var buf [20]byte // "-9223372036854775808"
+	return string(strconv.AppendInt(buf[:0], n, 10)) == s
 }
 
 func boolInt(b bool) int64 {
@@ -559,11 +641,9 @@ func fnvString(h uint64, s string) uint64 {
 	return h
 }
 
-// fnvUint64 hashes v's little-endian bytes.
-func fnvUint64(h, v uint64) uint64 {
-	for range 8 {
-		h = fnvByte(h, byte(v))
-		v >>= 8
-	}
-	return h
+// mixWord adds v to h as FNV-1a would a byte, then folds the high bits
+// down, so that a difference in v's high bits reaches every bit of h.
+func mixWord(h, v uint64) uint64 {
+	h = (h ^ v) * fnvPrime
+	return h ^ h>>32
 }
