@@ -77,6 +77,7 @@ type Node struct {
 	transfer         *transferRequest
 	removedIDs       []uint64          // nodes removed by an operator, as of the applied index (memberchange.go)
 	clientAddrs      map[uint64]string // members' recorded client addresses, as of the applied index (announce.go)
+	statusIDs        statusIDs         // the id lists Status shares (status.go)
 	toldRemovedAt    map[uint64]uint64 // tick this node last told each removed node so
 	toldRemoved      bool              // a member told this node it was removed
 	leaderHeardAt    uint64            // tick this node last heard entries or a heartbeat from its leader (askIfRemoved)

@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"go.etcd.io/raft/v3"
 
@@ -40,6 +41,8 @@ type Status struct {
 	// "replaced" (another node joined under this node's id).
 	Role     string
 	Identity uint64 // this node's identity: 0 for a first-configuration member
+	// Voters, Learners, VotersOutgoing and Removed may be shared with
+	// other Status values (sharedIDs): read them, clone before changing.
 	Voters   []uint64
 	Learners []uint64
 	// VotersOutgoing is the outgoing half while raft is in a joint
@@ -68,6 +71,15 @@ type Status struct {
 
 // Status returns the node's current view.
 func (n *Node) Status() Status {
+	st := n.BatchStatus()
+	st.Replicas = n.replicas(st.IsLeader)
+	return st
+}
+
+// BatchStatus is Status without Replicas, which walks raft's progress
+// and allocates: for the simulator's checks, which ask after every batch
+// and read no replica.
+func (n *Node) BatchStatus() Status {
 	var bs raft.BasicStatus
 	if n.rn != nil {
 		bs = n.rn.BasicStatus()
@@ -77,10 +89,10 @@ func (n *Node) Status() Status {
 		ID:                n.cfg.ID,
 		Role:              n.role(),
 		Identity:          n.store.Identity(),
-		Voters:            append([]uint64(nil), cs.GetVoters()...),
-		Learners:          append([]uint64(nil), cs.GetLearners()...),
-		VotersOutgoing:    append([]uint64(nil), cs.GetVotersOutgoing()...),
-		Removed:           append([]uint64(nil), n.removedIDs...),
+		Voters:            n.statusIDs.voters.share(cs.GetVoters()),
+		Learners:          n.statusIDs.learners.share(cs.GetLearners()),
+		VotersOutgoing:    n.statusIDs.outgoing.share(cs.GetVotersOutgoing()),
+		Removed:           n.statusIDs.removed.share(n.removedIDs),
 		MembershipChanges: n.membershipChanges,
 		DroppedStale:      n.adm.droppedStale,
 		LeaderChanges:     n.leaderChanges,
@@ -105,8 +117,29 @@ func (n *Node) Status() Status {
 		LogEntries:         n.store.LastIndexCached() - n.store.SnapshotIndex(),
 		Keys:               n.store.Len(),
 		Expiring:           n.store.Expiring(),
-		Replicas:           n.replicas(bs.RaftState == raft.StateLeader),
 	}
+}
+
+// statusIDs are the id lists Status last returned, to share while they
+// still hold the same ids: the simulator asks for a Status after every
+// batch, and the membership seldom changes.
+type statusIDs struct {
+	voters, learners, outgoing, removed sharedIDs
+}
+
+// sharedIDs is a copy of an id list that is never written once made, so
+// any number of Status values may hold it.
+type sharedIDs []uint64
+
+// share returns a copy of ids: the last one if it holds the same ids. Its
+// capacity is its length, so a caller's append copies rather than writes
+// into it. An empty list is nil, as a fresh copy would be.
+func (s *sharedIDs) share(ids []uint64) []uint64 {
+	if !slices.Equal(*s, ids) {
+		c := append([]uint64(nil), ids...)
+		*s = c[:len(c):len(c)]
+	}
+	return *s
 }
 
 // DataDigest returns a hash of every key, value and deadline the node
