@@ -241,10 +241,7 @@ func Decode(b []byte) (Op, error) {
 	}
 	op.ValueBytesMax, b = uint32(limit), b[n:]
 	var err error
-	if op.Keys, b, err = decodeSlices(b); err != nil {
-		return op, err
-	}
-	if op.Values, b, err = decodeSlices(b); err != nil {
+	if op.Keys, op.Values, b, err = decodeKeysValues(b); err != nil {
 		return op, err
 	}
 	if version == encodingVersionExpiry {
@@ -331,20 +328,53 @@ func canonical(b []byte, n int) bool {
 	return n == 1 || (n > 1 && b[n-1] != 0)
 }
 
-func decodeSlices(b []byte) ([][]byte, []byte, error) {
-	count, n := binary.Uvarint(b)
-	if !canonical(b, n) || count > uint64(len(b)) {
-		return nil, nil, errCorrupt
+// decodeKeysValues decodes an op's keys and values, two lists one after
+// the other, into one allocation rather than two: each op is decoded on
+// arrival and again at apply. Each list's capacity is its length, so an
+// append to one never writes into the other.
+func decodeKeysValues(b []byte) (keys, values [][]byte, rest []byte, err error) {
+	nk, afterKeys, ok := skipSlices(b)
+	if !ok {
+		return nil, nil, nil, errCorrupt
+	}
+	nv, rest, ok := skipSlices(afterKeys)
+	if !ok {
+		return nil, nil, nil, errCorrupt
+	}
+	all := make([][]byte, 0, nk+nv)
+	all = collectSlices(all, b, nk)
+	all = collectSlices(all, afterKeys, nv)
+	return all[:nk:nk], all[nk:], rest, nil
+}
+
+// skipSlices checks a list of byte strings at the start of b, returning
+// their count and what follows them.
+func skipSlices(b []byte) (count int, rest []byte, ok bool) {
+	c, n := binary.Uvarint(b)
+	if !canonical(b, n) || c > uint64(len(b)) {
+		return 0, nil, false
 	}
 	b = b[n:]
-	out := make([][]byte, 0, count)
-	for range count {
+	for range c {
 		size, n := binary.Uvarint(b)
 		if !canonical(b, n) || size > uint64(len(b)-n) {
-			return nil, nil, errCorrupt
+			return 0, nil, false
 		}
-		out = append(out, b[n:n+int(size):n+int(size)])
 		b = b[n+int(size):]
 	}
-	return out, b, nil
+	return int(c), b, true
+}
+
+// collectSlices appends the count byte strings of a list skipSlices
+// checked to dst, each aliasing b with its capacity cut to its length.
+func collectSlices(dst [][]byte, b []byte, count int) [][]byte {
+	_, n := binary.Uvarint(b)
+	b = b[n:]
+	for range count {
+		size, n := binary.Uvarint(b)
+		end := n + int(size)
+		dst = append(dst, b[n:end:end])
+		b = b[end:]
+	}
+	return dst
 }

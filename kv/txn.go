@@ -110,10 +110,7 @@ func decodeTxn(b []byte) (Op, error) {
 	}
 	b = b[n:]
 	var err error
-	if op.Keys, b, err = decodeSlices(b); err != nil {
-		return op, err
-	}
-	if op.Values, b, err = decodeSlices(b); err != nil {
+	if op.Keys, op.Values, b, err = decodeKeysValues(b); err != nil {
 		return op, err
 	}
 	count, n := binary.Uvarint(b)
