@@ -195,7 +195,10 @@ func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
 		return false, err
 	}
 	var high uint64
-	bits := make([]byte, dedupWindow/8)
+	// The record written back: the high seq, then the window's bits.
+	// One fresh array, as PutSession may keep what it is given.
+	rec := make([]byte, 8+dedupWindow/8)
+	bits := rec[8:]
 	if found {
 		if len(state) != 8+len(bits) {
 			return false, errCorruptEntry
@@ -219,7 +222,8 @@ func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
 		return false, nil
 	}
 	bits[i/8] |= 1 << (i % 8)
-	return true, b.PutSession(s.key(), append(binary.BigEndian.AppendUint64(nil, high), bits...))
+	binary.BigEndian.PutUint64(rec, high)
+	return true, b.PutSession(s.key(), rec)
 }
 
 // shiftWindow moves every bit up by n places (older), dropping those that
