@@ -111,7 +111,7 @@ const recoveryMark = 0x7265636f76657279
 func (w *World) noteCrashImage(s *simNode, image *diskImage) {
 	var size int64
 	if image.mem != nil {
-		size = int64(image.mem.DurableKeys())
+		size = int64(image.mem.Keys())
 	} else if n, err := walfault.LogSize(image.fs, simDataDir); err == nil {
 		size = n
 	} else {

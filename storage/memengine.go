@@ -11,17 +11,21 @@ import (
 )
 
 // MemDisk is a machine's disk for the in-memory twin of Pebble: what
-// outlives the process. It holds the durable state, and the batches
-// committed without sync since the last sync, in commit order: like
-// Pebble's write-ahead log, one ordered stream in which a sync makes
-// everything before it durable, and of which a crash keeps a prefix.
+// outlives the process. Like Pebble's write-ahead log, its writes are one
+// ordered stream in which a sync makes everything before it durable, and
+// of which a crash keeps a prefix.
+//
+// It holds the state as the page cache has it (state: everything
+// committed, synced or not), which the open engine reads and writes in
+// place, and each batch committed since the last sync with what it
+// replaced, so that a crash image can take those back.
 //
 // The twin exists for the simulator's speed: Pebble's commit pipeline,
 // memtables, levels, background goroutines and open cost took a third
 // of a simulated run. Faults that need Pebble's files (flipped bytes,
 // lying disks, crashes mid-compaction) keep running on Pebble.
 type MemDisk struct {
-	durable  *btree.BTreeG[memKV]
+	state    *btree.BTreeG[memKV]
 	unsynced []memRecord
 	open     bool
 	// SyncHook, when set, runs before a sync makes what was written
@@ -47,39 +51,70 @@ type memOp struct {
 	key, value []byte
 }
 
-// memRecord is one committed batch: it survives a crash whole or not.
-type memRecord []memOp
+// memRecord is one committed batch, which survives a crash whole or not,
+// and what applying it replaced: the undo, in the order it was replaced.
+type memRecord struct {
+	ops  []memOp
+	undo []memUndo
+}
+
+// memUndo is one key's state before a write: its record, or absent.
+type memUndo struct {
+	kv      memKV
+	present bool
+}
 
 func newMemTree() *btree.BTreeG[memKV] {
 	return btree.NewBTreeGOptions(memLess, btree.Options{NoLocks: true})
 }
 
 // NewMemDisk returns an empty disk.
-func NewMemDisk() *MemDisk { return &MemDisk{durable: newMemTree()} }
+func NewMemDisk() *MemDisk { return &MemDisk{state: newMemTree()} }
 
 // Unsynced is how many batches were committed since the last sync.
 func (d *MemDisk) Unsynced() int { return len(d.unsynced) }
 
-// DurableKeys is how many keys the durable state holds.
-func (d *MemDisk) DurableKeys() int { return d.durable.Len() }
+// Keys is how many keys the disk holds, synced or not.
+func (d *MemDisk) Keys() int { return d.state.Len() }
 
 // Image returns the disk a crash leaves that kept the first keep of the
-// unsynced batches: a new disk; d is unchanged.
+// unsynced batches: a new disk, everything on it synced; d is unchanged.
 func (d *MemDisk) Image(keep int) *MemDisk {
-	img := &MemDisk{durable: d.durable.Copy()}
-	for _, r := range d.unsynced[:keep] {
-		r.applyTo(img.durable)
+	t := d.state.Copy()
+	for i := len(d.unsynced) - 1; i >= keep; i-- {
+		d.unsynced[i].takeBack(t)
 	}
-	return img
+	return &MemDisk{state: t}
 }
 
-func (r memRecord) applyTo(t *btree.BTreeG[memKV]) {
-	for _, op := range r {
+// takeBack undoes r on t, the newest replaced record first.
+func (r memRecord) takeBack(t *btree.BTreeG[memKV]) {
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		u := r.undo[i]
+		if u.present {
+			t.Set(u.kv)
+		} else {
+			t.Delete(u.kv)
+		}
+	}
+}
+
+// applyOps writes ops to t and returns what they replaced.
+func applyOps(t *btree.BTreeG[memKV], ops []memOp) []memUndo {
+	var undo []memUndo
+	for _, op := range ops {
 		switch op.kind {
 		case memSet:
-			t.Set(memKV{op.key, op.value})
+			prev, ok := t.Set(memKV{op.key, op.value})
+			if !ok {
+				prev = memKV{key: op.key}
+			}
+			undo = append(undo, memUndo{prev, ok})
 		case memDelete:
-			t.Delete(memKV{key: op.key})
+			prev, ok := t.Delete(memKV{key: op.key})
+			if ok {
+				undo = append(undo, memUndo{prev, true})
+			}
 		case memDeleteRange:
 			var doomed []memKV
 			t.Ascend(memKV{key: op.key}, func(kv memKV) bool {
@@ -91,19 +126,22 @@ func (r memRecord) applyTo(t *btree.BTreeG[memKV]) {
 			})
 			for _, kv := range doomed {
 				t.Delete(kv)
+				undo = append(undo, memUndo{kv, true})
 			}
 		}
 	}
+	return undo
 }
 
-// memEngine is the engine over a MemDisk: the live state in a B-tree
-// whose O(1) copy-on-write copies serve snapshots, iterators and the
-// views of indexed batches.
+// memEngine is the engine over a MemDisk, reading and writing its state
+// in place. Iterators and snapshots read the tree as it was when they
+// were made: a commit while any is open moves the engine onto an O(1)
+// copy-on-write copy first, leaving the old tree to them.
 type memEngine struct {
-	disk   *MemDisk
-	live   *btree.BTreeG[memKV]
-	views  int // open iterators and snapshots
-	closed bool
+	disk      *MemDisk
+	views     int // open iterators and snapshots
+	liveViews int // ... of them, those reading the current tree
+	closed    bool
 }
 
 var errMemDiskOpen = errors.New("the disk is already open")
@@ -113,13 +151,9 @@ func openMem(d *MemDisk) (*memEngine, error) {
 		return nil, errMemDiskOpen
 	}
 	d.open = true
-	e := &memEngine{disk: d, live: d.durable.Copy()}
 	// What was written but not synced is in the page cache: a process
 	// that reopens the disk without a machine crash reads it.
-	for _, r := range d.unsynced {
-		r.applyTo(e.live)
-	}
-	return e, nil
+	return &memEngine{disk: d}, nil
 }
 
 func (e *memEngine) mustBeOpen() {
@@ -128,30 +162,60 @@ func (e *memEngine) mustBeOpen() {
 	}
 }
 
+// commit writes ops, as Pebble does, to the state first and then, with
+// sync, syncs: a failed sync leaves them written but not durable.
 func (e *memEngine) commit(ops []memOp, sync bool) error {
 	e.mustBeOpen()
 	if len(ops) == 0 {
 		return nil // as Pebble: an empty batch writes nothing, syncs nothing
 	}
-	e.disk.unsynced = append(e.disk.unsynced, ops)
-	if sync {
-		if h := e.disk.SyncHook; h != nil {
-			if err := h(); err != nil {
-				return err
-			}
-		}
-		for _, r := range e.disk.unsynced {
-			r.applyTo(e.disk.durable)
-		}
-		e.disk.unsynced = nil
+	d := e.disk
+	if e.liveViews > 0 {
+		d.state = d.state.Copy()
+		e.liveViews = 0
 	}
-	memRecord(ops).applyTo(e.live)
+	d.unsynced = append(d.unsynced, memRecord{ops: ops, undo: applyOps(d.state, ops)})
+	if !sync {
+		return nil
+	}
+	if d.SyncHook != nil {
+		if err := d.SyncHook(); err != nil {
+			return err
+		}
+	}
+	d.unsynced = d.unsynced[:0]
 	return nil
+}
+
+// view hands tree to a new iterator or snapshot.
+func (e *memEngine) view(tree *btree.BTreeG[memKV]) *memView {
+	e.mustBeOpen()
+	e.views++
+	v := &memView{e: e, tree: tree}
+	if tree == e.disk.state {
+		e.liveViews++
+		v.live = true
+	}
+	return v
+}
+
+// memView is what an iterator or snapshot reads.
+type memView struct {
+	e    *memEngine
+	tree *btree.BTreeG[memKV]
+	live bool // counted in liveViews
+}
+
+func (v *memView) release() {
+	v.e.views--
+	if v.live && v.tree == v.e.disk.state {
+		v.e.liveViews--
+	}
 }
 
 func (e *memEngine) Get(key []byte) ([]byte, io.Closer, error) {
 	e.mustBeOpen()
-	return treeGet(e.live, key)
+	return treeGet(e.disk.state, key)
 }
 
 func treeGet(t *btree.BTreeG[memKV], key []byte) ([]byte, io.Closer, error) {
@@ -163,29 +227,18 @@ func treeGet(t *btree.BTreeG[memKV], key []byte) ([]byte, io.Closer, error) {
 }
 
 func (e *memEngine) NewIter(o *pebble.IterOptions) (iterator, error) {
-	e.mustBeOpen()
-	return e.newIter(e.live.Copy(), o), nil
-}
-
-func (e *memEngine) newIter(t *btree.BTreeG[memKV], o *pebble.IterOptions) *memIter {
-	e.views++
-	it := &memIter{e: e, it: t.Iter()}
-	if o != nil {
-		it.lower, it.upper = o.LowerBound, o.UpperBound
-	}
-	return it
+	return newMemIter(e.view(e.disk.state), o), nil
 }
 
 func (e *memEngine) NewBatch() engineBatch { e.mustBeOpen(); return &memBatch{e: e} }
+
 func (e *memEngine) NewIndexedBatch() engineBatch {
 	e.mustBeOpen()
 	return &memBatch{e: e, indexed: true}
 }
 
 func (e *memEngine) NewSnapshot() engineSnapshot {
-	e.mustBeOpen()
-	e.views++
-	return &memSnapshot{e: e, tree: e.live.Copy()}
+	return &memSnapshot{view: e.view(e.disk.state)}
 }
 
 // LogData has nothing to settle: the twin has no log writer goroutine
@@ -221,15 +274,17 @@ func (e *memEngine) Close() error {
 }
 
 type memSnapshot struct {
-	e      *memEngine
-	tree   *btree.BTreeG[memKV]
+	view   *memView
 	closed bool
 }
 
-func (s *memSnapshot) Get(key []byte) ([]byte, io.Closer, error) { return treeGet(s.tree, key) }
+func (s *memSnapshot) Get(key []byte) ([]byte, io.Closer, error) {
+	return treeGet(s.view.tree, key)
+}
 
+// NewIter reads the snapshot's tree, which no commit changes.
 func (s *memSnapshot) NewIter(o *pebble.IterOptions) (iterator, error) {
-	return s.e.newIter(s.tree.Copy(), o), nil
+	return newMemIter(s.view.e.view(s.view.tree), o), nil
 }
 
 func (s *memSnapshot) Close() error {
@@ -237,7 +292,7 @@ func (s *memSnapshot) Close() error {
 		return pebble.ErrClosed
 	}
 	s.closed = true
-	s.e.views--
+	s.view.release()
 	return nil
 }
 
@@ -338,23 +393,31 @@ func (b *memBatch) Get(key []byte) ([]byte, io.Closer, error) {
 		}
 		return nil, nil, pebble.ErrNotFound
 	}
-	return treeGet(b.e.live, key)
+	return treeGet(b.e.disk.state, key)
 }
 
 func (b *memBatch) NewIter(o *pebble.IterOptions) (iterator, error) {
 	b.mustBeIndexed()
-	view := b.e.live.Copy()
-	memRecord(b.ops).applyTo(view)
-	return b.e.newIter(view, o), nil
+	t := b.e.disk.state.Copy()
+	applyOps(t, b.ops)
+	return newMemIter(b.e.view(t), o), nil
 }
 
-// memIter walks a private copy of a tree within [lower, upper).
+// memIter walks a view's tree within [lower, upper).
 type memIter struct {
-	e            *memEngine
+	view         *memView
 	it           btree.IterG[memKV]
 	lower, upper []byte
 	valid        bool
 	closed       bool
+}
+
+func newMemIter(v *memView, o *pebble.IterOptions) *memIter {
+	it := &memIter{view: v, it: v.tree.Iter()}
+	if o != nil {
+		it.lower, it.upper = o.LowerBound, o.UpperBound
+	}
+	return it
 }
 
 func (m *memIter) within(ok bool) bool {
@@ -400,6 +463,6 @@ func (m *memIter) Close() error {
 	}
 	m.closed = true
 	m.it.Release()
-	m.e.views--
+	m.view.release()
 	return nil
 }

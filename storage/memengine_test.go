@@ -98,11 +98,13 @@ func TestMemEngineMatchesPebble(t *testing.T) {
 		var pb, mb engineBatch // the open batch, if any
 		type snapPair struct{ p, m engineSnapshot }
 		var snaps []snapPair
+		type iterPair struct{ p, m iterator }
+		var iters []iterPair // left open across commits
 		var did []string // the actions so far, for the failure message
 		same := func(what, p, m string) {
 			if p != m {
 				mm := me.(*memEngine)
-				t.Fatalf("%s: pebble says %s, the twin says %s (live %d, durable %d, unsynced %d), after %q", what, p, m, mm.live.Len(), mm.disk.durable.Len(), len(mm.disk.unsynced), did)
+				t.Fatalf("%s: pebble says %s, the twin says %s (%d keys, %d unsynced batches), after %q", what, p, m, mm.disk.Keys(), mm.disk.Unsynced(), did)
 			}
 		}
 		t.Repeat(map[string]func(*rapid.T){
@@ -167,6 +169,27 @@ func TestMemEngineMatchesPebble(t *testing.T) {
 				snaps = append(snaps, snapPair{pe.NewSnapshot(), me.NewSnapshot()})
 				did = append(did, "snapshot")
 			},
+			"open iterator": func(t *rapid.T) {
+				o := drawBounds(t)
+				pi, _ := pe.NewIter(o)
+				mi, _ := me.NewIter(o)
+				iters = append(iters, iterPair{pi, mi})
+				did = append(did, "open iterator")
+			},
+			"read iterator": func(t *rapid.T) {
+				if len(iters) == 0 {
+					t.Skip("no iterator")
+				}
+				it := iters[rapid.IntRange(0, len(iters)-1).Draw(t, "iterator")]
+				walk := func(i iterator) string {
+					var out bytes.Buffer
+					for ok := i.First(); ok; ok = i.Next() {
+						fmt.Fprintf(&out, "%q=%q ", i.Key(), i.Value())
+					}
+					return out.String()
+				}
+				same("open iterator", walk(it.p), walk(it.m))
+			},
 			"read snapshot": func(t *rapid.T) {
 				if len(snaps) == 0 {
 					t.Skip("no snapshot")
@@ -186,6 +209,10 @@ func TestMemEngineMatchesPebble(t *testing.T) {
 					_, _ = s.p.Close(), s.m.Close()
 				}
 				snaps = nil
+				for _, it := range iters {
+					_, _ = it.p.Close(), it.m.Close()
+				}
+				iters = nil
 				if err := pe.Close(); err != nil {
 					t.Fatalf("pebble close: %v", err)
 				}
@@ -201,6 +228,9 @@ func TestMemEngineMatchesPebble(t *testing.T) {
 		}
 		for _, s := range snaps {
 			_, _ = s.p.Close(), s.m.Close()
+		}
+		for _, it := range iters {
+			_, _ = it.p.Close(), it.m.Close()
 		}
 		_, _ = pe.Close(), me.Close()
 	})
@@ -225,15 +255,29 @@ func TestMemDiskCrashKeepsAPrefix(t *testing.T) {
 			return nil
 		}
 		durable := map[string]string{}   // the model: synced state
-		var pending []map[string]string // the model: unsynced batches
+		var pending [][][2]string // the model: unsynced batches
+		play := func(m map[string]string, w [][2]string) {
+			for _, kv := range w {
+				if kv[1] == "" {
+					delete(m, kv[0])
+				} else {
+					m[kv[0]] = kv[1]
+				}
+			}
+		}
 		n := rapid.IntRange(1, 30).Draw(t, "batches")
 		for i := range n {
 			b := e.NewBatch()
-			writes := map[string]string{}
+			var writes [][2]string // key, value ("" deletes)
 			for j := range rapid.IntRange(1, 3).Draw(t, "writes") {
 				k := string(drawKey(t, "key"))
+				if rapid.IntRange(0, 3).Draw(t, "delete") == 0 {
+					writes = append(writes, [2]string{k, ""})
+					_ = b.Delete([]byte(k), nil)
+					continue
+				}
 				v := fmt.Sprint(i, j)
-				writes[k] = v
+				writes = append(writes, [2]string{k, v})
 				_ = b.Set([]byte(k), []byte(v), nil)
 			}
 			sync := rapid.Bool().Draw(t, "sync")
@@ -246,9 +290,7 @@ func TestMemDiskCrashKeepsAPrefix(t *testing.T) {
 			pending = append(pending, writes)
 			if sync && !fail {
 				for _, w := range pending {
-					for k, v := range w {
-						durable[k] = v
-					}
+					play(durable, w)
 				}
 				pending = nil
 			}
@@ -262,9 +304,7 @@ func TestMemDiskCrashKeepsAPrefix(t *testing.T) {
 			want[k] = v
 		}
 		for _, w := range pending[:keep] {
-			for k, v := range w {
-				want[k] = v
-			}
+			play(want, w)
 		}
 		img, err := openMem(disk.Image(keep))
 		if err != nil {
