@@ -100,7 +100,7 @@ func TestMemEngineMatchesPebble(t *testing.T) {
 		var snaps []snapPair
 		type iterPair struct{ p, m iterator }
 		var iters []iterPair // left open across commits
-		var did []string // the actions so far, for the failure message
+		var did []string     // the actions so far, for the failure message
 		same := func(what, p, m string) {
 			if p != m {
 				mm := me.(*memEngine)
@@ -254,8 +254,8 @@ func TestMemDiskCrashKeepsAPrefix(t *testing.T) {
 			}
 			return nil
 		}
-		durable := map[string]string{}   // the model: synced state
-		var pending [][][2]string // the model: unsynced batches
+		durable := map[string]string{} // the model: synced state
+		var pending [][][2]string      // the model: unsynced batches
 		play := func(m map[string]string, w [][2]string) {
 			for _, kv := range w {
 				if kv[1] == "" {
