@@ -235,3 +235,136 @@ func TestMemEngineCrashMatchesPebble(t *testing.T) {
 		_, _ = pe.Close(), me.Close()
 	})
 }
+
+// TestMemDiskPrefixWithRangeDeletes: a crash image that keeps the first
+// k unsynced batches holds exactly the synced state with those k batches
+// replayed, when batches mix sets, deletes and range deletions (whose
+// undo restores every key they removed), with a failed sync among them.
+func TestMemDiskPrefixWithRangeDeletes(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		disk := NewMemDisk()
+		e, err := openMem(disk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failNext := false
+		disk.SyncHook = func() error {
+			if failNext {
+				failNext = false
+				return fmt.Errorf("injected")
+			}
+			return nil
+		}
+		type op struct {
+			kind       int // 0 set, 1 delete, 2 delete range
+			key, value string
+		}
+		play := func(m map[string]string, ops []op) {
+			for _, o := range ops {
+				switch o.kind {
+				case 0:
+					m[o.key] = o.value
+				case 1:
+					delete(m, o.key)
+				case 2:
+					for k := range m {
+						if k >= o.key && k < o.value {
+							delete(m, k)
+						}
+					}
+				}
+			}
+		}
+		durable := map[string]string{}
+		var pending [][]op
+		for i := range rapid.IntRange(1, 20).Draw(t, "batches") {
+			b := e.NewBatch()
+			var ops []op
+			for j := range rapid.IntRange(0, 4).Draw(t, "writes") {
+				k := string(drawKey(t, "key"))
+				switch rapid.IntRange(0, 2).Draw(t, "kind") {
+				case 0:
+					v := fmt.Sprint(i, j)
+					ops = append(ops, op{0, k, v})
+					_ = b.Set([]byte(k), []byte(v), nil)
+				case 1:
+					ops = append(ops, op{1, k, ""})
+					_ = b.Delete([]byte(k), nil)
+				case 2:
+					end := string(drawKey(t, "end"))
+					if k > end {
+						k, end = end, k
+					}
+					ops = append(ops, op{2, k, end})
+					_ = b.DeleteRange([]byte(k), []byte(end), nil)
+				}
+			}
+			sync := rapid.Bool().Draw(t, "sync")
+			failNext = sync && len(ops) > 0 && rapid.IntRange(0, 5).Draw(t, "fail") == 0
+			fail := failNext
+			opts := pebble.NoSync
+			if sync {
+				opts = pebble.Sync
+			}
+			if err := b.Commit(opts); (err != nil) != fail {
+				t.Fatalf("batch %d: commit error %v, injected failure %v", i, err, fail)
+			}
+			if len(ops) > 0 {
+				pending = append(pending, ops)
+			}
+			if sync && !fail && len(ops) > 0 {
+				for _, p := range pending {
+					play(durable, p)
+				}
+				pending = nil
+			}
+			if fail {
+				break // fail-stop, as the store does
+			}
+		}
+		if disk.Unsynced() != len(pending) {
+			t.Fatalf("disk holds %d unsynced batches, the model %d", disk.Unsynced(), len(pending))
+		}
+		for keep := range len(pending) + 1 {
+			want := map[string]string{}
+			for k, v := range durable {
+				want[k] = v
+			}
+			for _, p := range pending[:keep] {
+				play(want, p)
+			}
+			img, err := openMem(disk.Image(keep))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			it, _ := img.NewIter(nil)
+			for ok := it.First(); ok; ok = it.Next() {
+				got[string(it.Key())] = string(it.Value())
+			}
+			_ = it.Close()
+			_ = img.Close()
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("crash image keeping %d of %d unsynced batches holds %v, want %v", keep, len(pending), got, want)
+			}
+		}
+		// The live state is every batch, synced or not.
+		all := map[string]string{}
+		for k, v := range durable {
+			all[k] = v
+		}
+		for _, p := range pending {
+			play(all, p)
+		}
+		got := map[string]string{}
+		it, _ := e.NewIter(nil)
+		for ok := it.First(); ok; ok = it.Next() {
+			got[string(it.Key())] = string(it.Value())
+		}
+		_ = it.Close()
+		if fmt.Sprint(got) != fmt.Sprint(all) {
+			t.Fatalf("live state %v, want %v", got, all)
+		}
+		_ = e.Close()
+	})
+}
