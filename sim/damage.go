@@ -12,8 +12,9 @@ import (
 
 // flipSyncedByte crashes s and flips one byte of its newest WAL inside
 // data that later synced chunks vouch for, as a disk that rots does. It
-// reports false (a plain crash) when the log has no such byte yet, or
-// the run keeps its data in the in-memory twin, which has no files.
+// reports false, the node crashed but nothing flipped, when the log has
+// no such byte yet or the run keeps its data in the in-memory twin, which
+// has no files: the caller then wipes the disk instead.
 func (w *World) flipSyncedByte(s *simNode) bool {
 	s.crash()
 	if s.mem != nil {

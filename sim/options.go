@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -358,6 +359,27 @@ const (
 	enginePebble = "pebble"
 	engineMem    = "mem"
 )
+
+// engineProblem says why Engine cannot run these options: a name that is
+// no engine, or the twin asked for where a fault needs Pebble's files (it
+// would silently run without that fault: a replay that tests something
+// else).
+func (o Options) engineProblem() error {
+	switch o.Engine {
+	case enginePebble, "": // "": a replay file from before the twin, which ran Pebble
+		return nil
+	case engineMem:
+	default:
+		return fmt.Errorf("no storage engine %q: pebble or mem", o.Engine)
+	}
+	switch {
+	case o.Scenario == "compaction" || o.Scenario == "disk-wiped" || o.Scenario == "disk-wiped-lagging":
+		return fmt.Errorf("the %s scenario needs Pebble's files: run it with engine pebble", o.Scenario)
+	case o.LyingDisk, o.UnsafeLegacyWAL, leakWriterTiming:
+		return errors.New("a lying disk, the legacy WAL and the disk-timing leak need Pebble's files: run with engine pebble")
+	}
+	return nil
+}
 
 // operatorFromSeed switches the swarm's operator on in about a third of
 // the seeds, from a stream of its own, so that a seed without it runs as

@@ -225,3 +225,22 @@ func commit() string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestEngineRefusedWhereAFaultNeedsPebble: asking for the twin where a
+// fault needs Pebble's files, or for no engine at all, fails the run at
+// once instead of quietly running without the fault.
+func TestEngineRefusedWhereAFaultNeedsPebble(t *testing.T) {
+	for _, o := range []Options{
+		{Seed: 1, Engine: "mem", LyingDisk: true},
+		{Seed: 1, Engine: "mem", Scenario: "disk-wiped"},
+		{Seed: 1, Engine: "Mem"},
+	} {
+		res := Run(o)
+		if res.Failure == nil || !strings.Contains(res.Failure.Error(), "options:") {
+			t.Errorf("%s: got %v, want the options refused", res.Options, res.Failure)
+		}
+	}
+	if res := Run(Options{Seed: 1, Engine: "pebble", LyingDisk: true, Run: 2 * time.Second}); res.Failure != nil && strings.Contains(res.Failure.Error(), "options:") {
+		t.Errorf("pebble with a lying disk refused: %v", res.Failure)
+	}
+}

@@ -212,6 +212,10 @@ func run(opts Options, keepEventHashes bool) (res Result) {
 			w.closeAll()
 		}()
 		w.keepHashes(keepEventHashes)
+		if err := opts.engineProblem(); err != nil {
+			w.fail(classCrash, "options: %v", err)
+			return
+		}
 		w.setup()
 		if scen, ok := opts.scenario(); ok {
 			w.runScenario(scen)

@@ -246,10 +246,19 @@ func (e *memEngine) NewSnapshot() engineSnapshot {
 // the caller (SettleWAL, before a simulated crash) must leave unsynced.
 func (e *memEngine) LogData([]byte, *pebble.WriteOptions) error { e.mustBeOpen(); return nil }
 
-func (e *memEngine) Flush() error { e.mustBeOpen(); return nil }
+// Flush makes everything written durable: Pebble's flush rotates the
+// WAL, syncing the one it leaves. Like that rotation sync, it is not one
+// the simulator's faults count or strike (sim/disk.go).
+func (e *memEngine) Flush() error {
+	e.mustBeOpen()
+	e.disk.unsynced = e.disk.unsynced[:0]
+	return nil
+}
 
 func (e *memEngine) AsyncFlush() (<-chan struct{}, error) {
-	e.mustBeOpen()
+	if err := e.Flush(); err != nil {
+		return nil, err
+	}
 	done := make(chan struct{})
 	close(done)
 	return done, nil
@@ -261,12 +270,14 @@ func (e *memEngine) Checkpoint(string, ...pebble.CheckpointOption) error {
 
 func (e *memEngine) Metrics() *pebble.Metrics { return &pebble.Metrics{} }
 
-// Close releases the disk for the next process. Like Pebble, it refuses
-// while iterators or snapshots are open: those are leaks.
+// Close releases the disk for the next process, everything written made
+// durable as Pebble's Close syncs its WAL. Like Pebble, it refuses while
+// iterators or snapshots are open: those are leaks.
 func (e *memEngine) Close() error {
 	e.mustBeOpen()
 	e.closed = true
 	e.disk.open = false
+	e.disk.unsynced = e.disk.unsynced[:0]
 	if e.views != 0 {
 		return fmt.Errorf("storage: %d iterators or snapshots leaked", e.views)
 	}
@@ -279,17 +290,28 @@ type memSnapshot struct {
 }
 
 func (s *memSnapshot) Get(key []byte) ([]byte, io.Closer, error) {
+	s.mustBeOpen()
 	return treeGet(s.view.tree, key)
+}
+
+// mustBeOpen panics, as Pebble does, on a read of a closed snapshot or
+// through a closed engine.
+func (s *memSnapshot) mustBeOpen() {
+	if s.closed {
+		panic(pebble.ErrClosed)
+	}
+	s.view.e.mustBeOpen()
 }
 
 // NewIter reads the snapshot's tree, which no commit changes.
 func (s *memSnapshot) NewIter(o *pebble.IterOptions) (iterator, error) {
+	s.mustBeOpen()
 	return newMemIter(s.view.e.view(s.view.tree), o), nil
 }
 
 func (s *memSnapshot) Close() error {
 	if s.closed {
-		return pebble.ErrClosed
+		panic(pebble.ErrClosed) // as Pebble does
 	}
 	s.closed = true
 	s.view.release()
@@ -308,6 +330,10 @@ type memBatch struct {
 	// for an indexed batch's Get; ranges are the DeleteRanges' indexes.
 	latest map[string]int
 	ranges []int
+	// committed: a batch commits once; Pebble panics on a second commit
+	// or a write after the commit, and so does the twin, so a store bug
+	// of that kind shows on every seed.
+	committed bool
 }
 
 // memBatchHeader and memOpOverhead make Len count about what Pebble's
@@ -319,6 +345,7 @@ const (
 
 func (b *memBatch) add(kind memOpKind, key, value []byte) error {
 	b.e.mustBeOpen()
+	b.mustNotBeCommitted()
 	buf := make([]byte, len(key)+len(value))
 	copy(buf, key)
 	copy(buf[len(key):], value)
@@ -357,7 +384,15 @@ func (b *memBatch) Empty() bool   { return len(b.ops) == 0 }
 func (b *memBatch) Len() int      { return memBatchHeader + b.size }
 func (b *memBatch) Count() uint32 { return uint32(len(b.ops)) }
 
+func (b *memBatch) mustNotBeCommitted() {
+	if b.committed {
+		panic("pebble: batch already committing")
+	}
+}
+
 func (b *memBatch) Commit(opts *pebble.WriteOptions) error {
+	b.mustNotBeCommitted()
+	b.committed = true
 	ops := b.ops
 	b.ops, b.size, b.latest, b.ranges = nil, 0, nil, nil
 	return b.e.commit(ops, opts.GetSync())
