@@ -101,7 +101,7 @@ func (r memRecord) takeBack(t *btree.BTreeG[memKV]) {
 
 // applyOps writes ops to t and returns what they replaced.
 func applyOps(t *btree.BTreeG[memKV], ops []memOp) []memUndo {
-	var undo []memUndo
+	undo := make([]memUndo, 0, len(ops)) // about one per op: sized once
 	for _, op := range ops {
 		switch op.kind {
 		case memSet:
