@@ -24,9 +24,10 @@ type Batch struct {
 	expiring  int64
 	clock     int64
 	// minDeadline is the earliest deadline the batch wrote (0: none).
-	minDeadline int64
-	appended    []*pb.Entry
-	sumDelta    uint64 // what the batch adds to the store's data sum (datasum.go)
+	minDeadline   int64
+	appended      []*pb.Entry
+	appendedBytes uint64 // the appended entries' encoded size
+	sumDelta      uint64 // what the batch adds to the store's data sum (datasum.go)
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -63,15 +64,17 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 	first := entries[0].GetIndex()
 	assert.That(first > b.s.base.GetIndex(), "append at %d, at or below the log base %d", first, b.s.base.GetIndex())
 	assert.That(first <= b.lastIndex+1, "append at %d leaves a gap after %d", first, b.lastIndex)
+	var size uint64
 	for i, e := range entries {
 		assert.That(e.GetIndex() == first+uint64(i), "appended entries are not consecutive")
-		data, err := proto.Marshal(e)
+		data, err := b.s.marshal(e)
 		if err != nil {
 			return err
 		}
 		if err := b.batch.Set(logKey(e.GetIndex()), data, nil); err != nil {
 			return err
 		}
+		size += uint64(len(data))
 	}
 	last := entries[len(entries)-1].GetIndex()
 	if last < b.lastIndex {
@@ -80,8 +83,19 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 		}
 	}
 	b.lastIndex = last
-	b.appended = entries
+	b.appended, b.appendedBytes = entries, size
 	return nil
+}
+
+// marshal encodes m into the store's scratch buffer, valid until the
+// next call: a batch's Set copies what it is given, so one buffer
+// serves every entry and hard state it writes.
+func (s *Store) marshal(m proto.Message) ([]byte, error) {
+	data, err := proto.MarshalOptions{}.MarshalAppend(s.scratch[:0], m)
+	if err == nil {
+		s.scratch = data
+	}
+	return data, err
 }
 
 // SetHardState records raft's term, vote and commit index.
@@ -107,7 +121,7 @@ func (b *Batch) setProto(key []byte, m proto.Message) {
 	if m == nil {
 		return
 	}
-	data, err := proto.Marshal(m)
+	data, err := b.s.marshal(m)
 	assert.That(err == nil, "marshal %q: %v", key, err)
 	_ = b.batch.Set(key, data, nil)
 }
@@ -200,8 +214,8 @@ func (b *Batch) Commit() error {
 		b.s.terms = b.s.terms[:first-b.s.base.GetIndex()-1]
 		for _, e := range b.appended {
 			b.s.terms = append(b.s.terms, e.GetTerm())
-			b.s.logBytes += uint64(proto.Size(e))
 		}
+		b.s.logBytes += b.appendedBytes
 	}
 	b.s.lastIndex = b.lastIndex
 	assert.That(uint64(len(b.s.terms)) == b.s.lastIndex-b.s.base.GetIndex(), "term cache out of step with the log")

@@ -69,6 +69,7 @@ type Store struct {
 	logBytes uint64     // about how many bytes the log holds past its base
 	pinned   *pinned    // the data of the last snapshot raft asked for
 	syncMode *pebble.WriteOptions
+	scratch  []byte // for marshal (batch.go)
 
 	conf      *pb.ConfState     // membership as of the applied index
 	members   map[uint64]member // node id -> identities, as of the applied index (membership.go)
