@@ -100,7 +100,7 @@ func (s *Store) marshal(m proto.Message) ([]byte, error) {
 
 // SetHardState records raft's term, vote and commit index.
 func (b *Batch) SetHardState(hs *pb.HardState) {
-	b.hardState = proto.Clone(hs).(*pb.HardState)
+	b.hardState = cloneHardState(hs)
 	if mutant.On(mutant.VoteNotPersisted) {
 		stale := proto.Clone(hs).(*pb.HardState)
 		stale.Vote = proto.Uint64(b.s.hardState.GetVote())
@@ -108,6 +108,30 @@ func (b *Batch) SetHardState(hs *pb.HardState) {
 		return
 	}
 	b.setProto(keyHardState, b.hardState)
+}
+
+// cloneHardState is proto.Clone for the hard state raft hands over once
+// per Ready: one allocation instead of four, and no reflection. Fields
+// keep their presence; a state with unknown fields (raft makes none)
+// takes proto.Clone.
+func cloneHardState(hs *pb.HardState) *pb.HardState {
+	if hs == nil || len(hs.ProtoReflect().GetUnknown()) != 0 {
+		return proto.Clone(hs).(*pb.HardState)
+	}
+	box := &struct {
+		hs                 pb.HardState
+		term, vote, commit uint64
+	}{}
+	if hs.Term != nil {
+		box.term, box.hs.Term = *hs.Term, &box.term
+	}
+	if hs.Vote != nil {
+		box.vote, box.hs.Vote = *hs.Vote, &box.vote
+	}
+	if hs.Commit != nil {
+		box.commit, box.hs.Commit = *hs.Commit, &box.commit
+	}
+	return &box.hs
 }
 
 // SetApplied records that every entry up to index has been applied into
