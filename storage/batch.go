@@ -14,8 +14,10 @@ import (
 // disk atomically with one sync. It is also the kv.Store that committed
 // entries are applied to: its reads see its own earlier writes.
 type Batch struct {
-	s     *Store
-	batch engineBatch
+	s *Store
+	// eb holds the batch's writes, made at the first one (engine): many
+	// Readies write nothing.
+	eb engineBatch
 
 	hardState *pb.HardState
 	lastIndex uint64
@@ -46,13 +48,20 @@ var _ kv.Store = (*Batch)(nil)
 func (s *Store) NewBatch() *Batch {
 	return &Batch{
 		s:         s,
-		batch:     s.db.NewIndexedBatch(),
 		lastIndex: s.lastIndex,
 		applied:   s.applied,
 		keyCount:  s.keyCount,
 		expiring:  s.expiring,
 		clock:     s.clock,
 	}
+}
+
+// engine returns the engine batch, making it at the first use.
+func (b *Batch) engine() engineBatch {
+	if b.eb == nil {
+		b.eb = b.s.db.NewIndexedBatch()
+	}
+	return b.eb
 }
 
 // Append writes entries to the log, replacing any entries at or after the
@@ -71,14 +80,14 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 		if err != nil {
 			return err
 		}
-		if err := b.batch.Set(logKey(e.GetIndex()), data, nil); err != nil {
+		if err := b.engine().Set(logKey(e.GetIndex()), data, nil); err != nil {
 			return err
 		}
 		size += uint64(len(data))
 	}
 	last := entries[len(entries)-1].GetIndex()
 	if last < b.lastIndex {
-		if err := b.batch.DeleteRange(logKey(last+1), logKey(b.lastIndex+1), nil); err != nil {
+		if err := b.engine().DeleteRange(logKey(last+1), logKey(b.lastIndex+1), nil); err != nil {
 			return err
 		}
 	}
@@ -147,7 +156,7 @@ func (b *Batch) setProto(key []byte, m proto.Message) {
 	}
 	data, err := b.s.marshal(m)
 	assert.That(err == nil, "marshal %q: %v", key, err)
-	_ = b.batch.Set(key, data, nil)
+	_ = b.engine().Set(key, data, nil)
 }
 
 // Put implements kv.Store.Put, keeping the deadline index in step.
@@ -158,11 +167,11 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 	b.expiring += expiringChange(old, item.Deadline)
 	if old == nil {
 		b.keyCount++
-		if err := b.batch.Set(indexKey(key), nil, nil); err != nil {
+		if err := b.engine().Set(indexKey(key), nil, nil); err != nil {
 			return err
 		}
 	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
-		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
+		if err := b.engine().Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
 		}
 	}
@@ -170,12 +179,12 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 		if b.minDeadline == 0 || item.Deadline < b.minDeadline {
 			b.minDeadline = item.Deadline
 		}
-		if err := b.batch.Set(deadlineKey(item.Deadline, key), nil, nil); err != nil {
+		if err := b.engine().Set(deadlineKey(item.Deadline, key), nil, nil); err != nil {
 			return err
 		}
 	}
 	b.written.note(key)
-	return b.batch.Set(dataKey(key), record, nil)
+	return b.engine().Set(dataKey(key), record, nil)
 }
 
 // Delete implements kv.Store.Delete.
@@ -188,15 +197,15 @@ func (b *Batch) Delete(key []byte, old kv.Item) error {
 		return err
 	}
 	if old.Deadline != 0 {
-		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
+		if err := b.engine().Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
 		}
 	}
-	if err := b.batch.Delete(indexKey(key), nil); err != nil {
+	if err := b.engine().Delete(indexKey(key), nil); err != nil {
 		return err
 	}
 	b.written.note(key)
-	return b.batch.Delete(dataKey(key), nil)
+	return b.engine().Delete(dataKey(key), nil)
 }
 
 // Len implements kv.Store.Len.
@@ -205,28 +214,32 @@ func (b *Batch) Len() (int64, error) { return b.keyCount, nil }
 // Commit writes the batch with Sync and, once that returned, updates what
 // raft's reads see. After a failed commit the store is stopped for good.
 func (b *Batch) Commit() error {
-	defer b.batch.Close()
+	defer func() {
+		if b.eb != nil {
+			b.eb.Close()
+		}
+	}()
 	defer func() { b.s.confChanging = false }()
 	if b.s.failed != nil {
 		return b.s.failed
 	}
-	if b.batch.Empty() && b.applied == b.s.applied {
+	if (b.eb == nil || b.eb.Empty()) && b.applied == b.s.applied {
 		return nil // nothing to make durable: spare the sync
 	}
 	if b.applied != b.s.applied && (!b.s.lazyApplied || b.applied%8 == 0) {
-		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
+		_ = b.engine().Set(keyApplied, uint64Value(b.applied), nil)
 	}
 	if b.keyCount != b.s.keyCount {
-		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
+		_ = b.engine().Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
 	if b.clock != b.s.clock {
-		_ = b.batch.Set(keyClock, uint64Value(uint64(b.clock)), nil)
+		_ = b.engine().Set(keyClock, uint64Value(uint64(b.clock)), nil)
 	}
 	mode := b.s.syncMode
 	if b.lazy || mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 {
 		mode = pebble.NoSync
 	}
-	if err := b.s.commit(b.batch, mode); err != nil {
+	if err := b.s.commit(b.engine(), mode); err != nil {
 		return err
 	}
 	if b.hardState != nil {
@@ -258,7 +271,7 @@ func (b *Batch) Commit() error {
 
 // Session returns the stored state of a client session, as last Put.
 func (b *Batch) Session(id []byte) ([]byte, bool, error) {
-	return get(b.batch, append(append([]byte{}, prefixSession...), id...))
+	return get(b.engine(), append(append([]byte{}, prefixSession...), id...))
 }
 
 // CommitLazily makes Commit skip its fsync, leaving durability to the
@@ -270,12 +283,12 @@ func (b *Batch) CommitLazily() { b.lazy = true }
 // ForgetSessions drops every session's dedup window. Only the
 // dedup-forgets-at-new-term mutant calls it: forgetting is the bug.
 func (b *Batch) ForgetSessions() error {
-	return b.batch.DeleteRange(prefixSession, prefixSessionEnd, nil)
+	return b.engine().DeleteRange(prefixSession, prefixSessionEnd, nil)
 }
 
 // PutSession stores the state of a client session.
 func (b *Batch) PutSession(id, state []byte) error {
-	return b.batch.Set(append(append([]byte{}, prefixSession...), id...), state, nil)
+	return b.engine().Set(append(append([]byte{}, prefixSession...), id...), state, nil)
 }
 
 // Applied returns the index of the last entry applied into the batch.

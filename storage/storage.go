@@ -335,7 +335,7 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	}
 	hs := &pb.HardState{Term: proto.Uint64(1), Commit: proto.Uint64(1)}
 	b := s.NewBatch()
-	b.batch.Set(keySchema, uint64Value(SchemaVersion), nil)
+	b.engine().Set(keySchema, uint64Value(SchemaVersion), nil)
 	b.setProto(keySnapshot, base)
 	b.SetConfState(base.GetConfState())
 	b.SetHardState(hs)
