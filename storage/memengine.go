@@ -352,6 +352,9 @@ func (b *memBatch) add(kind memOpKind, key, value []byte) error {
 	if kind == memDelete {
 		op.value = nil
 	}
+	if b.ops == nil {
+		b.ops = make([]memOp, 0, 8) // one Ready's batch: mostly fewer ops
+	}
 	b.ops = append(b.ops, op)
 	b.size += len(key) + len(value) + memOpOverhead
 	return nil
