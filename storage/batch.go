@@ -14,8 +14,10 @@ import (
 // disk atomically with one sync. It is also the kv.Store that committed
 // entries are applied to: its reads see its own earlier writes.
 type Batch struct {
-	s     *Store
-	batch engineBatch
+	s *Store
+	// eb holds the batch's writes, made at the first one (engine): many
+	// Readies write nothing.
+	eb engineBatch
 
 	hardState *pb.HardState
 	lastIndex uint64
@@ -24,9 +26,10 @@ type Batch struct {
 	expiring  int64
 	clock     int64
 	// minDeadline is the earliest deadline the batch wrote (0: none).
-	minDeadline int64
-	appended    []*pb.Entry
-	sumDelta    uint64 // what the batch adds to the store's data sum (datasum.go)
+	minDeadline   int64
+	appended      []*pb.Entry
+	appendedBytes uint64 // the appended entries' encoded size
+	sumDelta      uint64 // what the batch adds to the store's data sum (datasum.go)
 
 	conf        *pb.ConfState
 	members     map[uint64]member
@@ -45,13 +48,20 @@ var _ kv.Store = (*Batch)(nil)
 func (s *Store) NewBatch() *Batch {
 	return &Batch{
 		s:         s,
-		batch:     s.db.NewIndexedBatch(),
 		lastIndex: s.lastIndex,
 		applied:   s.applied,
 		keyCount:  s.keyCount,
 		expiring:  s.expiring,
 		clock:     s.clock,
 	}
+}
+
+// engine returns the engine batch, making it at the first use.
+func (b *Batch) engine() engineBatch {
+	if b.eb == nil {
+		b.eb = b.s.db.NewIndexedBatch()
+	}
+	return b.eb
 }
 
 // Append writes entries to the log, replacing any entries at or after the
@@ -63,30 +73,43 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 	first := entries[0].GetIndex()
 	assert.That(first > b.s.base.GetIndex(), "append at %d, at or below the log base %d", first, b.s.base.GetIndex())
 	assert.That(first <= b.lastIndex+1, "append at %d leaves a gap after %d", first, b.lastIndex)
+	var size uint64
 	for i, e := range entries {
 		assert.That(e.GetIndex() == first+uint64(i), "appended entries are not consecutive")
-		data, err := proto.Marshal(e)
+		data, err := b.s.marshal(e)
 		if err != nil {
 			return err
 		}
-		if err := b.batch.Set(logKey(e.GetIndex()), data, nil); err != nil {
+		if err := b.engine().Set(logKey(e.GetIndex()), data, nil); err != nil {
 			return err
 		}
+		size += uint64(len(data))
 	}
 	last := entries[len(entries)-1].GetIndex()
 	if last < b.lastIndex {
-		if err := b.batch.DeleteRange(logKey(last+1), logKey(b.lastIndex+1), nil); err != nil {
+		if err := b.engine().DeleteRange(logKey(last+1), logKey(b.lastIndex+1), nil); err != nil {
 			return err
 		}
 	}
 	b.lastIndex = last
-	b.appended = entries
+	b.appended, b.appendedBytes = entries, size
 	return nil
+}
+
+// marshal encodes m into the store's scratch buffer, valid until the
+// next call: a batch's Set copies what it is given, so one buffer
+// serves every entry and hard state it writes.
+func (s *Store) marshal(m proto.Message) ([]byte, error) {
+	data, err := proto.MarshalOptions{}.MarshalAppend(s.scratch[:0], m)
+	if err == nil {
+		s.scratch = data
+	}
+	return data, err
 }
 
 // SetHardState records raft's term, vote and commit index.
 func (b *Batch) SetHardState(hs *pb.HardState) {
-	b.hardState = proto.Clone(hs).(*pb.HardState)
+	b.hardState = cloneHardState(hs)
 	if mutant.On(mutant.VoteNotPersisted) {
 		stale := proto.Clone(hs).(*pb.HardState)
 		stale.Vote = proto.Uint64(b.s.hardState.GetVote())
@@ -94,6 +117,30 @@ func (b *Batch) SetHardState(hs *pb.HardState) {
 		return
 	}
 	b.setProto(keyHardState, b.hardState)
+}
+
+// cloneHardState is proto.Clone for the hard state raft hands over once
+// per Ready: one allocation instead of four, and no reflection. Fields
+// keep their presence; a state with unknown fields (raft makes none)
+// takes proto.Clone.
+func cloneHardState(hs *pb.HardState) *pb.HardState {
+	if hs == nil || len(hs.ProtoReflect().GetUnknown()) != 0 {
+		return proto.Clone(hs).(*pb.HardState)
+	}
+	box := &struct {
+		hs                 pb.HardState
+		term, vote, commit uint64
+	}{}
+	if hs.Term != nil {
+		box.term, box.hs.Term = *hs.Term, &box.term
+	}
+	if hs.Vote != nil {
+		box.vote, box.hs.Vote = *hs.Vote, &box.vote
+	}
+	if hs.Commit != nil {
+		box.commit, box.hs.Commit = *hs.Commit, &box.commit
+	}
+	return &box.hs
 }
 
 // SetApplied records that every entry up to index has been applied into
@@ -107,9 +154,9 @@ func (b *Batch) setProto(key []byte, m proto.Message) {
 	if m == nil {
 		return
 	}
-	data, err := proto.Marshal(m)
+	data, err := b.s.marshal(m)
 	assert.That(err == nil, "marshal %q: %v", key, err)
-	_ = b.batch.Set(key, data, nil)
+	_ = b.engine().Set(key, data, nil)
 }
 
 // Put implements kv.Store.Put, keeping the deadline index in step.
@@ -120,11 +167,11 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 	b.expiring += expiringChange(old, item.Deadline)
 	if old == nil {
 		b.keyCount++
-		if err := b.batch.Set(indexKey(key), nil, nil); err != nil {
+		if err := b.engine().Set(indexKey(key), nil, nil); err != nil {
 			return err
 		}
 	} else if old.Deadline != 0 && old.Deadline != item.Deadline {
-		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
+		if err := b.engine().Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
 		}
 	}
@@ -132,12 +179,12 @@ func (b *Batch) Put(key []byte, item kv.Item, old *kv.Item) error {
 		if b.minDeadline == 0 || item.Deadline < b.minDeadline {
 			b.minDeadline = item.Deadline
 		}
-		if err := b.batch.Set(deadlineKey(item.Deadline, key), nil, nil); err != nil {
+		if err := b.engine().Set(deadlineKey(item.Deadline, key), nil, nil); err != nil {
 			return err
 		}
 	}
 	b.written.note(key)
-	return b.batch.Set(dataKey(key), record, nil)
+	return b.engine().Set(dataKey(key), record, nil)
 }
 
 // Delete implements kv.Store.Delete.
@@ -150,15 +197,15 @@ func (b *Batch) Delete(key []byte, old kv.Item) error {
 		return err
 	}
 	if old.Deadline != 0 {
-		if err := b.batch.Delete(deadlineKey(old.Deadline, key), nil); err != nil {
+		if err := b.engine().Delete(deadlineKey(old.Deadline, key), nil); err != nil {
 			return err
 		}
 	}
-	if err := b.batch.Delete(indexKey(key), nil); err != nil {
+	if err := b.engine().Delete(indexKey(key), nil); err != nil {
 		return err
 	}
 	b.written.note(key)
-	return b.batch.Delete(dataKey(key), nil)
+	return b.engine().Delete(dataKey(key), nil)
 }
 
 // Len implements kv.Store.Len.
@@ -167,28 +214,32 @@ func (b *Batch) Len() (int64, error) { return b.keyCount, nil }
 // Commit writes the batch with Sync and, once that returned, updates what
 // raft's reads see. After a failed commit the store is stopped for good.
 func (b *Batch) Commit() error {
-	defer b.batch.Close()
+	defer func() {
+		if b.eb != nil {
+			b.eb.Close()
+		}
+	}()
 	defer func() { b.s.confChanging = false }()
 	if b.s.failed != nil {
 		return b.s.failed
 	}
-	if b.batch.Empty() && b.applied == b.s.applied {
+	if (b.eb == nil || b.eb.Empty()) && b.applied == b.s.applied {
 		return nil // nothing to make durable: spare the sync
 	}
 	if b.applied != b.s.applied && (!b.s.lazyApplied || b.applied%8 == 0) {
-		_ = b.batch.Set(keyApplied, uint64Value(b.applied), nil)
+		_ = b.engine().Set(keyApplied, uint64Value(b.applied), nil)
 	}
 	if b.keyCount != b.s.keyCount {
-		_ = b.batch.Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
+		_ = b.engine().Set(keyKeyCount, uint64Value(uint64(b.keyCount)), nil)
 	}
 	if b.clock != b.s.clock {
-		_ = b.batch.Set(keyClock, uint64Value(uint64(b.clock)), nil)
+		_ = b.engine().Set(keyClock, uint64Value(uint64(b.clock)), nil)
 	}
 	mode := b.s.syncMode
 	if b.lazy || mutant.On(mutant.EntriesUnsynced) && len(b.appended) > 0 {
 		mode = pebble.NoSync
 	}
-	if err := b.s.commit(b.batch, mode); err != nil {
+	if err := b.s.commit(b.engine(), mode); err != nil {
 		return err
 	}
 	if b.hardState != nil {
@@ -200,8 +251,8 @@ func (b *Batch) Commit() error {
 		b.s.terms = b.s.terms[:first-b.s.base.GetIndex()-1]
 		for _, e := range b.appended {
 			b.s.terms = append(b.s.terms, e.GetTerm())
-			b.s.logBytes += uint64(proto.Size(e))
 		}
+		b.s.logBytes += b.appendedBytes
 	}
 	b.s.lastIndex = b.lastIndex
 	assert.That(uint64(len(b.s.terms)) == b.s.lastIndex-b.s.base.GetIndex(), "term cache out of step with the log")
@@ -220,7 +271,7 @@ func (b *Batch) Commit() error {
 
 // Session returns the stored state of a client session, as last Put.
 func (b *Batch) Session(id []byte) ([]byte, bool, error) {
-	return get(b.batch, append(append([]byte{}, prefixSession...), id...))
+	return get(b.engine(), append(append([]byte{}, prefixSession...), id...))
 }
 
 // CommitLazily makes Commit skip its fsync, leaving durability to the
@@ -232,12 +283,12 @@ func (b *Batch) CommitLazily() { b.lazy = true }
 // ForgetSessions drops every session's dedup window. Only the
 // dedup-forgets-at-new-term mutant calls it: forgetting is the bug.
 func (b *Batch) ForgetSessions() error {
-	return b.batch.DeleteRange(prefixSession, prefixSessionEnd, nil)
+	return b.engine().DeleteRange(prefixSession, prefixSessionEnd, nil)
 }
 
 // PutSession stores the state of a client session.
 func (b *Batch) PutSession(id, state []byte) error {
-	return b.batch.Set(append(append([]byte{}, prefixSession...), id...), state, nil)
+	return b.engine().Set(append(append([]byte{}, prefixSession...), id...), state, nil)
 }
 
 // Applied returns the index of the last entry applied into the batch.

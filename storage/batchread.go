@@ -57,7 +57,7 @@ func keyHash64(key []byte) uint64 {
 // so the store holds what the batch started from).
 func (b *Batch) Get(key []byte) (kv.Item, bool, error) {
 	if b.written.mayHold(key) {
-		return getItem(b.batch, key)
+		return getItem(b.engine(), key)
 	}
 	return getItem(b.s.db, key)
 }

@@ -60,5 +60,5 @@ func TestBatchReadsItsOwnWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(b, "k35", "")
-	b.batch.Close()
+	b.engine().Close()
 }

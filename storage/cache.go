@@ -11,7 +11,10 @@ import (
 // Pebble, and the cache is only ever a copy of its tail.
 type entryCache struct {
 	entries []*pb.Entry // consecutive indexes
-	bytes   int
+	// sizes[i] is proto.Size(entries[i]), kept because every read of the
+	// cache weighs the entries it returns against raft's byte limit.
+	sizes []int
+	bytes int
 }
 
 const (
@@ -27,34 +30,39 @@ func (c *entryCache) append(es []*pb.Entry) {
 		start := c.entries[0].GetIndex()
 		switch {
 		case first < start || first > start+uint64(len(c.entries)):
-			c.entries, c.bytes = nil, 0 // not contiguous with what is cached
+			c.entries, c.sizes, c.bytes = nil, nil, 0 // not contiguous with what is cached
 		default:
-			for _, e := range c.entries[first-start:] {
-				c.bytes -= proto.Size(e)
+			for _, n := range c.sizes[first-start:] {
+				c.bytes -= n
 			}
 			clear(c.entries[first-start:])
 			c.entries = c.entries[:first-start]
+			c.sizes = c.sizes[:first-start]
 		}
 	}
 	for _, e := range es {
+		n := proto.Size(e)
 		c.entries = append(c.entries, e)
-		c.bytes += proto.Size(e)
+		c.sizes = append(c.sizes, n)
+		c.bytes += n
 	}
 	drop := 0
 	for len(c.entries)-drop > cacheEntriesMax || (c.bytes > cacheBytesMax && len(c.entries)-drop > 1) {
-		c.bytes -= proto.Size(c.entries[drop])
+		c.bytes -= c.sizes[drop]
 		drop++
 	}
 	if drop > 0 {
 		c.entries = append(c.entries[:0:0], c.entries[drop:]...)
+		c.sizes = append(c.sizes[:0:0], c.sizes[drop:]...)
 	}
 }
 
 // dropThrough forgets the entries up to index (compacted away).
 func (c *entryCache) dropThrough(index uint64) {
 	for len(c.entries) > 0 && c.entries[0].GetIndex() <= index {
-		c.bytes -= proto.Size(c.entries[0])
+		c.bytes -= c.sizes[0]
 		c.entries = c.entries[1:]
+		c.sizes = c.sizes[1:]
 	}
 }
 
@@ -68,8 +76,8 @@ func (c *entryCache) slice(lo, hi, maxSize uint64) ([]*pb.Entry, bool) {
 	start := c.entries[0].GetIndex()
 	out := make([]*pb.Entry, 0, hi-lo)
 	var size uint64
-	for _, e := range c.entries[lo-start : hi-start] {
-		size += uint64(proto.Size(e))
+	for i, e := range c.entries[lo-start : hi-start] {
+		size += uint64(c.sizes[lo-start+uint64(i)])
 		if len(out) > 0 && size > maxSize {
 			break
 		}

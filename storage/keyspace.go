@@ -41,7 +41,7 @@ func rangeItems(r iterable, fn func(key []byte, item kv.Item) bool) error {
 // Range implements kv.Store.Range over the batch's view (its own writes
 // included).
 func (b *Batch) Range(fn func(key []byte, item kv.Item) bool) error {
-	return rangeItems(b.batch, fn)
+	return rangeItems(b.engine(), fn)
 }
 
 // Clear implements kv.Store.Clear: FLUSHALL, as three range deletions
@@ -49,13 +49,13 @@ func (b *Batch) Range(fn func(key []byte, item kv.Item) bool) error {
 // store holds. The data sum of an empty store is 0.
 func (b *Batch) Clear() error {
 	b.written.cleared = true
-	if err := b.batch.DeleteRange(prefixData, prefixDataEnd, nil); err != nil {
+	if err := b.engine().DeleteRange(prefixData, prefixDataEnd, nil); err != nil {
 		return err
 	}
-	if err := b.batch.DeleteRange(prefixDeadlines, prefixDeadlinesEnd, nil); err != nil {
+	if err := b.engine().DeleteRange(prefixDeadlines, prefixDeadlinesEnd, nil); err != nil {
 		return err
 	}
-	if err := b.batch.DeleteRange(prefixHashes, prefixHashesEnd, nil); err != nil {
+	if err := b.engine().DeleteRange(prefixHashes, prefixHashesEnd, nil); err != nil {
 		return err
 	}
 	b.keyCount = 0

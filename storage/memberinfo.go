@@ -119,7 +119,7 @@ func (s *Store) MemberInfo(id uint64) (MemberInfo, bool, error) {
 
 // SetMemberInfo records m in the batch.
 func (b *Batch) SetMemberInfo(m MemberInfo) {
-	_ = b.batch.Set(memberInfoKey(m.ID), m.encode(), nil)
+	_ = b.engine().Set(memberInfoKey(m.ID), m.encode(), nil)
 }
 
 var errNotEmptyForJoin = errors.New("storage: only an empty store can wait to be added to a cluster")

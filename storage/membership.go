@@ -196,7 +196,7 @@ func (b *Batch) SetMemberIdentity(id, identity uint64) {
 		b.memberOrder = append(b.memberOrder, id)
 	}
 	b.members[id] = m
-	_ = b.batch.Set(memberKey(id), m.encode(), nil)
+	_ = b.engine().Set(memberKey(id), m.encode(), nil)
 }
 
 // commitMembership makes the batch's membership changes visible once it

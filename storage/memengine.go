@@ -101,7 +101,7 @@ func (r memRecord) takeBack(t *btree.BTreeG[memKV]) {
 
 // applyOps writes ops to t and returns what they replaced.
 func applyOps(t *btree.BTreeG[memKV], ops []memOp) []memUndo {
-	var undo []memUndo
+	undo := make([]memUndo, 0, len(ops)) // about one per op: sized once
 	for _, op := range ops {
 		switch op.kind {
 		case memSet:
@@ -223,8 +223,12 @@ func treeGet(t *btree.BTreeG[memKV], key []byte) ([]byte, io.Closer, error) {
 	if !ok {
 		return nil, nil, pebble.ErrNotFound
 	}
-	return kv.value, io.NopCloser(nil), nil
+	return kv.value, noClose, nil
 }
+
+// noClose is the closer of every value read: the twin pins nothing. One
+// shared value, as io.NopCloser allocates on each call.
+var noClose = io.NopCloser(nil)
 
 func (e *memEngine) NewIter(o *pebble.IterOptions) (iterator, error) {
 	return newMemIter(e.view(e.disk.state), o), nil
@@ -326,10 +330,10 @@ type memBatch struct {
 	ops     []memOp
 	size    int
 	indexed bool
-	// latest is each key's last Set or Delete in ops (an index into ops),
-	// for an indexed batch's Get; ranges are the DeleteRanges' indexes.
-	latest map[string]int
-	ranges []int
+	// arena holds the ops' keys and values: one allocation per chunk
+	// instead of one per op. A chunk is never reused or grown in place,
+	// because the ops (and, once committed, the tree) keep slices of it.
+	arena []byte
 	// committed: a batch commits once; Pebble panics on a second commit
 	// or a write after the commit, and so does the twin, so a store bug
 	// of that kind shows on every seed.
@@ -343,25 +347,40 @@ const (
 	memOpOverhead  = 3
 )
 
+// Arena chunks start small, since most batches write a few hundred
+// bytes, and double up to a cap for the rare large batch.
+const (
+	memArenaMin = 512
+	memArenaMax = 64 << 10
+)
+
+// alloc returns n bytes of the arena, capped at n so that an append to
+// them cannot reach the next op's.
+func (b *memBatch) alloc(n int) []byte {
+	if b.arena == nil || cap(b.arena)-len(b.arena) < n {
+		size := min(max(2*cap(b.arena), memArenaMin), memArenaMax)
+		if n > size {
+			return make([]byte, n)
+		}
+		b.arena = make([]byte, 0, size)
+	}
+	start := len(b.arena)
+	b.arena = b.arena[:start+n]
+	return b.arena[start : start+n : start+n]
+}
+
 func (b *memBatch) add(kind memOpKind, key, value []byte) error {
 	b.e.mustBeOpen()
 	b.mustNotBeCommitted()
-	buf := make([]byte, len(key)+len(value))
+	buf := b.alloc(len(key) + len(value))
 	copy(buf, key)
 	copy(buf[len(key):], value)
 	op := memOp{kind: kind, key: buf[:len(key):len(key)], value: buf[len(key):]}
 	if kind == memDelete {
 		op.value = nil
 	}
-	if b.indexed {
-		if kind == memDeleteRange {
-			b.ranges = append(b.ranges, len(b.ops))
-		} else {
-			if b.latest == nil {
-				b.latest = make(map[string]int)
-			}
-			b.latest[string(op.key)] = len(b.ops)
-		}
+	if b.ops == nil {
+		b.ops = make([]memOp, 0, 8) // one Ready's batch: mostly fewer ops
 	}
 	b.ops = append(b.ops, op)
 	b.size += len(key) + len(value) + memOpOverhead
@@ -394,12 +413,12 @@ func (b *memBatch) Commit(opts *pebble.WriteOptions) error {
 	b.mustNotBeCommitted()
 	b.committed = true
 	ops := b.ops
-	b.ops, b.size, b.latest, b.ranges = nil, 0, nil, nil
+	b.ops, b.size, b.arena = nil, 0, nil
 	return b.e.commit(ops, opts.GetSync())
 }
 
 func (b *memBatch) Close() error {
-	b.ops, b.latest, b.ranges = nil, nil, nil
+	b.ops, b.arena = nil, nil
 	return nil
 }
 
@@ -410,23 +429,28 @@ func (b *memBatch) mustBeIndexed() {
 	b.e.mustBeOpen()
 }
 
-// Get reads key as the batch would leave it: the later of its last write
-// of key and the last range deletion covering key decides, else the live
-// state does.
+// Get reads key as the batch would leave it: the batch's last op that
+// writes key or deletes a range covering it decides, else the live state
+// does. A scan back through the ops, with no index, because the batches
+// that are read hold a few dozen ops at most (one raft Ready's).
 func (b *memBatch) Get(key []byte) ([]byte, io.Closer, error) {
 	b.mustBeIndexed()
-	last, written := b.latest[string(key)]
-	for _, r := range b.ranges {
-		op := b.ops[r]
-		if (!written || r > last) && bytes.Compare(key, op.key) >= 0 && bytes.Compare(key, op.value) < 0 {
-			return nil, nil, pebble.ErrNotFound
+	for i := len(b.ops) - 1; i >= 0; i-- {
+		op := &b.ops[i]
+		switch op.kind {
+		case memSet:
+			if bytes.Equal(op.key, key) {
+				return op.value, noClose, nil
+			}
+		case memDelete:
+			if bytes.Equal(op.key, key) {
+				return nil, nil, pebble.ErrNotFound
+			}
+		case memDeleteRange:
+			if bytes.Compare(key, op.key) >= 0 && bytes.Compare(key, op.value) < 0 {
+				return nil, nil, pebble.ErrNotFound
+			}
 		}
-	}
-	if written {
-		if op := b.ops[last]; op.kind == memSet {
-			return op.value, io.NopCloser(nil), nil
-		}
-		return nil, nil, pebble.ErrNotFound
 	}
 	return treeGet(b.e.disk.state, key)
 }

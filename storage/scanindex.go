@@ -71,7 +71,7 @@ func rangeHash(r indexReader, from uint64, fn func(hash uint64, key []byte, item
 
 // RangeHash implements kv.Store.RangeHash over the batch's view.
 func (b *Batch) RangeHash(from uint64, fn func(hash uint64, key []byte, item kv.Item) bool) error {
-	return rangeHash(b.batch, from, fn)
+	return rangeHash(b.engine(), from, fn)
 }
 
 // RangeHash implements kv.Store.RangeHash over the committed data.

@@ -69,6 +69,7 @@ type Store struct {
 	logBytes uint64     // about how many bytes the log holds past its base
 	pinned   *pinned    // the data of the last snapshot raft asked for
 	syncMode *pebble.WriteOptions
+	scratch  []byte // for marshal (batch.go)
 
 	conf      *pb.ConfState     // membership as of the applied index
 	members   map[uint64]member // node id -> identities, as of the applied index (membership.go)
@@ -334,7 +335,7 @@ func (s *Store) Bootstrap(voters []uint64) error {
 	}
 	hs := &pb.HardState{Term: proto.Uint64(1), Commit: proto.Uint64(1)}
 	b := s.NewBatch()
-	b.batch.Set(keySchema, uint64Value(SchemaVersion), nil)
+	b.engine().Set(keySchema, uint64Value(SchemaVersion), nil)
 	b.setProto(keySnapshot, base)
 	b.SetConfState(base.GetConfState())
 	b.SetHardState(hs)

@@ -20,18 +20,18 @@ func userKey(name []byte) []byte {
 var _ kv.UserStore = (*Batch)(nil)
 
 // User implements kv.UserStore.User.
-func (b *Batch) User(name []byte) ([]byte, bool, error) { return get(b.batch, userKey(name)) }
+func (b *Batch) User(name []byte) ([]byte, bool, error) { return get(b.engine(), userKey(name)) }
 
 // PutUser implements kv.UserStore.PutUser.
 func (b *Batch) PutUser(name, description []byte) error {
 	b.usersChanged = true
-	return b.batch.Set(userKey(name), description, nil)
+	return b.engine().Set(userKey(name), description, nil)
 }
 
 // DeleteUser implements kv.UserStore.DeleteUser.
 func (b *Batch) DeleteUser(name []byte) error {
 	b.usersChanged = true
-	return b.batch.Delete(userKey(name), nil)
+	return b.engine().Delete(userKey(name), nil)
 }
 
 // UsersChanged reports whether the batch wrote users: the node then

@@ -49,11 +49,11 @@ func getVanished(g getter, userKey []byte) (uint64, error) {
 // being applied.
 func (b *Batch) noteVanished(key []byte, old kv.Item) error {
 	at := kv.TombstoneIndex(old, b.clock, b.applied+1)
-	cur, err := getVanished(b.batch, key)
+	cur, err := getVanished(b.engine(), key)
 	if err != nil || at <= cur {
 		return err
 	}
-	return b.batch.Set(vanishedKey(key), uint64Value(at), nil)
+	return b.engine().Set(vanishedKey(key), uint64Value(at), nil)
 }
 
 // VanishAll marks every bucket at the entry being applied (kv.BumpAllWatch):
@@ -66,7 +66,7 @@ func (b *Batch) noteVanished(key []byte, old kv.Item) error {
 func (b *Batch) VanishAll() error {
 	at := uint64Value(b.applied + 1)
 	for i := range vanishedBuckets {
-		if err := b.batch.Set(bucketKey(uint16(i)), at, nil); err != nil {
+		if err := b.engine().Set(bucketKey(uint16(i)), at, nil); err != nil {
 			return err
 		}
 	}
@@ -74,7 +74,7 @@ func (b *Batch) VanishAll() error {
 }
 
 // Vanished implements kv.Versions.
-func (b *Batch) Vanished(key []byte) (uint64, error) { return getVanished(b.batch, key) }
+func (b *Batch) Vanished(key []byte) (uint64, error) { return getVanished(b.engine(), key) }
 
 // Applied implements kv.Versions: the state as of the last committed entry.
 func (r ReadView) Applied() uint64 { return r.s.applied }

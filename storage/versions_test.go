@@ -101,7 +101,7 @@ func TestFlushMustBumpAllWatch(t *testing.T) {
 		})
 		commit(t, s, func(b *Batch) {
 			// What a range deletion of the data does to x: no bucket noted.
-			if err := b.batch.Delete(dataKey([]byte("x")), nil); err != nil {
+			if err := b.engine().Delete(dataKey([]byte("x")), nil); err != nil {
 				t.Fatal(err)
 			}
 			if bump {

@@ -108,7 +108,7 @@ func TestTornWALTailIsAccepted(t *testing.T) {
 	if err := b.Append([]*pb.Entry{ent(201, 2, strings.Repeat("y", 100_000))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := pebbleOf(s).Apply(b.batch.(pebbleBatch).Batch, pebble.NoSync); err != nil {
+	if err := pebbleOf(s).Apply(b.engine().(pebbleBatch).Batch, pebble.NoSync); err != nil {
 		t.Fatal(err)
 	}
 	synced, err := walfault.LogSize(mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}), dir)
