@@ -18,8 +18,13 @@ type session struct {
 	incarnation uint64
 }
 
-func (s session) key() []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, s.origin), s.incarnation)
+// key is the session's id in the store: an array, so admitOnce's two
+// uses of it need no allocation (the store copies what it is given).
+func (s session) key() [16]byte {
+	var k [16]byte
+	binary.BigEndian.PutUint64(k[:], s.origin)
+	binary.BigEndian.PutUint64(k[8:], s.incarnation)
+	return k
 }
 
 // entry is one raft log entry of client writes: one proposal of one
@@ -213,7 +218,8 @@ const dedupWindow = 1024
 // records it as seen in the batch. The window is state-machine state: it is
 // written in the same batch as the effects it guards.
 func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
-	state, found, err := b.Session(s.key())
+	key := s.key()
+	state, found, err := b.Session(key[:])
 	if err != nil {
 		return false, err
 	}
@@ -246,7 +252,7 @@ func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
 	}
 	bits[i/8] |= 1 << (i % 8)
 	binary.BigEndian.PutUint64(rec, high)
-	return true, b.PutSession(s.key(), rec)
+	return true, b.PutSession(key[:], rec)
 }
 
 // shiftWindow moves every bit up by n places (older), dropping those that

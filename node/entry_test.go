@@ -164,7 +164,8 @@ func TestAdmitOnceMatchesModel(t *testing.T) {
 func TestAdmitOnceCorruptState(t *testing.T) {
 	_, batch := newBatch(t)
 	s := session{1, 1}
-	if err := batch.PutSession(s.key(), []byte("short")); err != nil {
+	key := s.key()
+	if err := batch.PutSession(key[:], []byte("short")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admitOnce(batch, s, 1); !errors.Is(err, errCorruptEntry) {
