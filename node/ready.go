@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -292,7 +293,17 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte, term uint64) error
 		return err
 	}
 	fresh = fresh || n.cfg.UnsafeNoDedup
-	res := make([]kv.Result, len(ent.ops))
+	mine := ent.session == n.sessionID()
+	var res []kv.Result
+	if mine {
+		res = make([]kv.Result, len(ent.ops)) // its requests keep it
+	} else {
+		// Nobody waits for another node's results: they go in a slice
+		// reused entry after entry.
+		res = slices.Grow(n.othersResults[:0], len(ent.ops))[:len(ent.ops)]
+		clear(res)
+		n.othersResults = res
+	}
 	for i := range ent.ops {
 		if !fresh {
 			// A duplicate (the network delivered a proposal twice) or a
@@ -308,7 +319,7 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte, term uint64) error
 			return err
 		}
 	}
-	if ent.session == n.sessionID() {
+	if mine {
 		n.clients.applied(ent.seq, res)
 	}
 	return nil
