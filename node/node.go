@@ -171,7 +171,7 @@ func (n *Node) startRaft() error {
 		CheckQuorum:               !cfg.DisableCheckQuorum,
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
-		Logger:                    raftLogger{log: n.env.Log},
+		Logger:                    newRaftLogger(n.env.Log),
 		StepDownOnRemoval:         true,
 	})
 	if err != nil {
