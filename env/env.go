@@ -95,3 +95,12 @@ type Logger interface {
 	Warn(msg string, keyvals ...any)
 	Error(msg string, keyvals ...any)
 }
+
+// DebugLogger is a Logger that tells whether it keeps Debug lines, so a
+// caller skips building lines it would drop: raft formats a debug line
+// for many of the messages it handles. A Logger without it is taken to
+// keep them.
+type DebugLogger interface {
+	Logger
+	DebugEnabled() bool
+}

@@ -216,7 +216,19 @@ func appendSlices(dst []byte, s [][]byte) []byte {
 }
 
 // Decode parses an encoding made by Encode. The returned Op's slices alias b.
-func Decode(b []byte) (Op, error) {
+func Decode(b []byte) (Op, error) { return decode(b, true) }
+
+// Check reports whether Decode accepts b, by Decode's own code, without
+// building the op's key and value lists: a peer's log entries are checked
+// when they arrive and decoded again only when applied.
+func Check(b []byte) error {
+	_, err := decode(b, false)
+	return err
+}
+
+// decode is Decode; build false leaves Keys and Values nil (Check). A
+// transaction is always built: its rules read its lists' contents.
+func decode(b []byte, build bool) (Op, error) {
 	var op Op
 	if len(b) >= 1 && b[0] == encodingVersionTxn {
 		return decodeTxn(b)
@@ -240,9 +252,12 @@ func Decode(b []byte) (Op, error) {
 		return op, errCorrupt
 	}
 	op.ValueBytesMax, b = uint32(limit), b[n:]
-	var err error
-	if op.Keys, op.Values, b, err = decodeKeysValues(b); err != nil {
+	lists, b, err := splitKeysValues(b)
+	if err != nil {
 		return op, err
+	}
+	if build {
+		op.Keys, op.Values = lists.collect()
 	}
 	if version == encodingVersionExpiry {
 		if len(b) < 2 {
@@ -255,7 +270,7 @@ func Decode(b []byte) (Op, error) {
 		}
 		op.Expiry, b = expiry, b[n:]
 	}
-	if len(b) != 0 || !op.wellFormed() {
+	if len(b) != 0 || !op.wellFormedWith(lists.keys, lists.values) {
 		return op, errCorrupt
 	}
 	return op, nil
@@ -265,8 +280,11 @@ func Decode(b []byte) (Op, error) {
 // that Apply never meets an operation it cannot perform: a malformed entry
 // from a buggy or hostile peer is refused at decoding, on every replica
 // alike.
-func (op *Op) wellFormed() bool {
-	keys, values := len(op.Keys), len(op.Values)
+func (op *Op) wellFormed() bool { return op.wellFormedWith(len(op.Keys), len(op.Values)) }
+
+// wellFormedWith is wellFormed for an op of that many keys and values,
+// whose lists Check did not build.
+func (op *Op) wellFormedWith(keys, values int) bool {
 	if op.Flags != 0 && op.Kind != Set || !op.expiryWellFormed() {
 		return false
 	}
@@ -328,23 +346,35 @@ func canonical(b []byte, n int) bool {
 	return n == 1 || (n > 1 && b[n-1] != 0)
 }
 
-// decodeKeysValues decodes an op's keys and values, two lists one after
-// the other, into one allocation rather than two: each op is decoded on
-// arrival and again at apply. Each list's capacity is its length, so an
-// append to one never writes into the other.
-func decodeKeysValues(b []byte) (keys, values [][]byte, rest []byte, err error) {
+// keysValues is where an op's key and value lists lie in its encoding,
+// both checked: b holds the keys, then the values from afterKeys on.
+type keysValues struct {
+	b, afterKeys []byte
+	keys, values int
+}
+
+// splitKeysValues checks an op's keys and values, two lists one after the
+// other, and returns where they lie and what follows them.
+func splitKeysValues(b []byte) (keysValues, []byte, error) {
 	nk, afterKeys, ok := skipSlices(b)
 	if !ok {
-		return nil, nil, nil, errCorrupt
+		return keysValues{}, nil, errCorrupt
 	}
 	nv, rest, ok := skipSlices(afterKeys)
 	if !ok {
-		return nil, nil, nil, errCorrupt
+		return keysValues{}, nil, errCorrupt
 	}
-	all := make([][]byte, 0, nk+nv)
-	all = collectSlices(all, b, nk)
-	all = collectSlices(all, afterKeys, nv)
-	return all[:nk:nk], all[nk:], rest, nil
+	return keysValues{b: b, afterKeys: afterKeys, keys: nk, values: nv}, rest, nil
+}
+
+// collect builds the lists into one allocation rather than two: each op
+// is decoded on arrival and again at apply. Each list's capacity is its
+// length, so an append to one never writes into the other.
+func (l keysValues) collect() (keys, values [][]byte) {
+	all := make([][]byte, 0, l.keys+l.values)
+	all = collectSlices(all, l.b, l.keys)
+	all = collectSlices(all, l.afterKeys, l.values)
+	return all[:l.keys:l.keys], all[l.keys:]
 }
 
 // skipSlices checks a list of byte strings at the start of b, returning

@@ -110,6 +110,9 @@ func TestDecodeArbitraryBytes(t *testing.T) {
 		if !bytes.Equal(in, b) {
 			t.Fatalf("Decode changed its input")
 		}
+		if checkErr := Check(b); checkErr != err {
+			t.Fatalf("Check(%x) = %v, Decode's error %v", b, checkErr, err)
+		}
 		if err != nil {
 			return
 		}

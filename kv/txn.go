@@ -109,10 +109,11 @@ func decodeTxn(b []byte) (Op, error) {
 		return op, errCorrupt
 	}
 	b = b[n:]
-	var err error
-	if op.Keys, op.Values, b, err = decodeKeysValues(b); err != nil {
+	lists, b, err := splitKeysValues(b)
+	if err != nil {
 		return op, err
 	}
+	op.Keys, op.Values = lists.collect()
 	count, n := binary.Uvarint(b)
 	// Every op takes at least two bytes: a bound before allocating.
 	if !canonical(b, n) || count > uint64(len(b)-n)/2 {

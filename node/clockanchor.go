@@ -9,8 +9,13 @@ import pb "go.etcd.io/raft/v3/raftpb"
 // the time the new leader's first entry took to commit (the whole
 // election, when the old leader's last entries commit only with it).
 type receipts struct {
+	// index[head:] and tick[head:] are the entries not yet taken. Those
+	// before head are dropped when the next entries are appended, so the
+	// arrays are reused, not reallocated, batch after batch (they keep
+	// the size of the most entries ever waiting at once).
 	index []uint64
 	tick  []uint64
+	head  int
 }
 
 // appended notes entries appended to the log at tick now: they replace
@@ -21,10 +26,12 @@ func (r *receipts) appended(entries []*pb.Entry, now uint64) {
 	}
 	first := entries[0].GetIndex()
 	keep := len(r.index)
-	for keep > 0 && r.index[keep-1] >= first {
+	for keep > r.head && r.index[keep-1] >= first {
 		keep--
 	}
-	r.index, r.tick = r.index[:keep], r.tick[:keep]
+	n := copy(r.index, r.index[r.head:keep])
+	copy(r.tick, r.tick[r.head:keep])
+	r.index, r.tick, r.head = r.index[:n], r.tick[:n], 0
 	for _, e := range entries {
 		r.index = append(r.index, e.GetIndex())
 		r.tick = append(r.tick, now)
@@ -35,7 +42,7 @@ func (r *receipts) appended(entries []*pb.Entry, now uint64) {
 // it and every entry before it; now if it is not known (it was in the log
 // before a restart, or came in a snapshot).
 func (r *receipts) take(index, now uint64) uint64 {
-	drop := 0
+	drop := r.head
 	for drop < len(r.index) && r.index[drop] < index {
 		drop++
 	}
@@ -44,10 +51,7 @@ func (r *receipts) take(index, now uint64) uint64 {
 		at = min(r.tick[drop], now)
 		drop++
 	}
-	r.index, r.tick = r.index[drop:], r.tick[drop:]
-	if len(r.index) == 0 {
-		r.index, r.tick = nil, nil // let the backing arrays go
-	}
+	r.head = drop
 	return at
 }
 

@@ -18,8 +18,13 @@ type session struct {
 	incarnation uint64
 }
 
-func (s session) key() []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, s.origin), s.incarnation)
+// key is the session's id in the store: an array, so admitOnce's two
+// uses of it need no allocation (the store copies what it is given).
+func (s session) key() [16]byte {
+	var k [16]byte
+	binary.BigEndian.PutUint64(k[:], s.origin)
+	binary.BigEndian.PutUint64(k[8:], s.incarnation)
+	return k
 }
 
 // entry is one raft log entry of client writes: one proposal of one
@@ -99,7 +104,19 @@ func encodeEntry(s session, seq uint64, ops []kv.Op) []byte {
 	return b
 }
 
-func decodeEntry(b []byte) (entry, error) {
+func decodeEntry(b []byte) (entry, error) { return readEntry(b, true) }
+
+// checkEntry reports whether decodeEntry accepts b, by decodeEntry's own
+// code, without building its ops (kv.Check): a peer's entries are checked
+// when they arrive and decoded again only when applied.
+func checkEntry(b []byte) error {
+	_, err := readEntry(b, false)
+	return err
+}
+
+// readEntry is decodeEntry; build false leaves the entry's ops nil
+// (checkEntry).
+func readEntry(b []byte, build bool) (entry, error) {
 	var e entry
 	if len(b) > 0 && (b[0] == entryStamped || b[0] == entryClock) {
 		clock, n := binary.Uvarint(b[1:])
@@ -112,7 +129,7 @@ func decodeEntry(b []byte) (entry, error) {
 			}
 			return entry{clock: int64(clock)}, nil
 		}
-		e, err := decodeEntry(b[1+n:])
+		e, err := readEntry(b[1+n:], build)
 		if err == nil && e.clock != 0 {
 			return e, errCorruptEntry // stamped twice
 		}
@@ -135,8 +152,8 @@ func decodeEntry(b []byte) (entry, error) {
 	e.session = session{origin: fields[0], incarnation: fields[1]}
 	e.seq = fields[2]
 	if version == entrySingle {
-		op, err := kv.Decode(b)
-		if err != nil {
+		op, err := readOp(b, build)
+		if err != nil || !build {
 			return e, err
 		}
 		e.ops = []kv.Op{op}
@@ -149,23 +166,34 @@ func decodeEntry(b []byte) (entry, error) {
 		return e, errCorruptEntry
 	}
 	b = b[n:]
-	e.ops = make([]kv.Op, 0, count)
+	if build {
+		e.ops = make([]kv.Op, 0, count)
+	}
 	for range count {
 		size, n := binary.Uvarint(b)
 		if n <= 0 || size > uint64(len(b)-n) {
 			return e, errCorruptEntry
 		}
-		op, err := kv.Decode(b[n : n+int(size)])
+		op, err := readOp(b[n:n+int(size)], build)
 		if err != nil {
 			return e, err
 		}
-		e.ops = append(e.ops, op)
+		if build {
+			e.ops = append(e.ops, op)
+		}
 		b = b[n+int(size):]
 	}
 	if len(b) != 0 {
 		return e, errCorruptEntry
 	}
 	return e, nil
+}
+
+func readOp(b []byte, build bool) (kv.Op, error) {
+	if !build {
+		return kv.Op{}, kv.Check(b)
+	}
+	return kv.Decode(b)
 }
 
 // answersOK reports whether every op of a group answers a plain OK
@@ -190,7 +218,8 @@ const dedupWindow = 1024
 // records it as seen in the batch. The window is state-machine state: it is
 // written in the same batch as the effects it guards.
 func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
-	state, found, err := b.Session(s.key())
+	key := s.key()
+	state, found, err := b.Session(key[:])
 	if err != nil {
 		return false, err
 	}
@@ -223,7 +252,7 @@ func admitOnce(b *storage.Batch, s session, seq uint64) (bool, error) {
 	}
 	bits[i/8] |= 1 << (i % 8)
 	binary.BigEndian.PutUint64(rec, high)
-	return true, b.PutSession(s.key(), rec)
+	return true, b.PutSession(key[:], rec)
 }
 
 // shiftWindow moves every bit up by n places (older), dropping those that

@@ -33,6 +33,9 @@ func TestEntryRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := checkEntry(data); err != nil {
+			t.Fatalf("checkEntry refused what decodeEntry took: %v", err)
+		}
 		if e.session != s || e.seq != seq || len(e.ops) != len(ops) {
 			t.Fatalf("round trip: %+v", e)
 		}
@@ -66,6 +69,9 @@ func TestDecodeEntryRejects(t *testing.T) {
 	} {
 		if e, err := decodeEntry(b); err == nil {
 			t.Errorf("%s: decodeEntry(%x) = %+v, want an error", name, b, e)
+		}
+		if err := checkEntry(b); err == nil {
+			t.Errorf("%s: checkEntry(%x) took it", name, b)
 		}
 	}
 }
@@ -158,7 +164,8 @@ func TestAdmitOnceMatchesModel(t *testing.T) {
 func TestAdmitOnceCorruptState(t *testing.T) {
 	_, batch := newBatch(t)
 	s := session{1, 1}
-	if err := batch.PutSession(s.key(), []byte("short")); err != nil {
+	key := s.key()
+	if err := batch.PutSession(key[:], []byte("short")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admitOnce(batch, s, 1); !errors.Is(err, errCorruptEntry) {

@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/env"
+	"github.com/seshat-db/seshat/kv"
 	"github.com/seshat-db/seshat/storage"
 )
 
@@ -60,6 +61,7 @@ type Node struct {
 	diverged           bool // UnsafeDivergeAt did its harm (TEST ONLY)
 
 	clients       requests
+	othersResults []kv.Result     // applyNormal's results of other nodes' entries, dropped
 	longReads     []*chunkedRead  // reads handed to env.Worker, until they end (reader.go)
 	parked        []parkedRequest // requests waiting for a leader (parked.go)
 	longReadBytes atomic.Int64    // values the long reads hold (reader.go)
@@ -169,7 +171,7 @@ func (n *Node) startRaft() error {
 		CheckQuorum:               !cfg.DisableCheckQuorum,
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
-		Logger:                    raftLogger{log: n.env.Log},
+		Logger:                    newRaftLogger(n.env.Log),
 		StepDownOnRemoval:         true,
 	})
 	if err != nil {

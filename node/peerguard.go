@@ -269,8 +269,7 @@ func decodePayload(e *pb.Entry) error {
 		if len(e.GetData()) == 0 {
 			return nil // raft's own empty entry, a new leader's first
 		}
-		_, err := decodeEntry(e.GetData())
-		return err
+		return checkEntry(e.GetData())
 	case pb.EntryType_EntryConfChange:
 		return proto.Unmarshal(e.GetData(), &pb.ConfChange{})
 	case pb.EntryType_EntryConfChangeV2:

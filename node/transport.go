@@ -23,10 +23,12 @@ func (n *Node) envelopeTo(to uint64, kind byte) envelope {
 func (n *Node) peerIdentity(id uint64) uint64 { return n.store.MemberIdentity(id) }
 
 // sendRaft marshals m straight after its envelope, sparing a copy of
-// what may be a megabyte of entries.
+// what may be a megabyte of entries. The marshal reuses the size just
+// computed for the buffer instead of walking m again.
 func (n *Node) sendRaft(m *pb.Message) {
 	n.guard.noteSent(m)
-	b, err := proto.MarshalOptions{}.MarshalAppend(n.envelopeTo(m.GetTo(), peerRaft).header(proto.Size(m)), m)
+	hdr := n.envelopeTo(m.GetTo(), peerRaft).header(proto.Size(m))
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(hdr, m)
 	if err != nil {
 		panic(fmt.Sprintf("node: marshal raft message: %v", err))
 	}

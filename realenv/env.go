@@ -1,6 +1,7 @@
 package realenv
 
 import (
+	"context"
 	crand "crypto/rand"
 	"log/slog"
 	"math/rand/v2"
@@ -72,7 +73,10 @@ func (r *Rand) Uint64() uint64 {
 // Logger adapts a *slog.Logger to env.Logger.
 type Logger struct{ L *slog.Logger }
 
-var _ env.Logger = Logger{}
+var _ env.DebugLogger = Logger{}
+
+// DebugEnabled implements env.DebugLogger.DebugEnabled.
+func (l Logger) DebugEnabled() bool { return l.L.Enabled(context.Background(), slog.LevelDebug) }
 
 // Debug implements env.Logger.Debug.
 func (l Logger) Debug(msg string, kv ...any) { l.L.Debug(msg, kv...) }

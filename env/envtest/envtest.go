@@ -110,6 +110,10 @@ type QuietLog struct {
 func (QuietLog) Debug(string, ...any) {}
 func (QuietLog) Info(string, ...any)  {}
 func (QuietLog) Warn(string, ...any)  {}
+
+// DebugEnabled implements env.DebugLogger: QuietLog keeps no Debug line.
+func (QuietLog) DebugEnabled() bool { return false }
+
 func (l QuietLog) Error(msg string, kv ...any) {
 	l.T.Helper()
 	if l.ErrorsExpected != nil && *l.ErrorsExpected {
@@ -139,6 +143,26 @@ func (f LogFunc) Info(msg string, kv ...any)  { f("INFO", msg, kv) }
 func (f LogFunc) Warn(msg string, kv ...any)  { f("WARN", msg, kv) }
 func (f LogFunc) Error(msg string, kv ...any) { f("ERROR", msg, kv) }
 
+// LevelLogFunc is a LogFunc that takes Debug lines only when Verbose,
+// and says so (env.DebugLogger), so that otherwise they are not even
+// built.
+type LevelLogFunc struct {
+	F       LogFunc
+	Verbose bool
+}
+
+func (l LevelLogFunc) Debug(msg string, kv ...any) {
+	if l.Verbose {
+		l.F("DEBUG", msg, kv)
+	}
+}
+func (l LevelLogFunc) Info(msg string, kv ...any)  { l.F("INFO", msg, kv) }
+func (l LevelLogFunc) Warn(msg string, kv ...any)  { l.F("WARN", msg, kv) }
+func (l LevelLogFunc) Error(msg string, kv ...any) { l.F("ERROR", msg, kv) }
+
+// DebugEnabled implements env.DebugLogger.DebugEnabled.
+func (l LevelLogFunc) DebugEnabled() bool { return l.Verbose }
+
 // FormatLine renders a log line as "LEVEL msg k=v k=v".
 func FormatLine(level, msg string, kv []any) string {
 	var b strings.Builder
@@ -150,11 +174,13 @@ func FormatLine(level, msg string, kv []any) string {
 }
 
 var (
-	_ env.Rand      = Rand{}
-	_ env.Transport = queueSender{}
-	_ env.Transport = TransportFunc(nil)
-	_ env.Worker    = (*Jobs)(nil)
-	_ env.Worker    = WorkerFunc(nil)
-	_ env.Logger    = QuietLog{}
-	_ env.Logger    = LogFunc(nil)
+	_ env.Rand        = Rand{}
+	_ env.Transport   = queueSender{}
+	_ env.Transport   = TransportFunc(nil)
+	_ env.Worker      = (*Jobs)(nil)
+	_ env.Worker      = WorkerFunc(nil)
+	_ env.Logger      = QuietLog{}
+	_ env.DebugLogger = QuietLog{}
+	_ env.Logger      = LogFunc(nil)
+	_ env.DebugLogger = LevelLogFunc{}
 )
