@@ -120,7 +120,7 @@ func (s *simNode) env() env.Env {
 		nodeFS = s.held
 	}
 	send := func(to uint64, msg []byte) { s.w.send(s.idx, int(to)-1, msg) }
-	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: nodeFS, Log: envtest.LogFunc(s.log), Work: envtest.WorkerFunc(s.runWork), Clock: simClock{s}}
+	return env.Env{Rand: envtest.Rand{R: s.rng}, Transport: envtest.TransportFunc(send), FS: nodeFS, Log: envtest.LevelLogFunc{F: s.log, Verbose: s.w.opts.Verbose}, Work: envtest.WorkerFunc(s.runWork), Clock: simClock{s}}
 }
 
 // newDisk is an empty disk of the run's engine.
