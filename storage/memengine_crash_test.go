@@ -230,11 +230,11 @@ func TestMemEngineCrashMatchesPebble(t *testing.T) {
 	})
 }
 
-// TestMemDiskPrefixWithRangeDeletes: a crash image that keeps the first
+// TestMemDiskCrashKeepsAPrefix: a crash image that keeps the first
 // k unsynced batches holds exactly the synced state with those k batches
 // replayed, when batches mix sets, deletes and range deletions (whose
 // undo restores every key they removed), with a failed sync among them.
-func TestMemDiskPrefixWithRangeDeletes(t *testing.T) {
+func TestMemDiskCrashKeepsAPrefix(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		disk := NewMemDisk()
 		e, err := openMem(disk)
