@@ -104,11 +104,8 @@ func (c *Conn) Executor() *Executor { return c.exec }
 // command is done. Not while Stalled.
 func (c *Conn) ReadRoom() []byte {
 	assert.That(!c.stalled, "resp: ReadRoom on a stalled connection")
-	if len(c.buf) < ReadBufBytes {
-		// None yet, or Feed's small stand-in for one (feedSmall).
-		buf := make([]byte, ReadBufBytes)
-		c.held = copy(buf, c.buf[c.start:c.held])
-		c.buf, c.start = buf, 0
+	if c.buf == nil {
+		c.buf = make([]byte, ReadBufBytes)
 	}
 	c.buf, c.held = readRoom(c.buf, c.buf[c.start:c.held], max(c.cfg.Command.CommandBytesMax, c.cfg.Command.InlineBytesMax))
 	c.start = 0
@@ -130,42 +127,40 @@ func (c *Conn) BufferBytes() int { return len(c.buf) }
 // may run as groups (sequencer.go). It is for callers that stay under
 // PipelineMax; a socket reader uses ReadRoom and Received.
 func (c *Conn) Feed(b []byte) {
-	for !c.closing {
-		if len(c.buf) < ReadBufBytes && c.Buffered()+ReadRoomBytesMin <= ReadBufBytes {
-			b = c.feedSmall(b)
-		} else {
-			n := copy(c.ReadRoom(), b)
-			b = b[n:]
-			c.Received(n)
+	if !c.closing && c.start == c.held {
+		if b = c.feedDirect(b); len(b) == 0 {
+			return
 		}
+	}
+	for !c.closing {
+		n := copy(c.ReadRoom(), b)
+		b = b[n:]
+		c.Received(n)
 		if len(b) == 0 {
 			return
 		}
 	}
 }
 
-// feedSmall does what ReadRoom and Received would do for b's first read
-// without a ReadBufBytes buffer, which a connection that sees a command or
-// a short burst at a time (the simulator's) would allocate for nothing: it
-// takes as many bytes as ReadRoom would have room for, parses them in
-// place when nothing is pending, and keeps what stays unparsed at the
-// front of a buffer just its size. That buffer stands in for a
-// ReadBufBytes one holding the same bytes, which ReadRoom makes from it.
-// Args alias b only while Execute runs, which copies what it keeps. It
-// returns the bytes of b not yet read.
-func (c *Conn) feedSmall(b []byte) []byte {
+// feedDirect runs the commands of b's first read without copying them
+// into the buffer first, which most Feeds (one short command on a fresh
+// connection) would allocate for nothing. With no input pending, ReadRoom
+// would give exactly ReadBufBytes at the buffer's front, so the same
+// bytes are parsed as one read, and whatever stays unparsed is put at the
+// front of a ReadBufBytes buffer, as ReadRoom and Received would have
+// left it. Args alias b only while Execute runs, which copies what it
+// keeps. It returns the bytes of b not yet read.
+func (c *Conn) feedDirect(b []byte) []byte {
 	assert.That(!c.stalled, "resp: Feed on a stalled connection")
-	pending := c.buf[c.start:c.held]
-	read := b[:min(len(b), ReadBufBytes-len(pending))]
-	in := read
-	if len(pending) > 0 {
-		c.buf = append(c.buf[:copy(c.buf, pending)], read...)
-		in = c.buf
+	read := b[:min(len(b), ReadBufBytes)]
+	rest := c.parse(read)
+	c.start, c.held = 0, 0
+	if len(rest) > 0 {
+		if len(c.buf) != ReadBufBytes {
+			c.buf = make([]byte, ReadBufBytes)
+		}
+		c.held = copy(c.buf, rest)
 	}
-	rest := c.parse(in)
-	c.buf = append(c.buf[:0], rest...) // rest may be a suffix of c.buf: append moves it as copy does
-	c.start, c.held = 0, len(c.buf)
-	// Also when full, as Resume does.
 	c.exec.Flush()
 	return b[len(read):]
 }
