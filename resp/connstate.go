@@ -127,11 +127,6 @@ func (c *Conn) BufferBytes() int { return len(c.buf) }
 // may run as groups (sequencer.go). It is for callers that stay under
 // PipelineMax; a socket reader uses ReadRoom and Received.
 func (c *Conn) Feed(b []byte) {
-	if !c.closing && c.start == c.held {
-		if b = c.feedDirect(b); len(b) == 0 {
-			return
-		}
-	}
 	for !c.closing {
 		n := copy(c.ReadRoom(), b)
 		b = b[n:]
@@ -142,45 +137,10 @@ func (c *Conn) Feed(b []byte) {
 	}
 }
 
-// feedDirect runs the commands of b's first read without copying them
-// into the buffer first, which most Feeds (one short command on a fresh
-// connection) would allocate for nothing. With no input pending, ReadRoom
-// would give exactly ReadBufBytes at the buffer's front, so the same
-// bytes are parsed as one read, and whatever stays unparsed is put at the
-// front of a ReadBufBytes buffer, as ReadRoom and Received would have
-// left it. Args alias b only while Execute runs, which copies what it
-// keeps. It returns the bytes of b not yet read.
-func (c *Conn) feedDirect(b []byte) []byte {
-	assert.That(!c.stalled, "resp: Feed on a stalled connection")
-	read := b[:min(len(b), ReadBufBytes)]
-	rest := c.parse(read)
-	c.start, c.held = 0, 0
-	if len(rest) > 0 {
-		if len(c.buf) != ReadBufBytes {
-			c.buf = make([]byte, ReadBufBytes)
-		}
-		c.held = copy(c.buf, rest)
-	}
-	c.exec.Flush()
-	return b[len(read):]
-}
-
 // Resume runs the complete commands buffered, in order, until the
 // pipeline is full (Stalled), then flushes the Executor.
 func (c *Conn) Resume() {
-	pending := c.parse(c.buf[c.start:c.held])
-	c.start = c.held - len(pending)
-	// Also when full: the replies owed must come before there is room,
-	// and the commands waiting for a Flush would never be answered
-	// without one.
-	c.exec.Flush()
-}
-
-// parse runs the complete commands of pending, in order, until the
-// pipeline is full (Stalled) or the connection is closing, and returns
-// the input left unparsed: none once closing, as nothing after the last
-// command is run.
-func (c *Conn) parse(pending []byte) []byte {
+	pending := c.buf[c.start:c.held]
 	c.stalled = false
 	for !c.closing {
 		if c.Full() {
@@ -205,18 +165,21 @@ func (c *Conn) parse(pending []byte) []byte {
 		}
 		slot := &connSlot{name: commandName(args[0]), size: len(pending) - len(rest), last: IsQuit(args)}
 		c.push(slot)
-		// Execute copies what it keeps, so args may alias c.buf or
-		// Feed's bytes.
+		// Execute copies what it keeps, so args may alias c.buf.
 		c.exec.Execute(args, func(b []byte) { c.fill(slot, b) })
 		pending = rest
 		if slot.last {
 			c.closing = true
 		}
 	}
+	c.start = c.held - len(pending)
 	if c.closing {
-		return nil
+		c.start = c.held // nothing after the last command is run
 	}
-	return pending
+	// Also when full: the replies owed must come before there is room,
+	// and the commands waiting for a Flush would never be answered
+	// without one.
+	c.exec.Flush()
 }
 
 // Stalled reports that complete commands wait in the buffer for room in
