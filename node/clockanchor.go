@@ -11,8 +11,8 @@ import pb "go.etcd.io/raft/v3/raftpb"
 type receipts struct {
 	// index[head:] and tick[head:] are the entries not yet taken. Those
 	// before head are dropped when the next entries are appended, so the
-	// arrays are reused, not reallocated, batch after batch (they keep
-	// the size of the most entries ever waiting at once).
+	// arrays are reused, not reallocated, batch after batch; arrays grown
+	// past receiptsKeptMax (a long catch-up) are let go once emptied.
 	index []uint64
 	tick  []uint64
 	head  int
@@ -52,8 +52,14 @@ func (r *receipts) take(index, now uint64) uint64 {
 		drop++
 	}
 	r.head = drop
+	if r.head == len(r.index) && cap(r.index) > receiptsKeptMax {
+		r.index, r.tick, r.head = nil, nil, 0
+	}
 	return at
 }
+
+// receiptsKeptMax bounds the receipts' arrays kept once empty.
+const receiptsKeptMax = 4096
 
 // isStamped reports whether an entry carries a cluster-time stamp.
 func isStamped(e *pb.Entry) bool {

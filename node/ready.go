@@ -321,6 +321,8 @@ func (n *Node) applyNormal(batch *storage.Batch, data []byte, term uint64) error
 	}
 	if mine {
 		n.clients.applied(ent.seq, res)
+	} else {
+		clear(res) // not to hold the values a GETDEL or SET ... GET returned
 	}
 	return nil
 }

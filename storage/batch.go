@@ -99,13 +99,20 @@ func (b *Batch) Append(entries []*pb.Entry) error {
 // marshal encodes m into the store's scratch buffer, valid until the
 // next call: a batch's Set copies what it is given, so one buffer
 // serves every entry and hard state it writes.
+//
+// A buffer grown past scratchKeptMax by a large entry is not kept: an
+// entry may be as large as EntryBytesMax, and the store would otherwise
+// hold that much for the rest of its life (as Pebble drops a released
+// batch's buffer over 1 MiB).
 func (s *Store) marshal(m proto.Message) ([]byte, error) {
 	data, err := proto.MarshalOptions{}.MarshalAppend(s.scratch[:0], m)
-	if err == nil {
+	if err == nil && cap(data) <= scratchKeptMax {
 		s.scratch = data
 	}
 	return data, err
 }
+
+const scratchKeptMax = 1 << 20
 
 // SetHardState records raft's term, vote and commit index.
 func (b *Batch) SetHardState(hs *pb.HardState) {
