@@ -79,6 +79,12 @@ func TestClientListAndKill(t *testing.T) {
 		t.Fatal("the killed connection is still open")
 	}
 	c3, r3 := dial(t, addr)
+	// A round trip first: the server may not have registered a connection
+	// it has not yet read from (a loaded machine failed KILL addr here).
+	send(c3, "PING")
+	if line, _ := r3.ReadString('\n'); line != "+PONG\r\n" {
+		t.Fatalf("third client's PING: %q", line)
+	}
 	send(c1, "CLIENT", "KILL", "ADDR", c3.LocalAddr().String(), "ID", "999999")
 	if line, _ := r1.ReadString('\n'); line != ":0\r\n" {
 		t.Fatalf("KILL with filters no connection meets all of: %q", line)
