@@ -29,14 +29,9 @@ type diskFaults struct {
 	mu        sync.Mutex
 	mem       *vfs.MemFS // the disk, for crash images
 	inner     vfs.FS     // what the node's writes go through to reach mem
-	crashIn   int        // crash at this many WAL syncs from now (0: not armed)
-	failIn    int        // fail this many WAL syncs from now (0: not armed)
-	keep      int        // share of unsynced data the crash keeps, in percent
-	crashSeed uint64
+	sched     syncFaults // counted in WAL syncs
 	image     *vfs.MemFS // the disk as the crash left it, once crashed
-	failed    bool
 	failImage *vfs.MemFS // the disk as it stood when it failed
-	full      bool       // the armed failure is a full disk (ENOSPC)
 	tornAt    int64      // where the crash cut the newest WAL's unsynced tail (-1: no cut)
 }
 
@@ -94,76 +89,55 @@ func (d *diskFaults) MaybeError(op errorfs.Op) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.crashIn == 0 && d.failIn == 0 && d.image == nil && !d.failed {
+	if d.sched.idle() {
 		return nil // nothing armed: the common case, kept cheap
 	}
-	if (d.crashIn == 1 || d.failIn == 1) && rotatingWAL() {
+	if d.sched.due() && rotatingWAL() {
 		return nil // strike at the next sync instead
 	}
-	if d.image != nil || d.failed {
-		return d.injectedErr() // the machine is gone, or the disk is broken
-	}
-	if d.crashIn > 0 {
-		d.crashIn--
-		if d.crashIn == 0 {
-			// The power fails just before this sync completes.
-			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
-			// The tear has a stream of its own: CrashClone draws once per
-			// block of every file, a count that depends on how far
-			// Pebble's background flushes got.
-			tearRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
-			if leakWriterTiming {
-				tearRNG = rng // TEST ONLY: as before heldFS
-			}
-			d.image = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
-			d.tearTail(tearRNG)
-			return errInjectedSync
+	switch d.sched.next() {
+	case syncBroken:
+		return d.sched.injectedErr() // the machine is gone, or the disk is broken
+	case syncCrash:
+		rng := d.sched.rng()
+		// The tear has a stream of its own: CrashClone draws once per
+		// block of every file, a count that depends on how far Pebble's
+		// background flushes got.
+		tearRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		if leakWriterTiming {
+			tearRNG = rng // TEST ONLY: as before heldFS
 		}
-	}
-	if d.failIn > 0 {
-		d.failIn--
-		if d.failIn == 0 {
-			d.failed = true
-			// What the disk holds is fixed now. NB: Pebble has already put
-			// the failed batch in its memtable, and a background flush may
-			// or may not write it out before the node is restarted; taking
-			// the image here keeps replays identical.
-			rng := rand.New(rand.NewPCG(d.crashSeed, d.crashSeed^0x9e3779b97f4a7c15))
-			d.failImage = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.keep, RNG: rng})
-			return d.injectedErr()
-		}
+		d.image = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.sched.keep, RNG: rng})
+		d.tearTail(tearRNG)
+		return errInjectedSync
+	case syncFail:
+		// What the disk holds is fixed now. NB: Pebble has already put
+		// the failed batch in its memtable, and a background flush may or
+		// may not write it out before the node is restarted; taking the
+		// image here keeps replays identical.
+		d.failImage = d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: d.sched.keep, RNG: d.sched.rng()})
+		return d.sched.injectedErr()
 	}
 	return nil
 }
 
-// armCrash makes the machine crash at the n-th WAL sync from now.
 func (d *diskFaults) armCrash(n, keep int, seed uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.crashIn, d.keep, d.crashSeed = n, keep, seed
+	d.sched.armCrash(n, keep, seed)
 }
 
-// armFailure makes the n-th WAL sync from now fail, and every one after.
-// The restart that follows finds the disk as it stood at the failure,
-// with keep percent of its unsynced data.
 func (d *diskFaults) armFailure(n, keep int, seed uint64, full bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.failIn, d.keep, d.crashSeed, d.full = n, keep, seed, full
-}
-
-func (d *diskFaults) injectedErr() error {
-	if d.full {
-		return errInjectedFull
-	}
-	return errInjectedSync
+	d.sched.armFailure(n, keep, seed, full)
 }
 
 // isFull reports whether the disk failed by filling up.
 func (d *diskFaults) isFull() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.failed && d.full
+	return d.sched.isFull()
 }
 
 // tearTail cuts the newest WAL of a crash image that kept the unsynced
@@ -172,7 +146,7 @@ func (d *diskFaults) isFull() bool {
 // all or none of it (see keepShare), so the cut is made here.
 func (d *diskFaults) tearTail(rng *rand.Rand) {
 	d.tornAt = -1
-	if d.keep == 0 {
+	if d.sched.keep == 0 {
 		return
 	}
 	synced, err := walfault.LogSize(d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}), simDataDir)
@@ -212,7 +186,7 @@ func (d *diskFaults) failedImage() *diskImage {
 func (d *diskFaults) disarm() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.crashIn, d.failIn = 0, 0
+	d.sched.disarm()
 }
 
 // crashImage returns the disk a mid-sync crash left, if one happened.

@@ -31,16 +31,11 @@ type machineFaults interface {
 // syncs (one per synced commit, as Pebble's WAL syncs are) and, at the
 // chosen one, crashes the machine or fails the sync.
 type memFaults struct {
-	disk      *storage.MemDisk
-	crashIn   int
-	failIn    int
-	keep      int
-	crashSeed uint64
-	image     *storage.MemDisk // the disk as the crash left it, once crashed
-	tornImage bool
-	failed    bool
-	failImage *storage.MemDisk
-	full      bool
+	syncFaults // counted in synced commits
+	disk       *storage.MemDisk
+	image      *storage.MemDisk // the disk as the crash left it, once crashed
+	tornImage  bool
+	failImage  *storage.MemDisk
 }
 
 func newMemFaults(d *storage.MemDisk) *memFaults {
@@ -50,33 +45,20 @@ func newMemFaults(d *storage.MemDisk) *memFaults {
 }
 
 func (f *memFaults) beforeSync() error {
-	if f.crashIn == 0 && f.failIn == 0 && f.image == nil && !f.failed {
+	if f.idle() {
 		return nil
 	}
-	if f.image != nil || f.failed {
+	switch f.next() {
+	case syncBroken:
+		return f.injectedErr()
+	case syncCrash:
+		f.image, f.tornImage = memCrashLeaves(f.disk, f.keep, f.rng())
+		return errInjectedSync
+	case syncFail:
+		f.failImage, _ = memCrashLeaves(f.disk, f.keep, f.rng())
 		return f.injectedErr()
 	}
-	if f.crashIn > 0 {
-		f.crashIn--
-		if f.crashIn == 0 {
-			// The power fails just before this sync completes.
-			f.image, f.tornImage = memCrashLeaves(f.disk, f.keep, crashRNG(f.crashSeed))
-			return errInjectedSync
-		}
-	}
-	if f.failIn > 0 {
-		f.failIn--
-		if f.failIn == 0 {
-			f.failed = true
-			f.failImage, _ = memCrashLeaves(f.disk, f.keep, crashRNG(f.crashSeed))
-			return f.injectedErr()
-		}
-	}
 	return nil
-}
-
-func crashRNG(seed uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
 // memCrashLeaves is the disk a crash leaves: what was synced, and of the
@@ -94,24 +76,6 @@ func memCrashLeaves(d *storage.MemDisk, keep int, rng *rand.Rand) (image *storag
 	}
 	return d.Image(kept), torn
 }
-
-func (f *memFaults) armCrash(n, keep int, seed uint64) {
-	f.crashIn, f.keep, f.crashSeed = n, keep, seed
-}
-
-func (f *memFaults) armFailure(n, keep int, seed uint64, full bool) {
-	f.failIn, f.keep, f.crashSeed, f.full = n, keep, seed, full
-}
-
-func (f *memFaults) injectedErr() error {
-	if f.full {
-		return errInjectedFull
-	}
-	return errInjectedSync
-}
-
-func (f *memFaults) disarm()      { f.crashIn, f.failIn = 0, 0 }
-func (f *memFaults) isFull() bool { return f.failed && f.full }
 
 func (f *memFaults) torn() bool {
 	t := f.tornImage && f.image != nil
