@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -342,14 +341,7 @@ func (o Options) engineFromSeed() string {
 	if o.Engine != "" {
 		return o.Engine
 	}
-	switch o.Scenario {
-	case "compaction", "disk-wiped", "disk-wiped-lagging":
-		return enginePebble
-	}
-	if o.LyingDisk || o.UnsafeLegacyWAL || leakWriterTiming {
-		return enginePebble
-	}
-	if rand.New(rand.NewPCG(o.Seed, 0xe791e)).IntN(4) == 0 {
+	if o.needsPebble() != "" || rand.New(rand.NewPCG(o.Seed, 0xe791e)).IntN(4) == 0 {
 		return enginePebble
 	}
 	return engineMem
@@ -360,6 +352,22 @@ const (
 	engineMem    = "mem"
 )
 
+// needsPebble names what in these options needs Pebble's files, or is
+// empty: the twin has none to flip, lie about or compact.
+func (o Options) needsPebble() string {
+	switch {
+	case o.Scenario == "compaction" || o.Scenario == "disk-wiped" || o.Scenario == "disk-wiped-lagging":
+		return "the " + o.Scenario + " scenario"
+	case o.LyingDisk:
+		return "a lying disk"
+	case o.UnsafeLegacyWAL:
+		return "the legacy WAL"
+	case leakWriterTiming:
+		return "the disk-timing leak"
+	}
+	return ""
+}
+
 // engineProblem says why Engine cannot run these options: a name that is
 // no engine, or the twin asked for where a fault needs Pebble's files (it
 // would silently run without that fault: a replay that tests something
@@ -369,16 +377,12 @@ func (o Options) engineProblem() error {
 	case enginePebble, "": // "": a replay file from before the twin, which ran Pebble
 		return nil
 	case engineMem:
-	default:
-		return fmt.Errorf("no storage engine %q: pebble or mem", o.Engine)
+		if need := o.needsPebble(); need != "" {
+			return fmt.Errorf("%s needs Pebble's files: run it with engine pebble", need)
+		}
+		return nil
 	}
-	switch {
-	case o.Scenario == "compaction" || o.Scenario == "disk-wiped" || o.Scenario == "disk-wiped-lagging":
-		return fmt.Errorf("the %s scenario needs Pebble's files: run it with engine pebble", o.Scenario)
-	case o.LyingDisk, o.UnsafeLegacyWAL, leakWriterTiming:
-		return errors.New("a lying disk, the legacy WAL and the disk-timing leak need Pebble's files: run with engine pebble")
-	}
-	return nil
+	return fmt.Errorf("no storage engine %q: pebble or mem", o.Engine)
 }
 
 // operatorFromSeed switches the swarm's operator on in about a third of
