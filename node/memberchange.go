@@ -212,13 +212,7 @@ func (n *Node) checkMemberChange(ch MemberChange) error {
 	switch ch.Kind {
 	case AddLearner:
 		if isVoter || isLearner {
-			// The same machine asking again (a join retried) is told it is
-			// in; another one under a member's id (a copied config) would
-			// take turns with it on every peer's link (review r8).
-			if info, found, err := n.store.MemberInfo(ch.ID); err == nil && found && info.PeerAddr != "" && info.PeerAddr != ch.PeerAddr {
-				return fmt.Errorf("%w: node %d is a member at %s, not %s: another machine cannot take its id; give the new node a new id", ErrBadChange, ch.ID, info.PeerAddr, ch.PeerAddr)
-			}
-			return fmt.Errorf("%w: node %d is already a member", ErrBadChange, ch.ID)
+			return n.checkReAdd(ch)
 		}
 		if ch.PeerAddr == "" || ch.ClientAddr == "" {
 			return fmt.Errorf("%w: a new node needs a peer and a client address", ErrBadChange)

@@ -17,27 +17,28 @@ type Name string
 
 // The planted bugs, each a bug that Raft-based stores have shipped.
 const (
-	EntriesUnsynced         Name = "entries-unsynced"
-	AckBeforeSync           Name = "ack-before-sync"
-	AckBeforeCommit         Name = "ack-before-commit"
-	VoteForgottenOnRestart  Name = "vote-forgotten-on-restart"
-	VoteNotPersisted        Name = "vote-not-persisted"
-	ReadBeforeApplied       Name = "read-before-applied"
-	StaleReadConfirmation   Name = "stale-read-confirmation"
-	LeaderLocalReads        Name = "leader-local-reads"
-	DedupForgetsAtNewTerm   Name = "dedup-forgets-at-new-term"
-	DedupLatestOnly         Name = "dedup-latest-only"
-	InstallUnsynced         Name = "install-unsynced"
-	InstallKeepsOldData     Name = "install-keeps-old-data"
-	SnapshotStaleData       Name = "snapshot-stale-data"
-	CompactOneTooFar        Name = "compact-one-too-far"
-	CompactBaseNotPersisted Name = "compact-base-not-persisted"
-	ConfNotPersisted        Name = "conf-not-persisted"
-	ConfSkippedOnFollower   Name = "conf-skipped-on-follower"
-	GroupAppliedPartially   Name = "group-applied-partially"
-	ScanCursorSkips         Name = "scan-cursor-skips"
-	InstallSkipsScanIndex   Name = "install-skips-scan-index"
-	MemberAckBeforeApply    Name = "member-ack-before-apply"
+	EntriesUnsynced           Name = "entries-unsynced"
+	AckBeforeSync             Name = "ack-before-sync"
+	AckBeforeCommit           Name = "ack-before-commit"
+	VoteForgottenOnRestart    Name = "vote-forgotten-on-restart"
+	VoteNotPersisted          Name = "vote-not-persisted"
+	ReadBeforeApplied         Name = "read-before-applied"
+	StaleReadConfirmation     Name = "stale-read-confirmation"
+	LeaderLocalReads          Name = "leader-local-reads"
+	DedupForgetsAtNewTerm     Name = "dedup-forgets-at-new-term"
+	DedupLatestOnly           Name = "dedup-latest-only"
+	InstallUnsynced           Name = "install-unsynced"
+	InstallKeepsOldData       Name = "install-keeps-old-data"
+	SnapshotStaleData         Name = "snapshot-stale-data"
+	CompactOneTooFar          Name = "compact-one-too-far"
+	CompactBaseNotPersisted   Name = "compact-base-not-persisted"
+	ConfNotPersisted          Name = "conf-not-persisted"
+	ConfSkippedOnFollower     Name = "conf-skipped-on-follower"
+	GroupAppliedPartially     Name = "group-applied-partially"
+	ScanCursorSkips           Name = "scan-cursor-skips"
+	InstallSkipsScanIndex     Name = "install-skips-scan-index"
+	MemberAckBeforeApply      Name = "member-ack-before-apply"
+	UnrecordedMemberAlreadyIn Name = "unrecorded-member-already-in"
 )
 
 // Info describes a planted bug for the runner's table.
@@ -73,6 +74,7 @@ var All = []Info{
 	{ConfNotPersisted, "membership", "a membership change is applied to raft but not persisted with the batch", false},
 	{ConfSkippedOnFollower, "membership", "a node that does not lead skips applying membership changes", false},
 	{MemberAckBeforeApply, "membership", "the leader answers an operator's membership change once it proposed it, before it applies", false},
+	{UnrecordedMemberAlreadyIn, "membership", "an ADDNODE under a member's id whose address is not recorded yet is answered 'already a member', whichever machine asks", false},
 	{"blind-bootstrap", "membership", "a wiped node bootstraps a new cluster without asking (sim.Options.UnsafeBlindBootstrap)", true},
 	{GroupAppliedPartially, "apply", "the last op of a multi-op entry is answered but not applied", false},
 	{ScanCursorSkips, "reads", "SCAN's cursor skips the first key past the last one returned", false},
