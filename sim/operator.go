@@ -52,6 +52,8 @@ type adminOp struct {
 	id    uint64 // the node it concerns
 	old   uint64 // replace: the voter id takes the place of
 	force bool
+	// impostor: an add sent from another machine's addresses (impostor.go).
+	impostor bool
 }
 
 func (a adminOp) args() []string {
@@ -60,6 +62,9 @@ func (a adminOp) args() []string {
 	switch a.kind {
 	case adminAdd:
 		args = []string{"CLUSTER", "ADDNODE", id, simPeerAddr(a.id), simClientAddr(a.id)}
+		if a.impostor {
+			args[3], args[4] = impostorPeerAddr(a.id), impostorClientAddr(a.id)
+		}
 	case adminPromote:
 		args = []string{"CLUSTER", "PROMOTE", id}
 	case adminRemove:
@@ -79,6 +84,7 @@ func (a adminOp) args() []string {
 type operator struct {
 	w   *World
 	rng *rand.Rand // its own stream: its choices do not move the world's
+	imp *rand.Rand // the impostor's choices (impostor.go), apart from rng's
 
 	settle settleCheck // the liveness phase's membership check
 }
@@ -116,6 +122,7 @@ func (op *operator) sendOne(chain bool) {
 		return
 	}
 	a := op.draw(target)
+	op.disguise(target, &a)
 	op.send(target, a, chain)
 	if chain && op.rng.IntN(4) == 0 {
 		d := time.Duration(op.rng.Int64N(int64(100*time.Millisecond))) + time.Millisecond
@@ -255,6 +262,8 @@ func (op *operator) answered(s *simNode, a adminOp, what string, reply []byte) {
 	switch {
 	case err != nil:
 		w.fail(classSafety, "operator: n%d answered %s with a malformed reply %q: %v", s.id, what, reply, err)
+	case a.impostor && impostorAnswer(r) != "":
+		w.fail(classSafety, "operator: n%d answered %s with %q: it %s", s.id, what, reply, impostorAnswer(r))
 	case r.Kind == resp.KindSimple && r.Str == "OK":
 		w.stats.OperatorApplied++
 		if why := op.appliedAt(s, a); why != "" {
