@@ -115,3 +115,28 @@ func TestJoinGrowShrinkReplace(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestJoinReplacesTheLeader: a new machine started with -replace naming
+// the current leader takes its place. The leader hands leadership to
+// another voter first and the joiner asks the new leader again; refusing
+// outright left the joiner asking forever.
+func TestJoinReplacesTheLeader(t *testing.T) {
+	c := newCluster(t, buildBinary(t))
+	lead := c.nodes[c.startAll()]
+	rest := c.without(lead)
+	n4 := c.extra(4, "n4", false, "-join", rest[0].client, "-replace", fmt.Sprint(lead.id))
+	waitVoter(t, n4)
+	for _, p := range append(rest, n4) {
+		waitFor(t, fmt.Sprintf("node %d to see node %d replaced", p.id, lead.id), func() bool {
+			st, err := p.status()
+			return err == nil && len(st.Voters) == 3 && slices.Contains(st.Voters, 4) && !slices.Contains(st.Voters, uint64(lead.id))
+		})
+	}
+	b, err := os.ReadFile(lead.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "leadership transfer started") {
+		t.Fatalf("the replaced leader's log does not show the hand-off:\n%s", b)
+	}
+}

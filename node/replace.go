@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/storage"
@@ -56,17 +58,57 @@ func (n *Node) checkReplace(ch MemberChange, voters []uint64, isVoter, isLearner
 		return fmt.Errorf("%w: node %d is a voter already", ErrBadChange, ch.ID)
 	case !slices.Contains(voters, ch.Old):
 		return fmt.Errorf("%w: node %d is not a voter", ErrBadChange, ch.Old)
-	case ch.Old == n.cfg.ID:
-		// The leader would lead a configuration it is leaving; raft can,
-		// but a leader that cannot stay is a transfer waiting to happen.
-		return fmt.Errorf("%w: node %d leads; hand leadership to another voter first (CLUSTER TRANSFER-LEADER)", ErrBadChange, ch.Old)
 	case !isLearner:
 		return fmt.Errorf("%w: node %d is not a learner: add it first (CLUSTER ADDNODE), or start it with -join ADDR -replace %d", ErrBadChange, ch.ID, ch.Old)
 	case !ch.Force && !n.caughtUp(ch.ID):
 		return fmt.Errorf("%w: learner %d has not caught up with the log yet", ErrUnsafeChange, ch.ID)
 	}
 	after := append(slices.DeleteFunc(slices.Clone(voters), func(id uint64) bool { return id == ch.Old }), ch.ID)
-	return n.checkQuorumAfter(after, ch.Force)
+	if err := n.checkQuorumAfter(after, ch.Force); err != nil {
+		return err
+	}
+	if ch.Old == n.cfg.ID {
+		return n.handOffBeforeReplace(ch, voters)
+	}
+	return nil
+}
+
+// handOffBeforeReplace answers a Replace of this leader, which is
+// otherwise allowed, by handing leadership to the most caught-up active
+// voter, and tells the asker to ask the new leader. A leader could lead
+// the configuration it is leaving (raft can), but one that cannot stay
+// is a transfer waiting to happen; refusing outright left a node started
+// with -replace naming the leader asking again forever.
+func (n *Node) handOffBeforeReplace(ch MemberChange, voters []uint64) error {
+	if n.transfer != nil {
+		return fmt.Errorf("%w: node %d leads and is handing leadership to node %d; ask the new leader again", ErrChangePending, ch.Old, n.transfer.to)
+	}
+	to, match := uint64(0), uint64(0)
+	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+		// Visited in id order: of equally caught-up voters, the lowest id.
+		if id != n.cfg.ID && slices.Contains(voters, id) && pr.RecentActive && (to == 0 || pr.Match > match) {
+			to, match = id, pr.Match
+		}
+	})
+	if to == 0 {
+		return fmt.Errorf("%w: node %d leads and no other voter is active to take over; hand leadership on first (CLUSTER TRANSFER-LEADER)", ErrUnsafeChange, ch.Old)
+	}
+	var refused error
+	answered := false
+	n.TransferLeadership(to, func(err error) {
+		if !answered {
+			refused = err // refused at once
+			return
+		}
+		if err != nil {
+			n.env.Log.Warn("leadership hand-off for a replace did not complete", "node", n.cfg.ID, "to", to, "replace", ch.Old, "with", ch.ID, "err", err)
+		}
+	})
+	answered = true
+	if refused != nil {
+		return refused
+	}
+	return fmt.Errorf("%w: node %d leads; it is handing leadership to node %d first: ask the new leader again", ErrChangePending, ch.Old, to)
 }
 
 // inJoint reports whether the applied membership is a joint one.

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/seshat-db/seshat/storage"
@@ -31,7 +32,6 @@ func TestReplaceDeadVoter(t *testing.T) {
 	for _, bad := range []MemberChange{
 		{Kind: Replace, Old: 4, ID: 4},      // itself
 		{Kind: Replace, Old: 9, ID: 4},      // no voter
-		{Kind: Replace, Old: lead, ID: 4},   // the leader
 		{Kind: Replace, Old: old, ID: lead}, // a voter already
 	} {
 		if err := c.change(lead, bad); !errors.Is(err, ErrBadChange) {
@@ -89,5 +89,72 @@ func TestReplaceWaitsForCatchUp(t *testing.T) {
 	}
 	if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4}); !errors.Is(err, ErrUnsafeChange) {
 		t.Fatalf("replacing by a learner that never caught up answered %v, want ErrUnsafeChange", err)
+	}
+}
+
+// TestReplaceOfTheLeaderHandsOff: a Replace of the leader, allowed
+// otherwise, hands leadership to the most caught-up active voter and asks
+// to be sent again; the new leader makes it. Refusing it outright left a
+// node started with -replace naming the leader asking forever.
+func TestReplaceOfTheLeaderHandsOff(t *testing.T) {
+	c := newCluster(t, 9, testConfig())
+	lead := c.theLeader()
+	if r := c.do(lead, set("a", "1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(30) // 4 catches up by snapshot
+	err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4})
+	if !errors.Is(err, ErrChangePending) || !strings.Contains(err.Error(), "ask the new leader again") {
+		t.Fatalf("replacing the leader answered %v, want a hand-off (ErrChangePending)", err)
+	}
+	if again := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4}); !errors.Is(again, ErrChangePending) {
+		t.Fatalf("asked again during the hand-off: %v", again)
+	}
+	c.ticks(2 * c.cfg.ElectionTicks)
+	next := c.theLeader()
+	if next == lead || next == 4 {
+		t.Fatalf("after the hand-off node %d leads", next)
+	}
+	if err := c.change(next, MemberChange{Kind: Replace, Old: lead, ID: 4}); err != nil {
+		t.Fatalf("the new leader replacing %d by 4: %v", lead, err)
+	}
+	cs := c.node(next).store.ConfState()
+	if slices.Contains(cs.GetVoters(), lead) || !slices.Contains(cs.GetVoters(), 4) || len(cs.GetVoters()) != 3 {
+		t.Fatalf("the membership after the replace: %v", cs)
+	}
+	c.ticks(4 * c.cfg.ElectionTicks)
+	if st := c.node(lead).Status(); st.Role != "removed" {
+		t.Fatalf("the replaced old leader is %q, want removed", st.Role)
+	}
+	c.mustGet(4, "a", "1")
+}
+
+// TestReplaceOfTheLeaderWithNoSuccessor: with every other voter down, a
+// Replace of the leader is refused as unsafe by the quorum check before
+// any hand-off is tried.
+func TestReplaceOfTheLeaderWithNoSuccessor(t *testing.T) {
+	c := newCluster(t, 10, testConfig())
+	lead := c.theLeader()
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(30)
+	for _, id := range c.node(lead).Status().Voters {
+		if id != lead {
+			c.stop(id)
+		}
+	}
+	c.ticks(3 * c.cfg.ElectionTicks)
+	err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4})
+	if !errors.Is(err, ErrUnsafeChange) && !errors.As(err, new(*NotLeaderError)) {
+		t.Fatalf("replacing the leader with no other voter up answered %v", err)
+	}
+	if c.node(lead).transfer != nil {
+		t.Fatal("a hand-off started with no voter to take over")
 	}
 }

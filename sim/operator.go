@@ -171,12 +171,16 @@ func (op *operator) draw(target *simNode) adminOp {
 	}
 	a := adminOp{kind: kind}
 	if kind == adminReplace {
-		// The old one: a voter other than the leader asked, mostly (the
-		// leader itself must be refused).
+		// The old one: a voter other than the leader asked, mostly; now
+		// and then the leader itself, which hands leadership off first
+		// (the operator then asks the new leader again, see answered).
 		olds := slices.DeleteFunc(slices.Clone(st.Voters), func(id uint64) bool { return id == target.id })
-		if len(olds) == 0 || op.rng.IntN(10) == 0 {
+		switch {
+		case len(olds) == 0 || op.rng.IntN(10) == 0:
 			a.old = uint64(1 + op.rng.IntN(len(op.w.nodes)))
-		} else {
+		case op.rng.IntN(4) == 0 && slices.Contains(st.Voters, target.id):
+			a.old = target.id
+		default:
 			a.old = olds[op.rng.IntN(len(olds))]
 		}
 	}
@@ -273,6 +277,19 @@ func (op *operator) answered(s *simNode, a adminOp, what string, reply []byte) {
 		w.stats.OperatorUnknown++
 	case r.Kind == resp.KindError:
 		w.stats.OperatorRefused++
+		if a.kind == adminReplace && strings.Contains(r.Str, "handing leadership to node") {
+			// The leader named as the one to replace hands off: ask the
+			// new leader again, as a person (or app/join.go) would.
+			w.stats.OperatorHandoffs++
+			w.schedule(time.Second+time.Duration(op.rng.Int64N(int64(time.Second))), evOperator, -1, 4, func() {
+				if w.now >= w.opts.FaultsEnd || w.failure != nil {
+					return
+				}
+				if s := w.leader(); s != nil {
+					op.send(s, a, false)
+				}
+			})
+		}
 	default:
 		w.fail(classSafety, "operator: n%d answered %s with %q", s.id, what, reply)
 	}

@@ -150,11 +150,11 @@ func runSeed(t *testing.T, opts Options) Result {
 			verdict, class = "fail", res.Failure.Class
 		}
 		st := res.Stats
-		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d op_commands=%d op_applied=%d op_refused=%d op_unknown=%d engine=%s\n", res.Options.Scenario, res.Options.Seed,
+		fmt.Printf("SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d op_commands=%d op_applied=%d op_refused=%d op_unknown=%d op_handoffs=%d engine=%s\n", res.Options.Scenario, res.Options.Seed,
 			verdict, class, st.WallTime.Milliseconds(), st.SimulatedTime.Milliseconds(), st.Crashes, st.Wipes, st.DiskFailures, st.SnapshotsInstalled,
 			st.DiskFull, st.TornTails, st.FlipsInjected, st.FlipsRefused,
 			st.Held, st.ReleasedAfterHeal, st.ReleasedAfterRestart, st.ReleasedAfterLeaderChange, st.ReleasedAfterTimeout, st.Redelivered, st.LongDelays, st.Echoed, st.CrashLoops,
-			st.ExpiryLateMax.Milliseconds(), st.LocksTaken, st.OperatorCommands, st.OperatorApplied, st.OperatorRefused, st.OperatorUnknown, res.Options.Engine)
+			st.ExpiryLateMax.Milliseconds(), st.LocksTaken, st.OperatorCommands, st.OperatorApplied, st.OperatorRefused, st.OperatorUnknown, st.OperatorHandoffs, res.Options.Engine)
 		// The crash points come last, on a line of their own, so the
 		// sweep reads them apart from the fields above.
 		cp := st.CrashPoints

@@ -137,6 +137,7 @@ type Stats struct {
 	OperatorApplied  int // of those, answered +OK (and checked applied)
 	OperatorRefused  int // ... answered with an error that says nothing happened
 	OperatorUnknown  int // ... answered UNKNOWN, or not at all
+	OperatorHandoffs int // replaces of the leader it answered by handing leadership off (asked again later)
 }
 
 // EventRecord describes one event of a run, for finding where two runs of

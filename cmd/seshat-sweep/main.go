@@ -258,11 +258,11 @@ func main() {
 		f := tallies[name].faults
 		fmt.Printf("%-22s %12d %8d\n", name, f.lateMS, f.locks)
 	}
-	fmt.Printf("\n%-22s %7s %12s %12s %24s\n", "engine, operator", "pebble", "op_seeds", "op_commands", "applied/refused/unknown")
+	fmt.Printf("\n%-22s %7s %12s %12s %24s %9s\n", "engine, operator", "pebble", "op_seeds", "op_commands", "applied/refused/unknown", "handoffs")
 	for _, name := range names {
 		f := tallies[name].faults
-		fmt.Printf("%-22s %7s %12d %12d %24s\n", name, fmt.Sprintf("%d/%d", f.onPebble, tallies[name].seeds), f.operated, f.opCommands,
-			fmt.Sprintf("%d/%d/%d", f.opApplied, f.opRefused, f.opUnknown))
+		fmt.Printf("%-22s %7s %12d %12d %24s %9d\n", name, fmt.Sprintf("%d/%d", f.onPebble, tallies[name].seeds), f.operated, f.opCommands,
+			fmt.Sprintf("%d/%d/%d", f.opApplied, f.opRefused, f.opUnknown), f.opHandoffs)
 	}
 	printCrashPoints(names, tallies)
 	if *shrink {
@@ -326,11 +326,11 @@ func runJob(bin, out, logs string, j job, countPoints func(string, crashPoints),
 		var wallMS, simMS int64
 		var f faults
 		var engine string
-		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d op_commands=%d op_applied=%d op_refused=%d op_unknown=%d engine=%s",
+		if _, err := fmt.Sscanf(line, "SWEEP scenario=%s seed=%d result=%s class=%s wall_ms=%d sim_ms=%d crashes=%d wipes=%d disk_failures=%d installs=%d disk_full=%d torn=%d flips=%d flips_refused=%d held=%d rel_heal=%d rel_restart=%d rel_leader=%d rel_timeout=%d redelivered=%d long_delays=%d echoed=%d crash_loops=%d late_ms=%d locks=%d op_commands=%d op_applied=%d op_refused=%d op_unknown=%d op_handoffs=%d engine=%s",
 			&scenario, &seed, &result, &class, &wallMS, &simMS, &f.crashes, &f.wipes, &f.diskFailures, &f.installs,
 			&f.diskFull, &f.torn, &f.flips, &f.flipsRefused,
 			&f.held, &f.relHeal, &f.relRestart, &f.relLeader, &f.relTimeout, &f.redelivered, &f.longDelays, &f.echoed, &f.crashLoops, &f.lateMS, &f.locks,
-			&f.opCommands, &f.opApplied, &f.opRefused, &f.opUnknown, &engine); err != nil {
+			&f.opCommands, &f.opApplied, &f.opRefused, &f.opUnknown, &f.opHandoffs, &engine); err != nil {
 			fmt.Fprintf(os.Stderr, "unreadable line %q: %v\n", line, err)
 			continue
 		}
@@ -383,8 +383,8 @@ type faults struct {
 	lateMS, locks int
 	// The operator's membership commands (swarm seeds with it), and the
 	// seeds that ran on Pebble rather than its in-memory twin.
-	operated, opCommands, opApplied, opRefused, opUnknown int
-	onPebble                                              int
+	operated, opCommands, opApplied, opRefused, opUnknown, opHandoffs int
+	onPebble                                                          int
 }
 
 func (f *faults) add(g faults) {
@@ -410,6 +410,7 @@ func (f *faults) add(g faults) {
 	f.operated += g.operated
 	f.opCommands += g.opCommands
 	f.opApplied += g.opApplied
+	f.opHandoffs += g.opHandoffs
 	f.opRefused += g.opRefused
 	f.opUnknown += g.opUnknown
 	f.onPebble += g.onPebble
