@@ -90,8 +90,9 @@ type operator struct {
 }
 
 func (w *World) startOperator() {
-	w.op = &operator{w: w, rng: rand.New(rand.NewPCG(w.opts.Seed, 0x0be7a7))}
+	w.op = &operator{w: w, rng: rand.New(rand.NewPCG(w.opts.Seed, 0x0be7a7)), imp: rand.New(rand.NewPCG(w.opts.Seed, impostorStream))}
 	w.op.later()
+	w.op.earlyImpostor()
 }
 
 // later schedules the operator's next command, a few seconds on.
