@@ -73,6 +73,9 @@ type MemberChange struct {
 // change did not happen with any of them but ErrOutcomeUnknown.
 var (
 	ErrChangePending  = errors.New("another membership change is in progress")
+	// ErrNotYet: nothing is in progress here, but the change cannot be
+	// judged or made yet; the same request asked again later can succeed.
+	ErrNotYet         = errors.New("not yet")
 	ErrUnsafeChange   = errors.New("the change would leave the cluster without a safe quorum")
 	ErrBadChange      = errors.New("the membership change does not apply to the current membership")
 	ErrRemoved        = kv.ErrRemoved

@@ -23,7 +23,7 @@ func (n *Node) checkReAdd(ch MemberChange) error {
 	}
 	switch {
 	case (!found || info.PeerAddr == "") && !mutant.On(mutant.UnrecordedMemberAlreadyIn):
-		return fmt.Errorf("%w: node %d is a member whose address is not recorded yet (a member records its own once it runs under a leader); ask again", ErrChangePending, ch.ID)
+		return fmt.Errorf("%w: node %d is a member whose address is not recorded yet (a member records its own once it runs under a leader); ask again", ErrNotYet, ch.ID)
 	case found && info.PeerAddr != "" && info.PeerAddr != ch.PeerAddr:
 		return fmt.Errorf("%w: node %d is a member at %s, not %s: another machine cannot take its id; give the new node a new id", ErrBadChange, ch.ID, info.PeerAddr, ch.PeerAddr)
 	}

@@ -20,7 +20,7 @@ func TestReAddOfAnUnrecordedMemberIsRetried(t *testing.T) {
 	own := fmt.Sprintf("p%d", other)
 	for _, peer := range []string{"elsewhere:7379", own} {
 		err := c.change(lead, MemberChange{Kind: AddLearner, ID: other, PeerAddr: peer, ClientAddr: "c"})
-		if !errors.Is(err, ErrChangePending) || !strings.Contains(err.Error(), "not recorded yet") {
+		if !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "not recorded yet") {
 			t.Fatalf("ADDNODE %d from %s before the member's address is recorded answered %v, want a pending refusal", other, peer, err)
 		}
 	}

@@ -81,18 +81,30 @@ func (n *Node) checkReplace(ch MemberChange, voters []uint64, isVoter, isLearner
 // with -replace naming the leader asking again forever.
 func (n *Node) handOffBeforeReplace(ch MemberChange, voters []uint64) error {
 	if n.transfer != nil {
-		return fmt.Errorf("%w: node %d leads and is handing leadership to node %d; ask the new leader again", ErrChangePending, ch.Old, n.transfer.to)
+		return fmt.Errorf("%w: node %d leads and is handing leadership to node %d; ask the new leader again", ErrNotYet, ch.Old, n.transfer.to)
 	}
-	to, match := uint64(0), uint64(0)
+	// The most caught-up active voters; of several, one drawn at random:
+	// always the lowest id would hand leadership back and forth between
+	// two voters that two -replace joiners each want gone, each hand-off
+	// refusing writes for a moment (review3).
+	var best []uint64
+	match := uint64(0)
 	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-		// Visited in id order: of equally caught-up voters, the lowest id.
-		if id != n.cfg.ID && slices.Contains(voters, id) && pr.RecentActive && (to == 0 || pr.Match > match) {
-			to, match = id, pr.Match
+		if id == n.cfg.ID || !slices.Contains(voters, id) || !pr.RecentActive {
+			return
+		}
+		switch {
+		case len(best) == 0 || pr.Match > match:
+			best, match = []uint64{id}, pr.Match
+		case pr.Match == match:
+			best = append(best, id)
 		}
 	})
-	if to == 0 {
+	if len(best) == 0 {
 		return fmt.Errorf("%w: node %d leads and no other voter is active to take over; hand leadership on first (CLUSTER TRANSFER-LEADER)", ErrUnsafeChange, ch.Old)
 	}
+	slices.Sort(best) // WithProgress's order is raft's; the draw must not depend on it
+	to := best[n.env.Rand.Uint64()%uint64(len(best))]
 	var refused error
 	answered := false
 	n.TransferLeadership(to, func(err error) {
@@ -108,7 +120,7 @@ func (n *Node) handOffBeforeReplace(ch MemberChange, voters []uint64) error {
 	if refused != nil {
 		return refused
 	}
-	return fmt.Errorf("%w: node %d leads; it is handing leadership to node %d first: ask the new leader again", ErrChangePending, ch.Old, to)
+	return fmt.Errorf("%w: node %d leads; it is handing leadership to node %d first: ask the new leader again", ErrNotYet, ch.Old, to)
 }
 
 // inJoint reports whether the applied membership is a joint one.

@@ -108,10 +108,10 @@ func TestReplaceOfTheLeaderHandsOff(t *testing.T) {
 	}
 	c.ticks(30) // 4 catches up by snapshot
 	err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4})
-	if !errors.Is(err, ErrChangePending) || !strings.Contains(err.Error(), "ask the new leader again") {
-		t.Fatalf("replacing the leader answered %v, want a hand-off (ErrChangePending)", err)
+	if !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "ask the new leader again") {
+		t.Fatalf("replacing the leader answered %v, want a hand-off (ErrNotYet)", err)
 	}
-	if again := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4}); !errors.Is(again, ErrChangePending) {
+	if again := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4}); !errors.Is(again, ErrNotYet) {
 		t.Fatalf("asked again during the hand-off: %v", again)
 	}
 	c.ticks(2 * c.cfg.ElectionTicks)
