@@ -266,8 +266,11 @@ func (n *Node) route(hdr envelope, body []byte) error {
 		return n.onProbeReply(hdr.from, body)
 	case hdr.kind == peerJoin:
 		// A removed node is told so, never admitted again: its id is
-		// retired for good, as ADDNODE refuses it.
-		if n.rn != nil && !n.tellRemoved(hdr.from) {
+		// retired for good, as ADDNODE refuses it. A join request of a
+		// retired identity is an old start's, held by the network: taken,
+		// it would remove the member's current self and admit a self no
+		// process holds (review3 finding 5).
+		if n.rn != nil && !n.tellRemoved(hdr.from) && !n.store.IsRetired(hdr.from, hdr.fromIdentity) {
 			n.onJoin(hdr.from, hdr.fromIdentity)
 		}
 		return nil
