@@ -115,6 +115,22 @@ type MessageHolder interface {
 	HoldMessages(on bool) HeldStats
 }
 
+// LinkHolder is a Cluster whose network can hold every message of one
+// link, one way, and set them free at a moment the scenario picks: the
+// simulator's (the scenarios that need it are SimulatorOnly). Where
+// MessageHolder holds a few messages by chance, this holds them all: a
+// scenario can have every acknowledgement of a node's process outlive it.
+type LinkHolder interface {
+	// HoldLink, on, parks every message sent from -> to from now on
+	// instead of delivering it; off, the link delivers again, and what
+	// it parked stays parked until ReleaseLink. What is still parked
+	// when the timeline ends is lost.
+	HoldLink(from, to ID, on bool)
+	// ReleaseLink delivers what the link from -> to parked, in the order
+	// it was sent, each after the link's latency, and says how many.
+	ReleaseLink(from, to ID) int
+}
+
 // Outcome sorts a command's reply the way the product promises them.
 type Outcome int
 

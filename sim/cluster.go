@@ -26,11 +26,13 @@ type simCluster struct {
 	lossSince time.Duration
 	lossDesc  string
 	holdSince time.Duration
+	linkSince [][]time.Duration // per held link, since when (linkhold.go)
 }
 
 var (
 	_ chaos.Cluster       = (*simCluster)(nil)
 	_ chaos.MessageHolder = (*simCluster)(nil)
+	_ chaos.LinkHolder    = (*simCluster)(nil)
 )
 
 // stopRun unwinds a timeline when a check of the World failed: the run is
@@ -512,4 +514,5 @@ func (c *simCluster) closeFaults() {
 		c.w.addFault("messages held", c.holdSince, c.w.now)
 		c.w.net.holdOn = false
 	}
+	c.closeLinks()
 }

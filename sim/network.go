@@ -112,6 +112,9 @@ func (w *World) send(from, to int, msg []byte) {
 		w.stats.MessagesLost++
 		return
 	}
+	if w.parks(from, to, msg) {
+		return
+	}
 	w.echoOnAsk(from, msg)
 	faulty := w.now < w.opts.FaultsEnd
 	if faulty && (w.cut[from][to] || w.rng.Float64()*100 < w.opts.DropPercent && w.allowFault(faultDrop) || w.lossy(from, to)) {

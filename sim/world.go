@@ -53,6 +53,7 @@ type World struct {
 	probe       *probe
 	cluster     *simCluster // the scenario's view, in scenario runs
 	net         *netFaults  // held, re-delivered and long-delayed messages (network.go)
+	links       linkHolds   // links a scenario holds (linkhold.go)
 	wires       []*onWire   // spent message deliveries, for the next messages (deliverAfter)
 	op          *operator   // the swarm's operator, when the seed has one (operator.go)
 
