@@ -72,7 +72,7 @@ type MemberChange struct {
 // Errors a membership change can end with besides the client errors. The
 // change did not happen with any of them but ErrOutcomeUnknown.
 var (
-	ErrChangePending  = errors.New("another membership change is in progress")
+	ErrChangePending = errors.New("another membership change is in progress")
 	// ErrNotYet: nothing is in progress here, but the change cannot be
 	// judged or made yet; the same request asked again later can succeed.
 	ErrNotYet         = errors.New("not yet")
