@@ -216,6 +216,7 @@ func Scenarios() []Scenario {
 		Replace,
 		RemovePartitioned,
 		ChangeCrashReads,
+		LearnerWipedHeldAcks,
 	}
 }
 
