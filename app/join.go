@@ -206,10 +206,10 @@ func askToBeAdded(ctx context.Context, cfg Config, selfClient string, log *slog.
 			return fmt.Errorf("joining: the cluster refuses this node's id, which a removed member had: start it with a new node.id and an empty data_dir (%w)", err)
 		case strings.Contains(err.Error(), "cannot take its id"):
 			return fmt.Errorf("joining: another machine is a member under this node's id: start it with a new node.id and an empty data_dir (%w)", err)
-		case steps[step][1] == "REPLACENODE" && strings.Contains(err.Error(), "is not a voter"):
+		case steps[step][1] == "REPLACENODE" && (strings.Contains(err.Error(), "is not a voter") || strings.Contains(err.Error(), "is the only voter")):
 			// Asking again cannot help; the node serves on as a learner,
 			// which an operator can still promote or swap in by hand.
-			log.Error("joining: the member to replace is not a voter: this node stays a learner (check -replace, then CLUSTER REPLACENODE or PROMOTE by hand)", "replace", cfg.Cluster.JoinReplaces, "err", err)
+			log.Error("joining: the member to replace cannot be replaced this way (not a voter, or the only one: err says what to do): this node stays a learner (check -replace, then CLUSTER REPLACENODE or PROMOTE by hand)", "replace", cfg.Cluster.JoinReplaces, "err", err)
 			return nil
 		}
 		log.Info("joining: not yet", "step", strings.Join(steps[step][:2], " "), "err", err)

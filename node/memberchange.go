@@ -184,7 +184,10 @@ func (n *Node) ChangeMembership(ch MemberChange, done func(error)) {
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", ch.Kind, "of", ch.ID, "force", ch.Force)
 }
 
-// checkMemberChange returns why ch cannot be proposed now, or nil.
+// checkMemberChange returns why ch cannot be proposed now, or nil. A
+// Replace of this leader that is otherwise allowed starts a leadership
+// hand-off as it answers (handOffBeforeReplace): call it only for a
+// change about to be proposed.
 func (n *Node) checkMemberChange(ch MemberChange) error {
 	switch {
 	case n.stopped != nil:

@@ -100,6 +100,12 @@ func (n *Node) handOffBeforeReplace(ch MemberChange, voters []uint64) error {
 			best = append(best, id)
 		}
 	})
+	if len(voters) == 1 {
+		// No voter to hand leadership to, and a leader left alone in the
+		// configuration it is leaving is the case the hand-off avoids:
+		// the steps that work, told whole (review4).
+		return fmt.Errorf("%w: node %d is the only voter and leads: make node %d a voter (CLUSTER PROMOTE %d), hand it leadership (CLUSTER TRANSFER-LEADER %d), then remove node %d (CLUSTER REMOVENODE %d)", ErrBadChange, ch.Old, ch.ID, ch.ID, ch.ID, ch.Old, ch.Old)
+	}
 	if len(best) == 0 {
 		return fmt.Errorf("%w: node %d leads and no other voter is active to take over; hand leadership on first (CLUSTER TRANSFER-LEADER)", ErrUnsafeChange, ch.Old)
 	}
