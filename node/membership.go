@@ -37,7 +37,10 @@ import (
 //     index, goes with it);
 //  2. add the node back as a learner, under its new identity: it catches
 //     up by snapshot, then from the log, and votes in nothing;
-//  3. promote the learner to voter once it is close behind the leader.
+//  3. promote the learner to voter once it is close behind the leader,
+//     if the removed self was a voter: the removal records that in the
+//     replicated member record (recordRejoinRole), so a wiped learner
+//     stays a learner whatever the joiner believes.
 //
 // Identities keep the old and new selves apart. Every message carries the
 // sender's identity and the identity the sender believes the receiver has
