@@ -18,8 +18,11 @@ import (
 // 1.5 s later). A verdict that brought it back
 // under identity 0 let them raise the leader's match past its empty log:
 // the heartbeats that commit past it are dropped by its peer guard (the
-// simulator fails any honest drop) and it never catches up. It must
-// rejoin as a learner under a new identity and catch up.
+// simulator fails any honest drop) and it never catches up. Node 4's
+// first process claims an identity of its own (node/claim.go), so its
+// wiped one rejoins under another, as a learner (the replicated record
+// says the removed self was one), and the held ones are a retired
+// identity's; it must catch up.
 var LearnerWipedHeldAcks = Scenario{
 	Name: "learner-wiped-held-acks",
 	Doc: "node 4, a learner, is wiped while a new leader's network holds its acknowledgements, freed once it has its join verdict: " +
@@ -27,12 +30,6 @@ var LearnerWipedHeldAcks = Scenario{
 	Nodes:         4,
 	InitialVoters: 3,
 	SimulatorOnly: true,
-	// On main the learner comes back under identity 0 and the held
-	// acknowledgements count for it: this scenario reproduces the defect
-	// (seed 2: the peer guard drops the leader's heartbeat past node 4's
-	// empty log). The fix (every wiped learner rejoins under a new
-	// identity) is on branch fix3 with its review's findings open.
-	Pending: "review2 finding 1's fix: a wiped learner rejoins under a new identity (branch fix3)",
 	Run: func(t *T) {
 		mc := changerOf(t)
 		lh, ok := t.Cluster.(LinkHolder)

@@ -111,6 +111,13 @@ type Config struct {
 	// once, without asking its peers. TEST ONLY: it shows that a wiped
 	// node that forgets it was a member breaks the cluster.
 	UnsafeBlindBootstrap bool
+	// UnsafeNewLearnerVerdict brings back the join verdict of before
+	// identity claims (claim.go): an operator's added member is not
+	// marked unclaimed, and a leader holding no acknowledgement from a
+	// learner of identity 0 calls it new, to run under identity 0.
+	// TEST ONLY: it shows that a wiped learner's old self's held
+	// acknowledgements count for its empty new self (review2 finding 1).
+	UnsafeNewLearnerVerdict bool
 	// UnsafeRemovedServes makes a node that applied its own removal serve
 	// reads from its local state instead of refusing. TEST ONLY: it shows
 	// that the simulator catches a removed node that still serves.

@@ -11,35 +11,39 @@ import (
 )
 
 // A node started with Join (Config.Join, app -join) and an empty data
-// directory is either new, waiting for an operator's CLUSTER ADDNODE, or
-// a member whose disk was wiped. It cannot tell which by itself, and the
-// difference matters: the cluster knows a new node by identity 0 from the
-// change that adds it, but a wiped member's old self is still in every
-// peer's raft with its match index (and, for a voter, its votes and the
-// entries it acknowledged). Coming back as that self with an empty log,
-// it would take the leader's heartbeat that commits past its log's end
-// (swarm seed 191), and as a voter could help elect a leader missing a
-// committed entry. So, before it starts raft, it probes its peers as a
-// member of the first configuration does (membership.go), and a peer
-// answers with a verdict besides its stage:
+// directory is either the first process of a member an operator added
+// (or is about to add), or a member whose disk was wiped. It cannot tell
+// which by itself, and the difference matters: a wiped member's old self
+// is still in every peer's raft with its match index (and, for a voter,
+// its votes and the entries it acknowledged), and its messages may still
+// be on the way. Coming back as that self with an empty log, it would
+// take the leader's heartbeat that commits past its log's end (swarm
+// seed 191), and as a voter could help elect a leader missing a
+// committed entry. So, before it starts raft, it draws a random identity
+// and probes its peers as a member of the first configuration does
+// (membership.go), and a peer answers with a verdict besides its stage:
 //
-//  1. verdictMember: the peer knows the node as a member (a voter or
-//     learner, or a node an operator added whose old self a rejoin just
-//     removed). The node rejoins as a wiped member of the first
-//     configuration does: a new random identity, and the leader removes
-//     its old self, adds it back as a learner and promotes it once caught
-//     up (onJoin), so its old self's acknowledgements never count again
-//     and it catches up by snapshot. Any member may say so: rejoining is
-//     always safe.
-//  2. verdictNew: the leader, having applied every entry of the terms
-//     before its own (leaderFirstIndex), does not know the node at all.
-//     Any addition of it committed before this term is applied there; one
-//     of this term is this leader's own, and until it applies no one
-//     sends the node anything as a member. So the node starts as before,
-//     under identity 0 (storage.BecomeNewMember), and waits for ADDNODE.
-//     Only a leader may say so: a follower behind on membership would
-//     say it of a member.
-//  3. verdictNone: no verdict (not the leader, or no state of its own).
+//  1. verdictMember: the peer knows the node as a member whose identity
+//     may have had a process (a voter or learner, claimed or of the first
+//     configuration, or a node an operator added whose old self a rejoin
+//     just removed). The node rejoins under its new identity: the leader
+//     removes its old self, adds it back as a learner, and promotes it
+//     once caught up if the removed self was a voter (onJoin, the role
+//     kept in the replicated member record), so its old self's messages
+//     never count again and it catches up by snapshot. Any member may say
+//     so: rejoining is always safe.
+//  2. verdictClaim: the leader, having applied every entry of the terms
+//     before its own (leaderFirstIndex), holds the node as a learner an
+//     operator added and no process ever claimed (claim.go). The node
+//     records its identity and asks the leader to record it; one entry,
+//     which takes effect only if the member is still unclaimed when it
+//     applies. Only a leader says so, to keep two claimants rare (the
+//     loser rejoins).
+//  3. verdictNew: the leader, caught up as above, does not know the node
+//     at all: not added yet. The node keeps probing until it is, and
+//     then claims: it never runs under identity 0, so an unclaimed
+//     member's identity has had no process.
+//  4. verdictNone: no verdict (not the leader, or no state of its own).
 //
 // A node the peer records as removed gets the removed notice instead
 // (onProbe's tellRemoved); believed from a configured peer, it makes the
@@ -51,6 +55,7 @@ const (
 	verdictNone   joinVerdict = 0
 	verdictNew    joinVerdict = 1
 	verdictMember joinVerdict = 2
+	verdictClaim  joinVerdict = 3
 )
 
 // joinProbeBody marks a probe as a Join node's, and names this start of
@@ -84,29 +89,31 @@ func (n *Node) probeAsJoiner() {
 
 // verdictFor is this node's verdict on a Join node id that probes it.
 func (n *Node) verdictFor(id uint64) joinVerdict {
+	leads := n.isLeader && n.leaderFirstIndex != 0 && n.store.Applied() >= n.leaderFirstIndex
 	switch {
 	case n.rn == nil || n.store.IsJoining() || n.removedSelf():
 		return verdictNone
-	case n.isLearner(id) && n.store.MemberIdentity(id) == 0:
-		// A learner's acknowledgements and votes never count, so it may
-		// come back as itself with an empty log, as long as the leader
-		// holds nothing acknowledged by it (whose heartbeat would commit
-		// past that log): a learner just added (or since this leader's
-		// election) has acknowledged nothing. This is every first start
-		// of a node added by ADDNODE: the transport lets its probe
-		// through only once the change applied, and a "member" verdict
-		// would send it through the rejoin (three more changes, and a
-		// promotion that -replace must do itself). Only the leader knows.
-		if !n.isLeader || n.leaderFirstIndex == 0 || n.store.Applied() < n.leaderFirstIndex {
+	case n.cfg.UnsafeNewLearnerVerdict && n.isLearner(id) && n.store.MemberIdentity(id) == 0:
+		// TEST ONLY: the verdict of before claims, which a learner's old
+		// self's held acknowledgements fooled (review2 finding 1).
+		switch {
+		case !leads:
 			return verdictNone
-		}
-		if n.matchOf(id) == 0 {
+		case n.matchOf(id) == 0:
 			return verdictNew
 		}
 		return verdictMember
+	case n.isLearner(id) && n.store.IsUnclaimed(id):
+		if !leads {
+			return verdictNone
+		}
+		return verdictClaim
 	case n.isMember(id) || n.addedByOperator(id) || n.store.MemberIdentity(id) != 0:
+		// A learner of identity 0 not marked unclaimed was added before
+		// claims, and may have run under identity 0: its old self's
+		// messages could count for a new one under the same identity.
 		return verdictMember
-	case n.isLeader && n.leaderFirstIndex != 0 && n.store.Applied() >= n.leaderFirstIndex:
+	case leads:
 		return verdictNew
 	}
 	return verdictNone
@@ -140,29 +147,39 @@ func (n *Node) addedByOperator(id uint64) bool {
 	return err == nil && found && info.State == storage.MemberActive
 }
 
-// onJoinVerdict acts on a peer's verdict; verdictNone waits for another.
+// onJoinVerdict acts on a peer's verdict; verdictNone and verdictNew
+// wait for another.
 func (n *Node) onJoinVerdict(from uint64, v joinVerdict) error {
 	if n.toldRemoved {
 		return nil // a peer behind on membership may not know it yet
 	}
+	identity := n.adm.joinIdentity
 	switch v {
 	case verdictMember:
-		identity := n.env.Rand.Uint64() | 1
 		n.env.Log.Warn("empty data directory, but this node was a member: rejoining under a new identity", "node", n.cfg.ID, "identity", identityText(identity), "told_by", from)
-		if err := n.store.BecomeJoiner(identity); err != nil {
-			return n.stop(err)
-		}
-		return n.startRaft()
+	case verdictClaim:
+		n.env.Log.Info("empty data directory, first start of an added member: claiming an identity", "node", n.cfg.ID, "identity", identityText(identity), "told_by", from)
 	case verdictNew:
-		if err := n.becomeNewMember(); err != nil {
-			return n.stop(err)
+		if n.cfg.UnsafeNewLearnerVerdict {
+			if err := n.becomeNewMember(); err != nil {
+				return n.stop(err)
+			}
 		}
+		return nil
+	default:
+		return nil
 	}
-	return nil
+	// Durable before it is asked for, so a restart keeps asking under the
+	// same identity; a joiner asks the leader to record it (askToJoin).
+	if err := n.store.BecomeJoiner(identity); err != nil {
+		return n.stop(err)
+	}
+	return n.startRaft()
 }
 
 // becomeNewMember starts an empty Join node that waits to be added,
-// under identity 0.
+// under identity 0: a Join node with no peers to ask, and TEST ONLY
+// (UnsafeNewLearnerVerdict) a node called new.
 func (n *Node) becomeNewMember() error {
 	if err := n.store.BecomeNewMember(); err != nil {
 		return err

@@ -1,28 +1,42 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
-// A learner of identity 0 is called new by a leader holding no
-// acknowledgement from it (joinprobe.go), but its old self's
-// acknowledgements may still be on the way: the old and the new self
-// share identity 0, so the leader takes them for the new one's and holds
-// a match index past the empty log. Method: node 4, a caught-up learner,
+// A learner of identity 0 was called new by a leader holding no
+// acknowledgement from it, but its old self's acknowledgements may still
+// be on the way: the old and the new self shared identity 0, so the
+// leader took them for the new one's and held a match index past the
+// empty log (review2 finding 1). Method: node 4, a caught-up learner,
 // follows a new leader whose first appends it acknowledges; the harness
 // holds those acknowledgements, wipes node 4 and starts it with Join, and
-// delivers them once node 4 has acted on its verdict.
-//
-// It fails: the leader's match for node 4 passes its empty log, every
-// heartbeat is dropped as committing past it, and node 4 never catches
-// up (a promotion would count its false match in the quorum). Identity
-// 0 cannot tell the old self's messages from the new one's; only a new
-// identity (the rejoin) can. Left for the lead (review2 finding 1).
+// delivers them once node 4 has acted on its verdict. Now node 4 claimed
+// an identity at its first start (claim.go), so the wiped one rejoins
+// under another and the held ones are a retired identity's.
 func TestHeldAcksOfTheOldSelfAfterNewVerdict(t *testing.T) {
-	t.Skip("review2 finding 1: open; the learner verdict reuses identity 0")
-	c := newCluster(t, 3, testConfig())
+	if err := heldAcksAfterWipe(t, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHeldAcksOfTheOldSelfAfterNewVerdictTeeth brings the old verdict
+// back (UnsafeNewLearnerVerdict): node 4 never catches up.
+func TestHeldAcksOfTheOldSelfAfterNewVerdictTeeth(t *testing.T) {
+	cfg := testConfig()
+	cfg.UnsafeNewLearnerVerdict = true
+	err := heldAcksAfterWipe(t, cfg)
+	if err == nil {
+		t.Fatal("with the old verdict node 4 caught up all the same: the test has no teeth")
+	}
+	t.Log(err)
+}
+
+func heldAcksAfterWipe(t *testing.T, cfg Config) error {
+	c := newCluster(t, 3, cfg)
 	lead := c.theLeader()
 	c.addMachine(4)
 	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
@@ -72,9 +86,15 @@ func TestHeldAcksOfTheOldSelfAfterNewVerdict(t *testing.T) {
 	c.ticks(60)
 	st := c.node(4).Status()
 	if st.Stopped || st.DroppedForged != 0 || st.Applied < c.node(to).Status().Commit-1 {
-		t.Fatalf("node 4 after its old self's acknowledgements arrived: %+v; leader commit %d", st, c.node(to).Status().Commit)
+		return fmt.Errorf("node 4 after its old self's acknowledgements arrived: %+v; leader commit %d", st, c.node(to).Status().Commit)
 	}
-	c.mustGet(4, "n", "4")
+	if st.Role != "learner" || st.Identity == 0 {
+		return fmt.Errorf("node 4 is a %s under identity %x, want a learner under an identity of its own", st.Role, st.Identity)
+	}
+	if res := c.do(4, get("n")); res.Err != nil || string(res.Value) != "4" {
+		return fmt.Errorf("GET n on node 4 = %+v, want 4", res)
+	}
+	return nil
 }
 
 // A probe reply is an answer to one start of a Join node, but nothing

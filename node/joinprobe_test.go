@@ -41,8 +41,9 @@ func TestWipedJoinedMemberRejoins(t *testing.T) {
 	c := newCluster(t, 3, testConfig())
 	lead := c.theLeader()
 	c.addVoter(lead, 4)
-	if st := c.node(4).Status(); st.Identity != 0 {
-		t.Fatalf("a node added by ADDNODE has identity %x, want 0", st.Identity)
+	claimed := c.node(4).Status().Identity
+	if claimed == 0 {
+		t.Fatal("a node added by ADDNODE runs under identity 0, want the one it claimed")
 	}
 	for range 3 {
 		if res := c.do(4, incr("n")); res.Err != nil {
@@ -56,7 +57,7 @@ func TestWipedJoinedMemberRejoins(t *testing.T) {
 		t.Fatalf("GET on the wiped node = %+v, want ErrJoining", res)
 	}
 	st := c.waitRole(4, "voter")
-	if st.Identity == 0 || st.SnapshotsInstalled != 1 || st.DroppedForged != 0 {
+	if st.Identity == 0 || st.Identity == claimed || st.SnapshotsInstalled != 1 || st.DroppedForged != 0 {
 		t.Fatalf("the wiped node: %+v, want a new identity, one snapshot, nothing dropped as forged", st)
 	}
 	lead = c.theLeader()
@@ -97,11 +98,11 @@ func TestWipedRemovedJoinedNodeIsTold(t *testing.T) {
 
 // A node added by ADDNODE whose first probe reaches the members only once
 // the change applied (the TCP transport refuses a peer the members do not
-// know yet) is a first start, not a wiped member: the leader has nothing
-// acknowledged by the learner, so it starts as itself, under identity 0,
-// with no rejoin (which would cost three more changes and promote it,
-// where -replace must swap it in). A learner that had caught up, wiped,
-// still rejoins.
+// know yet) is a first start, not a wiped member: the member is recorded
+// unclaimed, so it claims the identity it drew, in one entry, with no
+// rejoin (which would cost three more changes). A learner that had
+// caught up, wiped, rejoins under a new identity and stays a learner:
+// the replicated record says the removed self was one.
 func TestAddedLearnerFirstStartIsNotARejoin(t *testing.T) {
 	c := newCluster(t, 3, testConfig())
 	lead := c.theLeader()
@@ -119,17 +120,87 @@ func TestAddedLearnerFirstStartIsNotARejoin(t *testing.T) {
 	st := c.waitRole(4, "learner")
 	c.ticks(30)
 	st = c.node(4).Status()
-	if st.Identity != 0 || st.SnapshotsInstalled != 1 {
-		t.Fatalf("the added node: identity %x, %d snapshots; want identity 0 and one snapshot", st.Identity, st.SnapshotsInstalled)
+	claimed := st.Identity
+	if claimed == 0 || st.SnapshotsInstalled != 1 {
+		t.Fatalf("the added node: identity %x, %d snapshots; want an identity of its own and one snapshot", st.Identity, st.SnapshotsInstalled)
 	}
-	if got := c.node(lead).Status().MembershipChanges - changes; got != 1 {
-		t.Fatalf("the leader applied %d membership changes for one ADDNODE, want 1 (no rejoin)", got)
+	if got := c.node(lead).Status().MembershipChanges - changes; got != 2 {
+		t.Fatalf("the leader applied %d membership changes for one ADDNODE, want 2 (the add and the claim, no rejoin)", got)
 	}
+	c.mustGet(4, "n", "1")
+	// An operator's PROMOTE right after the catch-up is not told to wait.
+	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
+		t.Fatalf("PROMOTE after the claim: %v", err)
+	}
+	c.waitRole(4, "voter")
+	if err := c.change(lead, MemberChange{Kind: Remove, ID: 4}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A caught-up learner, wiped, rejoins under a new identity and stays a
+// learner; wiped again in the middle of that rejoin, it still ends a
+// learner. The role is the replicated record's, not the joiner's.
+func TestWipedLearnerRejoinsAsLearner(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.theLeader()
+	if res := c.do(lead, incr("n")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRole(4, "learner")
+	c.ticks(30)
+	claimed := c.node(4).Status().Identity
 	c.mustGet(4, "n", "1")
 
 	c.wipeJoined(4)
-	st = c.waitRole(4, "voter")
-	if st.Identity == 0 {
-		t.Fatalf("a caught-up learner, wiped, came back under identity 0: %+v", st)
+	for range 500 { // the rejoin under way: its old self removed
+		if ls := c.node(c.theLeader()).Status(); !slices.Contains(ls.Learners, 4) {
+			break
+		}
+		c.tick()
 	}
+	if ls := c.node(c.theLeader()).Status(); slices.Contains(ls.Learners, 4) {
+		t.Fatal("the rejoin never removed the old self")
+	}
+	c.wipeJoined(4)
+	st := c.waitRole(4, "learner")
+	c.ticks(100)
+	st = c.node(4).Status()
+	if st.Role != "learner" || st.Identity == 0 || st.Identity == claimed {
+		t.Fatalf("the wiped learner: %s under identity %x (claimed %x), want a learner under a new one", st.Role, st.Identity, claimed)
+	}
+	if ls := c.node(c.theLeader()).Status(); !slices.Equal(ls.Voters, []uint64{1, 2, 3}) || !slices.Equal(ls.Learners, []uint64{4}) {
+		t.Fatalf("voters %v learners %v, want node 4 a learner", ls.Voters, ls.Learners)
+	}
+	c.converged()
+	c.mustGet(4, "n", "1")
+}
+
+// A voter wiped in the middle of its rejoin (removed, not yet promoted
+// back) ends a voter: the record keeps that the first removal was of a
+// voter.
+func TestVoterWipedDuringItsRejoinEndsAVoter(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.theLeader()
+	c.addVoter(lead, 4)
+	c.wipeJoined(4)
+	for range 500 {
+		if ls := c.node(c.theLeader()).Status(); slices.Contains(ls.Learners, 4) {
+			break
+		}
+		c.tick()
+	}
+	if ls := c.node(c.theLeader()).Status(); !slices.Contains(ls.Learners, 4) {
+		t.Fatal("the rejoin never added node 4 back as a learner")
+	}
+	c.wipeJoined(4)
+	st := c.waitRole(4, "voter")
+	if st.Identity == 0 {
+		t.Fatalf("node 4: %+v", st)
+	}
+	c.converged()
 }

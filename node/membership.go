@@ -37,7 +37,10 @@ import (
 //     index, goes with it);
 //  2. add the node back as a learner, under its new identity: it catches
 //     up by snapshot, then from the log, and votes in nothing;
-//  3. promote the learner to voter once it is close behind the leader.
+//  3. promote the learner to voter once it is close behind the leader,
+//     if the removed self was a voter: the removal records that in the
+//     replicated member record (recordRejoinRole), so a wiped learner
+//     stays a learner whatever the joiner believes.
 //
 // Identities keep the old and new selves apart. Every message carries the
 // sender's identity and the identity the sender believes the receiver has
@@ -71,6 +74,8 @@ type admission struct {
 	leaderSince    uint64            // tick this node last became leader
 	heardAt        map[uint64]uint64 // tick of the last message from each peer's current self
 	droppedStale   int               // messages dropped for naming a wrong identity
+	claimProposed  [2]uint64         // node and identity of this leader's last claim (claim.go)
+	joinIdentity   uint64            // a Join node's identity, drawn before it probes (joinprobe.go)
 }
 
 func newAdmission(cfg Config) admission {
@@ -129,6 +134,9 @@ func (a *admission) changing(now, window uint64) bool {
 //     indexes beyond the new self's log). Any other identity is taken,
 //     even one this node does not know yet: it may be behind on
 //     membership, and must still hear the members it does not know of.
+//     But nothing from a member recorded unclaimed (claim.go): no
+//     process runs under its identity 0, so such a message is an older
+//     binary's process's, or a claimant's this node has not seen claim.
 //   - A node with state takes messages addressed to a former self of its
 //     own. Those come from peers behind on membership, or were sent
 //     before its admission; raft's term and log checks make them
@@ -138,7 +146,7 @@ func (n *Node) knows(hdr envelope) bool {
 	if n.store.IsJoining() {
 		return hdr.toIdentity == n.store.Identity()
 	}
-	return !n.store.IsRetired(hdr.from, hdr.fromIdentity)
+	return !n.store.IsRetired(hdr.from, hdr.fromIdentity) && !n.store.IsUnclaimed(hdr.from)
 }
 
 // othersOf lists the configured peers other than this node, in id order.
@@ -228,7 +236,7 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 		nonce = binary.BigEndian.Uint64(r.b)
 		r.b = nil
 	}
-	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining || verdict > verdictMember {
+	if r.err != nil || len(r.b) != 0 || stage < stageFresh || stage > stageJoining || verdict > verdictClaim {
 		return fmt.Errorf("node: malformed probe reply from %d", from)
 	}
 	if !n.adm.answered(from, stage) {
@@ -258,11 +266,13 @@ func (n *Node) onProbeReply(from uint64, body []byte) error {
 	return n.startRaft()
 }
 
-// joining reports whether this node still waits to be a voter under its
-// own identity.
+// joining reports whether this node still waits to be admitted under its
+// own identity: recorded, and, if its rejoin must end so (the replicated
+// record says it was a voter), promoted.
 func (n *Node) joining() bool {
 	id := n.store.Identity()
-	return id != 0 && (n.store.MemberIdentity(n.cfg.ID) != id || !slices.Contains(n.store.ConfState().GetVoters(), n.cfg.ID))
+	return id != 0 && (n.store.MemberIdentity(n.cfg.ID) != id ||
+		n.store.RejoinsAsVoter(n.cfg.ID) && !slices.Contains(n.store.ConfState().GetVoters(), n.cfg.ID))
 }
 
 // askToJoin runs on every tick of a joiner: it asks every peer, since it
@@ -297,6 +307,11 @@ func (n *Node) onJoin(from, identity uint64) {
 	var change *pb.ConfChangeSingle
 	var context []byte
 	switch {
+	case isLearner && n.store.IsUnclaimed(from):
+		// Its first process (claim.go): the claim applies only if the
+		// record is still unclaimed then.
+		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddLearnerNode.Enum(), NodeId: proto.Uint64(from)}
+		context = claimContext(identity)
 	case (isVoter || isLearner) && !known && n.heardFromLately(from):
 		// Its current self answered within the last election timeout: a
 		// wiped node cannot have restarted that fast, so this is more
@@ -309,10 +324,12 @@ func (n *Node) onJoin(from, identity uint64) {
 	case !isVoter && !isLearner:
 		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddLearnerNode.Enum(), NodeId: proto.Uint64(from)}
 		context = binary.BigEndian.AppendUint64(nil, identity)
-	case isLearner && n.caughtUp(from):
+	case isLearner && n.store.RejoinsAsVoter(from) && n.caughtUp(from):
+		// A voter's rejoin ends with its promotion; a learner's with the
+		// learner, whatever the joiner believes (the role is replicated).
 		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddNode.Enum(), NodeId: proto.Uint64(from)}
 	default:
-		return // a voter already, or a learner still catching up
+		return // admitted, or a voter's rejoin still catching up
 	}
 	cc := &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{change}, Context: context}
 	if err := n.rn.ProposeConfChange(cc); err != nil {
@@ -320,6 +337,10 @@ func (n *Node) onJoin(from, identity uint64) {
 		return
 	}
 	n.adm.confProposedAt = n.ticks
+	n.adm.claimProposed = [2]uint64{}
+	if context != nil && context[0] == claimContextTag {
+		n.adm.claimProposed = [2]uint64{from, identity}
+	}
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identityText(identity))
 }
 
@@ -358,7 +379,12 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 		return nil
 	}
 	v2 := cc.AsV2()
+	if id, identity, ok := decodeClaim(v2); ok {
+		n.applyClaim(batch, e.GetIndex(), id, identity)
+		return nil
+	}
 	opCtx, isOp := decodeMemberContext(v2.GetContext())
+	prev := batch.ConfState()
 	for _, ch := range v2.GetChanges() {
 		// A node added back carries its new identity; the old one retires
 		// with that, not at the removal before it: until a peer knows the
@@ -382,6 +408,13 @@ func (n *Node) applyConfChange(batch *storage.Batch, e *pb.Entry) error {
 	if len(v2.GetChanges()) == 0 {
 		// raft's leave of a joint configuration (replace.go)
 		recordLeft(batch, batch.ConfState(), cs)
+	}
+	recordRejoinRole(batch, prev, v2, isOp)
+	if isOp && len(v2.GetChanges()) == 1 && !n.cfg.UnsafeNewLearnerVerdict {
+		if ch := v2.GetChanges()[0]; ch.GetType() == pb.ConfChangeType_ConfChangeAddLearnerNode &&
+			!slices.Contains(prev.GetVoters(), ch.GetNodeId()) && !slices.Contains(prev.GetLearners(), ch.GetNodeId()) {
+			batch.MarkUnclaimed(ch.GetNodeId()) // claim.go
+		}
 	}
 	if !mutant.On(mutant.ConfNotPersisted) {
 		batch.SetConfState(cs)

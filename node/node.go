@@ -127,6 +127,7 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		// members can tell (joinprobe.go).
 		n.adm.probeAnswers = make([]peerStage, len(n.adm.others))
 		n.adm.probeNonce = n.env.Rand.Uint64() | 1
+		n.adm.joinIdentity = n.env.Rand.Uint64() | 1 // never 0 (claim.go)
 		return n, nil
 	case cfg.Join:
 		return n, n.becomeNewMember()

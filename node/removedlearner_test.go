@@ -37,13 +37,13 @@ func TestRemovedLearnerLearnsIt(t *testing.T) {
 // TestRemovedBeforeItHeardAnythingLearnsIt: a node started to join,
 // added and removed again before it heard a word from the cluster (swarm
 // seed 795), has applied no membership and never campaigns; it must
-// still learn it was removed, by asking its configured peers.
+// still learn it was removed, from its configured peers' answers.
 func TestRemovedBeforeItHeardAnythingLearnsIt(t *testing.T) {
 	c := newCluster(t, 63, testConfig())
 	lead := c.theLeader()
 	c.addMachine(4)
-	c.ticks(20) // the leader calls it new: it waits to be added, under identity 0
-	if st := c.node(4).Status(); st.Role != "joining" || st.Identity != 0 {
+	c.ticks(20) // the leader calls it new: it probes on until it is added
+	if st := c.node(4).Status(); st.Role != "discovering" || st.Identity != 0 {
 		t.Fatalf("node 4 before it is added: %q, identity %x", st.Role, st.Identity)
 	}
 	cut := true

@@ -20,10 +20,11 @@ var flagMutant = flag.String("mutant", "", "the planted bug to switch on (intern
 // unsafeMutants are the planted bugs that existed before internal/mutant,
 // as TEST ONLY options of the simulator.
 var unsafeMutants = map[string]func(*Options){
-	"no-sync":         func(o *Options) { o.UnsafeNoSync = true },
-	"local-reads":     func(o *Options) { o.UnsafeLocalReads = true },
-	"no-dedup":        func(o *Options) { o.UnsafeNoDedup = true },
-	"blind-bootstrap": func(o *Options) { o.UnsafeBlindBootstrap = true },
+	"no-sync":             func(o *Options) { o.UnsafeNoSync = true },
+	"local-reads":         func(o *Options) { o.UnsafeLocalReads = true },
+	"no-dedup":            func(o *Options) { o.UnsafeNoDedup = true },
+	"blind-bootstrap":     func(o *Options) { o.UnsafeBlindBootstrap = true },
+	"new-learner-verdict": func(o *Options) { o.UnsafeNewLearnerVerdict = true },
 }
 
 // TestMutant runs -seed, or -seeds seeds from -seed0, of -scenario (the

@@ -112,6 +112,11 @@ type Options struct {
 	// without asking its peers. TEST ONLY: it proves the disk-wiped
 	// scenario notices a wiped node that forgot it was a member.
 	UnsafeBlindBootstrap bool
+	// UnsafeNewLearnerVerdict brings back the join verdict that started
+	// an added learner under identity 0 (node.Config's). TEST ONLY: it
+	// proves learner-wiped-held-acks notices the old self's held
+	// acknowledgements counting for the new one.
+	UnsafeNewLearnerVerdict bool
 	// UnsafeChunksReadLive makes long reads read their chunks from the
 	// live data rather than one snapshot. TEST ONLY: it proves the
 	// atomicity check of multi-key reads (multikey.go) notices.

@@ -61,12 +61,29 @@ func (s *Store) loadMembership() error {
 type member struct {
 	identity uint64
 	retired  []uint64 // identities it had before, oldest first
+	flags    byte     // memberUnclaimed, memberRejoinAsVoter
 }
+
+// A member record's flags (claim.go), stored as one byte after the
+// identities when any is set: a record of 8k bytes has none, one of
+// 8k+1 carries them.
+const (
+	// memberUnclaimed: added by ADDNODE, and no process has run under
+	// an identity of it yet.
+	memberUnclaimed byte = 1
+	// memberRejoinAsVoter: a rejoin removed this member while it was a
+	// voter (or while an earlier such rejoin was unfinished): the
+	// rejoin ends with its promotion.
+	memberRejoinAsVoter byte = 2
+)
 
 func (m member) encode() []byte {
 	b := uint64Value(m.identity)
 	for _, r := range m.retired {
 		b = binary.BigEndian.AppendUint64(b, r)
+	}
+	if m.flags != 0 {
+		b = append(b, m.flags)
 	}
 	return b
 }
@@ -79,11 +96,15 @@ func (s *Store) loadMembers() error {
 	}
 	for valid := it.First(); valid; valid = it.Next() {
 		k, v := it.Key(), it.Value()
-		if len(k) != memberKeyLen || len(v) < 8 || len(v)%8 != 0 {
+		if len(k) != memberKeyLen || len(v) < 8 || len(v)%8 > 1 || len(v)%8 == 1 && v[len(v)-1] == 0 {
 			_ = it.Close()
 			return fmt.Errorf("storage: malformed member record %x=%x", k, v)
 		}
-		m := member{identity: binary.BigEndian.Uint64(v)}
+		var m member
+		if len(v)%8 == 1 {
+			m.flags, v = v[len(v)-1], v[:len(v)-1]
+		}
+		m.identity = binary.BigEndian.Uint64(v)
 		for i := 8; i < len(v); i += 8 {
 			m.retired = append(m.retired, binary.BigEndian.Uint64(v[i:]))
 		}
@@ -175,24 +196,36 @@ func (b *Batch) SetConfState(cs *pb.ConfState) {
 }
 
 // SetMemberIdentity records that node id now has identity in the
-// cluster; the identity it had before is retired.
+// cluster; the identity it had before is retired. A recorded identity
+// is a claimed one: the unclaimed mark goes.
 func (b *Batch) SetMemberIdentity(id, identity uint64) {
-	if b.members == nil {
-		b.members = map[uint64]member{}
-	}
-	m, ok := b.members[id]
-	if !ok {
-		m = b.s.members[id]
-		m.retired = slices.Clone(m.retired)
-	}
-	if m.identity == identity {
+	m := b.member(id)
+	if m.identity == identity && m.flags&memberUnclaimed == 0 {
 		return
 	}
-	if !slices.Contains(m.retired, m.identity) {
+	if m.identity != identity && !slices.Contains(m.retired, m.identity) {
 		m.retired = append(m.retired, m.identity)
 	}
 	m.identity = identity
-	if !ok {
+	m.flags &^= memberUnclaimed
+	b.setMember(id, m)
+}
+
+// member returns node id's record as of this batch, for changing.
+func (b *Batch) member(id uint64) member {
+	if m, ok := b.members[id]; ok {
+		return m
+	}
+	m := b.s.members[id]
+	m.retired = slices.Clone(m.retired)
+	return m
+}
+
+func (b *Batch) setMember(id uint64, m member) {
+	if b.members == nil {
+		b.members = map[uint64]member{}
+	}
+	if _, ok := b.members[id]; !ok {
 		b.memberOrder = append(b.memberOrder, id)
 	}
 	b.members[id] = m
