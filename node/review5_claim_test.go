@@ -1,0 +1,69 @@
+package node
+
+import (
+	"slices"
+	"testing"
+)
+
+// Review5: two processes claim the same unclaimed id (an impostor, or a
+// copied config). The first claim applied wins; the second process must
+// not then evict the winner, which is live: the claim's apply ends the
+// leader's wait of one change at a time, and the winner's messages were
+// all dropped while the record was unclaimed (knows), so the leader has
+// not heard from it yet and heardFromLately does not protect it.
+// Observed (seed 3): claim applied at tick 45, RemoveNode 4 proposed for
+// the second claimant in the same tick, the winner re-added under the
+// same identity at tick 55: two needless changes and a snapshot, and a
+// live learner removed.
+func TestReview5SecondClaimantDoesNotEvictTheWinner(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	// From the claim's apply at the leader on, the winner's first
+	// answer under its claimed identity is one round trip away: hold 4's
+	// messages to the leader until the second claimant asked once.
+	var lead uint64
+	held := false
+	c.onLog = func(id uint64, msg string, kv []any) {
+		if id == lead && msg == "identity claimed" {
+			held = true
+		}
+	}
+	c.drop = func(m message) bool { return held && m.From == 4 && m.To == lead }
+	lead = c.theLeader()
+	if res := c.do(lead, incr("n")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	c.ticks(30) // a leader of some standing: heardFromLately is not its first window
+	c.addMachine(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	var winner uint64
+	for range 200 {
+		if winner = c.node(lead).store.MemberIdentity(4); winner != 0 {
+			break
+		}
+		c.tick()
+	}
+	if winner == 0 {
+		t.Fatal("node 4 never claimed")
+	}
+	// The second process drew 77, was told claim too, and asks at every
+	// tick from now on.
+	base := c.node(lead).Status().MembershipChanges
+	if err := c.node(lead).Step(envelope{kind: peerJoin, from: 4, fromIdentity: 77}.encode(nil)); err != nil {
+		t.Fatal(err)
+	}
+	c.tick()
+	held = false
+	for range 60 {
+		if err := c.node(lead).Step(envelope{kind: peerJoin, from: 4, fromIdentity: 77}.encode(nil)); err != nil {
+			t.Fatal(err)
+		}
+		c.tick()
+	}
+	ls := c.node(lead).Status()
+	if got := c.node(lead).store.MemberIdentity(4); got != winner || !slices.Contains(ls.Learners, 4) || ls.MembershipChanges != base {
+		t.Fatalf("after a second claimant: node 4 recorded under %x (winner %x), learners %v, %d more membership changes; want the live winner kept and no change",
+			got, winner, ls.Learners, ls.MembershipChanges-base)
+	}
+}
