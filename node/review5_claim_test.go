@@ -3,6 +3,11 @@ package node
 import (
 	"slices"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/seshat-db/seshat/env/envtest"
+	"github.com/seshat-db/seshat/storage"
 )
 
 // Review5: two processes claim the same unclaimed id (an impostor, or a
@@ -66,4 +71,58 @@ func TestReview5SecondClaimantDoesNotEvictTheWinner(t *testing.T) {
 		t.Fatalf("after a second claimant: node 4 recorded under %x (winner %x), learners %v, %d more membership changes; want the live winner kept and no change",
 			got, winner, ls.Learners, ls.MembershipChanges-base)
 	}
+}
+
+// Review5: a store an older binary made to wait under identity 0
+// (m/newmember, verdictNew before claims), opened by this binary after
+// the upgrade. The operator's ADDNODE, applied by this binary, marks the
+// member unclaimed, so every peer drops every raft message of the process
+// that runs under identity 0, and that process, not a joiner, never
+// claims: the learner never catches up and PROMOTE never passes. The
+// same holds for a Join node with no peers to ask (becomeNewMember).
+func TestReview5UpgradedNewMemberStoreCatchesUp(t *testing.T) {
+	upgradedNewMember(t, testConfig())
+}
+
+func upgradedNewMember(t *testing.T, cfg Config) {
+	c := newCluster(t, 3, cfg)
+	lead := c.theLeader()
+	if res := c.do(lead, incr("n")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	c.ticks(30)
+	fs := vfs.NewMem()
+	s, err := storage.Open(fs, "/data", envtest.QuietLog{T: t}, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BecomeNewMember(); err != nil { // as the older binary did
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.addMachine(4)
+	c.stop(4)
+	c.fss[3] = fs
+	c.startJoined(4)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ticks(200)
+	if m := c.node(lead).matchOf(4); m == 0 {
+		t.Fatalf("node 4 (identity %x, leader records %x, unclaimed %v) never acknowledged anything: match 0 after 200 ticks",
+			c.node(4).Status().Identity, c.node(lead).store.MemberIdentity(4), c.node(lead).store.IsUnclaimed(4))
+	}
+	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
+		t.Fatalf("PROMOTE: %v", err)
+	}
+}
+
+// The control: without the unclaimed mark (UnsafeNewLearnerVerdict, the
+// behaviour before claims) the same store catches up and is promoted.
+func TestReview5UpgradedNewMemberStoreControl(t *testing.T) {
+	cfg := testConfig()
+	cfg.UnsafeNewLearnerVerdict = true
+	upgradedNewMember(t, cfg)
 }
