@@ -60,6 +60,14 @@ func (n *Node) applyClaim(batch *storage.Batch, index, id, identity uint64) {
 		n.env.Log.Info("identity claim ignored: the member's record is claimed already, or it is no learner", "node", n.cfg.ID, "index", index, "of", id, "identity", identityText(identity))
 		return
 	}
+	if n.isLeader {
+		// The claimant asked under this identity a moment ago, and every
+		// message it sent before was dropped (knows): without this, a
+		// second process under the id asking next would pass the leader's
+		// "current self heard lately" guard and its rejoin would remove
+		// the live winner (review5).
+		n.adm.heardAt[id] = n.ticks
+	}
 	if n.isLeader && n.adm.claimProposed == [2]uint64{id, identity} {
 		// Done: an operator's change (a PROMOTE once it caught up) need
 		// not wait out the window of one change at a time.

@@ -295,6 +295,9 @@ func (n *Node) onJoin(from, identity uint64) {
 	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) && !n.addedByOperator(from) {
 		return
 	}
+	if n.store.MemberIdentity(from) == identity && !n.store.IsUnclaimed(from) {
+		n.adm.heardAt[from] = n.ticks // its current self asks: alive (heardFromLately)
+	}
 	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) || n.memberReq != nil {
 		return // one change at a time; the joiner will ask again
 	}

@@ -118,6 +118,14 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 	if err := n.loadUsers(); err != nil {
 		return nil, err
 	}
+	if store.IsNewMember() && store.IsEmpty() && !cfg.UnsafeNewLearnerVerdict {
+		// An older binary's first start waited here under identity 0,
+		// which no member takes from a member recorded unclaimed: it
+		// claims an identity of its own instead, as a joiner (review5).
+		if err := store.BecomeJoiner(n.env.Rand.Uint64() | 1); err != nil {
+			return nil, err
+		}
+	}
 	if !store.IsEmpty() || store.IsJoining() {
 		return n, n.startRaft()
 	}
@@ -129,8 +137,12 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 		n.adm.probeNonce = n.env.Rand.Uint64() | 1
 		n.adm.joinIdentity = n.env.Rand.Uint64() | 1 // never 0 (claim.go)
 		return n, nil
+	case cfg.Join && cfg.UnsafeNewLearnerVerdict:
+		return n, n.becomeNewMember() // TEST ONLY: the old first start, under identity 0
 	case cfg.Join:
-		return n, n.becomeNewMember()
+		// It could only wait under identity 0, whose messages no member
+		// takes once ADDNODE records the member unclaimed (claim.go).
+		return nil, fmt.Errorf("node: %s holds no data and this node joins (bootstrap = false), but no member's address was given to ask: set cluster.initial_members or -join", cfg.Dir)
 	case len(cfg.Peers) == 0:
 		return nil, fmt.Errorf("node: %s holds no data and no peers were given to bootstrap a cluster", cfg.Dir)
 	case len(cfg.Peers) == 1 || cfg.UnsafeBlindBootstrap:

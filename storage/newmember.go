@@ -1,11 +1,11 @@
 package storage
 
 // A new member is a store made empty to join a cluster that an operator
-// grows (CLUSTER ADDNODE): unlike a rejoining member it has no random
-// identity, since no former self of its id exists, so peers know it by
-// identity 0 from the change that adds it. The mark is durable, so a
-// restart before its first snapshot waits to be added again instead of
-// bootstrapping a cluster of its own.
+// grows (CLUSTER ADDNODE) under identity 0. Since claims (node/claim.go)
+// only the TEST ONLY knob UnsafeNewLearnerVerdict makes one; a store an
+// older binary made so is turned into a joiner at open (node.New). The
+// mark is durable, so a restart before its first snapshot waits to be
+// added again instead of bootstrapping a cluster of its own.
 var keyNewMember = []byte("m/newmember")
 
 func (s *Store) loadNewMember() error {
@@ -30,3 +30,7 @@ func (s *Store) BecomeNewMember() error {
 	s.newMember = true
 	return nil
 }
+
+// IsNewMember reports whether the store was made a new member and holds
+// no identity of its own.
+func (s *Store) IsNewMember() bool { return s.newMember && s.identity == 0 }

@@ -10,17 +10,18 @@ import (
 	"github.com/seshat-db/seshat/storage"
 )
 
-// Review5: two processes claim the same unclaimed id (an impostor, or a
+// Two processes claim the same unclaimed id (an impostor, or a
 // copied config). The first claim applied wins; the second process must
 // not then evict the winner, which is live: the claim's apply ends the
 // leader's wait of one change at a time, and the winner's messages were
 // all dropped while the record was unclaimed (knows), so the leader has
 // not heard from it yet and heardFromLately does not protect it.
-// Observed (seed 3): claim applied at tick 45, RemoveNode 4 proposed for
-// the second claimant in the same tick, the winner re-added under the
-// same identity at tick 55: two needless changes and a snapshot, and a
-// live learner removed.
-func TestReview5SecondClaimantDoesNotEvictTheWinner(t *testing.T) {
+// Before the fix (review5, seed 3): claim applied at tick 45, RemoveNode
+// 4 proposed for the second claimant in the same tick, the winner
+// re-added under the same identity at tick 55: two needless changes and a
+// snapshot, and a live learner removed. The leader now counts the
+// claimant as heard when its claim applies (applyClaim).
+func TestSecondClaimantDoesNotEvictTheWinner(t *testing.T) {
 	c := newCluster(t, 3, testConfig())
 	// From the claim's apply at the leader on, the winner's first
 	// answer under its claimed identity is one round trip away: hold 4's
@@ -73,14 +74,15 @@ func TestReview5SecondClaimantDoesNotEvictTheWinner(t *testing.T) {
 	}
 }
 
-// Review5: a store an older binary made to wait under identity 0
+// A store an older binary made to wait under identity 0
 // (m/newmember, verdictNew before claims), opened by this binary after
 // the upgrade. The operator's ADDNODE, applied by this binary, marks the
 // member unclaimed, so every peer drops every raft message of the process
 // that runs under identity 0, and that process, not a joiner, never
-// claims: the learner never catches up and PROMOTE never passes. The
-// same holds for a Join node with no peers to ask (becomeNewMember).
-func TestReview5UpgradedNewMemberStoreCatchesUp(t *testing.T) {
+// claims: the learner never caught up and PROMOTE never passed (review5).
+// Such a store now becomes a joiner at open and claims; a Join node with
+// no peers to ask, which could only wait so, is refused at start.
+func TestOlderNewMemberStoreClaims(t *testing.T) {
 	upgradedNewMember(t, testConfig())
 }
 
@@ -121,7 +123,7 @@ func upgradedNewMember(t *testing.T, cfg Config) {
 
 // The control: without the unclaimed mark (UnsafeNewLearnerVerdict, the
 // behaviour before claims) the same store catches up and is promoted.
-func TestReview5UpgradedNewMemberStoreControl(t *testing.T) {
+func TestOlderNewMemberStoreControl(t *testing.T) {
 	cfg := testConfig()
 	cfg.UnsafeNewLearnerVerdict = true
 	upgradedNewMember(t, cfg)
