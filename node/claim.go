@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -92,4 +93,15 @@ func recordRejoinRole(batch *storage.Batch, prev *pb.ConfState, cc *pb.ConfChang
 			batch.SetRejoinAsVoter(id, false)
 		}
 	}
+}
+
+// checkStarted refuses to make id a voter while its record is unclaimed,
+// FORCE or not: no process runs under its identity yet, and every peer
+// drops that identity's messages (knows), so it would be a voter that
+// never votes or acknowledges (review5).
+func (n *Node) checkStarted(id uint64) error {
+	if n.store.IsUnclaimed(id) {
+		return fmt.Errorf("%w: node %d has not started yet (its first process has not claimed an identity): ask again once it runs", ErrNotYet, id)
+	}
+	return nil
 }

@@ -237,6 +237,9 @@ func (n *Node) checkMemberChange(ch MemberChange) error {
 		if !isLearner {
 			return fmt.Errorf("%w: node %d is not a learner", ErrBadChange, ch.ID)
 		}
+		if err := n.checkStarted(ch.ID); err != nil {
+			return err
+		}
 		if !ch.Force && !n.caughtUp(ch.ID) {
 			return fmt.Errorf("%w: learner %d has not caught up with the log yet", ErrUnsafeChange, ch.ID)
 		}

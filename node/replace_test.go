@@ -87,8 +87,35 @@ func TestReplaceWaitsForCatchUp(t *testing.T) {
 	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
 		t.Fatal(err) // node 4 is not even started: it cannot catch up
 	}
+	// Never started, its record is unclaimed (claim.go): no process could
+	// vote under its identity, so even FORCE is refused.
+	for _, force := range []bool{false, true} {
+		if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4, Force: force}); !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "has not started yet") {
+			t.Fatalf("replacing by a learner that never started (force %v) answered %v, want ErrNotYet", force, err)
+		}
+		if err := c.change(lead, MemberChange{Kind: Promote, ID: 4, Force: force}); !errors.Is(err, ErrNotYet) {
+			t.Fatalf("promoting a learner that never started (force %v) answered %v, want ErrNotYet", force, err)
+		}
+	}
+	// Started, claimed, but not caught up: refused as unsafe unless forced.
+	c.addMachine(4)
+	for range 100 {
+		if !c.node(lead).store.IsUnclaimed(4) {
+			break
+		}
+		c.tick()
+	}
+	c.stop(4)
+	for range 3 {
+		if r := c.do(lead, set("more", "v")); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if c.node(lead).store.IsUnclaimed(4) {
+		t.Fatal("node 4 never claimed an identity")
+	}
 	if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4}); !errors.Is(err, ErrUnsafeChange) {
-		t.Fatalf("replacing by a learner that never caught up answered %v, want ErrUnsafeChange", err)
+		t.Fatalf("replacing by a learner that has not caught up answered %v, want ErrUnsafeChange", err)
 	}
 }
 
