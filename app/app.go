@@ -22,6 +22,7 @@ import (
 	"github.com/seshat-db/seshat/realenv"
 	"github.com/seshat-db/seshat/resp"
 	"github.com/seshat-db/seshat/server"
+	"github.com/seshat-db/seshat/storage"
 )
 
 // Version is reported by INFO, /version and -version. make release
@@ -50,7 +51,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) error 
 	m := newMetrics()
 
 	if cfg.Cluster.JoinAddr != "" && len(cfg.Cluster.InitialMembers) == 0 {
-		if err := resolveJoin(ctx, &cfg, log, isEmptyDir(cfg.Node.DataDir)); err != nil {
+		if err := resolveJoin(ctx, &cfg, log, holdsNoData(cfg.Node.DataDir)); err != nil {
 			return err
 		}
 	}
@@ -280,6 +281,25 @@ func stopReason(h *realenv.Host) string {
 func isEmptyDir(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	return err != nil || len(entries) == 0
+}
+
+// holdsNoData reports whether dir holds no member's data: nothing at all,
+// or a store that never received any (a first start killed while it
+// probed, or a joiner that drew its identity). Such a start can only ask
+// the join address, as a first start does: its own records name no
+// member, and falling back to them left it refused at open, or, as a
+// joiner, asking nobody (review6).
+func holdsNoData(dir string) bool {
+	if isEmptyDir(dir) {
+		return true
+	}
+	s, err := storage.Open(vfs.Default, dir, quietStoreLog{}, storage.Options{})
+	if err != nil {
+		return false // the real open says what is wrong
+	}
+	empty := s.IsEmpty()
+	_ = s.Close()
+	return empty
 }
 
 // Status is the JSON that /status serves.

@@ -126,6 +126,11 @@ func open(cfg Config, e env.Env, store *storage.Store) (*Node, error) {
 			return nil, err
 		}
 	}
+	if store.IsJoining() && len(n.adm.others) == 0 {
+		// A joiner asks the members to admit it (askToJoin): with none to
+		// ask it would wait forever, saying nothing (review6).
+		return nil, fmt.Errorf("node: %s holds no data yet and this node is joining a cluster, but no other member's address was given to ask: set cluster.initial_members or -join", cfg.Dir)
+	}
 	if !store.IsEmpty() || store.IsJoining() {
 		return n, n.startRaft()
 	}

@@ -13,17 +13,15 @@ import (
 	"github.com/seshat-db/seshat/storage"
 )
 
-// Review6 (b): a -join node killed while it probed (its store was
-// opened, so the data directory is not empty, but it holds nothing yet)
-// is restarted while its join address does not answer. resolveJoin
-// calls it a restart ("not fresh"), gives up after 5 s and leaves
-// initial_members = this node alone, so node.Open, since a995f41,
-// refuses the start: "no member's address was given to ask: set
-// cluster.initial_members or -join", to an operator who gave -join, and
-// wrapped in openError's "if the data is damaged ... move it away"
-// advice. A store that holds nothing is a first start: it should wait
-// for the join address as a fresh node does.
-func TestReview6JoinRestartBeforeAnyDataWaitsForTheCluster(t *testing.T) {
+// TestJoinRestartBeforeAnyDataWaitsForTheCluster (review6): a -join node
+// killed while it probed (its store was opened, so the data directory is
+// not empty, but it holds nothing) is restarted while its join address
+// does not answer. resolveJoin called it a restart, gave up after 5 s and
+// left initial_members = this node alone, and node.New refused the start
+// with advice to set -join, which the operator had. A store that holds
+// nothing now waits for the join address as a first start does
+// (holdsNoData).
+func TestJoinRestartBeforeAnyDataWaitsForTheCluster(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	s, err := storage.Open(vfs.Default, dir, envtest.QuietLog{T: t}, storage.Options{})
 	if err != nil {
@@ -40,7 +38,7 @@ func TestReview6JoinRestartBeforeAnyDataWaitsForTheCluster(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Second)
 	defer cancel()
 	err = Run(ctx, c, quiet(), nil)
 	if err != nil && strings.Contains(err.Error(), "no member's address was given") {

@@ -3,21 +3,23 @@ package node
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/seshat-db/seshat/env"
 	"github.com/seshat-db/seshat/env/envtest"
 	"github.com/seshat-db/seshat/storage"
 )
 
-// Review6 (b): a store an older binary left as m/newmember, whose id that
+// (review6) a store an older binary left as m/newmember, whose id that
 // older binary's cluster already added (identity 0 recorded, no unclaimed
 // mark: ADDNODE applied before claims). After the upgrade it opens as a
 // joiner under a fresh identity: the leader must take it through the
 // ordinary rejoin (remove, add back) and it must end a learner that
 // catches up and can be promoted.
-func TestReview6PredecessorAddedNewMemberRejoins(t *testing.T) {
+func TestPredecessorAddedNewMemberRejoins(t *testing.T) {
 	cfg := testConfig()
 	cfg.UnsafeNewLearnerVerdict = true // the older binary: ADDNODE marks nothing
 	c := newCluster(t, 5, cfg)
@@ -76,11 +78,11 @@ func TestReview6PredecessorAddedNewMemberRejoins(t *testing.T) {
 	}
 }
 
-// Review6 (a): the claim's winner, counted as heard, dies and its disk is
+// (review6) the claim's winner, counted as heard, dies and its disk is
 // wiped; a few copies of its old peerJoin, held by the network, reach
 // the leader around the wiped node's restart. The refreshed heardAt may
 // delay the rejoin by an election timeout per copy, never for good.
-func TestReview6StaleWinnerJoinsDoNotStarveRejoin(t *testing.T) {
+func TestStaleWinnerJoinsDoNotStarveRejoin(t *testing.T) {
 	c := newCluster(t, 3, testConfig())
 	lead := c.theLeader()
 	if res := c.do(lead, incr("n")); res.Err != nil {
@@ -122,10 +124,10 @@ func TestReview6StaleWinnerJoinsDoNotStarveRejoin(t *testing.T) {
 	}
 }
 
-// Review6 (c): an unclaimed learner whose process never ran blocks
+// (review6) an unclaimed learner whose process never ran blocks
 // PROMOTE and REPLACENODE (FORCE too), but the operator gets out with
 // REMOVENODE.
-func TestReview6UnclaimedLearnerCanBeRemoved(t *testing.T) {
+func TestUnclaimedLearnerCanBeRemoved(t *testing.T) {
 	c := newCluster(t, 3, testConfig())
 	lead := c.theLeader()
 	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
@@ -139,5 +141,35 @@ func TestReview6UnclaimedLearnerCanBeRemoved(t *testing.T) {
 	}
 	if ls := c.node(lead).Status(); slices.Contains(ls.Learners, 4) {
 		t.Fatalf("node 4 still a learner: %v", ls.Learners)
+	}
+}
+
+// TestJoinerWithNoMemberToAskIsRefused (review6): a store that drew its
+// identity as a joiner, started with no other member's address, would
+// ask nobody to admit it and wait forever without a word; it is refused
+// at open, saying what to set.
+func TestJoinerWithNoMemberToAskIsRefused(t *testing.T) {
+	fs := vfs.NewMem()
+	s, err := storage.Open(fs, "/data", envtest.QuietLog{T: t}, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BecomeJoiner(0x77); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.ID, cfg.Peers, cfg.Dir, cfg.Join = 4, []uint64{4}, "/data", true
+	var net envtest.Queue
+	e := env.Env{Rand: envtest.NewRand(1, 7), Transport: net.From(4), FS: fs, Log: envtest.QuietLog{T: t}}
+	n, err := Open(cfg, e)
+	if err == nil {
+		_ = n.Close()
+		t.Fatal("a joiner with no member to ask was opened")
+	}
+	if !strings.Contains(err.Error(), "no other member's address was given to ask") {
+		t.Fatalf("refused with %v", err)
 	}
 }
