@@ -40,10 +40,7 @@ func TestMembersAnnounceTheirAddresses(t *testing.T) {
 		}
 	}
 	// An operator's change still goes through once the records are there.
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(20 * c.cfg.ElectionTicks)
 	if got := c.addressesOf(4); got[1] != "p1 c1" || got[4] != "p4 c4" {
 		t.Fatalf("the added node tells the addresses %v", got)

@@ -39,10 +39,7 @@ func TestSecondClaimantDoesNotEvictTheWinner(t *testing.T) {
 		t.Fatal(res.Err)
 	}
 	c.ticks(30) // a leader of some standing: heardFromLately is not its first window
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	var winner uint64
 	for range 200 {
 		if winner = c.node(lead).store.MemberIdentity(4); winner != 0 {

@@ -89,10 +89,7 @@ func TestStaleWinnerJoinsDoNotStarveRejoin(t *testing.T) {
 		t.Fatal(res.Err)
 	}
 	c.ticks(30)
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	var winner uint64
 	for range 200 {
 		if winner = c.node(lead).store.MemberIdentity(4); winner != 0 && c.node(lead).matchOf(4) > 0 {

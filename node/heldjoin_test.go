@@ -15,10 +15,7 @@ func TestHeldJoinOfARetiredIdentityIsIgnored(t *testing.T) {
 	if r := c.do(lead, set("a", "1")); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30) // node 4 acknowledges entries: a wiped start must rejoin
 	var held [][]byte
 	c.drop = func(m message) bool {

@@ -38,10 +38,7 @@ func TestHeldAcksOfTheOldSelfAfterNewVerdictTeeth(t *testing.T) {
 func heldAcksAfterWipe(t *testing.T, cfg Config) error {
 	c := newCluster(t, 3, cfg)
 	lead := c.theLeader()
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30)
 	for range 3 {
 		if res := c.do(lead, incr("n")); res.Err != nil {

@@ -112,10 +112,7 @@ func TestAddedLearnerFirstStartIsNotARejoin(t *testing.T) {
 	changes := c.node(lead).Status().MembershipChanges
 	unknown := true
 	c.drop = func(m message) bool { return unknown && (m.To == 4 || m.From == 4) }
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	unknown = false
 	st := c.waitRole(4, "learner")
 	c.ticks(30)
@@ -147,10 +144,7 @@ func TestWipedLearnerRejoinsAsLearner(t *testing.T) {
 	if res := c.do(lead, incr("n")); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.waitRole(4, "learner")
 	c.ticks(30)
 	claimed := c.node(4).Status().Identity

@@ -23,6 +23,16 @@ func (c *cluster) addMachine(id uint64) {
 	c.startJoined(id)
 }
 
+// addLearner gives the harness node id and has lead add it as a learner
+// (ADDNODE at peer address p<id> and client address c<id>).
+func (c *cluster) addLearner(lead, id uint64) {
+	c.t.Helper()
+	c.addMachine(id)
+	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: id, PeerAddr: fmt.Sprintf("p%d", id), ClientAddr: fmt.Sprintf("c%d", id)}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // startJoined starts node id with cfg.Join, as -join does at every start.
 func (c *cluster) startJoined(id uint64) {
 	saved := c.cfg
@@ -223,10 +233,7 @@ func TestMembershipLaggingMemberFollowsNewLeader(t *testing.T) {
 	lead := c.theLeader()
 	lagging := c.follower(lead)
 	c.stop(lagging)
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30)
 	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
 		t.Fatal(err)
@@ -253,10 +260,7 @@ func TestMembershipLaggingMemberFollowsNewLeader(t *testing.T) {
 func TestMembershipLeaderRemovesItself(t *testing.T) {
 	c := newCluster(t, 4, testConfig())
 	lead := c.theLeader()
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30)
 	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
 		t.Fatal(err)
@@ -286,10 +290,7 @@ func TestMembershipLeaderRemovesItself(t *testing.T) {
 func TestMembershipRemovedWhileDownIsTold(t *testing.T) {
 	c := newCluster(t, 5, testConfig())
 	lead := c.theLeader()
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30)
 	if err := c.change(lead, MemberChange{Kind: Promote, ID: 4}); err != nil {
 		t.Fatal(err)

@@ -13,10 +13,7 @@ func TestRemovedLearnerLearnsIt(t *testing.T) {
 	if r := c.do(lead, set("a", "1")); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.waitRole(4, "learner")
 	cut := true
 	c.drop = func(m message) bool { return cut && (m.To == 4 || m.From == 4) }

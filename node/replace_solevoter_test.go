@@ -21,10 +21,7 @@ func TestReplaceOfASoleVoterLeader(t *testing.T) {
 	if r := c.do(lead, set("a", "1")); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	c.addMachine(2)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 2, PeerAddr: "p2", ClientAddr: "c2"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 2)
 	c.ticks(30)
 	for _, force := range []bool{false, true} {
 		err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 2, Force: force})

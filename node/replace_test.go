@@ -25,10 +25,7 @@ func TestReplaceDeadVoter(t *testing.T) {
 	if err := c.change(lead, MemberChange{Kind: Replace, Old: old, ID: 4}); !errors.Is(err, ErrBadChange) {
 		t.Fatalf("replacing by a node that is no learner answered %v", err)
 	}
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	for _, bad := range []MemberChange{
 		{Kind: Replace, Old: 4, ID: 4},      // itself
 		{Kind: Replace, Old: 9, ID: 4},      // no voter
@@ -129,10 +126,7 @@ func TestReplaceOfTheLeaderHandsOff(t *testing.T) {
 	if r := c.do(lead, set("a", "1")); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30) // 4 catches up by snapshot
 	err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4})
 	if !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "ask the new leader again") {
@@ -166,10 +160,7 @@ func TestReplaceOfTheLeaderHandsOff(t *testing.T) {
 func TestReplaceOfTheLeaderWithNoSuccessor(t *testing.T) {
 	c := newCluster(t, 10, testConfig())
 	lead := c.theLeader()
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30)
 	for _, id := range c.node(lead).Status().Voters {
 		if id != lead {

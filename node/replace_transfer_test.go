@@ -17,10 +17,7 @@ func TestReplaceLeavesAfterFailedTransfer(t *testing.T) {
 		t.Fatal(r.Err)
 	}
 	old := c.follower(lead)
-	c.addMachine(4)
-	if err := c.change(lead, MemberChange{Kind: AddLearner, ID: 4, PeerAddr: "p4", ClientAddr: "c4"}); err != nil {
-		t.Fatal(err)
-	}
+	c.addLearner(lead, 4)
 	c.ticks(30)
 	c.stop(old)
 	c.ticks(3 * c.cfg.ElectionTicks)
