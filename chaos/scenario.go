@@ -217,6 +217,7 @@ func Scenarios() []Scenario {
 		RemovePartitioned,
 		ChangeCrashReads,
 		LearnerWipedHeldAcks,
+		RetiredJoinHeld,
 	}
 }
 

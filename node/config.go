@@ -118,6 +118,12 @@ type Config struct {
 	// TEST ONLY: it shows that a wiped learner's old self's held
 	// acknowledgements count for its empty new self (review2 finding 1).
 	UnsafeNewLearnerVerdict bool
+	// UnsafeJoinFromRetired makes a leader take a join request of a
+	// retired identity as any other. TEST ONLY: it shows that a held copy
+	// of an earlier start's join request, delivered while the member's
+	// current self is down, removes that self and admits an identity no
+	// process holds (review3 finding 5).
+	UnsafeJoinFromRetired bool
 	// UnsafeRemovedServes makes a node that applied its own removal serve
 	// reads from its local state instead of refusing. TEST ONLY: it shows
 	// that the simulator catches a removed node that still serves.

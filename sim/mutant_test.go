@@ -25,6 +25,7 @@ var unsafeMutants = map[string]func(*Options){
 	"no-dedup":            func(o *Options) { o.UnsafeNoDedup = true },
 	"blind-bootstrap":     func(o *Options) { o.UnsafeBlindBootstrap = true },
 	"new-learner-verdict": func(o *Options) { o.UnsafeNewLearnerVerdict = true },
+	"join-from-retired":   func(o *Options) { o.UnsafeJoinFromRetired = true },
 }
 
 // TestMutant runs -seed, or -seeds seeds from -seed0, of -scenario (the

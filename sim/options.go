@@ -117,6 +117,11 @@ type Options struct {
 	// proves learner-wiped-held-acks notices the old self's held
 	// acknowledgements counting for the new one.
 	UnsafeNewLearnerVerdict bool
+	// UnsafeJoinFromRetired makes a leader take a join request of a
+	// retired identity (node.Config's). TEST ONLY: it proves
+	// retired-join-held notices a held join request of a wiped node's
+	// earlier start removing its current self.
+	UnsafeJoinFromRetired bool
 	// UnsafeChunksReadLive makes long reads read their chunks from the
 	// live data rather than one snapshot. TEST ONLY: it proves the
 	// atomicity check of multi-key reads (multikey.go) notices.

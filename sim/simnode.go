@@ -207,6 +207,7 @@ func (s *simNode) config() node.Config {
 		UnsafeDedupForgetsAtNewTerm: o.UnsafeDedupForgetsAtNewTerm,
 		UnsafeBlindBootstrap:        o.UnsafeBlindBootstrap,
 		UnsafeNewLearnerVerdict:     o.UnsafeNewLearnerVerdict,
+		UnsafeJoinFromRetired:       o.UnsafeJoinFromRetired,
 		DisableCheckQuorum:          o.DisableCheckQuorum,
 		// The store rotates the memtable itself after at most 240 KiB of
 		// writes (counted at their worst case in the arena), so the WAL

@@ -42,7 +42,7 @@ var areaScenarios = map[string][]string{
 	"dedup":      {"swarm", "swarm", "kill-mid-burst"},                        // the swarm duplicates messages
 	"snapshots":  {"compaction", "disk-wiped-lagging", "disk-wiped"},
 	"compaction": {"compaction", "disk-wiped-lagging", "follower-killed"},
-	"membership": {"change-crash-reads", "membership", "disk-wiped", "disk-wiped-lagging", "learner-wiped-held-acks"},
+	"membership": {"change-crash-reads", "membership", "disk-wiped", "disk-wiped-lagging", "learner-wiped-held-acks", "retired-join-held"},
 	"apply":      {"slow-network", "kill-mid-burst"},
 }
 

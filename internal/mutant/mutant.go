@@ -77,6 +77,7 @@ var All = []Info{
 	{UnrecordedMemberAlreadyIn, "membership", "an ADDNODE under a member's id whose address is not recorded yet is answered 'already a member', whichever machine asks", false},
 	{"blind-bootstrap", "membership", "a wiped node bootstraps a new cluster without asking (sim.Options.UnsafeBlindBootstrap)", true},
 	{"new-learner-verdict", "membership", "an added learner runs under identity 0 and its wiped self is called new, so its old self's held acknowledgements count (sim.Options.UnsafeNewLearnerVerdict)", true},
+	{"join-from-retired", "membership", "a leader takes a join request of a retired identity, so a held one of a wiped node's earlier start removes its current self (sim.Options.UnsafeJoinFromRetired)", true},
 	{GroupAppliedPartially, "apply", "the last op of a multi-op entry is answered but not applied", false},
 	{ScanCursorSkips, "reads", "SCAN's cursor skips the first key past the last one returned", false},
 	{InstallSkipsScanIndex, "snapshots", "installing a snapshot does not build SCAN's index for the keys it brings", false},
