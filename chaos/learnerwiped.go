@@ -31,16 +31,7 @@ var LearnerWipedHeldAcks = Scenario{
 	InitialVoters: 3,
 	SimulatorOnly: true,
 	Run: func(t *T) {
-		mc := changerOf(t)
-		lh, ok := t.Cluster.(LinkHolder)
-		if !ok {
-			t.Fatalf("this cluster's network cannot hold a link")
-		}
-		warmUp(t, 4)
-		voters := []ID{1, 2, 3}
-		acked := writeAckedVia(t, voters, "before", 5)
-		changeMembers(t, mc, voters, node.MemberChange{Kind: node.AddLearner, ID: 4, PeerAddr: "n4:7379", ClientAddr: "n4:6379"})
-		waitCaughtUp(t, 4)
+		mc, lh, voters, acked := learnerFour(t)
 		acked = append(acked, writeAckedVia(t, voters, "learner", 5)...)
 		st, _ := t.Status(4)
 		t.Check(st.Role == "learner", "n4 is a %s after ADDNODE, want a learner", st.Role)
@@ -54,7 +45,7 @@ var LearnerWipedHeldAcks = Scenario{
 		lh.HoldLink(4, to, true)
 		err := mc.TransferLeader(lead, to)
 		t.Logf("leadership n%d -> n%d: %v", lead, to, err)
-		_, ok = t.WaitFor(2*ElectionBound, func() bool {
+		_, ok := t.WaitFor(2*ElectionBound, func() bool {
 			l, ok := t.Leader()
 			return ok && l == to
 		})
@@ -109,4 +100,21 @@ var LearnerWipedHeldAcks = Scenario{
 		t.StopClients()
 		checkAcked(t, voters, acked)
 	},
+}
+
+// learnerFour is how the learner scenarios start (4 machines, 3 first
+// voters, a network that can hold a link): clients write, node 4 is added
+// as a learner and catches up. It returns the writes acknowledged so far.
+func learnerFour(t *T) (MemberChanger, LinkHolder, []ID, []kv) {
+	mc := changerOf(t)
+	lh, ok := t.Cluster.(LinkHolder)
+	if !ok {
+		t.Fatalf("this cluster's network cannot hold a link")
+	}
+	warmUp(t, 4)
+	voters := []ID{1, 2, 3}
+	acked := writeAckedVia(t, voters, "before", 5)
+	changeMembers(t, mc, voters, node.MemberChange{Kind: node.AddLearner, ID: 4, PeerAddr: "n4:7379", ClientAddr: "n4:6379"})
+	waitCaughtUp(t, 4)
+	return mc, lh, voters, acked
 }

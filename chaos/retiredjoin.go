@@ -3,8 +3,6 @@ package chaos
 import (
 	"slices"
 	"time"
-
-	"github.com/seshat-db/seshat/node"
 )
 
 // RetiredJoinHeld is review3 finding 5 as a scenario: a join request of
@@ -30,16 +28,7 @@ var RetiredJoinHeld = Scenario{
 	InitialVoters: 3,
 	SimulatorOnly: true,
 	Run: func(t *T) {
-		mc := changerOf(t)
-		lh, ok := t.Cluster.(LinkHolder)
-		if !ok {
-			t.Fatalf("this cluster's network cannot hold a link")
-		}
-		warmUp(t, 4)
-		voters := []ID{1, 2, 3}
-		acked := writeAckedVia(t, voters, "before", 5)
-		changeMembers(t, mc, voters, node.MemberChange{Kind: node.AddLearner, ID: 4, PeerAddr: "n4:7379", ClientAddr: "n4:6379"})
-		waitCaughtUp(t, 4)
+		_, lh, voters, acked := learnerFour(t)
 		st, _ := t.Status(4)
 		t.Check(st.Role == "learner", "n4 is a %s after ADDNODE, want a learner", st.Role)
 		first := st.Identity
