@@ -68,11 +68,11 @@ func (n *Node) applyClaim(batch *storage.Batch, index, id, identity uint64) {
 		// "current self heard lately" guard and its rejoin would remove
 		// the live winner (review5).
 		n.adm.heardAt[id] = n.ticks
-	}
-	if n.isLeader && n.adm.claimProposed == [2]uint64{id, identity} {
-		// Done: an operator's change (a PROMOTE once it caught up) need
-		// not wait out the window of one change at a time.
-		n.adm.confProposedAt, n.adm.claimProposed = 0, [2]uint64{}
+		if n.adm.claimProposed == [2]uint64{id, identity} {
+			// Done: an operator's change (a PROMOTE once it caught up)
+			// need not wait out the window of one change at a time.
+			n.adm.confProposedAt, n.adm.claimProposed = 0, [2]uint64{}
+		}
 	}
 	n.env.Log.Info("identity claimed", "node", n.cfg.ID, "index", index, "of", id, "identity", identityText(identity))
 }

@@ -295,7 +295,8 @@ func (n *Node) onJoin(from, identity uint64) {
 	if !n.isLeader || from == n.cfg.ID || identity == 0 || !slices.Contains(n.cfg.Peers, from) && !n.addedByOperator(from) {
 		return
 	}
-	if n.store.MemberIdentity(from) == identity && !n.store.IsUnclaimed(from) {
+	known := n.store.MemberIdentity(from) == identity // identity is not 0 here: never so for an unclaimed record
+	if known {
 		n.adm.heardAt[from] = n.ticks // its current self asks: alive (heardFromLately)
 	}
 	if n.adm.changing(n.ticks, uint64(n.cfg.ElectionTicks)) || n.memberReq != nil {
@@ -306,11 +307,11 @@ func (n *Node) onJoin(from, identity uint64) {
 		return // raft is leaving a joint configuration by itself
 	}
 	isVoter, isLearner := slices.Contains(cs.GetVoters(), from), slices.Contains(cs.GetLearners(), from)
-	known := n.store.MemberIdentity(from) == identity
+	claims := isLearner && n.store.IsUnclaimed(from)
 	var change *pb.ConfChangeSingle
 	var context []byte
 	switch {
-	case isLearner && n.store.IsUnclaimed(from):
+	case claims:
 		// Its first process (claim.go): the claim applies only if the
 		// record is still unclaimed then.
 		change = &pb.ConfChangeSingle{Type: pb.ConfChangeType_ConfChangeAddLearnerNode.Enum(), NodeId: proto.Uint64(from)}
@@ -341,7 +342,9 @@ func (n *Node) onJoin(from, identity uint64) {
 	}
 	n.adm.confProposedAt = n.ticks
 	n.adm.claimProposed = [2]uint64{}
-	if context != nil && context[0] == claimContextTag {
+	if claims {
+		// Not told by the context's first byte: a rejoin's context is a
+		// bare identity, which starts with the claim's tag one time in 256.
 		n.adm.claimProposed = [2]uint64{from, identity}
 	}
 	n.env.Log.Info("membership change proposed", "node", n.cfg.ID, "change", change.GetType(), "of", from, "identity", identityText(identity))
