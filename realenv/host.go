@@ -272,14 +272,18 @@ func (h *Host) timed(ops []kv.Op, done func([]kv.Result)) func([]kv.Result) {
 // runBatch hands the node the batch and processes once.
 func (h *Host) runBatch() {
 	_, err := h.driver.RunBatch()
+	// The status goes out before the failure: a reader that sees the
+	// failure (Health) then asks why (Status().StopReason) must find the
+	// reason, not the status of the batch before. /health once answered
+	// "node stopped ()" in that gap.
+	st := h.n.Status()
+	h.status.Store(&st)
 	if err != nil && h.Failed() == nil {
 		// Fail-stop: the node answers every later request with an
 		// error; the process stays up so operators can see why.
 		h.failed.Store(&err)
 		h.cfg.Log.Error("node fail-stopped; answering clients with errors until restarted", "reason", h.n.StopReason(), "err", err)
 	}
-	st := h.n.Status()
-	h.status.Store(&st)
 }
 
 // drainOnQuit answers the client ops still queued, so no connection waits
