@@ -179,6 +179,12 @@ func answer(w http.ResponseWriter, wait time.Duration, run func(done func(error)
 		_, _ = w.Write([]byte("OK\n"))
 	case errors.Is(err, node.ErrOutcomeUnknown):
 		http.Error(w, resp.ErrorReply(err), http.StatusGatewayTimeout)
+	case errors.Is(err, node.ErrNotYet), errors.Is(err, node.ErrChangePending):
+		// Nothing is wrong with the request: the same one asked again
+		// shortly can succeed (a change in flight, a leader handing off),
+		// which is what 503 with Retry-After tells an HTTP client.
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, resp.ErrorReply(err), http.StatusServiceUnavailable)
 	default:
 		http.Error(w, resp.ErrorReply(err), http.StatusConflict)
 	}

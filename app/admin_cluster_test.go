@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -66,6 +67,16 @@ func TestAdminReplace(t *testing.T) {
 	f.err = errors.New("ERR the membership change does not apply to the current membership: node 4 is not a learner")
 	if code, body := post(url.Values{"old": {"3"}, "new": {"4"}}); code != http.StatusConflict || !strings.Contains(body, "not a learner") {
 		t.Fatalf("a refusal: %d %q", code, body)
+	}
+	for _, retry := range []error{fmt.Errorf("%w: node 3 leads and is handing leadership to node 2; ask the new leader again", node.ErrNotYet), node.ErrChangePending} {
+		f.err = retry
+		req := httptest.NewRequest(http.MethodPost, "/cluster/members/replace", strings.NewReader(url.Values{"old": {"3"}, "new": {"4"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), retry.Error()) {
+			t.Fatalf("%v: %d Retry-After %q %q, want 503 with Retry-After 1 and the reason", retry, w.Code, w.Header().Get("Retry-After"), w.Body.String())
+		}
 	}
 	f.err = node.ErrOutcomeUnknown
 	if code, _ := post(url.Values{"old": {"3"}, "new": {"4"}}); code != http.StatusGatewayTimeout {
