@@ -473,9 +473,10 @@ func (n *Node) noteSelfRemoved() {
 	}
 }
 
-// ErrTransferFailed: the named voter did not take over in time (it is
-// down, or behind and could not catch up); the old leader may lead again.
-var ErrTransferFailed = errors.New("leadership transfer did not complete within two election timeouts")
+// ErrTransferFailed: the named voter did not take over (it is down, or
+// behind and could not catch up within an election timeout, when raft
+// gives the transfer up); the old leader may lead again.
+var ErrTransferFailed = errors.New("leadership transfer did not complete: the voter did not take over within an election timeout")
 
 // transferRequest is a leadership transfer this node started.
 type transferRequest struct {
@@ -529,7 +530,16 @@ func (n *Node) answerTransfer() {
 	case n.lead == t.to:
 	case n.stopped != nil || n.ticks >= t.deadline:
 		err = ErrTransferFailed
+	case n.isLeader && n.rn.BasicStatus().LeadTransferee != t.to:
+		// Raft gave the transfer up (an election timeout without the
+		// voter taking over) or never took it: it accepts proposals
+		// again, so the caller hears now, not at our own deadline.
+		err = ErrTransferFailed
+	case !n.isLeader && n.lead != 0:
+		err = fmt.Errorf("%w: node %d leads instead", ErrTransferFailed, n.lead)
 	default:
+		// Stepped down for the transfer: the voter's first message
+		// as leader is on its way, or the deadline answers.
 		return
 	}
 	n.transfer = nil
