@@ -29,7 +29,7 @@ func (i *serverInfo) Replication() resp.Replication {
 	for _, rep := range st.Replicas {
 		if host, port, err := net.SplitHostPort(rep.ClientAddr); err == nil {
 			p, _ := strconv.Atoi(port)
-			r.Links = append(r.Links, resp.ReplicaLink{Host: host, Port: p, Offset: int64(rep.Match)})
+			r.Links = append(r.Links, resp.ReplicaLink{Host: host, Port: p, Offset: int64(rep.Match), Syncing: rep.Syncing})
 		}
 	}
 	if !st.IsLeader && st.Lead != 0 {
@@ -58,6 +58,17 @@ func (i *serverInfo) memberHost(id uint64) string {
 	return ""
 }
 
+// replicaLine is Redis's INFO line for a replica: online once in sync (a
+// raft follower the leader heard from lately), send_bulk while its
+// master sends it everything (a snapshot).
+func replicaLine(l resp.ReplicaLink) string {
+	state := "online"
+	if l.Syncing {
+		state = "send_bulk"
+	}
+	return fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=0", l.Host, l.Port, state, l.Offset)
+}
+
 func (i *serverInfo) InfoSections() []resp.InfoSection {
 	st := i.host.Status()
 	rep := i.Replication()
@@ -65,9 +76,7 @@ func (i *serverInfo) InfoSections() []resp.InfoSection {
 	d := func(v int64) string { return strconv.FormatInt(v, 10) }
 	replication := [][2]string{{"role", "master"}, {"connected_slaves", strconv.Itoa(len(rep.Links))}}
 	for k, l := range rep.Links {
-		// Redis's own line for a replica in sync; a raft follower the
-		// leader heard from lately is one.
-		replication = append(replication, [2]string{"slave" + strconv.Itoa(k), fmt.Sprintf("ip=%s,port=%d,state=online,offset=%d,lag=0", l.Host, l.Port, l.Offset)})
+		replication = append(replication, [2]string{"slave" + strconv.Itoa(k), replicaLine(l)})
 	}
 	if !rep.Master {
 		link := "down"

@@ -208,6 +208,9 @@ func (n *Node) startRaft() error {
 // without an answer: the host is going away with them.
 func (n *Node) Close() error {
 	n.closeLongReads()
+	// A snapshot being sent holds a storage snapshot open; the store
+	// would report it leaked.
+	n.snaps.closeAll()
 	return n.store.Close()
 }
 

@@ -12,6 +12,9 @@ type Replica struct {
 	ID         uint64
 	ClientAddr string // "" while its member record has not reached this node
 	Match      uint64 // the last log index the leader knows it stores, at most its applied index
+	// Syncing: the leader is sending it a snapshot (it is catching up
+	// from far behind), as a Redis master tells a replica in full sync.
+	Syncing bool
 }
 
 // replicas is the leader's connected replicas, by id; nil on a follower,
@@ -28,7 +31,7 @@ func (n *Node) replicas(leader bool) []Replica {
 	// WithProgress visits ids in order, so the list is stable.
 	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
 		if id != n.cfg.ID && pr.RecentActive {
-			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: min(pr.Match, applied)})
+			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: min(pr.Match, applied), Syncing: pr.State == tracker.StateSnapshot})
 		}
 	})
 	return out

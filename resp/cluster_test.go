@@ -148,3 +148,24 @@ func TestRoleListsReplicas(t *testing.T) {
 		t.Fatalf("ROLE:\n%q\nwant\n%q", got, want)
 	}
 }
+
+type syncingInfo struct{ fakeInfo }
+
+func (syncingInfo) Replication() Replication {
+	return Replication{Master: true, Offset: 64, Links: []ReplicaLink{
+		{Host: "127.0.0.1", Port: 26380, Offset: 64},
+		{Host: "127.0.0.1", Port: 26381, Offset: 0, Syncing: true},
+	}}
+}
+
+// TestRoleLeavesOutASyncingReplica: Redis's ROLE lists only online
+// replicas; one still receiving the whole data set (a raft snapshot) is
+// left out, as Redis leaves out a replica in full sync.
+func TestRoleLeavesOutASyncingReplica(t *testing.T) {
+	e := NewExecutor(&memBackend{store: memStore{}}, Limits{}, syncingInfo{})
+	got := execDo(t, e, "ROLE")
+	want := "*3\r\n$6\r\nmaster\r\n:64\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$5\r\n26380\r\n$2\r\n64\r\n"
+	if got != want {
+		t.Fatalf("ROLE:\n%q\nwant\n%q", got, want)
+	}
+}

@@ -38,6 +38,10 @@ type ReplicaLink struct {
 	Host   string
 	Port   int
 	Offset int64
+	// Syncing: still receiving the master's whole data (a raft snapshot),
+	// as a Redis replica in full sync: ROLE leaves it out, INFO tells
+	// its state as send_bulk.
+	Syncing bool
 }
 
 // RoleInfo is a ServerInfo that knows the node's role. Without one, the
@@ -70,8 +74,17 @@ func (e *Executor) role(args [][]byte, reply func([]byte)) {
 		out := AppendArray(nil, 3)
 		out = AppendBulkString(out, "master")
 		out = AppendInt(out, r.Offset)
-		out = AppendArray(out, len(r.Links))
+		online := 0
 		for _, l := range r.Links {
+			if !l.Syncing {
+				online++
+			}
+		}
+		out = AppendArray(out, online)
+		for _, l := range r.Links {
+			if l.Syncing {
+				continue // Redis lists only online replicas
+			}
 			out = AppendArray(out, 3)
 			out = AppendBulkString(out, l.Host)
 			out = AppendBulkString(out, strconv.Itoa(l.Port))

@@ -633,11 +633,18 @@ func (w *World) countSnapshots(s *simNode) {
 	w.stats.SnapshotsInstalled += st.SnapshotsInstalled
 }
 
+// closeAll closes the nodes still up at the end of a run, as a host
+// does at shutdown: a node that did not fail-stop must close cleanly
+// (a leader sending a snapshot once reported its storage snapshot
+// leaked).
 func (w *World) closeAll() {
 	for _, s := range w.nodes {
 		if s.up() {
 			w.countSnapshots(s)
-			_ = s.n.Close()
+			stopped := s.n.Status().Stopped
+			if err := s.n.Close(); err != nil && !stopped {
+				w.fail(classCrash, "n%d: closing at the end of the run: %v", s.id, err)
+			}
 			s.n = nil
 		}
 	}
