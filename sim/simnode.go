@@ -287,7 +287,7 @@ func (s *simNode) crashMidWrite(image *diskImage) {
 func (s *simNode) die(image *diskImage, how string) {
 	s.w.noteCrashImage(s, image)
 	s.w.countSnapshots(s)
-	_ = s.n.Close()
+	s.w.closeNode(s)
 	s.n = nil
 	s.w.down.died(s)
 	s.driver = nil // what waited in its inbox dies with the process

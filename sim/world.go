@@ -633,19 +633,24 @@ func (w *World) countSnapshots(s *simNode) {
 	w.stats.SnapshotsInstalled += st.SnapshotsInstalled
 }
 
-// closeAll closes the nodes still up at the end of a run, as a host
-// does at shutdown: a node that did not fail-stop must close cleanly
-// (a leader sending a snapshot once reported its storage snapshot
-// leaked).
+// closeAll closes the nodes still up at the end of a run.
 func (w *World) closeAll() {
 	for _, s := range w.nodes {
 		if s.up() {
 			w.countSnapshots(s)
-			stopped := s.n.Status().Stopped
-			if err := s.n.Close(); err != nil && !stopped {
-				w.fail(classCrash, "n%d: closing at the end of the run: %v", s.id, err)
-			}
+			w.closeNode(s)
 			s.n = nil
 		}
+	}
+}
+
+// closeNode closes s's node as a host does at shutdown; a crash closes
+// it too, after its disk image was taken. A node that did not fail-stop
+// on a disk that did not fail must close cleanly: a leader sending a
+// snapshot once reported its storage snapshot leaked.
+func (w *World) closeNode(s *simNode) {
+	clean := !s.n.Status().Stopped && s.disk.failedImage() == nil
+	if err := s.n.Close(); err != nil && clean {
+		w.fail(classCrash, "n%d: close: %v", s.id, err)
 	}
 }
