@@ -47,7 +47,7 @@ func (c clusterHost) ClusterView(done func(resp.ClusterView, error)) {
 			if m.PeerAddr == "" {
 				m.PeerAddr = c.memberAddr(m.ID)
 			}
-			v.Members = append(v.Members, resp.ClusterMember{ID: m.ID, Voter: m.Voter, ClientAddr: m.ClientAddr, PeerAddr: m.PeerAddr})
+			v.Members = append(v.Members, resp.ClusterMember{ID: m.ID, Voter: m.Voter, ClientAddr: m.ClientAddr, PeerAddr: m.PeerAddr, Failed: m.Failed})
 		}
 		done(v, err)
 	}, func(err error) { done(resp.ClusterView{}, err) })

@@ -19,6 +19,12 @@ type MemberChanger interface {
 	ChangeMembership(at ID, ch node.MemberChange) error
 	// TransferLeader asks node at, the leader, to hand leadership to to.
 	TransferLeader(at, to ID) error
+	NodesTeller
+}
+
+// NodesTeller is a Cluster that can ask a node for CLUSTER NODES (both
+// the simulator's and real processes).
+type NodesTeller interface {
 	// ClusterNodes is node at's answer to CLUSTER NODES.
 	ClusterNodes(at ID) (string, error)
 }

@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -187,10 +189,50 @@ var FollowerKilled = Scenario{
 		t.Check(got.OK > 0, "the clients got nothing done while n%d was down: %+v", f, got)
 		l, _ := t.Leader()
 		t.Check(l == lead && t.Term() == term, "losing a follower changed the leader (n%d term %d -> n%d term %d)", lead, term, l, t.Term())
+		checkFailedFlags(t, lead, []ID{f})
 		t.Restart(f)
 		waitCaughtUp(t, f)
 		checkPresent(t, acked)
+		checkFailedFlags(t, lead, nil)
 	},
+}
+
+// checkFailedFlags: the leader's CLUSTER NODES flags exactly the members
+// in down fail (as Redis flags a node it cannot reach), within an
+// election timeout and a heartbeat of the last change.
+func checkFailedFlags(t *T, lead ID, down []ID) {
+	nt, ok := t.Cluster.(NodesTeller)
+	t.Check(ok, "this cluster cannot ask a node for CLUSTER NODES")
+	var nodes string
+	var failed []ID
+	_, ok = t.WaitFor(ElectionBound, func() bool {
+		var err error
+		if nodes, err = nt.ClusterNodes(lead); err != nil {
+			return false
+		}
+		failed = failedIn(nodes)
+		return slices.Equal(failed, down)
+	})
+	t.Check(ok, "the leader n%d flags %v failed, want %v:\n%s", lead, failed, down, nodes)
+}
+
+// failedIn lists the members a CLUSTER NODES reply flags fail, in order.
+func failedIn(nodes string) []ID {
+	var out []ID
+	for _, line := range strings.Split(nodes, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || !slices.Contains(strings.Split(f[2], ","), "fail") {
+			continue
+		}
+		if len(f[0]) != 40 {
+			continue
+		}
+		if id, err := strconv.ParseUint(f[0][24:], 16, 64); err == nil { // the raft id is the last 16 digits
+			out = append(out, ID(id))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // writeAckedWithin writes n keys through nodes picked from via, spaced

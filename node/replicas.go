@@ -6,8 +6,8 @@ import (
 )
 
 // Replica is a member the leader replicates to and heard from within the
-// last election timeout, as ROLE and INFO replication tell a master's
-// connected replicas.
+// last election timeout (heardFromLately), as ROLE and INFO replication
+// tell a master's connected replicas.
 type Replica struct {
 	ID         uint64
 	ClientAddr string // "" while its member record has not reached this node
@@ -30,7 +30,10 @@ func (n *Node) replicas(leader bool) []Replica {
 	applied := n.store.Applied()
 	// WithProgress visits ids in order, so the list is stable.
 	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if id != n.cfg.ID && pr.RecentActive {
+		// Not raft's RecentActive: CheckQuorum clears it for every peer
+		// at each election timeout, and until the next heartbeat's
+		// answers a master would have told no replica at all.
+		if id != n.cfg.ID && n.heardFromLately(id) {
 			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: min(pr.Match, applied), Syncing: pr.State == tracker.StateSnapshot})
 		}
 	})

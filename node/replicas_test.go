@@ -119,3 +119,85 @@ func TestLeaderClosesWhileSendingASnapshot(t *testing.T) {
 	}
 	c.stop(lead) // fails the test if Close reports an error
 }
+
+// TestReplicasDoNotBlinkAtTheQuorumCheck: raft's CheckQuorum marks every
+// peer inactive at each election timeout, until the next heartbeat's
+// answers. ROLE and INFO built on that flag told a master with no
+// replicas in that gap, once per election timeout; and CLUSTER NODES
+// would have flagged every member failed.
+func TestReplicasDoNotBlinkAtTheQuorumCheck(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.leader()
+	c.ticks(2 * c.cfg.ElectionTicks)
+	for i := range 3 * c.cfg.ElectionTicks {
+		n := c.node(lead)
+		n.Tick() // the leader's tick alone: its heartbeats are not yet answered
+		if got := len(n.Status().Replicas); got != 2 {
+			t.Fatalf("tick %d: the leader lists %d replicas, want 2", i, got)
+		}
+		members, err := n.Members()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			if m.Failed {
+				t.Fatalf("tick %d: the leader tells live member %d failed", i, m.ID)
+			}
+		}
+		for id := range c.nodes {
+			if id+1 != int(lead) {
+				c.node(uint64(id + 1)).Tick()
+			}
+		}
+		c.settle()
+	}
+}
+
+// TestLeaderTellsADownMemberFailed: the leader flags a member it has not
+// heard from within an election timeout failed (CLUSTER NODES tells it
+// as Redis does a failed node), and unflags it once it is back; a
+// follower, which hears only from its leader, flags nobody.
+func TestLeaderTellsADownMemberFailed(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	failed := func(at uint64) []uint64 {
+		members, err := c.node(at).Members()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint64
+		for _, m := range members {
+			if m.Failed {
+				out = append(out, m.ID)
+			}
+		}
+		return out
+	}
+	c.ticks(2 * c.cfg.ElectionTicks)
+	if got := failed(lead); len(got) != 0 {
+		t.Fatalf("all up: the leader tells %v failed", got)
+	}
+	c.stop(f)
+	c.ticks(c.cfg.ElectionTicks + 1)
+	if got := failed(lead); len(got) != 1 || got[0] != f {
+		t.Fatalf("node %d down: the leader tells %v failed", f, got)
+	}
+	for _, r := range c.node(lead).Status().Replicas {
+		if r.ID == f {
+			t.Fatalf("node %d down: the leader lists it as a replica", f)
+		}
+	}
+	other := c.follower(lead)
+	for other == f {
+		t.Fatal("follower() named the stopped node")
+	}
+	if got := failed(other); len(got) != 0 {
+		t.Fatalf("a follower tells %v failed", got)
+	}
+	c.start(f)
+	c.ticks(3)
+	if got := failed(lead); len(got) != 0 {
+		t.Fatalf("node %d back: the leader tells %v failed", f, got)
+	}
+}

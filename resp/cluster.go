@@ -39,6 +39,11 @@ type ClusterMember struct {
 	Voter      bool // else a learner, told as a replica
 	ClientAddr string
 	PeerAddr   string
+	// Failed: the serving node leads and has not heard from the member
+	// within an election timeout. Told as Redis tells a node flagged
+	// fail: "fail" and "disconnected" in CLUSTER NODES, health "fail" in
+	// CLUSTER SHARDS, left out of CLUSTER SLOTS.
+	Failed bool
 }
 
 // ClusterChange is a membership change asked through CLUSTER.
@@ -148,10 +153,14 @@ func (e *Executor) clusterNodes(args [][]byte, reply func([]byte)) {
 			if m.ID == v.Self {
 				flags = "myself," + flags
 			}
+			link := "connected"
+			if m.Failed {
+				flags, link = flags+",fail", "disconnected"
+			}
 			if m.ClientAddr == "" {
 				flags += ",noaddr" // as Redis flags a node it has no address for
 			}
-			fmt.Fprintf(&b, "%s %s %s %s 0 0 %d connected%s\n", clusterNodeID(m.ID), nodeAddr(m), flags, master, v.Term, slots)
+			fmt.Fprintf(&b, "%s %s %s %s 0 0 %d %s%s\n", clusterNodeID(m.ID), nodeAddr(m), flags, master, v.Term, link, slots)
 		}
 		return AppendBulkString(nil, b.String())
 	})

@@ -18,7 +18,8 @@ const (
 // every slot (none while no leader is known), its nodes the leader as
 // master and the others as replicas, each told by id, port, ip, endpoint,
 // role, replication offset (known only for the serving node itself) and
-// health ("loading" for a learner, which is still catching up).
+// health ("fail" for a member the leader has not heard from lately,
+// "loading" for a learner, which is still catching up).
 func (e *Executor) clusterShards(args [][]byte, reply func([]byte)) {
 	e.withView(reply, func(v ClusterView) []byte {
 		nodes := leaderFirst(v)
@@ -41,7 +42,10 @@ func (e *Executor) clusterShards(args [][]byte, reply func([]byte)) {
 			if m.ID == v.Leader {
 				role = "master"
 			}
-			if !m.Voter {
+			switch {
+			case m.Failed:
+				health = "fail" // Redis 7.0's word (captured), not the docs' "failed"
+			case !m.Voter:
 				health = "loading"
 			}
 			var offset uint64

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 )
 
@@ -51,7 +52,9 @@ func (e *Executor) clusterKeySlot(args [][]byte, reply func([]byte)) {
 // ip, port, id and an empty map of hostnames.
 func (e *Executor) clusterSlots(args [][]byte, reply func([]byte)) {
 	e.withView(reply, func(v ClusterView) []byte {
-		nodes := leaderFirst(v)
+		nodes := slices.DeleteFunc(leaderFirst(v), func(m ClusterMember) bool {
+			return m.Failed && m.ID != v.Leader // as Redis leaves out a failed replica
+		})
 		if v.Leader == 0 || len(nodes) == 0 || nodes[0].ID != v.Leader {
 			return AppendArray(nil, 0) // no master a client can reach: no slot is served
 		}

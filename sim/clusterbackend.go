@@ -24,7 +24,7 @@ func (b simBackend) ClusterView(done func(resp.ClusterView, error)) {
 				// for it, as a host's config would give.
 				m.PeerAddr, m.ClientAddr = simPeerAddr(m.ID), simClientAddr(m.ID)
 			}
-			v.Members = append(v.Members, resp.ClusterMember{ID: m.ID, Voter: m.Voter, ClientAddr: m.ClientAddr, PeerAddr: m.PeerAddr})
+			v.Members = append(v.Members, resp.ClusterMember{ID: m.ID, Voter: m.Voter, ClientAddr: m.ClientAddr, PeerAddr: m.PeerAddr, Failed: m.Failed})
 		}
 		done(v, err)
 	})

@@ -356,3 +356,13 @@ func (cs *clients) history() []porcupine.Operation {
 	defer cs.mu.Unlock()
 	return append([]porcupine.Operation(nil), cs.ops...)
 }
+
+// ClusterNodes implements chaos.NodesTeller: node id's CLUSTER NODES, on
+// a connection of its own.
+func (c *Cluster) ClusterNodes(id chaos.ID) (string, error) {
+	rc := redisClient(c.node(id).client, 1)
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return rc.ClusterNodes(ctx).Result()
+}
