@@ -7,6 +7,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/internal/mutant"
@@ -111,6 +112,13 @@ func (a *admission) heardLately(id, now, window uint64) bool {
 	if now-a.leaderSince < window {
 		return true
 	}
+	return a.heardWithin(id, now, window)
+}
+
+// heardWithin reports, at tick now, whether this leader heard from the
+// current self of peer id within window ticks, with no benefit of the
+// doubt for a new leader.
+func (a *admission) heardWithin(id, now, window uint64) bool {
 	at, ok := a.heardAt[id]
 	return ok && now-at < window
 }
@@ -354,6 +362,16 @@ func (n *Node) onJoin(from, identity uint64) {
 // alive (admission.heardLately) within an election timeout.
 func (n *Node) heardFromLately(id uint64) bool {
 	return n.adm.heardLately(id, n.ticks, uint64(n.cfg.ElectionTicks))
+}
+
+// active reports whether this leader knows peer id (progress pr) alive:
+// raft heard from it since its last quorum check, or this node within an
+// election timeout. Not RecentActive alone: CheckQuorum clears it for
+// every peer at each election timeout, and until the next heartbeat's
+// answers every peer looked gone (a change refused as unsafe, a hand-off
+// with nobody to take over).
+func (n *Node) active(id uint64, pr tracker.Progress) bool {
+	return id == n.cfg.ID || pr.RecentActive || n.adm.heardWithin(id, n.ticks, uint64(n.cfg.ElectionTicks))
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.

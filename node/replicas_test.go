@@ -201,3 +201,34 @@ func TestLeaderTellsADownMemberFailed(t *testing.T) {
 		t.Fatalf("node %d back: the leader tells %v failed", f, got)
 	}
 }
+
+// TestQuorumCheckDoesNotBlink: the strict reconfiguration check counts
+// the voters this leader knows alive; raft's CheckQuorum clears that
+// flag for every peer at each election timeout, and a change asked
+// before the next heartbeat's answers was refused as leaving no quorum.
+func TestQuorumCheckDoesNotBlink(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.leader()
+	c.ticks(2 * c.cfg.ElectionTicks)
+	voters := []uint64{1, 2, 3}
+	for i := range 3 * c.cfg.ElectionTicks {
+		n := c.node(lead)
+		n.Tick()
+		if err := n.checkQuorumAfter(voters, false); err != nil {
+			t.Fatalf("tick %d: all three voters up, the quorum check said %v", i, err)
+		}
+		for id := range c.nodes {
+			if id+1 != int(lead) {
+				c.node(uint64(id + 1)).Tick()
+			}
+		}
+		c.settle()
+	}
+	// Strict still: a voter down for an election timeout is not counted.
+	f := c.follower(lead)
+	c.stop(f)
+	c.ticks(c.cfg.ElectionTicks + 1)
+	if err := c.node(lead).checkQuorumAfter([]uint64{lead, f}, false); err == nil {
+		t.Fatalf("node %d down: a change leaving voters %d and %d passed the quorum check", f, lead, f)
+	}
+}
