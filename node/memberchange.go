@@ -573,7 +573,7 @@ func (n *Node) Members() ([]MemberView, error) {
 	var out []MemberView
 	for _, id := range slices.Sorted(slices.Values(append(slices.Clone(cs.GetVoters()), cs.GetLearners()...))) {
 		v := MemberView{ID: id, Voter: slices.Contains(cs.GetVoters(), id)}
-		v.Failed = n.isLeader && id != n.cfg.ID && !n.heardFromLately(id)
+		v.Failed = n.isLeader && id != n.cfg.ID && !n.heardFromLately(id) && !mutant.On(mutant.FailedMemberHidden)
 		if i := slices.IndexFunc(infos, func(m storage.MemberInfo) bool { return m.ID == id }); i >= 0 {
 			v.PeerAddr, v.ClientAddr = infos[i].PeerAddr, infos[i].ClientAddr
 		}

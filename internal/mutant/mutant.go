@@ -39,6 +39,8 @@ const (
 	InstallSkipsScanIndex     Name = "install-skips-scan-index"
 	MemberAckBeforeApply      Name = "member-ack-before-apply"
 	UnrecordedMemberAlreadyIn Name = "unrecorded-member-already-in"
+	CloseLeaksTransfer        Name = "close-leaks-transfer"
+	FailedMemberHidden        Name = "failed-member-hidden"
 )
 
 // Info describes a planted bug for the runner's table.
@@ -81,6 +83,8 @@ var All = []Info{
 	{GroupAppliedPartially, "apply", "the last op of a multi-op entry is answered but not applied", false},
 	{ScanCursorSkips, "reads", "SCAN's cursor skips the first key past the last one returned", false},
 	{InstallSkipsScanIndex, "snapshots", "installing a snapshot does not build SCAN's index for the keys it brings", false},
+	{CloseLeaksTransfer, "snapshots", "Close leaves a snapshot being sent open, so the storage snapshot behind it leaks", false},
+	{FailedMemberHidden, "membership", "the leader never flags a member it has not heard from failed: CLUSTER NODES tells a dead node connected", false},
 }
 
 // Lookup returns the mutant called name.
