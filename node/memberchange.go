@@ -282,7 +282,7 @@ func (n *Node) checkQuorumAfter(voters []uint64, force bool) error {
 	}
 	active := 0
 	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if slices.Contains(voters, id) && n.active(id, pr) {
+		if slices.Contains(voters, id) && n.active(id) {
 			active++
 		}
 	})

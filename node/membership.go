@@ -7,7 +7,6 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
-	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seshat-db/seshat/internal/mutant"
@@ -364,14 +363,15 @@ func (n *Node) heardFromLately(id uint64) bool {
 	return n.adm.heardLately(id, n.ticks, uint64(n.cfg.ElectionTicks))
 }
 
-// active reports whether this leader knows peer id (progress pr) alive:
-// raft heard from it since its last quorum check, or this node within an
-// election timeout. Not RecentActive alone: CheckQuorum clears it for
-// every peer at each election timeout, and until the next heartbeat's
-// answers every peer looked gone (a change refused as unsafe, a hand-off
-// with nobody to take over).
-func (n *Node) active(id uint64, pr tracker.Progress) bool {
-	return id == n.cfg.ID || pr.RecentActive || n.adm.heardWithin(id, n.ticks, uint64(n.cfg.ElectionTicks))
+// active reports whether this leader heard from peer id's current self
+// within an election timeout, with no benefit of the doubt for a new
+// leader. Not raft's RecentActive: CheckQuorum clears it for every peer
+// at each election timeout, and until the next heartbeat's answers every
+// peer looked gone (a change refused as unsafe); without CheckQuorum it
+// is never cleared, and a voter down for minutes looked alive (a
+// hand-off to it).
+func (n *Node) active(id uint64) bool {
+	return id == n.cfg.ID || n.adm.heardWithin(id, n.ticks, uint64(n.cfg.ElectionTicks))
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.

@@ -92,7 +92,7 @@ func (n *Node) handOffBeforeReplace(ch MemberChange, voters []uint64) error {
 	var best []uint64
 	match := uint64(0)
 	n.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if id == n.cfg.ID || !slices.Contains(voters, id) || !n.active(id, pr) {
+		if id == n.cfg.ID || !slices.Contains(voters, id) || !n.active(id) {
 			return
 		}
 		switch {

@@ -176,3 +176,33 @@ func TestReplaceOfTheLeaderWithNoSuccessor(t *testing.T) {
 		t.Fatal("a hand-off started with no voter to take over")
 	}
 }
+
+// TestForcedReplaceOfTheLeaderWithNoActiveVoter reaches the hand-off's
+// "no other voter is active" branch, which only FORCE gets to (without
+// it the quorum check refuses first): the leader, left believing it
+// leads (CheckQuorum off), may not hand leadership to a voter it has not
+// heard from, and says how to go on.
+func TestForcedReplaceOfTheLeaderWithNoActiveVoter(t *testing.T) {
+	cfg := testConfig()
+	cfg.DisableCheckQuorum = true
+	c := newCluster(t, 10, cfg)
+	lead := c.theLeader()
+	c.addLearner(lead, 4)
+	c.ticks(30)
+	for _, id := range c.node(lead).Status().Voters {
+		if id != lead {
+			c.stop(id)
+		}
+	}
+	c.ticks(3 * c.cfg.ElectionTicks)
+	if !c.node(lead).Status().IsLeader {
+		t.Fatal("with CheckQuorum off the leader stepped down")
+	}
+	err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4, Force: true})
+	if !errors.Is(err, ErrUnsafeChange) || !strings.Contains(err.Error(), "no other voter is active to take over") {
+		t.Fatalf("a forced replace of the leader with no other voter up answered %v", err)
+	}
+	if c.node(lead).transfer != nil {
+		t.Fatal("a hand-off started with no voter to take over")
+	}
+}
