@@ -552,8 +552,8 @@ type MemberView struct {
 	Voter      bool // else a learner
 	PeerAddr   string
 	ClientAddr string // "" for a member of the first configuration: its host knows it
-	// Failed: this node leads and has not heard from the member's current
-	// self within an election timeout (heardFromLately), as Redis flags a
+	// Failed: this node leads and the member's current self has not
+	// answered it within an election timeout (followsLately), as Redis flags a
 	// node fail. A follower hears only from its leader: it tells no
 	// member failed.
 	Failed bool
@@ -573,7 +573,7 @@ func (n *Node) Members() ([]MemberView, error) {
 	var out []MemberView
 	for _, id := range slices.Sorted(slices.Values(append(slices.Clone(cs.GetVoters()), cs.GetLearners()...))) {
 		v := MemberView{ID: id, Voter: slices.Contains(cs.GetVoters(), id)}
-		v.Failed = n.isLeader && id != n.cfg.ID && !n.heardFromLately(id) && !mutant.On(mutant.FailedMemberHidden)
+		v.Failed = n.isLeader && id != n.cfg.ID && !n.followsLately(id) && !mutant.On(mutant.FailedMemberHidden)
 		if i := slices.IndexFunc(infos, func(m storage.MemberInfo) bool { return m.ID == id }); i >= 0 {
 			v.PeerAddr, v.ClientAddr = infos[i].PeerAddr, infos[i].ClientAddr
 		}

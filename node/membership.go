@@ -73,13 +73,14 @@ type admission struct {
 	confProposedAt uint64            // tick of this leader's last membership change
 	leaderSince    uint64            // tick this node last became leader
 	heardAt        map[uint64]uint64 // tick of the last message from each peer's current self
+	answeredAt     map[uint64]uint64 // tick of each peer's last answer to this leader's appends or heartbeats
 	droppedStale   int               // messages dropped for naming a wrong identity
 	claimProposed  [2]uint64         // node and identity of this leader's last claim (claim.go)
 	joinIdentity   uint64            // a Join node's identity, drawn before it probes (joinprobe.go)
 }
 
 func newAdmission(cfg Config) admission {
-	return admission{others: othersOf(cfg), heardAt: map[uint64]uint64{}}
+	return admission{others: othersOf(cfg), heardAt: map[uint64]uint64{}, answeredAt: map[uint64]uint64{}}
 }
 
 // answered records peer from's answer to a probe; it reports false if
@@ -108,18 +109,20 @@ func (a *admission) allFresh() bool {
 // less than window (a leader hears every live member within a heartbeat
 // or two, a follower may not).
 func (a *admission) heardLately(id, now, window uint64) bool {
-	if now-a.leaderSince < window {
-		return true
-	}
-	return a.heardWithin(id, now, window)
+	return now-a.leaderSince < window || within(a.heardAt, id, now, window)
 }
 
-// heardWithin reports, at tick now, whether this leader heard from the
-// current self of peer id within window ticks, with no benefit of the
-// doubt for a new leader.
-func (a *admission) heardWithin(id, now, window uint64) bool {
-	at, ok := a.heardAt[id]
-	return ok && now-at < window
+// answeredLately is heardLately for answers to this leader only
+// (answeredAt): a member that follows this leader.
+func (a *admission) answeredLately(id, now, window uint64) bool {
+	return now-a.leaderSince < window || within(a.answeredAt, id, now, window)
+}
+
+// within reports, at tick now, whether at[id] is less than window ticks
+// ago.
+func within(at map[uint64]uint64, id, now, window uint64) bool {
+	t, ok := at[id]
+	return ok && now-t < window
 }
 
 // changing reports, at tick now, whether this leader proposed a
@@ -363,15 +366,41 @@ func (n *Node) heardFromLately(id uint64) bool {
 	return n.adm.heardLately(id, n.ticks, uint64(n.cfg.ElectionTicks))
 }
 
-// active reports whether this leader heard from peer id's current self
-// within an election timeout, with no benefit of the doubt for a new
-// leader. Not raft's RecentActive: CheckQuorum clears it for every peer
-// at each election timeout, and until the next heartbeat's answers every
-// peer looked gone (a change refused as unsafe); without CheckQuorum it
-// is never cleared, and a voter down for minutes looked alive (a
-// hand-off to it).
+// followsLately reports whether peer id answered this leader's appends
+// or heartbeats within an election timeout (admission.answeredLately):
+// a member in good health, an online replica. Not any message
+// (heardFromLately): a voter the leader cannot reach still sends it
+// pre-votes every election timeout or so, and acknowledges nothing.
+func (n *Node) followsLately(id uint64) bool {
+	return n.adm.answeredLately(id, n.ticks, uint64(n.cfg.ElectionTicks))
+}
+
+// active reports whether peer id's current self answered this leader's
+// appends or heartbeats within an election timeout, with no benefit of
+// the doubt for a new leader. Not raft's RecentActive: CheckQuorum clears
+// it for every peer at each election timeout, and until the next
+// heartbeat's answers every peer looked gone (a change refused as
+// unsafe); without CheckQuorum it is never cleared, and a voter down for
+// minutes looked alive (a hand-off to it). Not any message either
+// (followsLately).
 func (n *Node) active(id uint64) bool {
-	return id == n.cfg.ID || n.adm.heardWithin(id, n.ticks, uint64(n.cfg.ElectionTicks))
+	return id == n.cfg.ID || within(n.adm.answeredAt, id, n.ticks, uint64(n.cfg.ElectionTicks))
+}
+
+// noteAnswer records, as leader, that the current self of m's sender
+// answered this leader's appends or heartbeats in its term, as raft's
+// RecentActive does, but kept past raft's quorum check. The node's own
+// view of its role and term, not raft's status, which allocates: once
+// raft steps down within a batch, its answers carry a newer term.
+func (n *Node) noteAnswer(hdr envelope, m *pb.Message) {
+	switch m.GetType() {
+	case pb.MessageType_MsgAppResp, pb.MessageType_MsgHeartbeatResp:
+	default:
+		return
+	}
+	if n.isLeader && m.GetTerm() == n.syncedTerm && hdr.fromIdentity == n.store.MemberIdentity(hdr.from) {
+		n.adm.answeredAt[hdr.from] = n.ticks
+	}
 }
 
 // caughtUp reports whether the learner id is close behind the commit index.

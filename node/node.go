@@ -276,7 +276,11 @@ func (n *Node) Step(data []byte) error {
 	if err != nil {
 		return err
 	}
-	return n.stepRaft(m)
+	if err := n.stepRaft(m); err != nil {
+		return err
+	}
+	n.noteAnswer(hdr, m)
+	return nil
 }
 
 // route handles the messages of the node's own protocols: admission and

@@ -6,7 +6,7 @@ import (
 )
 
 // Replica is a member the leader replicates to and heard from within the
-// last election timeout (heardFromLately), as ROLE and INFO replication
+// last election timeout (followsLately), as ROLE and INFO replication
 // tell a master's connected replicas.
 type Replica struct {
 	ID         uint64
@@ -33,7 +33,7 @@ func (n *Node) replicas(leader bool) []Replica {
 		// Not raft's RecentActive: CheckQuorum clears it for every peer
 		// at each election timeout, and until the next heartbeat's
 		// answers a master would have told no replica at all.
-		if id != n.cfg.ID && n.heardFromLately(id) {
+		if id != n.cfg.ID && n.followsLately(id) {
 			out = append(out, Replica{ID: id, ClientAddr: n.clientAddrs[id], Match: min(pr.Match, applied), Syncing: pr.State == tracker.StateSnapshot})
 		}
 	})
