@@ -525,21 +525,26 @@ func (n *Node) answerTransfer() {
 	if t == nil {
 		return
 	}
+	// Raft's own state, not isLeader and lead: a batch may step the new
+	// leader's vote request, which makes raft a follower with no
+	// transferee, then tick before Process tells the node.
+	st := n.rn.BasicStatus()
 	var err error
 	switch {
 	case n.lead == t.to:
 	case n.stopped != nil || n.ticks >= t.deadline:
 		err = ErrTransferFailed
-	case n.isLeader && n.rn.BasicStatus().LeadTransferee != t.to:
+	case st.RaftState == raft.StateLeader && st.LeadTransferee != t.to:
 		// Raft gave the transfer up (an election timeout without the
 		// voter taking over) or never took it: it accepts proposals
 		// again, so the caller hears now, not at our own deadline.
 		err = ErrTransferFailed
-	case !n.isLeader && n.lead != 0:
-		err = fmt.Errorf("%w: node %d leads instead", ErrTransferFailed, n.lead)
+	case st.RaftState != raft.StateLeader && st.Lead != 0 && st.Lead != t.to:
+		err = fmt.Errorf("%w: node %d leads instead", ErrTransferFailed, st.Lead)
 	default:
 		// Stepped down for the transfer: the voter's first message
-		// as leader is on its way, or the deadline answers.
+		// as leader is on its way (Process then tells the node), or the
+		// deadline answers.
 		return
 	}
 	n.transfer = nil
