@@ -34,6 +34,10 @@ type memberJSON struct {
 	Leader     bool   `json:"leader"`
 	PeerAddr   string `json:"peer_addr"`
 	ClientAddr string `json:"client_addr"`
+	// Failed: asked of the leader, the member has not answered it within
+	// an election timeout (CLUSTER NODES flags it fail); a follower
+	// flags nobody.
+	Failed bool `json:"failed"`
 }
 
 // adminWait bounds an HTTP membership call: the request timeout a change
@@ -65,7 +69,7 @@ func addClusterEndpoints(mux *http.ServeMux, c resp.ClusterBackend, wait time.Du
 			Members []memberJSON `json:"members"`
 		}{Self: v.Self, Leader: v.Leader, Term: v.Term, Members: []memberJSON{}}
 		for _, m := range v.Members {
-			out.Members = append(out.Members, memberJSON{ID: m.ID, Voter: m.Voter, Leader: m.ID == v.Leader, PeerAddr: m.PeerAddr, ClientAddr: m.ClientAddr})
+			out.Members = append(out.Members, memberJSON{ID: m.ID, Voter: m.Voter, Leader: m.ID == v.Leader, PeerAddr: m.PeerAddr, ClientAddr: m.ClientAddr, Failed: m.Failed})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)

@@ -21,10 +21,11 @@ import (
 type recordingCluster struct {
 	changes []resp.ClusterChange
 	err     error
+	view    resp.ClusterView
 }
 
 func (f *recordingCluster) ClusterView(done func(resp.ClusterView, error)) {
-	done(resp.ClusterView{}, nil)
+	done(f.view, nil)
 }
 
 func (f *recordingCluster) ChangeMembership(ch resp.ClusterChange, done func(error)) {
@@ -87,5 +88,24 @@ func TestAdminReplace(t *testing.T) {
 	mux.ServeHTTP(w, req)
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %d", w.Code)
+	}
+}
+
+// TestAdminMembersTellsFailed: GET /cluster/members says which members
+// the leader flags failed, as CLUSTER NODES does.
+func TestAdminMembersTellsFailed(t *testing.T) {
+	f := &recordingCluster{view: resp.ClusterView{Self: 1, Leader: 1, Term: 3, Members: []resp.ClusterMember{
+		{ID: 1, Voter: true, PeerAddr: "a:7379", ClientAddr: "a:6379"},
+		{ID: 2, Voter: true, PeerAddr: "b:7379", ClientAddr: "b:6379", Failed: true},
+	}}}
+	mux := http.NewServeMux()
+	addClusterEndpoints(mux, f, time.Second)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/cluster/members", nil))
+	want := `{"self":1,"leader":1,"term":3,"members":[` +
+		`{"id":1,"voter":true,"leader":true,"peer_addr":"a:7379","client_addr":"a:6379","failed":false},` +
+		`{"id":2,"voter":true,"leader":false,"peer_addr":"b:7379","client_addr":"b:6379","failed":true}]}`
+	if got := strings.TrimSpace(w.Body.String()); w.Code != 200 || got != want {
+		t.Fatalf("GET /cluster/members: %d\n%s\nwant\n%s", w.Code, got, want)
 	}
 }

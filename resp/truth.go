@@ -65,9 +65,11 @@ func (e *Executor) helloRole() string {
 	return "replica"
 }
 
-// role is ROLE: a master lists its connected replicas, as CLUSTER SLOTS
-// lists them (Redis tells each one's port and offset as bulk strings); a
-// slave names its master, "connected" while it knows one.
+// role is ROLE: a master lists its connected replicas that are in sync
+// (Redis tells each one's port and offset as bulk strings; one still
+// receiving a snapshot is left out, though CLUSTER SLOTS lists it: its
+// reads wait until it caught up); a slave names its master, "connected"
+// while it knows one.
 func (e *Executor) role(args [][]byte, reply func([]byte)) {
 	r := e.replication()
 	if r.Master {
