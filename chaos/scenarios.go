@@ -189,18 +189,19 @@ var FollowerKilled = Scenario{
 		t.Check(got.OK > 0, "the clients got nothing done while n%d was down: %+v", f, got)
 		l, _ := t.Leader()
 		t.Check(l == lead && t.Term() == term, "losing a follower changed the leader (n%d term %d -> n%d term %d)", lead, term, l, t.Term())
-		checkFailedFlags(t, lead, []ID{f})
+		checkFailedFlags(t, lead, []ID{f}, 0)
 		t.Restart(f)
 		waitCaughtUp(t, f)
 		checkPresent(t, acked)
-		checkFailedFlags(t, lead, nil)
+		checkFailedFlags(t, lead, nil, 0)
 	},
 }
 
 // checkFailedFlags: the leader's CLUSTER NODES flags exactly the members
 // in down fail (as Redis flags a node it cannot reach), within an
-// election timeout and a heartbeat of the last change.
-func checkFailedFlags(t *T, lead ID, down []ID) {
+// election timeout and a heartbeat of the last change, and still does at
+// every look, 100 ms apart, for hold after that.
+func checkFailedFlags(t *T, lead ID, down []ID, hold time.Duration) {
 	nt, ok := t.Cluster.(NodesTeller)
 	t.Check(ok, "this cluster cannot ask a node for CLUSTER NODES")
 	var nodes string
@@ -214,6 +215,14 @@ func checkFailedFlags(t *T, lead ID, down []ID) {
 		return slices.Equal(failed, down)
 	})
 	t.Check(ok, "the leader n%d flags %v failed, want %v:\n%s", lead, failed, down, nodes)
+	for end := t.Now() + hold; t.Now() < end; {
+		t.RunFor(100 * time.Millisecond)
+		var err error
+		nodes, err = nt.ClusterNodes(lead)
+		t.Check(err == nil, "CLUSTER NODES via the leader n%d: %v", lead, err)
+		failed = failedIn(nodes)
+		t.Check(slices.Equal(failed, down), "the leader n%d flags %v failed, want %v still:\n%s", lead, failed, down, nodes)
+	}
 }
 
 // failedIn lists the members a CLUSTER NODES reply flags fail, in order.
@@ -326,6 +335,9 @@ var Asymmetric = Scenario{
 			t.Check(t.Term() > term, "no new term (path not exercised)")
 			t.Logf("n%d leads after %s", lead, took)
 			writeAckedWithin(t, fmt.Sprintf("asym-%v", deaf), 5, CommitBound, t.Others(old))
+			// Deaf, the old leader still reaches the new one with its
+			// pre-votes; only answers to the leader tell a member is well.
+			checkFailedFlags(t, lead, []ID{old}, time.Second)
 			t.Heal()
 			t.RunFor(time.Second)
 		}
