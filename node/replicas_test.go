@@ -41,27 +41,34 @@ func TestReplicaOffsetsNotPastMaster(t *testing.T) {
 	}
 }
 
-// TestReplicaReceivingASnapshotIsSyncing: a replica the leader is
-// sending a snapshot to is listed as syncing (INFO tells it send_bulk,
-// ROLE leaves it out, as Redis does a replica in full sync), and as in
-// sync once it has caught up. Before, a wiped follower catching up was
-// told online all along.
-func TestReplicaReceivingASnapshotIsSyncing(t *testing.T) {
-	c := newCluster(t, 5, testConfig())
-	lead := c.leader()
-	f := c.follower(lead)
+// snapshotNeverArrives writes past a compaction, then wipes follower f,
+// whose catch-up takes a snapshot; every chunk of it to f is lost, so
+// the leader stays sending until the test sets c.drop to nil.
+func snapshotNeverArrives(t *testing.T) (c *cluster, lead, f uint64) {
+	c = newCluster(t, 5, testConfig())
+	lead = c.leader()
+	f = c.follower(lead)
 	for i := range 20 {
 		if res := c.do(lead, set(string(rune('a'+i)), "0123456789")); res.Err != nil {
 			t.Fatal(res.Err)
 		}
 	}
 	c.converged()
-	// The snapshot's chunks to f are lost: the leader stays sending.
 	c.drop = func(m message) bool {
 		hdr, _, err := decodeEnvelope(m.Data)
 		return err == nil && hdr.kind == peerSnapChunk && m.To == f
 	}
 	c.wipe(f)
+	return c, lead, f
+}
+
+// TestReplicaReceivingASnapshotIsSyncing: a replica the leader is
+// sending a snapshot to is listed as syncing (INFO tells it send_bulk,
+// ROLE leaves it out, as Redis does a replica in full sync), and as in
+// sync once it has caught up. Before, a wiped follower catching up was
+// told online all along.
+func TestReplicaReceivingASnapshotIsSyncing(t *testing.T) {
+	c, lead, f := snapshotNeverArrives(t)
 	replica := func() (Replica, bool) {
 		for _, r := range c.node(lead).Status().Replicas {
 			if r.ID == f {
@@ -94,20 +101,7 @@ func TestReplicaReceivingASnapshotIsSyncing(t *testing.T) {
 // snapshot open, and Close reported "leaked snapshots" (found while
 // writing the test above).
 func TestLeaderClosesWhileSendingASnapshot(t *testing.T) {
-	c := newCluster(t, 5, testConfig())
-	lead := c.leader()
-	f := c.follower(lead)
-	for i := range 20 {
-		if res := c.do(lead, set(string(rune('a'+i)), "0123456789")); res.Err != nil {
-			t.Fatal(res.Err)
-		}
-	}
-	c.converged()
-	c.drop = func(m message) bool {
-		hdr, _, err := decodeEnvelope(m.Data)
-		return err == nil && hdr.kind == peerSnapChunk && m.To == f
-	}
-	c.wipe(f)
+	c, lead, _ := snapshotNeverArrives(t)
 	for range 100 {
 		if len(c.node(lead).snaps.sending) > 0 {
 			break
