@@ -41,9 +41,9 @@ func TestReplicaOffsetsNotPastMaster(t *testing.T) {
 	}
 }
 
-// snapshotNeverArrives writes past a compaction, then wipes follower f,
-// whose catch-up takes a snapshot; every chunk of it to f is lost, so
-// the leader stays sending until the test sets c.drop to nil.
+// snapshotNeverArrives writes 20 keys, then wipes follower f, whose
+// rejoin catches it up from nothing by a snapshot; every chunk of it to f
+// is lost, so the leader stays sending until the test sets c.drop to nil.
 func snapshotNeverArrives(t *testing.T) (c *cluster, lead, f uint64) {
 	c = newCluster(t, 5, testConfig())
 	lead = c.leader()
