@@ -24,8 +24,10 @@ import (
 //
 // A change is answered once it applied (200), or refused with the text
 // CLUSTER replies: 400 for a bad argument, 409 for a change the
-// membership refuses (not the leader, another change pending, unsafe),
-// 504 when its outcome is unknown (look at /cluster/members).
+// membership refuses (not the leader, unsafe), 503 with Retry-After for
+// one that asked again shortly can succeed (another change pending, a
+// leader handing off), 504 when its outcome is unknown (look at
+// /cluster/members).
 
 // memberJSON is one member in /cluster/members.
 type memberJSON struct {
