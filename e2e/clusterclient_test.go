@@ -112,6 +112,10 @@ func TestClusterClients(t *testing.T) {
 		t.Fatalf("CLUSTER COUNTKEYSINSLOT: %d %v", n, err)
 	}
 
+	// redis-cli --cluster, an operator's Redis Cluster tool, checks the
+	// cluster healthy through any member: one master with every slot.
+	clusterCheck(t, c.without(lead)[0], lead, 2)
+
 	// redis-cli -c through a follower.
 	follower := c.without(lead)[0]
 	if got := redisCLIc(t, follower, "set", "cli-key", "v1"); got != "OK" {
@@ -138,13 +142,48 @@ func TestClusterClients(t *testing.T) {
 			t.Fatalf("redis-cli -c GET via node %d after the leader kill: %q", p.id, got)
 		}
 	}
-	c.waitReady(c.without(lead)...)
+	newLead := c.nodes[c.waitReady(c.without(lead)...)]
+	// Through the new leader, once it flags the killed one fail (as
+	// Redis Cluster does, redis-cli then leaves it out): one replica.
+	waitFor(t, "the new leader flags the killed node fail", func() bool {
+		for _, line := range strings.Split(redisCLI(t, newLead, "cluster", "nodes"), "\n") {
+			if strings.HasPrefix(line, fmt.Sprintf("%040x ", lead.id)) {
+				return strings.Contains(line, ",fail ")
+			}
+		}
+		return false
+	})
+	clusterCheck(t, newLead, newLead, 1)
 	t.Logf("redis-cli -c -p %s, leader %s killed:\nset cli-key v2 -> %s\nget cli-key -> %s\nrole -> %q\ncluster slots -> %q", follower.client, lead.client,
 		redisCLIc(t, follower, "set", "cli-key", "v2"), redisCLIc(t, follower, "get", "cli-key"), redisCLIc(t, follower, "role"), redisCLIc(t, follower, "cluster", "slots"))
 	for _, key := range acked {
 		if v, err := cc.Get(ctx, key).Result(); err != nil || v != key {
 			t.Fatalf("acknowledged write %s reads %q, %v", key, v, err)
 		}
+	}
+}
+
+// clusterCheck runs redis-cli --cluster check through p and demands it
+// pass: master the one master, with every slot and replicas replicas,
+// and every node agreeing.
+func clusterCheck(t *testing.T, p, master *proc, replicas int) {
+	t.Helper()
+	out, err := exec.Command("redis-cli", "--cluster", "check", p.client).CombinedOutput()
+	text := string(out)
+	t.Logf("redis-cli --cluster check %s:\n%s", p.client, text)
+	for _, want := range []string{
+		fmt.Sprintf("%s (%s...) -> ", master.client, fmt.Sprintf("%040x", master.id)[:8]),
+		fmt.Sprintf("| 16384 slots | %d slaves.", replicas),
+		fmt.Sprintf("M: %040x %s", master.id, master.client),
+		"[OK] All nodes agree about slots configuration.",
+		"[OK] All 16384 slots covered.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("redis-cli --cluster check %s (%v) does not say %q:\n%s", p.client, err, want, text)
+		}
+	}
+	if err != nil {
+		t.Fatalf("redis-cli --cluster check %s: %v\n%s", p.client, err, text)
 	}
 }
 

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/seshat-db/seshat/kv"
@@ -162,7 +163,7 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 	out = AppendBulkString(out, "id")
 	out = AppendInt(out, e.ClientID)
 	out = AppendBulkString(out, "mode")
-	out = AppendBulkString(out, "standalone")
+	out = AppendBulkString(out, e.redisMode())
 	out = AppendBulkString(out, "role")
 	out = AppendBulkString(out, e.helloRole())
 	out = AppendBulkString(out, "modules")
@@ -177,11 +178,14 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 func (e *Executor) infoCmd(args [][]byte, reply func([]byte)) {
 	sections := []InfoSection{{Name: "Server", Fields: [][2]string{
 		{"redis_version", RedisVersion},
-		{"redis_mode", "standalone"},
+		{"redis_mode", e.redisMode()},
 		{"server_name", "seshat"},
 	}}}
 	if e.info != nil {
 		sections = append(sections, e.info.InfoSections()...)
+	}
+	if _, ok := e.backend.(ClusterBackend); ok {
+		sections = withClusterSection(sections)
 	}
 	all := len(args) == 1
 	for _, a := range args[1:] {
@@ -209,6 +213,32 @@ func (e *Executor) infoCmd(args [][]byte, reply func([]byte)) {
 		}
 	}
 	reply(AppendBulk(nil, text))
+}
+
+// redisMode is how HELLO and INFO name the server's mode: "cluster" where
+// CLUSTER is served, as a Redis Cluster node says (tools such as
+// redis-cli --cluster, and clients that read the mode, then ask CLUSTER
+// NODES or SLOTS), "standalone" where it is not.
+func (e *Executor) redisMode() string {
+	if _, ok := e.backend.(ClusterBackend); ok {
+		return "cluster"
+	}
+	return "standalone"
+}
+
+// withClusterSection adds the Cluster section a Redis Cluster node tells
+// (redis-cli --cluster refuses a node without cluster_enabled:1), where
+// Redis puts it: before Keyspace, else last of Redis's own sections.
+func withClusterSection(sections []InfoSection) []InfoSection {
+	cluster := InfoSection{Name: "Cluster", Fields: [][2]string{{"cluster_enabled", "1"}}}
+	at := len(sections)
+	for i, s := range sections {
+		if s.Name == "Keyspace" || s.Name == "Raft" {
+			at = i
+			break
+		}
+	}
+	return slices.Insert(sections, at, cluster)
 }
 
 func infoWanted(names [][]byte, section string) bool {
