@@ -163,7 +163,7 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 	out = AppendBulkString(out, "id")
 	out = AppendInt(out, e.ClientID)
 	out = AppendBulkString(out, "mode")
-	out = AppendBulkString(out, e.redisMode())
+	out = AppendBulkString(out, "standalone")
 	out = AppendBulkString(out, "role")
 	out = AppendBulkString(out, e.helloRole())
 	out = AppendBulkString(out, "modules")
@@ -178,7 +178,7 @@ func (e *Executor) hello(args [][]byte, reply func([]byte)) {
 func (e *Executor) infoCmd(args [][]byte, reply func([]byte)) {
 	sections := []InfoSection{{Name: "Server", Fields: [][2]string{
 		{"redis_version", RedisVersion},
-		{"redis_mode", e.redisMode()},
+		{"redis_mode", "standalone"},
 		{"server_name", "seshat"},
 	}}}
 	if e.info != nil {
@@ -215,20 +215,16 @@ func (e *Executor) infoCmd(args [][]byte, reply func([]byte)) {
 	reply(AppendBulk(nil, text))
 }
 
-// redisMode is how HELLO and INFO name the server's mode: "cluster" where
-// CLUSTER is served, as a Redis Cluster node says (tools such as
-// redis-cli --cluster, and clients that read the mode, then ask CLUSTER
-// NODES or SLOTS), "standalone" where it is not.
-func (e *Executor) redisMode() string {
-	if _, ok := e.backend.(ClusterBackend); ok {
-		return "cluster"
-	}
-	return "standalone"
-}
-
 // withClusterSection adds the Cluster section a Redis Cluster node tells
 // (redis-cli --cluster refuses a node without cluster_enabled:1), where
 // Redis puts it: before Keyspace, else last of Redis's own sections.
+//
+// NB: HELLO's mode and INFO's redis_mode stay "standalone", unlike a
+// Redis Cluster node's: Seshat serves multi-key commands across slots
+// and SELECT's errors as a standalone server does, and a client that
+// picks its mode from them (StackExchange.Redis reads redis_mode) would
+// start refusing cross-slot commands that work today. cluster_enabled
+// is read by the cluster tools, which then use CLUSTER NODES and SLOTS.
 func withClusterSection(sections []InfoSection) []InfoSection {
 	cluster := InfoSection{Name: "Cluster", Fields: [][2]string{{"cluster_enabled", "1"}}}
 	at := len(sections)
