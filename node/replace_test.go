@@ -154,11 +154,9 @@ func TestReplaceOfTheLeaderHandsOff(t *testing.T) {
 	c.mustGet(4, "a", "1")
 }
 
-// TestReplaceOfTheLeaderWithNoSuccessor: with every other voter down, a
-// Replace of the leader is refused as unsafe by the quorum check before
-// any hand-off is tried.
-func TestReplaceOfTheLeaderWithNoSuccessor(t *testing.T) {
-	c := newCluster(t, 10, testConfig())
+// leaderAloneWithLearner4 adds node 4 as a learner, then stops every voter
+// but the leader for three election timeouts, and returns the leader.
+func (c *cluster) leaderAloneWithLearner4() uint64 {
 	lead := c.theLeader()
 	c.addLearner(lead, 4)
 	c.ticks(30)
@@ -168,6 +166,15 @@ func TestReplaceOfTheLeaderWithNoSuccessor(t *testing.T) {
 		}
 	}
 	c.ticks(3 * c.cfg.ElectionTicks)
+	return lead
+}
+
+// TestReplaceOfTheLeaderWithNoSuccessor: with every other voter down, a
+// Replace of the leader is refused as unsafe by the quorum check before
+// any hand-off is tried.
+func TestReplaceOfTheLeaderWithNoSuccessor(t *testing.T) {
+	c := newCluster(t, 10, testConfig())
+	lead := c.leaderAloneWithLearner4()
 	err := c.change(lead, MemberChange{Kind: Replace, Old: lead, ID: 4})
 	if !errors.Is(err, ErrUnsafeChange) && !errors.As(err, new(*NotLeaderError)) {
 		t.Fatalf("replacing the leader with no other voter up answered %v", err)
@@ -186,15 +193,7 @@ func TestForcedReplaceOfTheLeaderWithNoActiveVoter(t *testing.T) {
 	cfg := testConfig()
 	cfg.DisableCheckQuorum = true
 	c := newCluster(t, 10, cfg)
-	lead := c.theLeader()
-	c.addLearner(lead, 4)
-	c.ticks(30)
-	for _, id := range c.node(lead).Status().Voters {
-		if id != lead {
-			c.stop(id)
-		}
-	}
-	c.ticks(3 * c.cfg.ElectionTicks)
+	lead := c.leaderAloneWithLearner4()
 	if !c.node(lead).Status().IsLeader {
 		t.Fatal("with CheckQuorum off the leader stepped down")
 	}
