@@ -133,6 +133,13 @@ func (d *diskFaults) armFailure(n, keep int, seed uint64, full bool) {
 	d.sched.armFailure(n, keep, seed, full)
 }
 
+// struck reports whether an armed crash or failure has hit the disk.
+func (d *diskFaults) struck() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sched.struck()
+}
+
 // isFull reports whether the disk failed by filling up.
 func (d *diskFaults) isFull() bool {
 	d.mu.Lock()

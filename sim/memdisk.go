@@ -22,6 +22,7 @@ type machineFaults interface {
 	armFailure(n, keep int, seed uint64, full bool)
 	disarm()
 	isFull() bool
+	struck() bool
 	torn() bool
 	crashImage() *diskImage
 	failedImage() *diskImage

@@ -76,6 +76,9 @@ func (f *syncFaults) disarm() { f.crashIn, f.failIn = 0, 0 }
 // isFull reports whether the disk failed by filling up.
 func (f *syncFaults) isFull() bool { return f.failed && f.full }
 
+// struck reports whether an armed crash or failure has hit the disk.
+func (f *syncFaults) struck() bool { return f.crashed || f.failed }
+
 func (f *syncFaults) injectedErr() error {
 	if f.full {
 		return errInjectedFull
