@@ -276,11 +276,11 @@ func (n *Node) Step(data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := n.stepRaft(m); err != nil {
-		return err
+	taken, err := n.stepRaft(m)
+	if taken {
+		n.noteAnswer(hdr, m) // not one the peer guard dropped
 	}
-	n.noteAnswer(hdr, m)
-	return nil
+	return err
 }
 
 // route handles the messages of the node's own protocols: admission and
@@ -370,17 +370,18 @@ func (n *Node) decodeRaft(hdr envelope, body []byte) (*pb.Message, error) {
 // stepRaft steps raft with a peer's message. A proposal forwarded to a
 // node that lost its leadership meanwhile is dropped by raft: an ordinary
 // race, not a bad message. Its proposer's request ends UNKNOWN at its
-// deadline, or sooner if it sees the leader change.
-func (n *Node) stepRaft(m *pb.Message) error {
-	stepErr, stopErr := n.stepJudged(m)
+// deadline, or sooner if it sees the leader change. taken reports
+// whether raft took m: not dropped by the peer guard, nor refused.
+func (n *Node) stepRaft(m *pb.Message) (taken bool, err error) {
+	stepped, stepErr, stopErr := n.stepJudged(m)
 	if stopErr != nil {
-		return stopErr
+		return false, stopErr
 	}
 	if err := stepErr; err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrProposalDropped) {
-		return fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
+		return false, fmt.Errorf("node: step %s from %d: %w", m.GetType(), m.GetFrom(), err)
 	}
 	if stepErr == nil {
 		n.heardFromLeader(m)
 	}
-	return nil
+	return stepped && stepErr == nil, nil
 }

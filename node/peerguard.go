@@ -371,20 +371,20 @@ func dropped(format string, args ...any) error {
 // stepJudged judges m, then steps it under the panic guard. A dropped
 // message is counted and logged (once per reason's first word run, so a
 // flood does not flood the log); it is not an error of the node's.
-func (n *Node) stepJudged(m *pb.Message) (stepErr error, stopErr error) {
+func (n *Node) stepJudged(m *pb.Message) (stepped bool, stepErr error, stopErr error) {
 	if err := n.judge(m); err != nil {
 		if errors.Is(err, ErrLogLost) {
-			return nil, n.stop(err)
+			return false, nil, n.stop(err)
 		}
 		if err == errNotLeader {
-			return nil, nil
+			return false, nil, nil
 		}
 		n.noteDropped(m, err)
-		return nil, nil
+		return false, nil, nil
 	}
 	n.stampForwarded(m)
 	stopErr = n.guardRaft(func() { stepErr = n.rn.Step(m) })
-	return stepErr, stopErr
+	return true, stepErr, stopErr
 }
 
 func (n *Node) noteDropped(m *pb.Message, err error) {

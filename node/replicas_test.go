@@ -1,6 +1,11 @@
 package node
 
-import "testing"
+import (
+	"testing"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
 
 // TestReplicaOffsetsNotPastMaster: ROLE and INFO tell a master's offset
 // (its applied index) and each replica's (the leader's match of it); a
@@ -224,5 +229,34 @@ func TestQuorumCheckDoesNotBlink(t *testing.T) {
 	c.ticks(c.cfg.ElectionTicks + 1)
 	if err := c.node(lead).checkQuorumAfter([]uint64{lead, f}, false); err == nil {
 		t.Fatalf("node %d down: a change leaving voters %d and %d passed the quorum check", f, lead, f)
+	}
+}
+
+// TestDroppedAckIsNoAnswer: an ack the peer guard drops (of an index past
+// the leader's log) is not an answer: a member that sends only such
+// messages is still flagged failed and not counted active.
+func TestDroppedAckIsNoAnswer(t *testing.T) {
+	c := newCluster(t, 3, testConfig())
+	lead := c.leader()
+	f := c.follower(lead)
+	c.stop(f)
+	term := c.node(lead).Status().Term
+	for range 3 * c.cfg.ElectionTicks {
+		if err := c.forge(lead, &pb.Message{Type: pb.MessageType_MsgAppResp.Enum(), From: proto.Uint64(f), Term: proto.Uint64(term), Index: proto.Uint64(1 << 40)}); err != nil {
+			t.Fatal(err)
+		}
+		c.tick()
+	}
+	if c.node(lead).active(f) {
+		t.Fatalf("node %d, down, sent only acks the guard dropped and is counted active", f)
+	}
+	members, err := c.node(lead).Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if m.ID == f && !m.Failed {
+			t.Fatalf("node %d, down, sent only acks the guard dropped and is not flagged failed", f)
+		}
 	}
 }

@@ -228,7 +228,8 @@ func (n *Node) onSnapChunk(c snapChunk) error {
 		return fmt.Errorf("node: snapshot from %d ends with a bad raft message", c.from)
 	}
 	in.index, in.term = m.GetSnapshot().GetMetadata().GetIndex(), m.GetSnapshot().GetMetadata().GetTerm()
-	return n.stepRaft(m)
+	_, err := n.stepRaft(m)
+	return err
 }
 
 func (n *Node) ackChunk(c snapChunk) {
