@@ -59,7 +59,7 @@ func (i *serverInfo) memberHost(id uint64) string {
 }
 
 // replicaLine is Redis's INFO line for a replica: online once in sync (a
-// raft follower the leader heard from lately), send_bulk while its
+// raft follower that answered the leader lately), send_bulk while its
 // master sends it everything (a snapshot).
 func replicaLine(l resp.ReplicaLink) string {
 	state := "online"

@@ -230,10 +230,7 @@ func failedIn(nodes string) []ID {
 	var out []ID
 	for _, line := range strings.Split(nodes, "\n") {
 		f := strings.Fields(line)
-		if len(f) < 8 || !slices.Contains(strings.Split(f[2], ","), "fail") {
-			continue
-		}
-		if len(f[0]) != 40 {
+		if len(f) < 8 || len(f[0]) != 40 || !slices.Contains(strings.Split(f[2], ","), "fail") {
 			continue
 		}
 		if id, err := strconv.ParseUint(f[0][24:], 16, 64); err == nil { // the raft id is the last 16 digits

@@ -60,9 +60,11 @@ func (n *Node) checkReplace(ch MemberChange, voters []uint64, isVoter, isLearner
 		return fmt.Errorf("%w: node %d is not a voter", ErrBadChange, ch.Old)
 	case !isLearner:
 		return fmt.Errorf("%w: node %d is not a learner: add it first (CLUSTER ADDNODE), or start it with -join ADDR -replace %d", ErrBadChange, ch.ID, ch.Old)
-	case n.checkStarted(ch.ID) != nil:
-		return n.checkStarted(ch.ID)
-	case !ch.Force && !n.caughtUp(ch.ID):
+	}
+	if err := n.checkStarted(ch.ID); err != nil {
+		return err
+	}
+	if !ch.Force && !n.caughtUp(ch.ID) {
 		return fmt.Errorf("%w: learner %d has not caught up with the log yet", ErrUnsafeChange, ch.ID)
 	}
 	after := append(slices.DeleteFunc(slices.Clone(voters), func(id uint64) bool { return id == ch.Old }), ch.ID)

@@ -5,7 +5,7 @@ import (
 	"go.etcd.io/raft/v3/tracker"
 )
 
-// Replica is a member the leader replicates to and heard from within the
+// Replica is a member the leader replicates to that answered it within the
 // last election timeout (followsLately), as ROLE and INFO replication
 // tell a master's connected replicas.
 type Replica struct {

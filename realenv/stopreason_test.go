@@ -42,9 +42,11 @@ func TestStopReasonIsPublishedWithTheFailure(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		seen := make(chan string, 1)
+		var stop atomic.Bool // the watchers end with the round, failed or not
+		defer stop.Store(true)
 		for range 2 {
 			go func() {
-				for h.Failed() == nil {
+				for h.Failed() == nil && !stop.Load() {
 				}
 				select {
 				case seen <- h.Status().StopReason:

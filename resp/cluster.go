@@ -39,8 +39,8 @@ type ClusterMember struct {
 	Voter      bool // else a learner, told as a replica
 	ClientAddr string
 	PeerAddr   string
-	// Failed: the serving node leads and has not heard from the member
-	// within an election timeout. Told as Redis tells a node flagged
+	// Failed: the serving node leads and the member has not answered its
+	// appends or heartbeats within an election timeout. Told as Redis tells a node flagged
 	// fail: "fail" and "disconnected" in CLUSTER NODES, health "fail" in
 	// CLUSTER SHARDS, left out of CLUSTER SLOTS.
 	Failed bool

@@ -18,7 +18,7 @@ const (
 // every slot (none while no leader is known), its nodes the leader as
 // master and the others as replicas, each told by id, port, ip, endpoint,
 // role, replication offset (known only for the serving node itself) and
-// health ("fail" for a member the leader has not heard from lately,
+// health ("fail" for a member that has not answered the leader lately,
 // "loading" for a learner, which is still catching up).
 func (e *Executor) clusterShards(args [][]byte, reply func([]byte)) {
 	e.withView(reply, func(v ClusterView) []byte {

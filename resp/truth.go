@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ type Replication struct {
 	// a write is acknowledged once a majority of the voters stored it.
 	Replicas int
 	// Links is, on the master, its connected replicas (the members the
-	// raft leader heard from lately) that a client can reach.
+	// raft leader had answers from lately) that a client can reach.
 	Links []ReplicaLink
 	// NowMicros is the wall clock, for TIME; StartedUnix is when the
 	// process started, for LASTSAVE (Seshat never saves an RDB file: its
@@ -76,17 +77,10 @@ func (e *Executor) role(args [][]byte, reply func([]byte)) {
 		out := AppendArray(nil, 3)
 		out = AppendBulkString(out, "master")
 		out = AppendInt(out, r.Offset)
-		online := 0
-		for _, l := range r.Links {
-			if !l.Syncing {
-				online++
-			}
-		}
-		out = AppendArray(out, online)
-		for _, l := range r.Links {
-			if l.Syncing {
-				continue // Redis lists only online replicas
-			}
+		// Redis lists only online replicas.
+		online := slices.DeleteFunc(slices.Clone(r.Links), func(l ReplicaLink) bool { return l.Syncing })
+		out = AppendArray(out, len(online))
+		for _, l := range online {
 			out = AppendArray(out, 3)
 			out = AppendBulkString(out, l.Host)
 			out = AppendBulkString(out, strconv.Itoa(l.Port))

@@ -47,12 +47,14 @@ func (b *Batch) Claim(id, identity uint64) bool {
 // its promotion.
 func (b *Batch) SetRejoinAsVoter(id uint64, on bool) {
 	m := b.member(id)
-	was := m.flags&memberRejoinAsVoter != 0
-	if was == on {
-		return
+	flags := m.flags &^ memberRejoinAsVoter
+	if on {
+		flags |= memberRejoinAsVoter
 	}
-	m.flags ^= memberRejoinAsVoter
-	b.setMember(id, m)
+	if flags != m.flags {
+		m.flags = flags
+		b.setMember(id, m)
+	}
 }
 
 // RejoinsAsVoter is Store.RejoinsAsVoter as of this batch.
